@@ -1,0 +1,116 @@
+//! JSON bodies of the HTTP API.
+
+use crate::codes::ErrorCode;
+use crate::ids::{AccountId, PlaceId};
+use crate::role::Role;
+use crate::server_msg::Member;
+use crate::Channel;
+use serde::{Deserialize, Serialize};
+
+/// Body of every HTTP error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// Answer to login and refresh.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    /// Short-lived token for the WebSocket `auth` frame and the `Authorization: Bearer` header.
+    pub access_token: String,
+    /// Unix ms.
+    pub access_expires_at: i64,
+    /// Long-lived token for `POST /api/auth/refresh` only.
+    pub refresh_token: String,
+    pub refresh_expires_at: i64,
+    pub account: AccountInfo,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountInfo {
+    pub id: AccountId,
+    pub username: String,
+    pub display_name: String,
+    pub grants: Vec<GrantInfo>,
+}
+
+/// A role held for a scope. `place` is absent for ops and admin, who have no scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantInfo {
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<PlaceInfo>,
+    /// Channels this grant lets the account read, e.g. its home and street channel.
+    pub channels: Vec<Channel>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlaceKind {
+    Street,
+    Community,
+    Grid,
+    Building,
+}
+
+impl PlaceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlaceKind::Street => "street",
+            PlaceKind::Community => "community",
+            PlaceKind::Grid => "grid",
+            PlaceKind::Building => "building",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaceInfo {
+    pub id: PlaceId,
+    pub kind: PlaceKind,
+    pub name: String,
+    /// The Chinese name, for zh-CN clients.
+    pub name_zh: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<PlaceId>,
+}
+
+/// A stored channel message, as listed by `GET /api/channels/{channel}/messages`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageInfo {
+    pub id: i64,
+    pub channel: Channel,
+    pub author: Member,
+    pub text: String,
+    /// Unix ms.
+    pub time: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagePage {
+    /// Newest first.
+    pub messages: Vec<MessageInfo>,
+    /// Pass as `before` to get the next older page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<i64>,
+}
+
+/// `data` of an event of kind `message`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageData {
+    pub id: i64,
+    pub author: Member,
+    pub text: String,
+}
