@@ -1,1 +1,217 @@
+//! The Hehe hub.
+//!
+//! How a message travels: a client's frame is read by its session (`ws::session`), which asks
+//! the domain (`domain`) through the service layer (`channels`) and the store (`store`); a post
+//! is stored, then published on the bus (`bus`), which numbers it, keeps it for resuming and
+//! hands it to the hub (`hub`) of every node with subscribers; the hub queues the one encoded
+//! frame in each subscriber's bounded outbox, and each connection's writer sends it.
+//!
+//! `run` is the whole server; `main` only wires configuration to it, and tests call it too.
 
+pub mod auth;
+pub mod bus;
+pub mod channels;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod hub;
+pub mod metrics;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+pub mod ws;
+
+use crate::auth::{Tokens, hash_password};
+use crate::bus::memory::{HistoryLimits, MemoryBus, unix_ms};
+use crate::config::Config;
+use crate::hub::Hub;
+use crate::metrics::Metrics;
+use crate::state::AppState;
+use crate::store::{SqlStore, Store};
+use anyhow::Context;
+use rand::RngCore;
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// Builds the server's state from its configuration: opens and migrates the store, seeds the
+/// demo when asked and the store is empty, and starts the bus.
+pub async fn build_state(config: Config) -> anyhow::Result<(AppState, Arc<MemoryBus>)> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let secret = token_secret(&config)?;
+    let store = SqlStore::connect(
+        &config.effective_database_url(),
+        config.database_max_connections,
+    )
+    .await
+    .context("opening the database")?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    if config.seed_demo
+        && store::seed::seed_demo(store.as_ref(), unix_ms())
+            .await?
+            .is_some()
+    {
+        tracing::info!("seeded the demo neighbourhood");
+    }
+    let metrics = Arc::new(Metrics::new());
+    let hub = Hub::new(metrics.clone());
+    let bus = Arc::new(MemoryBus::new(
+        HistoryLimits {
+            size: config.history_size,
+            ttl: config.history_ttl(),
+            meta_ttl: config.history_meta_ttl(),
+            idempotency_ttl: config.idempotency_ttl(),
+        },
+        Arc::new(hub.clone()),
+    ));
+    let tokens = Tokens::new(
+        &secret,
+        Duration::from_secs(config.access_token_ttl_secs),
+        Duration::from_secs(config.refresh_token_ttl_secs),
+    );
+    let decoy: Arc<str> = tokio::task::spawn_blocking(|| {
+        let mut bytes = [0u8; 16];
+        rand::rng().fill_bytes(&mut bytes);
+        hash_password(&format!("{bytes:?}"))
+    })
+    .await?
+    .into();
+    let state = AppState::new(
+        Arc::new(config),
+        store,
+        bus.clone(),
+        hub,
+        Arc::new(tokens),
+        metrics,
+        decoy,
+    );
+    Ok((state, bus))
+}
+
+/// Runs the server on `listener` until `shutdown` resolves, then closes every connection with
+/// the shutdown code and returns once they are gone or the grace period has passed.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (state, bus) = build_state(config).await?;
+    serve(state, bus, listener, shutdown).await
+}
+
+/// Serves a built state; see [`run`].
+pub async fn serve(
+    state: AppState,
+    bus: Arc<MemoryBus>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let token = state.shutdown.clone();
+    tokio::spawn({
+        let token = token.clone();
+        async move {
+            tokio::select! {
+                _ = shutdown => token.cancel(),
+                _ = token.cancelled() => {}
+            }
+        }
+    });
+    // History ages out even on channels nobody touches.
+    tokio::spawn({
+        let token = token.clone();
+        async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(30));
+            loop {
+                tokio::select! {
+                    _ = token.cancelled() => break,
+                    _ = tick.tick() => bus.sweep(),
+                }
+            }
+        }
+    });
+
+    let grace = state.config.shutdown_grace();
+    let sessions = state.sessions.clone();
+    let app = http::router(state);
+    let server = axum::serve(listener, app).with_graceful_shutdown({
+        let token = token.clone();
+        async move { token.cancelled().await }
+    });
+    let server = tokio::spawn(async move { server.await });
+
+    token.cancelled().await;
+    tracing::info!("shutting down");
+    sessions.close();
+    if tokio::time::timeout(grace, sessions.wait()).await.is_err() {
+        tracing::warn!("connections still open after the shutdown grace period");
+    }
+    // Idle keep-alive HTTP connections end with the graceful shutdown; do not wait past grace.
+    if let Ok(Ok(Err(e))) = tokio::time::timeout(Duration::from_secs(1), server).await {
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
+
+/// The token secret: configured, or generated once and kept in the data directory.
+fn token_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
+    if !config.token_secret.is_empty() {
+        anyhow::ensure!(
+            config.token_secret.len() >= 32,
+            "the token secret must be at least 32 bytes"
+        );
+        return Ok(config.token_secret.as_bytes().to_vec());
+    }
+    let path = config.data_dir.join("token-secret");
+    if let Ok(existing) = std::fs::read(&path)
+        && existing.len() >= 32
+    {
+        return Ok(existing);
+    }
+    let mut secret = vec![0u8; 32];
+    rand::rng().fill_bytes(&mut secret);
+    let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+    write_private(&path, hex.as_bytes())?;
+    Ok(hex.into_bytes())
+}
+
+fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(contents)?;
+    Ok(())
+}

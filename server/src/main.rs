@@ -1,1 +1,14 @@
-fn main() {}
+//! `hehe-server`: reads the configuration, starts logging, binds and runs until SIGTERM/Ctrl-C.
+
+use clap::Parser;
+use hehe_server::config::Config;
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    hehe_server::telemetry::init(&config.log, config.log_json);
+    let listener = TcpListener::bind(config.listen).await?;
+    tracing::info!(addr = %listener.local_addr()?, "listening");
+    hehe_server::run(config, listener, hehe_server::shutdown_signal()).await
+}

@@ -1,0 +1,165 @@
+//! Settings, from command-line flags or `HEHE_*` environment variables. `hehe-server --help`
+//! prints every one with its default.
+
+use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "hehe-server",
+    version,
+    about = "Hehe: the live hub for neighbourhood self-government"
+)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "HEHE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Directory for the embedded database, the generated token secret and uploads.
+    #[arg(long, env = "HEHE_DATA_DIR", default_value = "hehe-data")]
+    pub data_dir: PathBuf,
+
+    /// Database URL. Empty means SQLite at <data dir>/hehe.db. `postgres://…` selects PostgreSQL.
+    #[arg(long, env = "HEHE_DATABASE_URL", default_value = "")]
+    pub database_url: String,
+
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "HEHE_DATABASE_MAX_CONNECTIONS", default_value_t = 8)]
+    pub database_max_connections: u32,
+
+    /// Secret that signs tokens (at least 32 bytes). Empty means: generate one on first start
+    /// and keep it in <data dir>/token-secret, so tokens survive restarts.
+    #[arg(
+        long,
+        env = "HEHE_TOKEN_SECRET",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub token_secret: String,
+
+    /// Lifetime of an access token, in seconds.
+    #[arg(long, env = "HEHE_ACCESS_TOKEN_TTL_SECS", default_value_t = 3600)]
+    pub access_token_ttl_secs: u64,
+
+    /// Lifetime of a refresh token, in seconds.
+    #[arg(long, env = "HEHE_REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600)]
+    pub refresh_token_ttl_secs: u64,
+
+    /// Seed the demo neighbourhood when the database is empty. Turn off in production.
+    #[arg(long, env = "HEHE_SEED_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
+    pub seed_demo: bool,
+
+    /// Largest WebSocket frame a client may send, in bytes.
+    #[arg(long, env = "HEHE_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
+    pub max_frame_bytes: usize,
+
+    /// Bound of each connection's outbound queue, in bytes. A client that falls further behind
+    /// is closed with code 4001 (slow consumer).
+    #[arg(long, env = "HEHE_OUTBOX_BYTES", default_value_t = 1024 * 1024)]
+    pub outbox_bytes: usize,
+
+    /// Read buffer of each WebSocket, in bytes.
+    #[arg(long, env = "HEHE_WS_READ_BUFFER_BYTES", default_value_t = 4096)]
+    pub ws_read_buffer_bytes: usize,
+
+    /// Bytes a WebSocket gathers before writing to the socket.
+    #[arg(long, env = "HEHE_WS_WRITE_BUFFER_BYTES", default_value_t = 8192)]
+    pub ws_write_buffer_bytes: usize,
+
+    /// Most channels one connection may subscribe to.
+    #[arg(long, env = "HEHE_MAX_SUBSCRIPTIONS", default_value_t = 128)]
+    pub max_subscriptions: usize,
+
+    /// Events kept per channel for resuming.
+    #[arg(long, env = "HEHE_HISTORY_SIZE", default_value_t = 300)]
+    pub history_size: usize,
+
+    /// How long events are kept for resuming, in seconds.
+    #[arg(long, env = "HEHE_HISTORY_TTL_SECS", default_value_t = 600)]
+    pub history_ttl_secs: u64,
+
+    /// How long an idle channel keeps its epoch and offset, in seconds. After that its stream
+    /// starts afresh and resuming clients get `recovered: false`.
+    #[arg(long, env = "HEHE_HISTORY_META_TTL_SECS", default_value_t = 24 * 3600)]
+    pub history_meta_ttl_secs: u64,
+
+    /// Interval of the server's ping, in seconds.
+    #[arg(long, env = "HEHE_HEARTBEAT_SECS", default_value_t = 25)]
+    pub heartbeat_secs: u64,
+
+    /// Extra time after a ping for the client to show it is alive, in seconds.
+    #[arg(long, env = "HEHE_HEARTBEAT_TIMEOUT_SECS", default_value_t = 10)]
+    pub heartbeat_timeout_secs: u64,
+
+    /// Time a new connection has to send its `auth` frame, in seconds.
+    #[arg(long, env = "HEHE_AUTH_TIMEOUT_SECS", default_value_t = 10)]
+    pub auth_timeout_secs: u64,
+
+    /// Time to write a close frame (after which the socket is dropped), in milliseconds.
+    #[arg(long, env = "HEHE_CLOSE_GRACE_MS", default_value_t = 5000)]
+    pub close_grace_ms: u64,
+
+    /// On shutdown, how long to wait for connections to close, in seconds.
+    #[arg(long, env = "HEHE_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
+
+    /// How long a publish's idempotency key is remembered, in seconds.
+    #[arg(long, env = "HEHE_IDEMPOTENCY_TTL_SECS", default_value_t = 300)]
+    pub idempotency_ttl_secs: u64,
+
+    /// Log filter in `tracing` syntax, e.g. `info,hehe_server=debug`.
+    #[arg(long, env = "HEHE_LOG", default_value = "info")]
+    pub log: String,
+
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "HEHE_LOG_JSON", default_value_t = false, action = clap::ArgAction::Set)]
+    pub log_json: bool,
+}
+
+impl Config {
+    /// Defaults for a server whose data lives in `data_dir`: what tests and embedding use.
+    pub fn with_data_dir(data_dir: impl Into<PathBuf>) -> Self {
+        let mut config = Config::parse_from(["hehe-server"]);
+        config.data_dir = data_dir.into();
+        config
+    }
+
+    pub fn heartbeat(&self) -> Duration {
+        Duration::from_secs(self.heartbeat_secs)
+    }
+    pub fn heartbeat_timeout(&self) -> Duration {
+        Duration::from_secs(self.heartbeat_timeout_secs)
+    }
+    pub fn auth_timeout(&self) -> Duration {
+        Duration::from_secs(self.auth_timeout_secs)
+    }
+    pub fn close_grace(&self) -> Duration {
+        Duration::from_millis(self.close_grace_ms)
+    }
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+    pub fn history_ttl(&self) -> Duration {
+        Duration::from_secs(self.history_ttl_secs)
+    }
+    pub fn history_meta_ttl(&self) -> Duration {
+        Duration::from_secs(self.history_meta_ttl_secs)
+    }
+    pub fn idempotency_ttl(&self) -> Duration {
+        Duration::from_secs(self.idempotency_ttl_secs)
+    }
+
+    /// The database URL in force: the configured one, or SQLite in the data directory.
+    pub fn effective_database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("hehe.db").display()
+            )
+        } else {
+            self.database_url.clone()
+        }
+    }
+}

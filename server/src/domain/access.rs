@@ -1,0 +1,313 @@
+//! Who may read and write which channel: a pure function of the actor's role grants and the
+//! channel's place. The store resolves both; nothing here does I/O.
+
+use super::places::PlacePath;
+use hehe_protocol::{AccountId, Role};
+
+/// A role held for a scope. Ops and admin have no scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grant {
+    pub role: Role,
+    pub scope: Option<PlacePath>,
+}
+
+/// The person behind a connection or request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub id: AccountId,
+    pub grants: Vec<Grant>,
+}
+
+/// What a channel is about, resolved by the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelTarget {
+    /// A street channel; the path is the street's.
+    Street(PlacePath),
+    /// A community's home channel; the path is the community's.
+    Home(PlacePath),
+    /// A meeting's living room; the path is the place the meeting belongs to.
+    Room(PlacePath),
+    /// An issue. `involved`: the actor reported, follows or is assigned to it.
+    Issue {
+        place: PlacePath,
+        public: bool,
+        involved: bool,
+    },
+    /// A person's inbox.
+    User(AccountId),
+}
+
+/// Roles that handle issues for the places under them.
+fn is_staff(role: Role) -> bool {
+    matches!(
+        role,
+        Role::GridWorker | Role::CommunityOfficial | Role::StreetChief
+    )
+}
+
+impl Actor {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.grants.iter().any(|g| g.role == role)
+    }
+
+    /// Grants that carry a place (every role but ops and admin).
+    fn placed(&self) -> impl Iterator<Item = (Role, &PlacePath)> {
+        self.grants
+            .iter()
+            .filter_map(|g| g.scope.as_ref().map(|s| (g.role, s)))
+    }
+
+    /// The most senior role, shown as a badge in presence lists.
+    pub fn badge(&self) -> Option<Role> {
+        self.grants.iter().map(|g| g.role).max()
+    }
+}
+
+/// Whether `actor` may subscribe to (and so read the history and presence of) a channel.
+pub fn can_read(actor: &Actor, target: &ChannelTarget) -> bool {
+    match *target {
+        ChannelTarget::User(owner) => actor.id == owner,
+        // Ops run the service; they see dashboards, not what residents say.
+        _ if actor.has_role(Role::Admin) => true,
+        ChannelTarget::Street(place) | ChannelTarget::Home(place) | ChannelTarget::Room(place) => {
+            actor.placed().any(|(_, scope)| scope.on_one_line(&place))
+        }
+        ChannelTarget::Issue {
+            place,
+            public,
+            involved,
+        } => {
+            involved
+                || actor
+                    .placed()
+                    .any(|(role, scope)| is_staff(role) && scope.contains(&place))
+                || (public
+                    && place
+                        .community_path()
+                        .is_some_and(|home| actor.placed().any(|(_, s)| s.on_one_line(&home))))
+        }
+    }
+}
+
+/// Whether `actor` may post a message to a channel with the `post` command.
+pub fn can_post(actor: &Actor, target: &ChannelTarget) -> bool {
+    match *target {
+        // An inbox is written by the server; an issue's timeline by issue actions.
+        ChannelTarget::User(_) | ChannelTarget::Issue { .. } => false,
+        _ if actor.has_role(Role::Admin) => true,
+        // Street notices come from the street's chief.
+        ChannelTarget::Street(place) => actor
+            .placed()
+            .any(|(role, scope)| role == Role::StreetChief && scope.contains(&place)),
+        // Home notices come from the community's officials or its street chief.
+        ChannelTarget::Home(place) => actor.placed().any(|(role, scope)| {
+            matches!(role, Role::CommunityOfficial | Role::StreetChief) && scope.contains(&place)
+        }),
+        // Everyone let into a living room may speak; the meeting rules narrow this later.
+        ChannelTarget::Room(_) => can_read(actor, target),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The whole matrix: every role × channel kind × scope, against a written-out table.
+
+    use super::*;
+    use hehe_protocol::PlaceId;
+
+    // Street 1: community 10 (grids 100, 101; buildings 1000 in 100, 1010 in 101) and
+    // community 11 (grid 110, building 1100). Street 2: community 20 (grid 200, building 2000).
+    fn street(s: i64) -> PlacePath {
+        PlacePath::street(PlaceId(s))
+    }
+    fn community(s: i64, c: i64) -> PlacePath {
+        PlacePath::community(PlaceId(s), PlaceId(c))
+    }
+    fn grid(s: i64, c: i64, g: i64) -> PlacePath {
+        PlacePath::grid(PlaceId(s), PlaceId(c), PlaceId(g))
+    }
+    fn building(s: i64, c: i64, g: i64, b: i64) -> PlacePath {
+        PlacePath::building(PlaceId(s), PlaceId(c), PlaceId(g), PlaceId(b))
+    }
+
+    const ME: AccountId = AccountId(7);
+    const SOMEONE: AccountId = AccountId(8);
+
+    /// Each role with its own scope in street 1, community 10, grid 100, building 1000.
+    fn actor(role: Role) -> Actor {
+        let scope = match role {
+            Role::Resident | Role::CommunityOfficial => Some(community(1, 10)),
+            Role::BuildingLead => Some(building(1, 10, 100, 1000)),
+            Role::GridWorker => Some(grid(1, 10, 100)),
+            Role::StreetChief => Some(street(1)),
+            Role::Ops | Role::Admin => None,
+        };
+        Actor {
+            id: ME,
+            grants: vec![Grant { role, scope }],
+        }
+    }
+
+    /// Channel cases: a name for the table, and the target.
+    fn targets() -> Vec<(&'static str, ChannelTarget)> {
+        use ChannelTarget::*;
+        let issue = |place, public, involved| Issue {
+            place,
+            public,
+            involved,
+        };
+        vec![
+            ("street own", Street(street(1))),
+            ("street other", Street(street(2))),
+            ("home own", Home(community(1, 10))),
+            ("home other community", Home(community(1, 11))),
+            ("home other street", Home(community(2, 20))),
+            ("room own community", Room(community(1, 10))),
+            ("room own street", Room(street(1))),
+            ("room other community", Room(community(1, 11))),
+            ("room other street", Room(community(2, 20))),
+            (
+                "issue public own grid",
+                issue(grid(1, 10, 100), true, false),
+            ),
+            (
+                "issue public other grid",
+                issue(grid(1, 10, 101), true, false),
+            ),
+            (
+                "issue public other community",
+                issue(grid(1, 11, 110), true, false),
+            ),
+            (
+                "issue public other street",
+                issue(grid(2, 20, 200), true, false),
+            ),
+            (
+                "issue private own grid",
+                issue(grid(1, 10, 100), false, false),
+            ),
+            (
+                "issue private other grid",
+                issue(grid(1, 10, 101), false, false),
+            ),
+            (
+                "issue private other community",
+                issue(grid(1, 11, 110), false, false),
+            ),
+            (
+                "issue private involved",
+                issue(grid(2, 20, 200), false, true),
+            ),
+            ("user self", User(ME)),
+            ("user other", User(SOMEONE)),
+        ]
+    }
+
+    // One row per target (in the order above); one column per role:
+    // resident, building lead, grid worker, community official, street chief, ops, admin.
+    const READ: [(&str, [u8; 7]); 19] = [
+        ("street own", [1, 1, 1, 1, 1, 0, 1]),
+        ("street other", [0, 0, 0, 0, 0, 0, 1]),
+        ("home own", [1, 1, 1, 1, 1, 0, 1]),
+        ("home other community", [0, 0, 0, 0, 1, 0, 1]),
+        ("home other street", [0, 0, 0, 0, 0, 0, 1]),
+        ("room own community", [1, 1, 1, 1, 1, 0, 1]),
+        ("room own street", [1, 1, 1, 1, 1, 0, 1]),
+        ("room other community", [0, 0, 0, 0, 1, 0, 1]),
+        ("room other street", [0, 0, 0, 0, 0, 0, 1]),
+        ("issue public own grid", [1, 1, 1, 1, 1, 0, 1]),
+        ("issue public other grid", [1, 1, 1, 1, 1, 0, 1]),
+        ("issue public other community", [0, 0, 0, 0, 1, 0, 1]),
+        ("issue public other street", [0, 0, 0, 0, 0, 0, 1]),
+        ("issue private own grid", [0, 0, 1, 1, 1, 0, 1]),
+        ("issue private other grid", [0, 0, 0, 1, 1, 0, 1]),
+        ("issue private other community", [0, 0, 0, 0, 1, 0, 1]),
+        ("issue private involved", [1, 1, 1, 1, 1, 1, 1]),
+        ("user self", [1, 1, 1, 1, 1, 1, 1]),
+        ("user other", [0, 0, 0, 0, 0, 0, 0]),
+    ];
+
+    const POST: [(&str, [u8; 7]); 19] = [
+        ("street own", [0, 0, 0, 0, 1, 0, 1]),
+        ("street other", [0, 0, 0, 0, 0, 0, 1]),
+        ("home own", [0, 0, 0, 1, 1, 0, 1]),
+        ("home other community", [0, 0, 0, 0, 1, 0, 1]),
+        ("home other street", [0, 0, 0, 0, 0, 0, 1]),
+        ("room own community", [1, 1, 1, 1, 1, 0, 1]),
+        ("room own street", [1, 1, 1, 1, 1, 0, 1]),
+        ("room other community", [0, 0, 0, 0, 1, 0, 1]),
+        ("room other street", [0, 0, 0, 0, 0, 0, 1]),
+        ("issue public own grid", [0; 7]),
+        ("issue public other grid", [0; 7]),
+        ("issue public other community", [0; 7]),
+        ("issue public other street", [0; 7]),
+        ("issue private own grid", [0; 7]),
+        ("issue private other grid", [0; 7]),
+        ("issue private other community", [0; 7]),
+        ("issue private involved", [0; 7]),
+        ("user self", [0; 7]),
+        ("user other", [0; 7]),
+    ];
+
+    fn check(table: &[(&str, [u8; 7])], rule: fn(&Actor, &ChannelTarget) -> bool) {
+        let targets = targets();
+        assert_eq!(table.len(), targets.len());
+        for ((row_name, expected), (name, target)) in table.iter().zip(&targets) {
+            assert_eq!(row_name, name, "table rows out of order");
+            for (role, want) in Role::ALL.into_iter().zip(expected) {
+                assert_eq!(
+                    rule(&actor(role), target),
+                    *want == 1,
+                    "{role} on {name}: expected {}",
+                    if *want == 1 { "allowed" } else { "refused" }
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn read_matrix() {
+        check(&READ, can_read);
+    }
+
+    #[test]
+    fn post_matrix() {
+        check(&POST, can_post);
+    }
+
+    #[test]
+    fn someone_with_no_grants_reads_only_their_inbox() {
+        let nobody = Actor {
+            id: ME,
+            grants: vec![],
+        };
+        for (name, target) in targets() {
+            let involved = matches!(target, ChannelTarget::Issue { involved: true, .. });
+            let expected = name == "user self" || involved;
+            assert_eq!(can_read(&nobody, &target), expected, "{name}");
+            assert!(!can_post(&nobody, &target), "{name}");
+        }
+    }
+
+    #[test]
+    fn grants_add_up() {
+        // A grid worker who also lives in the neighbouring community reads both homes.
+        let both = Actor {
+            id: ME,
+            grants: vec![
+                Grant {
+                    role: Role::GridWorker,
+                    scope: Some(grid(1, 10, 100)),
+                },
+                Grant {
+                    role: Role::Resident,
+                    scope: Some(community(1, 11)),
+                },
+            ],
+        };
+        assert!(can_read(&both, &ChannelTarget::Home(community(1, 10))));
+        assert!(can_read(&both, &ChannelTarget::Home(community(1, 11))));
+        assert!(!can_read(&both, &ChannelTarget::Home(community(2, 20))));
+        assert_eq!(both.badge(), Some(Role::GridWorker));
+    }
+}

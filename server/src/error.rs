@@ -1,0 +1,111 @@
+//! `AppError`: the one error type of the service layer, with a stable code for the wire.
+//! Internal failures are logged here, in the request's span, and reach clients only as
+//! `internal` or `unavailable` with no detail.
+
+use crate::bus::BusError;
+use crate::store::StoreError;
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use hehe_protocol::ErrorCode;
+use hehe_protocol::http::ApiError;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct AppError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl AppError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn forbidden() -> Self {
+        Self::new(ErrorCode::Forbidden, "your role does not allow this")
+    }
+    pub fn not_found(what: &str) -> Self {
+        Self::new(ErrorCode::NotFound, format!("no such {what}"))
+    }
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, message)
+    }
+    pub fn unauthenticated() -> Self {
+        Self::new(ErrorCode::Unauthenticated, "sign in first")
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self.code {
+            ErrorCode::BadFrame
+            | ErrorCode::UnknownFrameType
+            | ErrorCode::InvalidRequest
+            | ErrorCode::AlreadySubscribed
+            | ErrorCode::NotSubscribed
+            | ErrorCode::UnsupportedVersion => StatusCode::BAD_REQUEST,
+            ErrorCode::Unauthenticated
+            | ErrorCode::InvalidToken
+            | ErrorCode::TokenExpired
+            | ErrorCode::InvalidCredentials
+            | ErrorCode::AlreadyAuthenticated => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::Conflict | ErrorCode::RequestInProgress => StatusCode::CONFLICT,
+            ErrorCode::TooManySubscriptions | ErrorCode::RateLimited => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => {
+                tracing::warn!(error = %e, "store unavailable");
+                AppError::new(
+                    ErrorCode::Unavailable,
+                    "storage is unavailable, retry later",
+                )
+            }
+            StoreError::Conflict(_) => {
+                AppError::new(ErrorCode::Conflict, "conflicts with stored data")
+            }
+            _ => {
+                tracing::error!(error = %e, "store failure");
+                AppError::new(ErrorCode::Internal, "internal error")
+            }
+        }
+    }
+}
+
+impl From<BusError> for AppError {
+    fn from(e: BusError) -> Self {
+        tracing::warn!(error = %e, "bus unavailable");
+        AppError::new(
+            ErrorCode::Unavailable,
+            "live delivery is unavailable, retry later",
+        )
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        (
+            status,
+            Json(ApiError {
+                code: self.code,
+                message: self.message,
+            }),
+        )
+            .into_response()
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,34 @@
+//! The HTTP router: the JSON API under `/api`, health and metrics, and the WebSocket upgrade.
+
+mod auth;
+mod channels;
+mod extract;
+mod health;
+
+pub use extract::{AppJson, Authenticated};
+
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::MatchedPath;
+use axum::http::Request;
+use tower_http::trace::TraceLayer;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(health::router())
+        .merge(auth::router())
+        .merge(channels::router())
+        .merge(crate::ws::router())
+        .layer(
+            // The span names the route, never the URI, which may carry ids or query values.
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let route = req
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map(MatchedPath::as_str)
+                    .unwrap_or("unmatched");
+                tracing::info_span!("http", method = %req.method(), route)
+            }),
+        )
+        .with_state(state)
+}

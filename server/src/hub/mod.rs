@@ -1,0 +1,208 @@
+//! The local hub: which connections of this node are subscribed to which channel, and the
+//! fan-out of each delivery to their outboxes. It holds no policy; sessions ask the domain.
+
+mod outbox;
+
+pub use outbox::{Next, Outbox, PushError};
+
+use crate::bus::DeliveryHandler;
+use crate::metrics::Metrics;
+use dashmap::DashMap;
+use hehe_protocol::{Channel, CloseCode};
+use std::sync::{Arc, Mutex};
+
+/// An encoded text frame, shared by every recipient: cloning it copies a pointer.
+pub type Frame = axum::extract::ws::Utf8Bytes;
+
+/// One connection's subscription to one channel.
+pub struct Subscription {
+    conn: u64,
+    outbox: Arc<Outbox>,
+    state: Mutex<SubState>,
+}
+
+enum SubState {
+    /// Subscribing: live deliveries wait here until the reply with the history has been queued.
+    Buffering(Vec<(Option<u64>, Frame)>),
+    /// Live: `last` is the offset of the last event queued for the client.
+    Live { last: u64 },
+}
+
+impl Subscription {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SubState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues a delivery, skipping events the client already has and closing the connection
+    /// when one is missing.
+    fn offer(&self, offset: Option<u64>, frame: &Frame, metrics: &Metrics) {
+        let mut state = self.lock();
+        match &mut *state {
+            SubState::Buffering(buffer) => buffer.push((offset, frame.clone())),
+            SubState::Live { last } => {
+                if let Some(offset) = offset {
+                    if offset <= *last {
+                        return;
+                    }
+                    if offset != *last + 1 {
+                        // A hole the client cannot see: let it reconnect and resume.
+                        self.outbox.close(CloseCode::INSUFFICIENT_STATE);
+                        return;
+                    }
+                    *last = offset;
+                }
+                match self.outbox.push(frame.clone()) {
+                    Ok(()) => metrics.events_delivered.inc(),
+                    Err(_) => metrics.outbox_drops.inc(),
+                };
+            }
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Hub {
+    channels: Arc<DashMap<Channel, Vec<Arc<Subscription>>>>,
+    metrics: Arc<Metrics>,
+}
+
+impl Hub {
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Self {
+            channels: Arc::new(DashMap::new()),
+            metrics,
+        }
+    }
+
+    /// Adds a subscription that buffers deliveries until `go_live`. Registering before reading
+    /// the history is what lets nothing fall between the two.
+    pub fn register(&self, channel: Channel, conn: u64, outbox: Arc<Outbox>) -> Arc<Subscription> {
+        let sub = Arc::new(Subscription {
+            conn,
+            outbox,
+            state: Mutex::new(SubState::Buffering(Vec::new())),
+        });
+        self.channels.entry(channel).or_default().push(sub.clone());
+        self.metrics.subscriptions.inc();
+        sub
+    }
+
+    /// Queues `reply` (the subscribe answer, with the history up to `top`), then what arrived
+    /// while subscribing, and turns the subscription live. Returns false when the buffered
+    /// events do not continue `top` without a hole; the connection is then closing.
+    pub fn go_live(&self, sub: &Subscription, top: u64, reply: Frame) -> bool {
+        let mut state = sub.lock();
+        let SubState::Buffering(buffer) = &mut *state else {
+            return true;
+        };
+        let buffer = std::mem::take(buffer);
+        // A failed push means the connection is closing; nothing more to do for it.
+        let _ = sub.outbox.push(reply);
+        let mut last = top;
+        for (offset, frame) in buffer {
+            if let Some(offset) = offset {
+                if offset <= last {
+                    continue;
+                }
+                if offset != last + 1 {
+                    sub.outbox.close(CloseCode::INSUFFICIENT_STATE);
+                    *state = SubState::Live { last };
+                    return false;
+                }
+                last = offset;
+            }
+            let _ = sub.outbox.push(frame);
+        }
+        *state = SubState::Live { last };
+        true
+    }
+
+    pub fn unregister(&self, channel: Channel, sub: &Arc<Subscription>) {
+        self.channels.remove_if_mut(&channel, |_, subs| {
+            subs.retain(|s| !Arc::ptr_eq(s, sub));
+            subs.is_empty()
+        });
+        self.metrics.subscriptions.dec();
+    }
+
+    /// Number of local subscribers of a channel.
+    pub fn subscriber_count(&self, channel: Channel) -> usize {
+        self.channels.get(&channel).map_or(0, |s| s.len())
+    }
+
+    /// Connection ids subscribed to a channel, for tests and diagnostics.
+    pub fn subscribers(&self, channel: Channel) -> Vec<u64> {
+        self.channels
+            .get(&channel)
+            .map(|s| s.iter().map(|s| s.conn).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl DeliveryHandler for Hub {
+    fn deliver(&self, channel: Channel, offset: Option<u64>, frame: &Frame) {
+        // Only synchronous pushes happen under the map's read lock: no await, no socket I/O.
+        if let Some(subs) = self.channels.get(&channel) {
+            for sub in subs.iter() {
+                sub.offer(offset, frame, &self.metrics);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hub() -> Hub {
+        Hub::new(Arc::new(Metrics::new()))
+    }
+
+    async fn drain(outbox: &Outbox) -> Vec<String> {
+        match outbox.next().await {
+            Next::Frames(f) => f.iter().map(|f| f.as_str().to_owned()).collect(),
+            Next::Close(code) => vec![format!("close {code}")],
+        }
+    }
+
+    #[tokio::test]
+    async fn buffered_deliveries_follow_the_reply_without_duplicates() {
+        let hub = hub();
+        let channel = Channel::Home(hehe_protocol::PlaceId(1));
+        let outbox = Arc::new(Outbox::new(1 << 20));
+        let sub = hub.register(channel, 1, outbox.clone());
+        // Offsets 2 and 3 arrive while the history (up to 2) is being read.
+        hub.deliver(channel, Some(2), &Frame::from("e2"));
+        hub.deliver(channel, None, &Frame::from("p"));
+        hub.deliver(channel, Some(3), &Frame::from("e3"));
+        assert!(hub.go_live(&sub, 2, Frame::from("reply")));
+        hub.deliver(channel, Some(3), &Frame::from("e3 again"));
+        hub.deliver(channel, Some(4), &Frame::from("e4"));
+        assert_eq!(drain(&outbox).await, ["reply", "p", "e3", "e4"]);
+    }
+
+    #[tokio::test]
+    async fn a_hole_closes_with_insufficient_state() {
+        let hub = hub();
+        let channel = Channel::Home(hehe_protocol::PlaceId(1));
+        let outbox = Arc::new(Outbox::new(1 << 20));
+        let sub = hub.register(channel, 1, outbox.clone());
+        assert!(hub.go_live(&sub, 5, Frame::from("reply")));
+        hub.deliver(channel, Some(7), &Frame::from("e7"));
+        assert_eq!(drain(&outbox).await, ["reply"]);
+        assert_eq!(drain(&outbox).await, ["close 4005"]);
+    }
+
+    #[tokio::test]
+    async fn unregister_removes_only_that_subscription() {
+        let hub = hub();
+        let channel = Channel::Room(hehe_protocol::MeetingId(9));
+        let a = hub.register(channel, 1, Arc::new(Outbox::new(100)));
+        let _b = hub.register(channel, 2, Arc::new(Outbox::new(100)));
+        hub.unregister(channel, &a);
+        assert_eq!(hub.subscribers(channel), [2]);
+        hub.unregister(channel, &_b);
+        assert_eq!(hub.subscriber_count(channel), 0);
+        assert!(hub.channels.is_empty());
+    }
+}

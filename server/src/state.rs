@@ -1,0 +1,62 @@
+//! `AppState`: everything a handler or session needs, built once in `App::build` and cloned
+//! cheaply (every field is a handle).
+
+use crate::auth::Tokens;
+use crate::bus::Bus;
+use crate::config::Config;
+use crate::hub::Hub;
+use crate::metrics::Metrics;
+use crate::store::Store;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub bus: Arc<dyn Bus>,
+    pub hub: Hub,
+    pub tokens: Arc<Tokens>,
+    pub metrics: Arc<Metrics>,
+    /// Cancelled when the server begins to shut down.
+    pub shutdown: CancellationToken,
+    /// Every WebSocket session, so shutdown can wait for them.
+    pub sessions: TaskTracker,
+    /// A hash of a random password, verified when a login names no account, so that a wrong
+    /// username costs as much time as a wrong password.
+    pub decoy_hash: Arc<str>,
+    next_conn: Arc<AtomicU64>,
+}
+
+impl AppState {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        config: Arc<Config>,
+        store: Arc<dyn Store>,
+        bus: Arc<dyn Bus>,
+        hub: Hub,
+        tokens: Arc<Tokens>,
+        metrics: Arc<Metrics>,
+        decoy_hash: Arc<str>,
+    ) -> Self {
+        Self {
+            config,
+            store,
+            bus,
+            hub,
+            tokens,
+            metrics,
+            shutdown: CancellationToken::new(),
+            sessions: TaskTracker::new(),
+            decoy_hash,
+            next_conn: Arc::new(AtomicU64::new(1)),
+        }
+    }
+
+    /// A connection id unique within this process.
+    pub fn next_conn_id(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+}

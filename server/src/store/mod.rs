@@ -1,0 +1,149 @@
+//! Persistent state behind one trait. `SqlStore` implements it with sqlx for both SQLite (the
+//! embedded default) and PostgreSQL (scale-out); the backend follows the database URL.
+
+pub mod seed;
+mod sql;
+
+pub use sql::SqlStore;
+
+use crate::domain::places::PlacePath;
+use async_trait::async_trait;
+use hehe_protocol::http::{PlaceInfo, PlaceKind};
+use hehe_protocol::{AccountId, Channel, MeetingId, PlaceId, RequestId, Role};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or is overloaded; the caller may retry.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    /// A uniqueness or reference rule was broken by the caller's input.
+    #[error("constraint violated: {0}")]
+    Conflict(String),
+    /// Stored data does not have the shape the code expects.
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Other(#[source] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StoreError::Unavailable(e)
+            }
+            sqlx::Error::Database(db)
+                if db.is_unique_violation() || db.is_foreign_key_violation() =>
+            {
+                StoreError::Conflict(db.message().to_owned())
+            }
+            _ => StoreError::Other(e),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRow {
+    pub id: AccountId,
+    pub username: String,
+    pub display_name: String,
+    pub password_hash: String,
+    pub disabled: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GrantRow {
+    pub role: Role,
+    pub place: Option<PlaceId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRow {
+    pub id: i64,
+    pub channel: Channel,
+    pub author_id: AccountId,
+    pub author_name: String,
+    pub author_role: Option<Role>,
+    pub request_id: String,
+    pub text: String,
+    /// Unix ms.
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    pub channel: Channel,
+    pub author: AccountId,
+    pub author_role: Option<Role>,
+    pub request_id: &'a RequestId,
+    pub text: &'a str,
+    pub at: i64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Succeeds when the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    async fn account_count(&self) -> StoreResult<i64>;
+
+    async fn insert_place(
+        &self,
+        kind: PlaceKind,
+        parent: Option<PlaceId>,
+        name: &str,
+        name_zh: &str,
+    ) -> StoreResult<PlaceId>;
+
+    async fn place(&self, id: PlaceId) -> StoreResult<Option<PlaceInfo>>;
+
+    /// The place with its ancestors, or `None` when it does not exist.
+    async fn place_path(&self, id: PlaceId) -> StoreResult<Option<PlacePath>>;
+
+    async fn insert_account(
+        &self,
+        username: &str,
+        display_name: &str,
+        password_hash: &str,
+    ) -> StoreResult<AccountId>;
+
+    async fn account(&self, id: AccountId) -> StoreResult<Option<AccountRow>>;
+
+    async fn account_by_username(&self, username: &str) -> StoreResult<Option<AccountRow>>;
+
+    async fn insert_grant(
+        &self,
+        account: AccountId,
+        role: Role,
+        place: Option<PlaceId>,
+    ) -> StoreResult<()>;
+
+    async fn grants(&self, account: AccountId) -> StoreResult<Vec<GrantRow>>;
+
+    async fn insert_meeting(
+        &self,
+        kind: &str,
+        title: &str,
+        place: PlaceId,
+        chair: AccountId,
+        at: i64,
+    ) -> StoreResult<MeetingId>;
+
+    /// The place a meeting belongs to.
+    async fn meeting_place(&self, id: MeetingId) -> StoreResult<Option<PlaceId>>;
+
+    /// Stores a message once per (author, request id): a repeat returns the stored row.
+    async fn insert_message(&self, message: NewMessage<'_>) -> StoreResult<MessageRow>;
+
+    /// A channel's messages with ids below `before`, newest first.
+    async fn messages(
+        &self,
+        channel: Channel,
+        before: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<MessageRow>>;
+}

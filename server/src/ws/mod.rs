@@ -1,0 +1,35 @@
+//! The WebSocket endpoint: the upgrade with its size limits, then one session task per socket.
+
+mod registration;
+mod session;
+mod writer;
+
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(hehe_protocol::WS_PATH, get(upgrade))
+}
+
+async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    if state.shutdown.is_cancelled() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+    }
+    let config = &state.config;
+    ws.max_message_size(config.max_frame_bytes)
+        .max_frame_size(config.max_frame_bytes)
+        // tungstenite's defaults (128 KiB each) would dwarf everything else an idle
+        // connection holds; frames are small and the outbox batches writes.
+        .read_buffer_size(config.ws_read_buffer_bytes)
+        .write_buffer_size(config.ws_write_buffer_bytes)
+        .on_failed_upgrade(|e| tracing::debug!(error = %e, "websocket upgrade failed"))
+        .on_upgrade(move |socket| {
+            let sessions = state.sessions.clone();
+            sessions.track_future(session::run(socket, state))
+        })
+}

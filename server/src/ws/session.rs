@@ -1,0 +1,467 @@
+//! One WebSocket connection: a task that owns the socket's reading half and the connection's
+//! state, with one `select!` over client frames, heartbeats, token expiry and shutdown. Its
+//! writing half runs in `writer`; everything reaches the client through the outbox.
+
+use super::registration::Registration;
+use super::writer::write_loop;
+use crate::auth::{TokenError, TokenKind};
+use crate::channels::{self, Identity};
+use crate::error::{AppError, AppResult};
+use crate::hub::{Frame, Outbox};
+use crate::state::AppState;
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::StreamExt;
+use hehe_protocol::{
+    AccountSummary, Channel, ClientMsg, CloseCode, ErrorCode, Event, PROTOCOL_VERSION, Position,
+    ReplyResult, RequestId, ServerMsg, decode_client_msg,
+};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::time::{Instant, sleep_until};
+use tracing::Instrument;
+
+/// Undecodable frames tolerated on one connection before it is closed as a protocol violation.
+const MAX_BAD_FRAMES: u32 = 10;
+
+pub async fn run(socket: WebSocket, state: AppState) {
+    let conn = state.next_conn_id();
+    let span = tracing::info_span!("session", conn, account = tracing::field::Empty);
+    Session::new(state, conn).run(socket).instrument(span).await
+}
+
+struct Session {
+    state: AppState,
+    conn: u64,
+    outbox: Arc<Outbox>,
+    identity: Option<Identity>,
+    subs: HashMap<Channel, Registration>,
+    /// When the access token in force expires.
+    expires_at: Option<Instant>,
+    /// When anything last arrived from the client.
+    last_seen: Instant,
+    /// When the last ping went out, while its answer is awaited.
+    ping_sent: Option<Instant>,
+    bad_frames: u32,
+}
+
+/// Why the session loop stopped.
+enum End {
+    /// We close the connection with this code.
+    Close(CloseCode),
+    /// The client went away or the writer stopped: nothing left to say.
+    Gone,
+}
+
+impl Session {
+    fn new(state: AppState, conn: u64) -> Self {
+        let outbox = Arc::new(Outbox::new(state.config.outbox_bytes));
+        Self {
+            state,
+            conn,
+            outbox,
+            identity: None,
+            subs: HashMap::new(),
+            expires_at: None,
+            last_seen: Instant::now(),
+            ping_sent: None,
+            bad_frames: 0,
+        }
+    }
+
+    async fn run(mut self, socket: WebSocket) {
+        let metrics = self.state.metrics.clone();
+        metrics.connections.inc();
+        let (sink, mut stream) = socket.split();
+        let mut writer = tokio::spawn(write_loop(
+            sink,
+            self.outbox.clone(),
+            metrics.clone(),
+            self.state.config.close_grace(),
+        ));
+        let config = self.state.config.clone();
+        let shutdown = self.state.shutdown.clone();
+        let auth_deadline = Instant::now() + config.auth_timeout();
+        let mut heartbeat =
+            tokio::time::interval_at(Instant::now() + config.heartbeat(), config.heartbeat());
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+
+        let end = loop {
+            let pong_deadline = self.ping_sent.map(|t| t + config.heartbeat_timeout());
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break End::Close(CloseCode::SHUTDOWN),
+                _ = &mut writer => break End::Gone,
+                frame = stream.next() => {
+                    self.last_seen = Instant::now();
+                    match frame {
+                        Some(Ok(Message::Text(text))) => {
+                            metrics.frames_in.inc();
+                            if let Some(code) = self.on_text(text.as_str()).await {
+                                break End::Close(code);
+                            }
+                        }
+                        Some(Ok(Message::Binary(_))) => break End::Close(CloseCode::PROTOCOL_VIOLATION),
+                        // Control frames: tungstenite answers pings; both show the peer is alive.
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                        Some(Ok(Message::Close(_))) | None => break End::Gone,
+                        Some(Err(e)) => break if too_big(&e) { End::Close(CloseCode::MESSAGE_TOO_BIG) } else { End::Gone },
+                    }
+                }
+                _ = sleep_until(auth_deadline), if self.identity.is_none() => {
+                    break End::Close(CloseCode::UNAUTHORIZED);
+                }
+                _ = sleep_until(self.expires_at.unwrap_or(auth_deadline)), if self.expires_at.is_some() => {
+                    self.send(ServerMsg::Error {
+                        id: None,
+                        code: ErrorCode::TokenExpired,
+                        message: "the access token expired; refresh it and reconnect".into(),
+                    });
+                    break End::Close(CloseCode::TOKEN_EXPIRED);
+                }
+                _ = sleep_until(pong_deadline.unwrap_or(auth_deadline)), if pong_deadline.is_some() => {
+                    if self.ping_sent.is_some_and(|sent| self.last_seen < sent) {
+                        break End::Close(CloseCode::HEARTBEAT_TIMEOUT);
+                    }
+                    self.ping_sent = None;
+                }
+                _ = heartbeat.tick(), if self.identity.is_some() => {
+                    if self.ping_sent.is_none() {
+                        self.ping_sent = Some(Instant::now());
+                        self.send(ServerMsg::Ping);
+                    }
+                }
+            }
+        };
+
+        // Stop deliveries before the last frame goes out.
+        self.subs.clear();
+        if let End::Close(code) = end {
+            tracing::debug!(code = code.0, "closing");
+            self.outbox.close(code);
+            // The writer sends the close frame within the close grace; give it that, then go.
+            let limit = config.close_grace() + std::time::Duration::from_millis(500);
+            if tokio::time::timeout(limit, &mut writer).await.is_err() {
+                writer.abort();
+            }
+        } else {
+            writer.abort();
+        }
+        metrics.connections.dec();
+    }
+
+    /// Queues a frame for the client. A full outbox has already doomed the connection, so a
+    /// failed push needs no further handling here.
+    fn send(&self, msg: ServerMsg) {
+        let _ = self.outbox.push(Frame::from(msg.to_json()));
+    }
+
+    fn send_error(&self, id: Option<RequestId>, err: AppError) {
+        self.send(ServerMsg::Error {
+            id,
+            code: err.code,
+            message: err.message,
+        });
+    }
+
+    /// Handles one text frame; returns a close code when the connection must end.
+    async fn on_text(&mut self, text: &str) -> Option<CloseCode> {
+        let msg = match decode_client_msg(text) {
+            Ok(msg) => msg,
+            Err(e) => {
+                self.bad_frames += 1;
+                self.send(ServerMsg::Error {
+                    id: e.id,
+                    code: e.code,
+                    message: e.message,
+                });
+                return (self.bad_frames >= MAX_BAD_FRAMES)
+                    .then_some(CloseCode::PROTOCOL_VIOLATION);
+            }
+        };
+        match msg {
+            ClientMsg::Ping => self.send(ServerMsg::Pong),
+            ClientMsg::Pong => {}
+            ClientMsg::Auth { id, token, version } => {
+                return self.on_auth(id, &token, version).await;
+            }
+            other => {
+                let Some(identity) = self.identity.clone() else {
+                    self.send_error(other.request_id().cloned(), AppError::unauthenticated());
+                    return None;
+                };
+                self.on_command(&identity, other).await;
+            }
+        }
+        None
+    }
+
+    async fn on_auth(
+        &mut self,
+        id: RequestId,
+        token: &str,
+        version: Option<u32>,
+    ) -> Option<CloseCode> {
+        if self.identity.is_some() {
+            self.send_error(
+                Some(id),
+                AppError::new(ErrorCode::AlreadyAuthenticated, "already signed in"),
+            );
+            return None;
+        }
+        if version.is_some_and(|v| v != PROTOCOL_VERSION) {
+            self.send_error(
+                Some(id),
+                AppError::new(
+                    ErrorCode::UnsupportedVersion,
+                    format!("this server speaks version {PROTOCOL_VERSION}"),
+                ),
+            );
+            return Some(CloseCode::UNSUPPORTED_VERSION);
+        }
+        let claims = match self.state.tokens.verify(token, TokenKind::Access) {
+            Ok(claims) => claims,
+            Err(TokenError::Expired) => {
+                self.send_error(
+                    Some(id),
+                    AppError::new(ErrorCode::TokenExpired, "the token has expired"),
+                );
+                return Some(CloseCode::TOKEN_EXPIRED);
+            }
+            Err(TokenError::Invalid) => {
+                self.send_error(
+                    Some(id),
+                    AppError::new(ErrorCode::InvalidToken, "the token is not valid"),
+                );
+                return Some(CloseCode::UNAUTHORIZED);
+            }
+        };
+        let identity = match channels::identity(&self.state, claims.account()).await {
+            Ok(identity) => identity,
+            Err(e) => {
+                let code = match e.code {
+                    ErrorCode::Forbidden => CloseCode::FORBIDDEN,
+                    _ => CloseCode::INTERNAL,
+                };
+                self.send_error(Some(id), e);
+                return Some(code);
+            }
+        };
+        tracing::Span::current().record("account", identity.actor.id.0);
+        self.expires_at = Some(expiry_instant(claims.expires_at_ms()));
+        self.send(ServerMsg::Reply {
+            id,
+            result: ReplyResult::Authenticated {
+                account: AccountSummary {
+                    id: identity.actor.id,
+                    username: identity.username.clone(),
+                    display_name: identity.display_name.clone(),
+                },
+                expires_at: claims.expires_at_ms(),
+                heartbeat_secs: self.state.config.heartbeat_secs,
+                protocol: PROTOCOL_VERSION,
+            },
+        });
+        self.identity = Some(identity);
+        None
+    }
+
+    async fn on_command(&mut self, identity: &Identity, msg: ClientMsg) {
+        let id = msg.request_id().cloned();
+        let result = match msg {
+            ClientMsg::Refresh { id, token } => self.refresh(identity, id, &token),
+            ClientMsg::Subscribe { id, channel, since } => {
+                self.subscribe(identity, id, channel, since).await
+            }
+            ClientMsg::Unsubscribe { id, channel } => match self.subs.remove(&channel) {
+                Some(_) => {
+                    self.send(ServerMsg::Reply {
+                        id,
+                        result: ReplyResult::Unsubscribed { channel },
+                    });
+                    Ok(())
+                }
+                None => Err(AppError::new(
+                    ErrorCode::NotSubscribed,
+                    "not subscribed to that channel",
+                )),
+            },
+            ClientMsg::Presence { id, channel } => self.presence(identity, id, channel).await,
+            ClientMsg::Post { id, channel, text } => {
+                match channels::post_message(&self.state, identity, &id, channel, &text).await {
+                    Ok(posted) => {
+                        self.send(ServerMsg::Reply {
+                            id,
+                            result: ReplyResult::Posted {
+                                channel,
+                                message_id: posted.message_id,
+                                epoch: posted.position.epoch,
+                                offset: posted.position.offset,
+                            },
+                        });
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            ClientMsg::Auth { .. } | ClientMsg::Ping | ClientMsg::Pong => Ok(()),
+        };
+        if let Err(e) = result {
+            self.send_error(id, e);
+        }
+    }
+
+    fn refresh(&mut self, identity: &Identity, id: RequestId, token: &str) -> AppResult<()> {
+        let claims = self
+            .state
+            .tokens
+            .verify(token, TokenKind::Access)
+            .map_err(|e| match e {
+                TokenError::Expired => {
+                    AppError::new(ErrorCode::TokenExpired, "the new token has expired")
+                }
+                TokenError::Invalid => {
+                    AppError::new(ErrorCode::InvalidToken, "the token is not valid")
+                }
+            })?;
+        if claims.account() != identity.actor.id {
+            return Err(AppError::new(
+                ErrorCode::InvalidToken,
+                "the token is for another account",
+            ));
+        }
+        self.expires_at = Some(expiry_instant(claims.expires_at_ms()));
+        self.send(ServerMsg::Reply {
+            id,
+            result: ReplyResult::Refreshed {
+                expires_at: claims.expires_at_ms(),
+            },
+        });
+        Ok(())
+    }
+
+    async fn subscribe(
+        &mut self,
+        identity: &Identity,
+        id: RequestId,
+        channel: Channel,
+        since: Option<Position>,
+    ) -> AppResult<()> {
+        if self.subs.contains_key(&channel) {
+            return Err(AppError::new(
+                ErrorCode::AlreadySubscribed,
+                "already subscribed to that channel",
+            ));
+        }
+        if self.subs.len() >= self.state.config.max_subscriptions {
+            return Err(AppError::new(
+                ErrorCode::TooManySubscriptions,
+                "this connection holds too many subscriptions",
+            ));
+        }
+        channels::authorize_read(&self.state, &identity.actor, channel).await?;
+
+        let (hub, bus) = (&self.state.hub, &self.state.bus);
+        bus.subscribe(channel).await?;
+        // From here the guard undoes whatever was done, also on an early return.
+        let mut registration = Registration {
+            channel,
+            conn: self.conn,
+            sub: hub.register(channel, self.conn, self.outbox.clone()),
+            hub: hub.clone(),
+            bus: bus.clone(),
+            presence: None,
+        };
+        let presence = if channel.has_presence() {
+            let member = identity.member();
+            if bus
+                .presence_join(channel, self.conn, member.clone())
+                .await?
+            {
+                let join = ServerMsg::Presence {
+                    channel,
+                    joins: vec![member.clone()],
+                    leaves: vec![],
+                };
+                bus.broadcast(channel, Frame::from(join.to_json())).await?;
+            }
+            registration.presence = Some(member);
+            Some(bus.presence(channel).await?)
+        } else {
+            None
+        };
+        let history = bus.history(channel, since.as_ref()).await?;
+        let (recovered, events) = match (since.is_some(), history.events) {
+            (true, Some(frames)) => (true, decode_events(&frames)?),
+            _ => (false, Vec::new()),
+        };
+        let reply = ServerMsg::Reply {
+            id,
+            result: ReplyResult::Subscribed {
+                channel,
+                epoch: history.top.epoch,
+                offset: history.top.offset,
+                recovered,
+                events,
+                presence,
+            },
+        };
+        hub.go_live(
+            &registration.sub,
+            history.top.offset,
+            Frame::from(reply.to_json()),
+        );
+        self.subs.insert(channel, registration);
+        Ok(())
+    }
+
+    async fn presence(
+        &mut self,
+        identity: &Identity,
+        id: RequestId,
+        channel: Channel,
+    ) -> AppResult<()> {
+        if !channel.has_presence() {
+            return Err(AppError::invalid("this channel keeps no presence"));
+        }
+        channels::authorize_read(&self.state, &identity.actor, channel).await?;
+        let members = self.state.bus.presence(channel).await?;
+        self.send(ServerMsg::Reply {
+            id,
+            result: ReplyResult::Presence { channel, members },
+        });
+        Ok(())
+    }
+}
+
+/// Stored event frames back into events, for the subscribe reply.
+fn decode_events(frames: &[Frame]) -> AppResult<Vec<Event>> {
+    frames
+        .iter()
+        .map(|f| match serde_json::from_str::<ServerMsg>(f.as_str()) {
+            Ok(ServerMsg::Event(event)) => Ok(event),
+            _ => {
+                tracing::error!("history holds a frame that is not an event");
+                Err(AppError::new(ErrorCode::Internal, "internal error"))
+            }
+        })
+        .collect()
+}
+
+/// A Unix-ms expiry as a timer deadline.
+fn expiry_instant(expires_at_ms: i64) -> Instant {
+    let left = expires_at_ms - crate::bus::memory::unix_ms();
+    Instant::now() + std::time::Duration::from_millis(left.max(0) as u64)
+}
+
+/// Whether a read error means the client's frame exceeded the size limit.
+fn too_big(e: &axum::Error) -> bool {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(WsError::Capacity(_)) = err.downcast_ref::<WsError>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
