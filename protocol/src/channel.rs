@@ -153,8 +153,19 @@ mod tests {
     #[test]
     fn refuses_non_canonical_names() {
         for bad in [
-            "", "home", "home:", ":1", "home:0", "home:01", "home:+1", "home:-1", "home:1a",
-            "Home:1", "attic:1", "home:99999999999999999999", "home:1:2",
+            "",
+            "home",
+            "home:",
+            ":1",
+            "home:0",
+            "home:01",
+            "home:+1",
+            "home:-1",
+            "home:1a",
+            "Home:1",
+            "attic:1",
+            "home:99999999999999999999",
+            "home:1:2",
         ] {
             assert!(bad.parse::<Channel>().is_err(), "{bad:?} should not parse");
         }

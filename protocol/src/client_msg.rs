@@ -21,7 +21,10 @@ pub enum ClientMsg {
         version: Option<u32>,
     },
     /// Replace the connection's access token before it expires.
-    Refresh { id: RequestId, token: String },
+    Refresh {
+        id: RequestId,
+        token: String,
+    },
     /// Start receiving a channel's events. With `since`, the reply carries every event after that
     /// position (`recovered: true`), or none at all (`recovered: false`).
     Subscribe {
@@ -30,9 +33,15 @@ pub enum ClientMsg {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         since: Option<Position>,
     },
-    Unsubscribe { id: RequestId, channel: Channel },
+    Unsubscribe {
+        id: RequestId,
+        channel: Channel,
+    },
     /// Who is in a channel with presence (a living room), now.
-    Presence { id: RequestId, channel: Channel },
+    Presence {
+        id: RequestId,
+        channel: Channel,
+    },
     /// Post a text message to a channel. Applied once per request id.
     Post {
         id: RequestId,
@@ -165,8 +174,8 @@ mod tests {
         assert_eq!(e.code, ErrorCode::UnknownFrameType);
         assert_eq!(e.id.unwrap().as_str(), "r1");
 
-        let e = decode_client_msg(r#"{"type":"subscribe","id":"r2","channel":"attic:1"}"#)
-            .unwrap_err();
+        let e =
+            decode_client_msg(r#"{"type":"subscribe","id":"r2","channel":"attic:1"}"#).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidRequest);
         assert_eq!(e.id.unwrap().as_str(), "r2");
         assert!(!e.message.contains("line"), "{}", e.message);

@@ -1,10 +1,10 @@
 //! JSON bodies of the HTTP API.
 
+use crate::Channel;
 use crate::codes::ErrorCode;
 use crate::ids::{AccountId, PlaceId};
 use crate::role::Role;
 use crate::server_msg::Member;
-use crate::Channel;
 use serde::{Deserialize, Serialize};
 
 /// Body of every HTTP error response.

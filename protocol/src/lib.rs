@@ -13,7 +13,7 @@ mod role;
 mod server_msg;
 
 pub use channel::{Channel, ChannelKind, ParseChannelError};
-pub use client_msg::{ClientMsg, Probe, decode_client_msg, DecodeError};
+pub use client_msg::{ClientMsg, DecodeError, Probe, decode_client_msg};
 pub use codes::{CloseCode, ErrorCode};
 pub use ids::{AccountId, IssueId, MeetingId, PlaceId, RequestId, RequestIdError};
 pub use role::Role;

@@ -97,7 +97,10 @@ pub enum ReplyResult {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {
     /// The command with this id succeeded.
-    Reply { id: RequestId, result: ReplyResult },
+    Reply {
+        id: RequestId,
+        result: ReplyResult,
+    },
     /// A command failed, or a frame could not be read (then `id` may be absent).
     Error {
         #[serde(default, skip_serializing_if = "Option::is_none")]

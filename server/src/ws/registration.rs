@@ -9,7 +9,8 @@ use std::sync::Arc;
 pub struct Registration {
     pub channel: Channel,
     pub conn: u64,
-    pub sub: Arc<Subscription>,
+    /// Set once the hub holds the subscription.
+    pub sub: Option<Arc<Subscription>>,
     pub hub: Hub,
     pub bus: Arc<dyn Bus>,
     /// Set once the connection was marked present.
@@ -18,7 +19,9 @@ pub struct Registration {
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.hub.unregister(self.channel, &self.sub);
+        if let Some(sub) = self.sub.take() {
+            self.hub.unregister(self.channel, &sub);
+        }
         self.bus.unsubscribe(self.channel);
         if let Some(member) = self.presence.take() {
             let (bus, channel, conn) = (self.bus.clone(), self.channel, self.conn);

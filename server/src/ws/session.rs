@@ -187,7 +187,7 @@ impl Session {
             other => {
                 let Some(identity) = self.identity.clone() else {
                     self.send_error(other.request_id().cloned(), AppError::unauthenticated());
-                    return None;
+                    return Some(CloseCode::PROTOCOL_VIOLATION);
                 };
                 self.on_command(&identity, other).await;
             }
@@ -366,28 +366,33 @@ impl Session {
         let mut registration = Registration {
             channel,
             conn: self.conn,
-            sub: hub.register(channel, self.conn, self.outbox.clone()),
+            sub: None,
             hub: hub.clone(),
             bus: bus.clone(),
             presence: None,
         };
-        let presence = if channel.has_presence() {
+        // The join goes out before the hub registers this connection, so nobody is told of
+        // their own arrival; the snapshot below, read after registering, includes them.
+        if channel.has_presence() {
             let member = identity.member();
+            registration.presence = Some(member.clone());
             if bus
                 .presence_join(channel, self.conn, member.clone())
                 .await?
             {
                 let join = ServerMsg::Presence {
                     channel,
-                    joins: vec![member.clone()],
+                    joins: vec![member],
                     leaves: vec![],
                 };
                 bus.broadcast(channel, Frame::from(join.to_json())).await?;
             }
-            registration.presence = Some(member);
-            Some(bus.presence(channel).await?)
-        } else {
-            None
+        }
+        let sub = hub.register(channel, self.conn, self.outbox.clone());
+        registration.sub = Some(sub.clone());
+        let presence = match channel.has_presence() {
+            true => Some(bus.presence(channel).await?),
+            false => None,
         };
         let history = bus.history(channel, since.as_ref()).await?;
         let (recovered, events) = match (since.is_some(), history.events) {
@@ -405,11 +410,7 @@ impl Session {
                 presence,
             },
         };
-        hub.go_live(
-            &registration.sub,
-            history.top.offset,
-            Frame::from(reply.to_json()),
-        );
+        hub.go_live(&sub, history.top.offset, Frame::from(reply.to_json()));
         self.subs.insert(channel, registration);
         Ok(())
     }

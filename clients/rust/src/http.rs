@@ -1,0 +1,182 @@
+//! The HTTP half of the client: login, token refresh, account, stored messages, health pages.
+
+use crate::error::{ClientError, Result};
+use hehe_protocol::http::{
+    AccountInfo, ApiError, LoginRequest, MessagePage, RefreshRequest, TokenResponse,
+};
+use hehe_protocol::{Channel, WS_PATH};
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// Bounds every HTTP call, so a hung server fails a test instead of stalling it.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A client of the HTTP API of one server. Cheap to clone; clones share a connection pool.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    base_url: String,
+    http: reqwest::Client,
+}
+
+impl HttpClient {
+    /// `base_url` is the server's origin, e.g. `http://127.0.0.1:8080`; a trailing `/` is ignored.
+    pub fn new(base_url: impl Into<String>) -> Self {
+        let base_url = base_url.into().trim_end_matches('/').to_string();
+        let http = reqwest::Client::builder()
+            .timeout(HTTP_TIMEOUT)
+            .build()
+            // Building only fails when the TLS or resolver backend cannot start; the default
+            // client then fails each request with a clear error instead of panicking here.
+            .unwrap_or_default();
+        Self { base_url, http }
+    }
+
+    /// The origin this client talks to, without a trailing `/`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The WebSocket endpoint of the same server: `http` becomes `ws`, `https` becomes `wss`.
+    pub fn ws_url(&self) -> String {
+        let base = &self.base_url;
+        let origin = if let Some(rest) = base.strip_prefix("https://") {
+            format!("wss://{rest}")
+        } else if let Some(rest) = base.strip_prefix("http://") {
+            format!("ws://{rest}")
+        } else {
+            base.clone()
+        };
+        format!("{origin}{WS_PATH}")
+    }
+
+    /// `POST /api/auth/login`.
+    pub async fn login(&self, username: &str, password: &str) -> Result<TokenResponse> {
+        let body = LoginRequest {
+            username: username.into(),
+            password: password.into(),
+        };
+        let request = self.http.post(self.url("/api/auth/login")).json(&body);
+        decode(request.send().await).await
+    }
+
+    /// `POST /api/auth/refresh`: a new access token (and refresh token) for a refresh token.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenResponse> {
+        let body = RefreshRequest {
+            refresh_token: refresh_token.into(),
+        };
+        let request = self.http.post(self.url("/api/auth/refresh")).json(&body);
+        decode(request.send().await).await
+    }
+
+    /// `GET /api/me`.
+    pub async fn me(&self, access_token: &str) -> Result<AccountInfo> {
+        let request = self.http.get(self.url("/api/me")).bearer_auth(access_token);
+        decode(request.send().await).await
+    }
+
+    /// `GET /api/channels/{channel}/messages`: stored messages, newest first. This is how a
+    /// client reloads a channel after a subscribe reply with `recovered: false`.
+    pub async fn messages(
+        &self,
+        access_token: &str,
+        channel: Channel,
+        before: Option<i64>,
+        limit: Option<u32>,
+    ) -> Result<MessagePage> {
+        let mut query: Vec<(&str, String)> = Vec::new();
+        if let Some(before) = before {
+            query.push(("before", before.to_string()));
+        }
+        if let Some(limit) = limit {
+            query.push(("limit", limit.to_string()));
+        }
+        let request = self
+            .http
+            .get(self.url(&format!("/api/channels/{channel}/messages")))
+            .bearer_auth(access_token)
+            .query(&query);
+        decode(request.send().await).await
+    }
+
+    /// `GET` any path and return the status and body whatever the status, e.g. for `/healthz`,
+    /// `/readyz` and `/metrics`.
+    pub async fn get_text(&self, path: &str) -> Result<(u16, String)> {
+        let response = self
+            .http
+            .get(self.url(path))
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status().as_u16();
+        let body = response.text().await.map_err(transport)?;
+        Ok((status, body))
+    }
+
+    fn url(&self, path: &str) -> String {
+        if path.starts_with('/') {
+            format!("{}{path}", self.base_url)
+        } else {
+            format!("{}/{path}", self.base_url)
+        }
+    }
+}
+
+fn transport(e: reqwest::Error) -> ClientError {
+    if e.is_timeout() {
+        ClientError::Timeout
+    } else {
+        ClientError::Http(e.to_string())
+    }
+}
+
+/// A success body as `T`; an error status as [`ClientError::Api`] when the body is an
+/// [`ApiError`], else as [`ClientError::Http`] naming the status.
+async fn decode<T: DeserializeOwned>(
+    response: std::result::Result<reqwest::Response, reqwest::Error>,
+) -> Result<T> {
+    let response = response.map_err(transport)?;
+    let status = response.status();
+    let body = response.bytes().await.map_err(transport)?;
+    if status.is_success() {
+        return serde_json::from_slice(&body)
+            .map_err(|e| ClientError::Decode(format!("HTTP {} body: {e}", status.as_u16())));
+    }
+    match serde_json::from_slice::<ApiError>(&body) {
+        Ok(error) => Err(ClientError::Api {
+            status: status.as_u16(),
+            error,
+        }),
+        Err(_) => {
+            let text = String::from_utf8_lossy(&body);
+            let snippet: String = text.chars().take(200).collect();
+            Err(ClientError::Http(format!("HTTP {status}: {snippet}")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ws_url_follows_the_scheme() {
+        let cases = [
+            ("http://127.0.0.1:8080", "ws://127.0.0.1:8080/ws"),
+            ("http://127.0.0.1:8080/", "ws://127.0.0.1:8080/ws"),
+            ("https://hehe.example", "wss://hehe.example/ws"),
+            ("https://hehe.example/", "wss://hehe.example/ws"),
+            ("ws://localhost:1", "ws://localhost:1/ws"),
+        ];
+        for (base, ws) in cases {
+            assert_eq!(HttpClient::new(base).ws_url(), ws, "{base}");
+        }
+    }
+
+    #[test]
+    fn paths_join_with_exactly_one_slash() {
+        let client = HttpClient::new("http://h:1/");
+        assert_eq!(client.base_url(), "http://h:1");
+        assert_eq!(client.url("/healthz"), "http://h:1/healthz");
+        assert_eq!(client.url("metrics"), "http://h:1/metrics");
+    }
+}

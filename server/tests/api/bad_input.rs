@@ -1,0 +1,214 @@
+//! Bad frames get the documented error or close code, and everyone else keeps being served.
+
+use crate::helpers::*;
+use hehe_client::{ClientError, Connection};
+use hehe_protocol::{Channel, ErrorCode, ServerMsg};
+
+/// A subscribed bystander and a way to prove it still receives.
+async fn bystander(app: &TestApp) -> (hehe_client::Connection, hehe_client::Connection, Channel) {
+    let home = Channel::Home(app.demo.communities[0]);
+    let mut watcher = app.connect("resident").await;
+    watcher.subscribe(home, None).await.unwrap();
+    let official = app.connect("official").await;
+    (watcher, official, home)
+}
+
+async fn still_served(
+    watcher: &mut Connection,
+    official: &mut Connection,
+    home: Channel,
+    text: &str,
+) {
+    official.post(home, text).await.unwrap();
+    let got = events(watcher, 1).await;
+    assert_eq!(text_of(&got[0]), text);
+}
+
+#[tokio::test]
+async fn malformed_json_gets_bad_frame_and_the_connection_stays_usable() {
+    let app = spawn_app().await;
+    let mut conn = app.connect("resident").await;
+    conn.send_text("{\"type\": \"subscribe\", ".into())
+        .await
+        .unwrap();
+    assert_eq!(next_error(&mut conn).await, (None, ErrorCode::BadFrame));
+    conn.send_text("not json at all".into()).await.unwrap();
+    assert_eq!(next_error(&mut conn).await, (None, ErrorCode::BadFrame));
+    conn.subscribe(Channel::Street(app.demo.street), None)
+        .await
+        .expect("still usable");
+}
+
+#[tokio::test]
+async fn an_unknown_frame_type_gets_unknown_frame_type_with_its_id() {
+    let app = spawn_app().await;
+    let mut conn = app.connect("resident").await;
+    conn.send_text(r#"{"type":"teleport","id":"t-1"}"#.into())
+        .await
+        .unwrap();
+    assert_eq!(
+        next_error(&mut conn).await,
+        (Some("t-1".into()), ErrorCode::UnknownFrameType)
+    );
+    conn.send_text(r#"{"type":"subscribe","id":"t-2","channel":"attic:1"}"#.into())
+        .await
+        .unwrap();
+    assert_eq!(
+        next_error(&mut conn).await,
+        (Some("t-2".into()), ErrorCode::InvalidRequest)
+    );
+    conn.send_text(r#"{"type":"post","id":"t-3","channel":"home:1","text":"   "}"#.into())
+        .await
+        .unwrap();
+    let (id, code) = next_error(&mut conn).await;
+    assert_eq!(id.as_deref(), Some("t-3"));
+    assert!(matches!(code, ErrorCode::InvalidRequest), "{code:?}");
+}
+
+#[tokio::test]
+async fn an_oversize_frame_closes_with_message_too_big_and_others_keep_receiving() {
+    let app = spawn_app().await;
+    let (mut watcher, mut official, home) = bystander(&app).await;
+    let mut conn = app.connect("resident").await;
+    let big = format!(
+        r#"{{"type":"post","id":"big","channel":"{home}","text":"{}"}}"#,
+        "a".repeat(70 * 1024)
+    );
+    conn.send_text(big).await.unwrap();
+    assert_eq!(close_code(&mut conn).await, Some(4503));
+    still_served(&mut watcher, &mut official, home, "after the big frame").await;
+}
+
+#[tokio::test]
+async fn the_frame_limit_is_configurable() {
+    let app = spawn_app_with(|c| c.max_frame_bytes = 1024).await;
+    let mut conn = app.connect("resident").await;
+    conn.send_text(format!(r#"{{"type":"ping","pad":"{}"}}"#, "a".repeat(2000)))
+        .await
+        .unwrap();
+    assert_eq!(close_code(&mut conn).await, Some(4503));
+}
+
+#[tokio::test]
+async fn binary_frames_and_repeated_garbage_close_with_protocol_violation() {
+    let app = spawn_app().await;
+    let (mut watcher, mut official, home) = bystander(&app).await;
+    let mut binary = app.connect("resident").await;
+    binary.send_binary(vec![1, 2, 3]).await.unwrap();
+    assert_eq!(close_code(&mut binary).await, Some(4500));
+
+    let mut garbage = app.connect("resident").await;
+    for _ in 0..10 {
+        garbage.send_text("}{".into()).await.unwrap();
+    }
+    assert_eq!(close_code(&mut garbage).await, Some(4500));
+    still_served(&mut watcher, &mut official, home, "after the garbage").await;
+}
+
+#[tokio::test]
+async fn a_command_before_auth_is_refused_and_closed() {
+    let app = spawn_app().await;
+    let mut conn = Connection::open(&app.ws_url()).await.unwrap();
+    conn.send_text(r#"{"type":"subscribe","id":"s1","channel":"home:1"}"#.into())
+        .await
+        .unwrap();
+    assert_eq!(
+        next_error(&mut conn).await,
+        (Some("s1".into()), ErrorCode::Unauthenticated)
+    );
+    assert_eq!(close_code(&mut conn).await, Some(4500));
+}
+
+#[tokio::test]
+async fn a_connection_that_never_authenticates_is_closed() {
+    let app = spawn_app_with(|c| c.auth_timeout_secs = 1).await;
+    let mut conn = Connection::open(&app.ws_url()).await.unwrap();
+    // A ping is answered before auth, but does not stand in for it.
+    conn.send(&hehe_protocol::ClientMsg::Ping).await.unwrap();
+    assert_eq!(close_code(&mut conn).await, Some(4501));
+}
+
+#[tokio::test]
+async fn a_bad_token_is_refused_and_closed() {
+    let app = spawn_app().await;
+    let err = Connection::connect(&app.ws_url(), "not-a-token")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ClientError::Server {
+                code: ErrorCode::InvalidToken,
+                ..
+            } | ClientError::Closed {
+                code: Some(4501),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // A refresh token is not an access token.
+    let tokens = app.login("resident").await;
+    let mut conn = Connection::open(&app.ws_url()).await.unwrap();
+    conn.send_text(format!(
+        r#"{{"type":"auth","id":"a1","token":"{}"}}"#,
+        tokens.refresh_token
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        next_error(&mut conn).await,
+        (Some("a1".into()), ErrorCode::InvalidToken)
+    );
+    assert_eq!(close_code(&mut conn).await, Some(4501));
+}
+
+#[tokio::test]
+async fn an_unsupported_protocol_version_is_closed() {
+    let app = spawn_app().await;
+    let tokens = app.login("resident").await;
+    let mut conn = Connection::open(&app.ws_url()).await.unwrap();
+    conn.send_text(format!(
+        r#"{{"type":"auth","id":"a1","token":"{}","version":99}}"#,
+        tokens.access_token
+    ))
+    .await
+    .unwrap();
+    assert_eq!(
+        next_error(&mut conn).await,
+        (Some("a1".into()), ErrorCode::UnsupportedVersion)
+    );
+    assert_eq!(close_code(&mut conn).await, Some(4504));
+}
+
+#[tokio::test]
+async fn subscribing_twice_or_beyond_the_limit_is_refused() {
+    let app = spawn_app_with(|c| c.max_subscriptions = 2).await;
+    let mut conn = app.connect("chief").await;
+    let d = &app.demo;
+    conn.subscribe(Channel::Street(d.street), None)
+        .await
+        .unwrap();
+    let twice = conn
+        .subscribe(Channel::Street(d.street), None)
+        .await
+        .unwrap_err();
+    assert_eq!(twice.code(), Some(ErrorCode::AlreadySubscribed));
+    conn.subscribe(Channel::Home(d.communities[0]), None)
+        .await
+        .unwrap();
+    let third = conn
+        .subscribe(Channel::Home(d.communities[1]), None)
+        .await
+        .unwrap_err();
+    assert_eq!(third.code(), Some(ErrorCode::TooManySubscriptions));
+    // The connection answers pings after all that.
+    conn.send(&hehe_protocol::ClientMsg::Ping).await.unwrap();
+    loop {
+        match conn.recv_timeout(WAIT).await.unwrap() {
+            hehe_client::Incoming::Msg(ServerMsg::Pong) => break,
+            hehe_client::Incoming::Msg(_) => continue,
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! `spawn_app`: a real server on a random port with its own data directory and the demo
+//! neighbourhood, and helpers to log in and connect as the demo accounts.
+
+use hehe_client::{Connection, HttpClient, Incoming};
+use hehe_protocol::http::TokenResponse;
+use hehe_protocol::{Event, ServerMsg};
+use hehe_server::config::Config;
+use hehe_server::store::seed::{DEMO_PASSWORD, Demo, seed_demo};
+use std::net::SocketAddr;
+use std::sync::Once;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: HttpClient,
+    pub demo: Demo,
+    pub config: Config,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<anyhow::Result<()>>>,
+    // Last, so the data directory outlives the server.
+    _dir: tempfile::TempDir,
+}
+
+static TRACING: Once = Once::new();
+
+/// A server with default settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A server whose settings `tweak` may change.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut config = Config::with_data_dir(dir.path());
+    config.seed_demo = false;
+    tweak(&mut config);
+    start(config, dir).await
+}
+
+async fn start(config: Config, dir: tempfile::TempDir) -> TestApp {
+    TRACING.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            hehe_server::telemetry::init("debug", false);
+        }
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let (state, bus) = hehe_server::build_state(config.clone())
+        .await
+        .expect("server state");
+    let demo = match seed_demo(state.store.as_ref(), 0).await.expect("seed") {
+        Some(demo) => demo,
+        None => panic!("a fresh data directory must be empty"),
+    };
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(hehe_server::serve(state, bus, listener, async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        addr,
+        http: HttpClient::new(format!("http://{addr}")),
+        demo,
+        config,
+        shutdown: Some(tx),
+        handle: Some(handle),
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn ws_url(&self) -> String {
+        self.http.ws_url()
+    }
+
+    pub async fn login(&self, username: &str) -> TokenResponse {
+        self.http
+            .login(username, DEMO_PASSWORD)
+            .await
+            .expect("demo login")
+    }
+
+    /// An authenticated connection as a demo account.
+    pub async fn connect(&self, username: &str) -> Connection {
+        let tokens = self.login(username).await;
+        Connection::connect(&self.ws_url(), &tokens.access_token)
+            .await
+            .expect("connect")
+    }
+
+    /// Asks the server to shut down and waits for `run` to return.
+    pub async fn shutdown(&mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match self.handle.take() {
+            Some(handle) => handle.await.expect("server task"),
+            None => Ok(()),
+        }
+    }
+
+    /// The value of a metric line, e.g. `hehe_closes_total{code="4001"}`.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let (_, text) = self.http.get_text("/metrics").await.expect("metrics");
+        text.lines()
+            .find_map(|l| {
+                l.strip_prefix(name)
+                    .and_then(|rest| rest.trim().parse().ok())
+            })
+            .unwrap_or(0.0)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Starts a second server on the same data directory after `app` has shut down: a restart.
+pub async fn restart(mut app: TestApp) -> TestApp {
+    app.shutdown().await.expect("clean shutdown");
+    let mut config = app.config.clone();
+    config.seed_demo = false;
+    let dir = std::mem::replace(
+        &mut app._dir,
+        tempfile::tempdir().expect("temporary directory"),
+    );
+    let demo = app.demo.clone();
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let (state, bus) = hehe_server::build_state(config.clone())
+        .await
+        .expect("server state");
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(hehe_server::serve(state, bus, listener, async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        addr,
+        http: HttpClient::new(format!("http://{addr}")),
+        demo,
+        config,
+        shutdown: Some(tx),
+        handle: Some(handle),
+        _dir: dir,
+    }
+}
+
+pub const QUIET: Duration = Duration::from_millis(300);
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// Reads until the connection closes and returns the close code, skipping other frames.
+pub async fn close_code(conn: &mut Connection) -> Option<u16> {
+    loop {
+        match conn.recv_timeout(WAIT).await {
+            Ok(Incoming::Closed { code, .. }) => return code,
+            Ok(Incoming::Msg(_)) => continue,
+            Err(e) => panic!("expected a close, got {e}"),
+        }
+    }
+}
+
+/// The next error frame, skipping events and presence.
+pub async fn next_error(conn: &mut Connection) -> (Option<String>, hehe_protocol::ErrorCode) {
+    loop {
+        match conn.recv_timeout(WAIT).await.expect("a frame") {
+            Incoming::Msg(ServerMsg::Error { id, code, .. }) => {
+                return (id.map(|i| i.to_string()), code);
+            }
+            Incoming::Msg(_) => continue,
+            Incoming::Closed { code, .. } => panic!("closed with {code:?} before an error"),
+        }
+    }
+}
+
+/// Receives `n` events, failing on a timeout.
+pub async fn events(conn: &mut Connection, n: usize) -> Vec<Event> {
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        out.push(conn.next_event_timeout(WAIT).await.expect("an event"));
+    }
+    out
+}
+
+/// Asserts that no further event arrives for a short while.
+pub async fn assert_no_more_events(conn: &mut Connection) {
+    if let Ok(event) = conn.next_event_timeout(QUIET).await {
+        panic!("unexpected event {event:?}");
+    }
+}
+
+/// The text of a `message` event.
+pub fn text_of(event: &Event) -> String {
+    event.data["text"].as_str().unwrap_or_default().to_owned()
+}

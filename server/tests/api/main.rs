@@ -1,0 +1,12 @@
+//! Integration tests: each starts the real server on port 0 and talks real HTTP and WebSocket.
+
+mod access;
+mod bad_input;
+mod fanout;
+mod helpers;
+mod http_api;
+mod idempotency;
+mod lifecycle;
+mod presence;
+mod resume;
+mod slow_consumer;
