@@ -2,11 +2,14 @@
 
 mod access;
 mod bad_input;
+#[path = "../common/mod.rs"]
+mod common;
 mod fanout;
 mod helpers;
 mod http_api;
 mod idempotency;
 mod lifecycle;
+mod postgres;
 mod presence;
 mod resume;
 mod slow_consumer;

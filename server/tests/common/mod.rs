@@ -1,0 +1,63 @@
+//! Reaching the real PostgreSQL and Redis the scale-out tests need.
+//!
+//! Where a service is unreachable, a test prints why and passes without running, unless
+//! `HEHE_REQUIRE_SERVICES=1` (set by `.ci/run`), where it fails instead.
+
+#![allow(dead_code)]
+
+use sqlx::{AnyConnection, Connection, Executor};
+
+/// The maintenance database tests create their own databases from.
+pub fn postgres_admin_url() -> String {
+    std::env::var("HEHE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn services_required() -> bool {
+    std::env::var("HEHE_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
+
+/// A fresh, empty PostgreSQL database, dropped when the guard goes.
+pub struct TestDatabase {
+    pub url: String,
+    name: String,
+}
+
+impl TestDatabase {
+    /// `None` (with a printed reason) when PostgreSQL is unreachable and not required.
+    pub async fn create() -> Option<TestDatabase> {
+        sqlx::any::install_default_drivers();
+        let admin = postgres_admin_url();
+        let mut conn = match AnyConnection::connect(&admin).await {
+            Ok(conn) => conn,
+            Err(e) if !services_required() => {
+                eprintln!("skipped: PostgreSQL at {admin} is unreachable ({e}); set HEHE_REQUIRE_SERVICES=1 to fail instead");
+                return None;
+            }
+            Err(e) => panic!("PostgreSQL at {admin} is required but unreachable: {e}"),
+        };
+        let name = format!("hehe_test_{:016x}", rand::random::<u64>());
+        conn.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create database");
+        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
+        Some(TestDatabase { url: format!("{base}/{name}"), name })
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let (admin, name) = (postgres_admin_url(), self.name.clone());
+        // Drop runs outside any runtime's reach; a short-lived thread with its own does it.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            if let Ok(rt) = rt {
+                rt.block_on(async move {
+                    if let Ok(mut conn) = AnyConnection::connect(&admin).await {
+                        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                        let _ = conn.execute(sql.as_str()).await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}
