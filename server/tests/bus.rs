@@ -1,7 +1,7 @@
 //! The bus conformance suite: what every `Bus` implementation must do. The in-process bus runs
 //! it here; the Redis bus joins through `both_buses!` when it arrives.
 
-use hehe_protocol::{AccountId, Channel, Member, MeetingId, PlaceId, Position, ServerMsg};
+use hehe_protocol::{AccountId, Channel, MeetingId, Member, PlaceId, Position, ServerMsg};
 use hehe_server::bus::memory::{HistoryLimits, MemoryBus};
 use hehe_server::bus::{Bus, DeliveryHandler, Publication};
 use hehe_server::hub::Frame;
@@ -17,13 +17,22 @@ struct Recorder {
 
 impl DeliveryHandler for Recorder {
     fn deliver(&self, channel: Channel, offset: Option<u64>, frame: &Frame) {
-        self.seen.lock().unwrap().push((channel, offset, frame.as_str().to_owned()));
+        self.seen
+            .lock()
+            .unwrap()
+            .push((channel, offset, frame.as_str().to_owned()));
     }
 }
 
 impl Recorder {
     fn offsets(&self, channel: Channel) -> Vec<u64> {
-        self.seen.lock().unwrap().iter().filter(|d| d.0 == channel).filter_map(|d| d.1).collect()
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|d| d.0 == channel)
+            .filter_map(|d| d.1)
+            .collect()
     }
     fn count(&self) -> usize {
         self.seen.lock().unwrap().len()
@@ -44,7 +53,10 @@ const LIMITS: HistoryLimits = HistoryLimits {
 
 fn memory(limits: HistoryLimits) -> Fixture {
     let seen = Arc::new(Recorder::default());
-    Fixture { bus: Arc::new(MemoryBus::new(limits, seen.clone())), seen }
+    Fixture {
+        bus: Arc::new(MemoryBus::new(limits, seen.clone())),
+        seen,
+    }
 }
 
 macro_rules! every_bus {
@@ -101,21 +113,43 @@ async fn offsets_are_consecutive_and_delivered_in_order(make: Make) {
     let a = publish(f.bus.as_ref(), HOME, "a").await;
     let b = publish(f.bus.as_ref(), HOME, "b").await;
     let s = publish(f.bus.as_ref(), STREET, "s").await;
-    assert_eq!((a.offset, b.offset, s.offset), (1, 2, 1), "offsets count per channel");
+    assert_eq!(
+        (a.offset, b.offset, s.offset),
+        (1, 2, 1),
+        "offsets count per channel"
+    );
     assert_eq!(a.epoch, b.epoch);
     assert_eq!(f.seen.offsets(HOME), [1, 2]);
     let seen = f.seen.seen.lock().unwrap().clone();
     let event = decode(&seen[1].2);
-    assert_eq!((event.channel, event.offset, event.epoch.as_str()), (HOME, 2, b.epoch.as_str()));
-    assert_eq!((event.kind.as_str(), &event.data["text"]), ("message", &serde_json::json!("b")));
+    assert_eq!(
+        (event.channel, event.offset, event.epoch.as_str()),
+        (HOME, 2, b.epoch.as_str())
+    );
+    assert_eq!(
+        (event.kind.as_str(), &event.data["text"]),
+        ("message", &serde_json::json!("b"))
+    );
     assert!(event.time > 0);
 }
 
 async fn an_idempotency_key_publishes_once(make: Make) {
     let f = make(LIMITS);
-    let first = f.bus.publish(publication(HOME, "once", Some("k1"))).await.unwrap();
-    let again = f.bus.publish(publication(HOME, "once", Some("k1"))).await.unwrap();
-    let other = f.bus.publish(publication(HOME, "twice", Some("k2"))).await.unwrap();
+    let first = f
+        .bus
+        .publish(publication(HOME, "once", Some("k1")))
+        .await
+        .unwrap();
+    let again = f
+        .bus
+        .publish(publication(HOME, "once", Some("k1")))
+        .await
+        .unwrap();
+    let other = f
+        .bus
+        .publish(publication(HOME, "twice", Some("k2")))
+        .await
+        .unwrap();
     assert_eq!(first, again);
     assert_eq!(other.offset, first.offset + 1);
     assert_eq!(f.seen.offsets(HOME), [1, 2]);
@@ -130,16 +164,51 @@ async fn history_recovers_exactly_or_not_at_all(make: Make) {
         publish(f.bus.as_ref(), HOME, text).await;
     }
     let epoch = fresh.top.epoch.clone();
-    let at = |offset| Position { epoch: epoch.clone(), offset };
+    let at = |offset| Position {
+        epoch: epoch.clone(),
+        offset,
+    };
 
     let reply = f.bus.history(HOME, Some(&at(1))).await.unwrap();
     assert_eq!(reply.top, at(4));
-    let texts: Vec<_> = reply.events.unwrap().iter().map(|fr| decode(fr.as_str()).data["text"].clone()).collect();
+    let texts: Vec<_> = reply
+        .events
+        .unwrap()
+        .iter()
+        .map(|fr| decode(fr.as_str()).data["text"].clone())
+        .collect();
     assert_eq!(texts, ["b", "c", "d"]);
-    assert_eq!(f.bus.history(HOME, Some(&at(4))).await.unwrap().events.map(|e| e.len()), Some(0));
-    assert!(f.bus.history(HOME, Some(&at(5))).await.unwrap().events.is_none(), "ahead of the stream");
-    let elsewhere = Position { epoch: "another".into(), offset: 1 };
-    assert!(f.bus.history(HOME, Some(&elsewhere)).await.unwrap().events.is_none(), "another epoch");
+    assert_eq!(
+        f.bus
+            .history(HOME, Some(&at(4)))
+            .await
+            .unwrap()
+            .events
+            .map(|e| e.len()),
+        Some(0)
+    );
+    assert!(
+        f.bus
+            .history(HOME, Some(&at(5)))
+            .await
+            .unwrap()
+            .events
+            .is_none(),
+        "ahead of the stream"
+    );
+    let elsewhere = Position {
+        epoch: "another".into(),
+        offset: 1,
+    };
+    assert!(
+        f.bus
+            .history(HOME, Some(&elsewhere))
+            .await
+            .unwrap()
+            .events
+            .is_none(),
+        "another epoch"
+    );
 }
 
 async fn history_is_bounded_by_size(make: Make) {
@@ -148,27 +217,71 @@ async fn history_is_bounded_by_size(make: Make) {
     for i in 2..=5 {
         publish(f.bus.as_ref(), HOME, &i.to_string()).await;
     }
-    let at = |offset| Position { epoch: first.epoch.clone(), offset };
+    let at = |offset| Position {
+        epoch: first.epoch.clone(),
+        offset,
+    };
     // 3, 4 and 5 are kept: from offset 2 everything missed is there, from 1 it is not.
-    let kept = f.bus.history(HOME, Some(&at(2))).await.unwrap().events.unwrap();
+    let kept = f
+        .bus
+        .history(HOME, Some(&at(2)))
+        .await
+        .unwrap()
+        .events
+        .unwrap();
     assert_eq!(kept.len(), 3);
-    assert!(f.bus.history(HOME, Some(&at(1))).await.unwrap().events.is_none());
+    assert!(
+        f.bus
+            .history(HOME, Some(&at(1)))
+            .await
+            .unwrap()
+            .events
+            .is_none()
+    );
 }
 
 async fn history_is_bounded_by_age(make: Make) {
-    let f = make(HistoryLimits { ttl: Duration::from_millis(100), ..LIMITS });
+    let f = make(HistoryLimits {
+        ttl: Duration::from_millis(100),
+        ..LIMITS
+    });
     let first = publish(f.bus.as_ref(), HOME, "old").await;
     tokio::time::sleep(Duration::from_millis(250)).await;
     let second = publish(f.bus.as_ref(), HOME, "new").await;
-    assert_eq!(second.epoch, first.epoch, "the stream's identity outlives its events");
-    let at = |offset| Position { epoch: first.epoch.clone(), offset };
-    assert!(f.bus.history(HOME, Some(&at(0))).await.unwrap().events.is_none());
-    assert_eq!(f.bus.history(HOME, Some(&at(1))).await.unwrap().events.unwrap().len(), 1);
+    assert_eq!(
+        second.epoch, first.epoch,
+        "the stream's identity outlives its events"
+    );
+    let at = |offset| Position {
+        epoch: first.epoch.clone(),
+        offset,
+    };
+    assert!(
+        f.bus
+            .history(HOME, Some(&at(0)))
+            .await
+            .unwrap()
+            .events
+            .is_none()
+    );
+    assert_eq!(
+        f.bus
+            .history(HOME, Some(&at(1)))
+            .await
+            .unwrap()
+            .events
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 async fn broadcasts_are_delivered_but_not_kept(make: Make) {
     let f = make(LIMITS);
-    f.bus.broadcast(HOME, Frame::from("{\"type\":\"pong\"}")).await.unwrap();
+    f.bus
+        .broadcast(HOME, Frame::from("{\"type\":\"pong\"}"))
+        .await
+        .unwrap();
     assert_eq!(f.seen.count(), 1);
     assert_eq!(f.seen.seen.lock().unwrap()[0].1, None);
     assert_eq!(f.bus.history(HOME, None).await.unwrap().top.offset, 0);
@@ -177,28 +290,77 @@ async fn broadcasts_are_delivered_but_not_kept(make: Make) {
 async fn presence_counts_people_not_connections(make: Make) {
     let f = make(LIMITS);
     let room = Channel::Room(MeetingId(7));
-    let member = |id, name: &str| Member { account_id: AccountId(id), name: name.into(), role: None };
-    assert!(f.bus.presence_join(room, 1, member(10, "Wang")).await.unwrap());
-    assert!(!f.bus.presence_join(room, 2, member(10, "Wang")).await.unwrap(), "second device");
-    assert!(f.bus.presence_join(room, 3, member(11, "Li")).await.unwrap());
-    let names: Vec<_> = f.bus.presence(room).await.unwrap().into_iter().map(|m| m.name).collect();
+    let member = |id, name: &str| Member {
+        account_id: AccountId(id),
+        name: name.into(),
+        role: None,
+    };
+    assert!(
+        f.bus
+            .presence_join(room, 1, member(10, "Wang"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !f.bus
+            .presence_join(room, 2, member(10, "Wang"))
+            .await
+            .unwrap(),
+        "second device"
+    );
+    assert!(
+        f.bus
+            .presence_join(room, 3, member(11, "Li"))
+            .await
+            .unwrap()
+    );
+    let names: Vec<_> = f
+        .bus
+        .presence(room)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
     assert_eq!(names, ["Wang", "Li"]);
-    assert!(!f.bus.presence_leave(room, 1, AccountId(10)).await.unwrap(), "one device left");
-    assert!(f.bus.presence_leave(room, 2, AccountId(10)).await.unwrap(), "gone");
-    assert!(!f.bus.presence_leave(room, 2, AccountId(10)).await.unwrap(), "a leave counts once");
+    assert!(
+        !f.bus.presence_leave(room, 1, AccountId(10)).await.unwrap(),
+        "one device left"
+    );
+    assert!(
+        f.bus.presence_leave(room, 2, AccountId(10)).await.unwrap(),
+        "gone"
+    );
+    assert!(
+        !f.bus.presence_leave(room, 2, AccountId(10)).await.unwrap(),
+        "a leave counts once"
+    );
     assert_eq!(f.bus.presence(room).await.unwrap().len(), 1);
-    assert!(f.bus.presence(Channel::Room(MeetingId(8))).await.unwrap().is_empty());
+    assert!(
+        f.bus
+            .presence(Channel::Room(MeetingId(8)))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn concurrent_publishes_get_unique_contiguous_offsets(make: Make) {
-    let f = make(HistoryLimits { size: 1000, ..LIMITS });
+    let f = make(HistoryLimits {
+        size: 1000,
+        ..LIMITS
+    });
     let mut tasks = Vec::new();
     for t in 0..8 {
         let bus = f.bus.clone();
         tasks.push(tokio::spawn(async move {
             let mut offsets = Vec::new();
             for i in 0..50 {
-                offsets.push(publish(bus.as_ref(), HOME, &format!("{t}-{i}")).await.offset);
+                offsets.push(
+                    publish(bus.as_ref(), HOME, &format!("{t}-{i}"))
+                        .await
+                        .offset,
+                );
             }
             offsets
         }));
@@ -209,19 +371,32 @@ async fn concurrent_publishes_get_unique_contiguous_offsets(make: Make) {
     }
     all.sort_unstable();
     assert_eq!(all, (1..=400).collect::<Vec<_>>());
-    assert_eq!(f.seen.offsets(HOME), (1..=400).collect::<Vec<_>>(), "delivered in offset order");
+    assert_eq!(
+        f.seen.offsets(HOME),
+        (1..=400).collect::<Vec<_>>(),
+        "delivered in offset order"
+    );
 }
 
 #[tokio::test]
 async fn the_memory_bus_forgets_idle_channels() {
     let seen = Arc::new(Recorder::default());
-    let bus = MemoryBus::new(HistoryLimits { meta_ttl: Duration::from_millis(50), ..LIMITS }, seen);
+    let bus = MemoryBus::new(
+        HistoryLimits {
+            meta_ttl: Duration::from_millis(50),
+            ..LIMITS
+        },
+        seen,
+    );
     let first = bus.publish(publication(HOME, "x", None)).await.unwrap();
     assert_eq!(bus.stream_count(), 1);
     tokio::time::sleep(Duration::from_millis(120)).await;
     bus.sweep();
     assert_eq!(bus.stream_count(), 0);
     let next = bus.publish(publication(HOME, "y", None)).await.unwrap();
-    assert_ne!(next.epoch, first.epoch, "a forgotten channel starts a new epoch");
+    assert_ne!(
+        next.epoch, first.epoch,
+        "a forgotten channel starts a new epoch"
+    );
     assert_eq!(next.offset, 1);
 }

@@ -52,13 +52,31 @@ both_backends!(
 );
 
 async fn places_resolve_to_paths(store: &dyn Store) {
-    let street = store.insert_place(PlaceKind::Street, None, "S", "街").await.unwrap();
-    let community = store.insert_place(PlaceKind::Community, Some(street), "C", "社区").await.unwrap();
-    let grid = store.insert_place(PlaceKind::Grid, Some(community), "G", "网格").await.unwrap();
-    let building = store.insert_place(PlaceKind::Building, Some(grid), "B", "楼").await.unwrap();
+    let street = store
+        .insert_place(PlaceKind::Street, None, "S", "街")
+        .await
+        .unwrap();
+    let community = store
+        .insert_place(PlaceKind::Community, Some(street), "C", "社区")
+        .await
+        .unwrap();
+    let grid = store
+        .insert_place(PlaceKind::Grid, Some(community), "G", "网格")
+        .await
+        .unwrap();
+    let building = store
+        .insert_place(PlaceKind::Building, Some(grid), "B", "楼")
+        .await
+        .unwrap();
 
-    assert_eq!(store.place_path(street).await.unwrap(), Some(PlacePath::street(street)));
-    assert_eq!(store.place_path(community).await.unwrap(), Some(PlacePath::community(street, community)));
+    assert_eq!(
+        store.place_path(street).await.unwrap(),
+        Some(PlacePath::street(street))
+    );
+    assert_eq!(
+        store.place_path(community).await.unwrap(),
+        Some(PlacePath::community(street, community))
+    );
     assert_eq!(
         store.place_path(building).await.unwrap(),
         Some(PlacePath::building(street, community, grid, building))
@@ -66,43 +84,98 @@ async fn places_resolve_to_paths(store: &dyn Store) {
     assert_eq!(store.place_path(PlaceId(999_999)).await.unwrap(), None);
 
     let info = store.place(grid).await.unwrap().unwrap();
-    assert_eq!((info.kind, info.name.as_str(), info.name_zh.as_str()), (PlaceKind::Grid, "G", "网格"));
+    assert_eq!(
+        (info.kind, info.name.as_str(), info.name_zh.as_str()),
+        (PlaceKind::Grid, "G", "网格")
+    );
     assert_eq!(info.parent_id, Some(community));
 }
 
 async fn malformed_places_are_refused(store: &dyn Store) {
-    let street = store.insert_place(PlaceKind::Street, None, "S", "街").await.unwrap();
+    let street = store
+        .insert_place(PlaceKind::Street, None, "S", "街")
+        .await
+        .unwrap();
     // A street under a street, and a community with no parent, break the schema's rules.
-    assert!(store.insert_place(PlaceKind::Street, Some(street), "S2", "街").await.is_err());
-    assert!(store.insert_place(PlaceKind::Community, None, "C", "社区").await.is_err());
+    assert!(
+        store
+            .insert_place(PlaceKind::Street, Some(street), "S2", "街")
+            .await
+            .is_err()
+    );
+    assert!(
+        store
+            .insert_place(PlaceKind::Community, None, "C", "社区")
+            .await
+            .is_err()
+    );
     // A building straight under a street is stored, but its path is refused as malformed.
-    let odd = store.insert_place(PlaceKind::Building, Some(street), "B", "楼").await.unwrap();
-    assert!(matches!(store.place_path(odd).await, Err(StoreError::Corrupt(_))));
+    let odd = store
+        .insert_place(PlaceKind::Building, Some(street), "B", "楼")
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.place_path(odd).await,
+        Err(StoreError::Corrupt(_))
+    ));
 }
 
 async fn accounts_and_grants(store: &dyn Store) {
-    let street = store.insert_place(PlaceKind::Street, None, "S", "街").await.unwrap();
-    let id = store.insert_account("wang", "Wang Fang 王芳", "hash").await.unwrap();
-    assert!(matches!(store.insert_account("wang", "Other", "h").await, Err(StoreError::Conflict(_))));
+    let street = store
+        .insert_place(PlaceKind::Street, None, "S", "街")
+        .await
+        .unwrap();
+    let id = store
+        .insert_account("wang", "Wang Fang 王芳", "hash")
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.insert_account("wang", "Other", "h").await,
+        Err(StoreError::Conflict(_))
+    ));
     let row = store.account_by_username("wang").await.unwrap().unwrap();
-    assert_eq!((row.id, row.display_name.as_str(), row.disabled), (id, "Wang Fang 王芳", false));
+    assert_eq!(
+        (row.id, row.display_name.as_str(), row.disabled),
+        (id, "Wang Fang 王芳", false)
+    );
     assert_eq!(store.account(id).await.unwrap(), Some(row));
     assert_eq!(store.account_by_username("nobody").await.unwrap(), None);
     assert_eq!(store.account_count().await.unwrap(), 1);
 
-    store.insert_grant(id, Role::StreetChief, Some(street)).await.unwrap();
+    store
+        .insert_grant(id, Role::StreetChief, Some(street))
+        .await
+        .unwrap();
     store.insert_grant(id, Role::Admin, None).await.unwrap();
-    assert!(store.insert_grant(id, Role::Admin, None).await.is_err(), "a grant is held once");
-    assert!(store.insert_grant(id, Role::Ops, Some(street)).await.is_err(), "ops hold no scope");
-    assert!(store.insert_grant(id, Role::Resident, None).await.is_err(), "residents hold one");
+    assert!(
+        store.insert_grant(id, Role::Admin, None).await.is_err(),
+        "a grant is held once"
+    );
+    assert!(
+        store
+            .insert_grant(id, Role::Ops, Some(street))
+            .await
+            .is_err(),
+        "ops hold no scope"
+    );
+    assert!(
+        store.insert_grant(id, Role::Resident, None).await.is_err(),
+        "residents hold one"
+    );
     let grants = store.grants(id).await.unwrap();
     assert_eq!(grants.len(), 2);
-    assert_eq!((grants[0].role, grants[0].place), (Role::StreetChief, Some(street)));
+    assert_eq!(
+        (grants[0].role, grants[0].place),
+        (Role::StreetChief, Some(street))
+    );
     assert_eq!((grants[1].role, grants[1].place), (Role::Admin, None));
 }
 
 async fn author(store: &dyn Store) -> AccountId {
-    store.insert_account("official", "Liu Yang", "hash").await.unwrap()
+    store
+        .insert_account("official", "Liu Yang", "hash")
+        .await
+        .unwrap()
 }
 
 async fn messages_are_stored_once_per_request_id(store: &dyn Store) {
@@ -117,8 +190,14 @@ async fn messages_are_stored_once_per_request_id(store: &dyn Store) {
         text,
         at,
     };
-    let first = store.insert_message(message("water off", 10)).await.unwrap();
-    let again = store.insert_message(message("a different body", 20)).await.unwrap();
+    let first = store
+        .insert_message(message("water off", 10))
+        .await
+        .unwrap();
+    let again = store
+        .insert_message(message("a different body", 20))
+        .await
+        .unwrap();
     assert_eq!(first, again, "a retry returns what was stored first");
     assert_eq!(first.text, "water off");
     assert_eq!(first.author_name, "Liu Yang");
@@ -130,39 +209,86 @@ async fn messages_page_newest_first(store: &dyn Store) {
     let author = author(store).await;
     let channel = Channel::Street(PlaceId(1));
     let other = Channel::Street(PlaceId(2));
-    let ids: Vec<RequestId> = (0..5).map(|i| RequestId::parse(format!("r{i}")).unwrap()).collect();
+    let ids: Vec<RequestId> = (0..5)
+        .map(|i| RequestId::parse(format!("r{i}")).unwrap())
+        .collect();
     for (i, id) in ids.iter().enumerate() {
         let target = if i == 2 { other } else { channel };
         let text = format!("m{i}");
         store
-            .insert_message(NewMessage { channel: target, author, author_role: None, request_id: id, text: &text, at: i as i64 })
+            .insert_message(NewMessage {
+                channel: target,
+                author,
+                author_role: None,
+                request_id: id,
+                text: &text,
+                at: i as i64,
+            })
             .await
             .unwrap();
     }
     let page = store.messages(channel, None, 2).await.unwrap();
-    assert_eq!(page.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["m4", "m3"]);
+    assert_eq!(
+        page.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
+        ["m4", "m3"]
+    );
     let rest = store.messages(channel, Some(page[1].id), 10).await.unwrap();
-    assert_eq!(rest.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(), ["m1", "m0"]);
-    assert!(rest.iter().all(|m| m.channel == channel && m.author_role.is_none()));
+    assert_eq!(
+        rest.iter().map(|m| m.text.as_str()).collect::<Vec<_>>(),
+        ["m1", "m0"]
+    );
+    assert!(
+        rest.iter()
+            .all(|m| m.channel == channel && m.author_role.is_none())
+    );
 }
 
 async fn meetings_know_their_place(store: &dyn Store) {
-    let street = store.insert_place(PlaceKind::Street, None, "S", "街").await.unwrap();
+    let street = store
+        .insert_place(PlaceKind::Street, None, "S", "街")
+        .await
+        .unwrap();
     let chair = author(store).await;
-    let meeting = store.insert_meeting("hearing", "Drainage", street, chair, 5).await.unwrap();
+    let meeting = store
+        .insert_meeting("hearing", "Drainage", street, chair, 5)
+        .await
+        .unwrap();
     assert_eq!(store.meeting_place(meeting).await.unwrap(), Some(street));
-    assert_eq!(store.meeting_place(hehe_protocol::MeetingId(999_999)).await.unwrap(), None);
-    assert!(store.insert_meeting("party", "Not a kind", street, chair, 5).await.is_err());
+    assert_eq!(
+        store
+            .meeting_place(hehe_protocol::MeetingId(999_999))
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store
+            .insert_meeting("party", "Not a kind", street, chair, 5)
+            .await
+            .is_err()
+    );
 }
 
 async fn the_demo_seeds_once(store: &dyn Store) {
-    let demo = seed_demo(store, 1).await.unwrap().expect("an empty store is seeded");
-    assert!(seed_demo(store, 2).await.unwrap().is_none(), "a seeded store is left alone");
-    assert_eq!(store.account_count().await.unwrap(), demo.accounts.len() as i64);
+    let demo = seed_demo(store, 1)
+        .await
+        .unwrap()
+        .expect("an empty store is seeded");
+    assert!(
+        seed_demo(store, 2).await.unwrap().is_none(),
+        "a seeded store is left alone"
+    );
+    assert_eq!(
+        store.account_count().await.unwrap(),
+        demo.accounts.len() as i64
+    );
     let building = store.place_path(demo.buildings[7]).await.unwrap().unwrap();
     assert_eq!(building.street, demo.street);
     assert_eq!(building.community, Some(demo.communities[1]));
     assert_eq!(building.grid, Some(demo.grids[3]));
     let chief = store.grants(demo.account("chief")).await.unwrap();
-    assert_eq!((chief[0].role, chief[0].place), (Role::StreetChief, Some(demo.street)));
+    assert_eq!(
+        (chief[0].role, chief[0].place),
+        (Role::StreetChief, Some(demo.street))
+    );
 }

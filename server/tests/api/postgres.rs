@@ -6,7 +6,9 @@ use hehe_protocol::{Channel, RequestId};
 
 #[tokio::test]
 async fn the_server_runs_on_postgresql() {
-    let Some(db) = TestDatabase::create().await else { return };
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
     let url = db.url.clone();
     let app = spawn_app_with(move |c| c.database_url = url).await;
     let home = Channel::Home(app.demo.communities[0]);
@@ -14,9 +16,21 @@ async fn the_server_runs_on_postgresql() {
     resident.subscribe(home, None).await.unwrap();
     let mut official = app.connect("official").await;
     let id = RequestId::parse("pg-1").unwrap();
-    let posted = official.post_with_id(id.clone(), home, "stored in PostgreSQL").await.unwrap();
-    assert_eq!(official.post_with_id(id, home, "stored in PostgreSQL").await.unwrap(), posted);
-    assert_eq!(text_of(&events(&mut resident, 1).await[0]), "stored in PostgreSQL");
+    let posted = official
+        .post_with_id(id.clone(), home, "stored in PostgreSQL")
+        .await
+        .unwrap();
+    assert_eq!(
+        official
+            .post_with_id(id, home, "stored in PostgreSQL")
+            .await
+            .unwrap(),
+        posted
+    );
+    assert_eq!(
+        text_of(&events(&mut resident, 1).await[0]),
+        "stored in PostgreSQL"
+    );
     assert_no_more_events(&mut resident).await;
 
     let app = restart(app).await;

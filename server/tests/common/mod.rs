@@ -31,15 +31,24 @@ impl TestDatabase {
         let mut conn = match AnyConnection::connect(&admin).await {
             Ok(conn) => conn,
             Err(e) if !services_required() => {
-                eprintln!("skipped: PostgreSQL at {admin} is unreachable ({e}); set HEHE_REQUIRE_SERVICES=1 to fail instead");
+                eprintln!(
+                    "skipped: PostgreSQL at {admin} is unreachable ({e}); set HEHE_REQUIRE_SERVICES=1 to fail instead"
+                );
                 return None;
             }
             Err(e) => panic!("PostgreSQL at {admin} is required but unreachable: {e}"),
         };
         let name = format!("hehe_test_{:016x}", rand::random::<u64>());
-        conn.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create database");
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(base, _)| base);
-        Some(TestDatabase { url: format!("{base}/{name}"), name })
+        conn.execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("create database");
+        let base = admin
+            .rsplit_once('/')
+            .map_or(admin.as_str(), |(base, _)| base);
+        Some(TestDatabase {
+            url: format!("{base}/{name}"),
+            name,
+        })
     }
 }
 
@@ -48,7 +57,9 @@ impl Drop for TestDatabase {
         let (admin, name) = (postgres_admin_url(), self.name.clone());
         // Drop runs outside any runtime's reach; a short-lived thread with its own does it.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
             if let Ok(rt) = rt {
                 rt.block_on(async move {
                     if let Ok(mut conn) = AnyConnection::connect(&admin).await {
