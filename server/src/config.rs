@@ -163,3 +163,50 @@ impl Config {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_setting_has_a_flag_an_environment_variable_and_help() {
+        let command = Config::command();
+        let help = Config::command().render_long_help().to_string();
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            if matches!(id, "help" | "version") {
+                continue;
+            }
+            let env = arg.get_env().and_then(|e| e.to_str()).unwrap_or_default();
+            assert!(env.starts_with("HEHE_"), "{id} has no HEHE_ variable");
+            assert!(arg.get_long().is_some(), "{id} has no flag");
+            assert!(arg.get_help().is_some(), "{id} has no help");
+            assert!(help.contains(env), "--help does not mention {env}");
+        }
+    }
+
+    #[test]
+    fn defaults_match_the_documented_ones() {
+        let config = Config::with_data_dir("somewhere");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.max_frame_bytes, 64 * 1024);
+        assert_eq!(config.outbox_bytes, 1024 * 1024);
+        assert!(config.seed_demo);
+        assert!(
+            config
+                .effective_database_url()
+                .starts_with("sqlite://somewhere")
+        );
+        let flags = Config::try_parse_from([
+            "hehe-server",
+            "--seed-demo",
+            "false",
+            "--listen",
+            "0.0.0.0:9000",
+        ])
+        .unwrap();
+        assert!(!flags.seed_demo);
+        assert_eq!(flags.listen.port(), 9000);
+    }
+}

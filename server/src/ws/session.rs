@@ -96,7 +96,9 @@ impl Session {
                     match frame {
                         Some(Ok(Message::Text(text))) => {
                             metrics.frames_in.inc();
-                            if let Some(code) = self.on_text(text.as_str()).await {
+                            // Boxed: a command's state lives on the heap only while it runs,
+                            // so an idle session's task stays small.
+                            if let Some(code) = Box::pin(self.on_text(text.as_str())).await {
                                 break End::Close(code);
                             }
                         }
