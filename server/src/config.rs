@@ -60,8 +60,9 @@ pub struct Config {
     #[arg(long, env = "HEHE_OUTBOX_BYTES", default_value_t = 1024 * 1024)]
     pub outbox_bytes: usize,
 
-    /// Read buffer of each WebSocket, in bytes.
-    #[arg(long, env = "HEHE_WS_READ_BUFFER_BYTES", default_value_t = 4096)]
+    /// Read buffer of each WebSocket, in bytes. It is allocated for every connection, idle or
+    /// not, and client frames are small: a larger one only saves syscalls on big frames.
+    #[arg(long, env = "HEHE_WS_READ_BUFFER_BYTES", default_value_t = 512)]
     pub ws_read_buffer_bytes: usize,
 
     /// Bytes a WebSocket gathers before writing to the socket.
