@@ -51,6 +51,30 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, for documentation and tests.
+    pub const ALL: [ErrorCode; 20] = [
+        ErrorCode::BadFrame,
+        ErrorCode::UnknownFrameType,
+        ErrorCode::InvalidRequest,
+        ErrorCode::Unauthenticated,
+        ErrorCode::AlreadyAuthenticated,
+        ErrorCode::InvalidToken,
+        ErrorCode::TokenExpired,
+        ErrorCode::InvalidCredentials,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::AlreadySubscribed,
+        ErrorCode::NotSubscribed,
+        ErrorCode::TooManySubscriptions,
+        ErrorCode::Conflict,
+        ErrorCode::RequestInProgress,
+        ErrorCode::RateLimited,
+        ErrorCode::Unavailable,
+        ErrorCode::Internal,
+        ErrorCode::UnsupportedVersion,
+        ErrorCode::PayloadTooLarge,
+    ];
+
     /// Whether the same request may succeed if sent again later, unchanged.
     pub fn retryable(self) -> bool {
         matches!(
@@ -196,29 +220,7 @@ mod tests {
 
     #[test]
     fn error_code_strings_match_serde() {
-        let all = [
-            ErrorCode::BadFrame,
-            ErrorCode::UnknownFrameType,
-            ErrorCode::InvalidRequest,
-            ErrorCode::Unauthenticated,
-            ErrorCode::AlreadyAuthenticated,
-            ErrorCode::InvalidToken,
-            ErrorCode::TokenExpired,
-            ErrorCode::InvalidCredentials,
-            ErrorCode::Forbidden,
-            ErrorCode::NotFound,
-            ErrorCode::AlreadySubscribed,
-            ErrorCode::NotSubscribed,
-            ErrorCode::TooManySubscriptions,
-            ErrorCode::Conflict,
-            ErrorCode::RequestInProgress,
-            ErrorCode::RateLimited,
-            ErrorCode::Unavailable,
-            ErrorCode::Internal,
-            ErrorCode::UnsupportedVersion,
-            ErrorCode::PayloadTooLarge,
-        ];
-        for code in all {
+        for code in ErrorCode::ALL {
             let json = serde_json::to_string(&code).unwrap();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
         }

@@ -9,28 +9,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use serde_json::Value;
 
-const ERROR_CODES: [ErrorCode; 20] = [
-    ErrorCode::BadFrame,
-    ErrorCode::UnknownFrameType,
-    ErrorCode::InvalidRequest,
-    ErrorCode::Unauthenticated,
-    ErrorCode::AlreadyAuthenticated,
-    ErrorCode::InvalidToken,
-    ErrorCode::TokenExpired,
-    ErrorCode::InvalidCredentials,
-    ErrorCode::Forbidden,
-    ErrorCode::NotFound,
-    ErrorCode::AlreadySubscribed,
-    ErrorCode::NotSubscribed,
-    ErrorCode::TooManySubscriptions,
-    ErrorCode::Conflict,
-    ErrorCode::RequestInProgress,
-    ErrorCode::RateLimited,
-    ErrorCode::Unavailable,
-    ErrorCode::Internal,
-    ErrorCode::UnsupportedVersion,
-    ErrorCode::PayloadTooLarge,
-];
+const ERROR_CODES: [ErrorCode; 20] = ErrorCode::ALL;
 
 fn channel() -> impl Strategy<Value = Channel> {
     // Ids are positive; small ones are the common case, the extremes catch overflow.

@@ -46,14 +46,22 @@ async fn start(config: Config, dir: tempfile::TempDir) -> TestApp {
             hehe_server::telemetry::init("debug", false);
         }
     });
+    serve(config, dir, None).await
+}
+
+/// Builds and serves a server on `dir`; seeds the demo unless it is handed one.
+async fn serve(config: Config, dir: tempfile::TempDir, demo: Option<Demo>) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("address");
     let (state, bus) = hehe_server::build_state(config.clone())
         .await
         .expect("server state");
-    let demo = match seed_demo(state.store.as_ref(), 0).await.expect("seed") {
+    let demo = match demo {
         Some(demo) => demo,
-        None => panic!("a fresh data directory must be empty"),
+        None => seed_demo(state.store.as_ref(), 0)
+            .await
+            .expect("seed")
+            .expect("a fresh data directory is empty"),
     };
     let (tx, rx) = oneshot::channel::<()>();
     let handle = tokio::spawn(hehe_server::serve(state, bus, listener, async move {
@@ -124,31 +132,11 @@ impl Drop for TestApp {
 /// Starts a second server on the same data directory after `app` has shut down: a restart.
 pub async fn restart(mut app: TestApp) -> TestApp {
     app.shutdown().await.expect("clean shutdown");
-    let mut config = app.config.clone();
-    config.seed_demo = false;
     let dir = std::mem::replace(
         &mut app._dir,
         tempfile::tempdir().expect("temporary directory"),
     );
-    let demo = app.demo.clone();
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("address");
-    let (state, bus) = hehe_server::build_state(config.clone())
-        .await
-        .expect("server state");
-    let (tx, rx) = oneshot::channel::<()>();
-    let handle = tokio::spawn(hehe_server::serve(state, bus, listener, async move {
-        let _ = rx.await;
-    }));
-    TestApp {
-        addr,
-        http: HttpClient::new(format!("http://{addr}")),
-        demo,
-        config,
-        shutdown: Some(tx),
-        handle: Some(handle),
-        _dir: dir,
-    }
+    serve(app.config.clone(), dir, Some(app.demo.clone())).await
 }
 
 pub const QUIET: Duration = Duration::from_millis(300);
