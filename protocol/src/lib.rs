@@ -9,6 +9,7 @@ mod client_msg;
 mod codes;
 pub mod http;
 mod ids;
+pub mod issue;
 mod role;
 mod server_msg;
 

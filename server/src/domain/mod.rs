@@ -1,5 +1,8 @@
 //! Pure domain rules: no I/O, no axum, sqlx or Redis. Storage and transport call these.
 
 pub mod access;
+pub mod calendar;
+pub mod category;
+pub mod issue;
 pub mod places;
 pub mod text;
