@@ -2,7 +2,8 @@
 
 use crate::channel::Channel;
 use crate::codes::ErrorCode;
-use crate::ids::RequestId;
+use crate::ids::{IssueId, RequestId};
+use crate::issue::{IssueAction, NewIssue};
 use crate::server_msg::Position;
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +49,15 @@ pub enum ClientMsg {
         channel: Channel,
         text: String,
     },
+    /// Raise an issue. Applied once per request id; answered with `issue`.
+    SubmitIssue { id: RequestId, issue: NewIssue },
+    /// Act on an issue (accept, dispatch, acknowledge, rate…). Applied once per request id;
+    /// answered with `issue`.
+    IssueAction {
+        id: RequestId,
+        issue: IssueId,
+        action: IssueAction,
+    },
     /// Liveness check; the server answers `pong`.
     Ping,
     /// Answer to the server's `ping`.
@@ -62,7 +72,9 @@ impl ClientMsg {
             | ClientMsg::Subscribe { id, .. }
             | ClientMsg::Unsubscribe { id, .. }
             | ClientMsg::Presence { id, .. }
-            | ClientMsg::Post { id, .. } => Some(id),
+            | ClientMsg::Post { id, .. }
+            | ClientMsg::SubmitIssue { id, .. }
+            | ClientMsg::IssueAction { id, .. } => Some(id),
             ClientMsg::Ping | ClientMsg::Pong => None,
         }
     }
@@ -76,19 +88,23 @@ impl ClientMsg {
             ClientMsg::Unsubscribe { .. } => "unsubscribe",
             ClientMsg::Presence { .. } => "presence",
             ClientMsg::Post { .. } => "post",
+            ClientMsg::SubmitIssue { .. } => "submit_issue",
+            ClientMsg::IssueAction { .. } => "issue_action",
             ClientMsg::Ping => "ping",
             ClientMsg::Pong => "pong",
         }
     }
 
     /// Every `type` a client may send.
-    pub const TYPES: [&'static str; 8] = [
+    pub const TYPES: [&'static str; 10] = [
         "auth",
         "refresh",
         "subscribe",
         "unsubscribe",
         "presence",
         "post",
+        "submit_issue",
+        "issue_action",
         "ping",
         "pong",
     ];
@@ -193,6 +209,8 @@ mod tests {
             r#"{"type":"unsubscribe","id":"a","channel":"home:1"}"#,
             r#"{"type":"presence","id":"a","channel":"room:1"}"#,
             r#"{"type":"post","id":"a","channel":"home:1","text":"hi"}"#,
+            r#"{"type":"submit_issue","id":"a","issue":{"category":"drainage","title":"t","description":"d","place_id":3}}"#,
+            r#"{"type":"issue_action","id":"a","issue":5,"action":{"kind":"accept"}}"#,
             r#"{"type":"ping"}"#,
             r#"{"type":"pong"}"#,
         ];

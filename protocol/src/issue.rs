@@ -365,6 +365,39 @@ pub struct DeadlineInfo {
     pub breached: bool,
 }
 
+/// What a photo of an issue shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoKind {
+    /// The problem, as reported.
+    Before,
+    /// The work done; some categories need one before completing.
+    After,
+    /// Anything else worth showing.
+    Evidence,
+}
+
+impl PhotoKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PhotoKind::Before => "before",
+            PhotoKind::After => "after",
+            PhotoKind::Evidence => "evidence",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoInfo {
+    pub id: i64,
+    pub kind: PhotoKind,
+    /// Where to fetch it, with the same bearer token.
+    pub url: String,
+    pub content_type: String,
+    pub size: u64,
+    pub time: i64,
+}
+
 /// Everything about one issue the caller may see.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IssueDetail {
@@ -382,6 +415,8 @@ pub struct IssueDetail {
     pub timeline: Vec<IssueEventInfo>,
     /// Whether the caller follows the issue.
     pub following: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub photos: Vec<PhotoInfo>,
 }
 
 /// `data` of the `issue.updated` event on `issue:<id>`, `issue.summary` on `home:<id>` and

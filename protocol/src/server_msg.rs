@@ -90,6 +90,11 @@ pub enum ReplyResult {
         epoch: String,
         offset: u64,
     },
+    /// The issue after `submit_issue` or `issue_action`.
+    Issue {
+        // Boxed: a summary is several times the size of every other reply.
+        issue: Box<crate::issue::IssueSummary>,
+    },
 }
 
 /// A frame from server to client.

@@ -61,7 +61,16 @@ pub async fn identity(state: &AppState, id: AccountId) -> AppResult<Identity> {
 }
 
 /// What the channel is about, or `not_found`.
-pub async fn target(state: &AppState, channel: Channel) -> AppResult<ChannelTarget> {
+pub async fn target(state: &AppState, actor: &Actor, channel: Channel) -> AppResult<ChannelTarget> {
+    Ok(resolve(state, actor, channel).await?.0)
+}
+
+/// The channel's target, and whether the actor is staff there (sees internal entries).
+async fn resolve(
+    state: &AppState,
+    actor: &Actor,
+    channel: Channel,
+) -> AppResult<(ChannelTarget, bool)> {
     let not_found = || AppError::not_found("channel");
     let place_of_kind = |kind: PlaceKind| async move {
         let id = hehe_protocol::PlaceId(channel.raw_id());
@@ -71,8 +80,14 @@ pub async fn target(state: &AppState, channel: Channel) -> AppResult<ChannelTarg
         }
     };
     Ok(match channel {
-        Channel::Street(_) => ChannelTarget::Street(place_of_kind(PlaceKind::Street).await?),
-        Channel::Home(_) => ChannelTarget::Home(place_of_kind(PlaceKind::Community).await?),
+        Channel::Street(_) => (
+            ChannelTarget::Street(place_of_kind(PlaceKind::Street).await?),
+            true,
+        ),
+        Channel::Home(_) => (
+            ChannelTarget::Home(place_of_kind(PlaceKind::Community).await?),
+            true,
+        ),
         Channel::Room(meeting) => {
             let place = state
                 .store
@@ -80,22 +95,47 @@ pub async fn target(state: &AppState, channel: Channel) -> AppResult<ChannelTarg
                 .await?
                 .ok_or_else(not_found)?;
             let path = state.store.place_path(place).await?.ok_or_else(not_found)?;
-            ChannelTarget::Room(path)
+            (ChannelTarget::Room(path), true)
         }
-        // Issues arrive with the issue loop; until then no issue channel exists.
-        Channel::Issue(_) => return Err(not_found()),
+        Channel::Issue(id) => {
+            let record = state.store.issue(id).await?.ok_or_else(not_found)?;
+            let issue = &record.issue;
+            let involved = issue.reporter == actor.id
+                || issue.assignee == Some(actor.id)
+                || state.store.is_follower(id, actor.id).await?;
+            let target = ChannelTarget::Issue {
+                place: issue.place,
+                public: issue.public,
+                involved,
+            };
+            (target, crate::domain::issue::sees_internal(actor, issue))
+        }
         Channel::User(owner) => {
             state.store.account(owner).await?.ok_or_else(not_found)?;
-            ChannelTarget::User(owner)
+            (ChannelTarget::User(owner), true)
         }
     })
 }
 
+/// What reading a channel allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadAccess {
+    /// Internal (staff-only) events are shown too.
+    pub staff: bool,
+}
+
 /// Succeeds when the actor may read the channel (subscribe, history, presence, messages).
-pub async fn authorize_read(state: &AppState, actor: &Actor, channel: Channel) -> AppResult<()> {
-    let target = target(state, channel).await?;
+/// Channels the actor may not know exist (issues) are `not_found` rather than `forbidden`.
+pub async fn authorize_read(
+    state: &AppState,
+    actor: &Actor,
+    channel: Channel,
+) -> AppResult<ReadAccess> {
+    let (target, staff) = resolve(state, actor, channel).await?;
     if access::can_read(actor, &target) {
-        Ok(())
+        Ok(ReadAccess { staff })
+    } else if matches!(target, ChannelTarget::Issue { .. }) {
+        Err(AppError::not_found("channel"))
     } else {
         Err(AppError::forbidden())
     }
@@ -154,7 +194,7 @@ pub async fn post_message(
 ) -> AppResult<Posted> {
     let text = MessageText::parse(text).map_err(|e| AppError::invalid(e.to_string()))?;
     let actor = &identity.actor;
-    let target = target(state, channel).await?;
+    let target = target(state, actor, channel).await?;
     if !access::can_post(actor, &target) {
         return Err(AppError::forbidden());
     }
@@ -186,6 +226,7 @@ pub async fn post_message(
         .bus
         .publish(Publication {
             channel,
+            audience: crate::bus::Audience::All,
             kind: "message".into(),
             data,
             idempotency_key: Some(format!("message:{}", row.id)),

@@ -110,6 +110,36 @@ pub struct Config {
     #[arg(long, env = "HEHE_IDEMPOTENCY_TTL_SECS", default_value_t = 300)]
     pub idempotency_ttl_secs: u64,
 
+    /// Largest photo upload, in bytes.
+    #[arg(long, env = "HEHE_MAX_PHOTO_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_photo_bytes: usize,
+
+    /// How often due deadlines are looked for, in milliseconds.
+    #[arg(long, env = "HEHE_DEADLINE_TICK_MS", default_value_t = 1000)]
+    pub deadline_tick_ms: u64,
+
+    /// Offset of the local time of the working-day calendar from UTC, in minutes.
+    #[arg(
+        long,
+        env = "HEHE_UTC_OFFSET_MINUTES",
+        default_value_t = 480,
+        allow_hyphen_values = true
+    )]
+    pub utc_offset_minutes: i64,
+
+    /// Public holidays (deadlines pause), comma-separated `YYYY-MM-DD`.
+    #[arg(long, env = "HEHE_HOLIDAYS", default_value = "", value_delimiter = ',')]
+    pub holidays: Vec<String>,
+
+    /// Weekend days that are working days (make-up days), comma-separated `YYYY-MM-DD`.
+    #[arg(
+        long,
+        env = "HEHE_WORKING_WEEKENDS",
+        default_value = "",
+        value_delimiter = ','
+    )]
+    pub working_weekends: Vec<String>,
+
     /// Log filter in `tracing` syntax, e.g. `info,hehe_server=debug`.
     #[arg(long, env = "HEHE_LOG", default_value = "info")]
     pub log: String,
@@ -150,6 +180,23 @@ impl Config {
     }
     pub fn idempotency_ttl(&self) -> Duration {
         Duration::from_secs(self.idempotency_ttl_secs)
+    }
+
+    /// The working-day calendar the settings describe; refuses malformed dates.
+    pub fn calendar(&self) -> Result<crate::domain::calendar::Calendar, String> {
+        use crate::domain::calendar::{Calendar, parse_day};
+        let days = |list: &[String]| -> Result<std::collections::BTreeSet<i64>, String> {
+            list.iter()
+                .map(|d| d.trim())
+                .filter(|d| !d.is_empty())
+                .map(|d| parse_day(d).ok_or_else(|| format!("not a date: {d}")))
+                .collect()
+        };
+        Ok(Calendar {
+            utc_offset: self.utc_offset_minutes * 60_000,
+            holidays: days(&self.holidays)?,
+            working_weekends: days(&self.working_weekends)?,
+        })
     }
 
     /// The database URL in force: the configured one, or SQLite in the data directory.

@@ -16,10 +16,13 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod hub;
+pub mod issues;
+pub mod media;
 pub mod metrics;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod time;
 pub mod ws;
 
 use crate::auth::{Tokens, hash_password};
@@ -40,6 +43,15 @@ use tokio::net::TcpListener;
 /// Builds the server's state from its configuration: opens and migrates the store, seeds the
 /// demo when asked and the store is empty, and starts the bus.
 pub async fn build_state(config: Config) -> anyhow::Result<(AppState, Arc<MemoryBus>)> {
+    build_state_with(config, Arc::new(time::SystemTime)).await
+}
+
+/// `build_state` with a time source of the caller's (tests move time by hand).
+pub async fn build_state_with(
+    config: Config,
+    time: Arc<dyn time::TimeSource>,
+) -> anyhow::Result<(AppState, Arc<MemoryBus>)> {
+    let calendar = config.calendar().map_err(anyhow::Error::msg)?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let secret = token_secret(&config)?;
@@ -80,6 +92,13 @@ pub async fn build_state(config: Config) -> anyhow::Result<(AppState, Arc<Memory
     })
     .await?
     .into();
+    let media = media::MediaStore::new(config.data_dir.join("media"), config.max_photo_bytes);
+    let extras = state::Extras {
+        decoy_hash: decoy,
+        time,
+        calendar: Arc::new(calendar),
+        media,
+    };
     let state = AppState::new(
         Arc::new(config),
         store,
@@ -87,7 +106,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<(AppState, Arc<Memory
         hub,
         Arc::new(tokens),
         metrics,
-        decoy,
+        extras,
     );
     Ok((state, bus))
 }
@@ -129,6 +148,26 @@ pub async fn serve(
                 tokio::select! {
                     _ = token.cancelled() => break,
                     _ = tick.tick() => bus.sweep(),
+                }
+            }
+        }
+    });
+
+    // Deadlines: warnings, breaches and escalations, each applied once (see `issues::tick`).
+    tokio::spawn({
+        let (token, state) = (token.clone(), state.clone());
+        async move {
+            let mut tick =
+                tokio::time::interval(Duration::from_millis(state.config.deadline_tick_ms.max(10)));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = token.cancelled() => break,
+                    _ = tick.tick() => {
+                        if let Err(e) = issues::tick(&state).await {
+                            tracing::warn!(error = %e, "deadline tick failed");
+                        }
+                    }
                 }
             }
         }

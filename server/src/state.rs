@@ -4,9 +4,12 @@
 use crate::auth::Tokens;
 use crate::bus::Bus;
 use crate::config::Config;
+use crate::domain::calendar::Calendar;
 use crate::hub::Hub;
+use crate::media::MediaStore;
 use crate::metrics::Metrics;
 use crate::store::Store;
+use crate::time::TimeSource;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio_util::sync::CancellationToken;
@@ -27,11 +30,22 @@ pub struct AppState {
     /// A hash of a random password, verified when a login names no account, so that a wrong
     /// username costs as much time as a wrong password.
     pub decoy_hash: Arc<str>,
+    /// "Now", for deadlines: the system clock, or a test's.
+    pub time: Arc<dyn TimeSource>,
+    pub calendar: Arc<Calendar>,
+    pub media: MediaStore,
     next_conn: Arc<AtomicU64>,
 }
 
+/// The parts of `AppState` that `App::build` assembles beyond the core services.
+pub struct Extras {
+    pub decoy_hash: Arc<str>,
+    pub time: Arc<dyn TimeSource>,
+    pub calendar: Arc<Calendar>,
+    pub media: MediaStore,
+}
+
 impl AppState {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         config: Arc<Config>,
         store: Arc<dyn Store>,
@@ -39,7 +53,7 @@ impl AppState {
         hub: Hub,
         tokens: Arc<Tokens>,
         metrics: Arc<Metrics>,
-        decoy_hash: Arc<str>,
+        extras: Extras,
     ) -> Self {
         Self {
             config,
@@ -50,9 +64,17 @@ impl AppState {
             metrics,
             shutdown: CancellationToken::new(),
             sessions: TaskTracker::new(),
-            decoy_hash,
+            decoy_hash: extras.decoy_hash,
+            time: extras.time,
+            calendar: extras.calendar,
+            media: extras.media,
             next_conn: Arc::new(AtomicU64::new(1)),
         }
+    }
+
+    /// Unix ms, from the state's time source.
+    pub fn now(&self) -> i64 {
+        self.time.now_ms()
     }
 
     /// A connection id unique within this process.

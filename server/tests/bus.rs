@@ -3,7 +3,7 @@
 
 use hehe_protocol::{AccountId, Channel, MeetingId, Member, PlaceId, Position, ServerMsg};
 use hehe_server::bus::memory::{HistoryLimits, MemoryBus};
-use hehe_server::bus::{Bus, DeliveryHandler, Publication};
+use hehe_server::bus::{Audience, Bus, DeliveryHandler, Publication};
 use hehe_server::hub::Frame;
 use serde_json::value::RawValue;
 use std::sync::{Arc, Mutex};
@@ -13,10 +13,14 @@ use std::time::Duration;
 #[derive(Default)]
 struct Recorder {
     seen: Mutex<Vec<(Channel, Option<u64>, String)>>,
+    staff_only: Mutex<Vec<u64>>,
 }
 
 impl DeliveryHandler for Recorder {
-    fn deliver(&self, channel: Channel, offset: Option<u64>, frame: &Frame) {
+    fn deliver(&self, channel: Channel, offset: Option<u64>, audience: Audience, frame: &Frame) {
+        if audience == Audience::Staff {
+            self.staff_only.lock().unwrap().extend(offset);
+        }
         self.seen
             .lock()
             .unwrap()
@@ -73,6 +77,7 @@ macro_rules! every_bus {
 }
 
 every_bus!(
+    staff_events_keep_their_audience,
     offsets_are_consecutive_and_delivered_in_order,
     an_idempotency_key_publishes_once,
     history_recovers_exactly_or_not_at_all,
@@ -91,6 +96,7 @@ const STREET: Channel = Channel::Street(PlaceId(2));
 fn publication(channel: Channel, text: &str, key: Option<&str>) -> Publication {
     Publication {
         channel,
+        audience: Audience::All,
         kind: "message".into(),
         data: RawValue::from_string(serde_json::json!({ "text": text }).to_string()).unwrap(),
         idempotency_key: key.map(str::to_owned),
@@ -106,6 +112,32 @@ fn decode(frame: &str) -> hehe_protocol::Event {
         ServerMsg::Event(e) => e,
         other => panic!("not an event: {other:?}"),
     }
+}
+
+async fn staff_events_keep_their_audience(make: Make) {
+    let f = make(LIMITS);
+    let issue = Channel::Issue(hehe_protocol::IssueId(4));
+    publish(f.bus.as_ref(), issue, "public").await;
+    let note = Publication {
+        audience: Audience::Staff,
+        ..publication(issue, "internal", None)
+    };
+    let start = f.bus.publish(note).await.unwrap();
+    publish(f.bus.as_ref(), issue, "public again").await;
+    assert_eq!(*f.seen.staff_only.lock().unwrap(), [2]);
+    let since = Position {
+        epoch: start.epoch,
+        offset: 0,
+    };
+    let history = f
+        .bus
+        .history(issue, Some(&since))
+        .await
+        .unwrap()
+        .events
+        .unwrap();
+    let audiences: Vec<Audience> = history.iter().map(|(a, _)| *a).collect();
+    assert_eq!(audiences, [Audience::All, Audience::Staff, Audience::All]);
 }
 
 async fn offsets_are_consecutive_and_delivered_in_order(make: Make) {
@@ -175,7 +207,7 @@ async fn history_recovers_exactly_or_not_at_all(make: Make) {
         .events
         .unwrap()
         .iter()
-        .map(|fr| decode(fr.as_str()).data["text"].clone())
+        .map(|(_, fr)| decode(fr.as_str()).data["text"].clone())
         .collect();
     assert_eq!(texts, ["b", "c", "d"]);
     assert_eq!(

@@ -4,9 +4,10 @@
 
 use crate::error::{ClientError, Result};
 use futures_util::{SinkExt, StreamExt};
+use hehe_protocol::issue::{IssueAction, IssueSummary, NewIssue};
 use hehe_protocol::{
-    AccountSummary, Channel, ClientMsg, Event, Member, PROTOCOL_VERSION, Position, ReplyResult,
-    RequestId, ServerMsg,
+    AccountSummary, Channel, ClientMsg, Event, IssueId, Member, PROTOCOL_VERSION, Position,
+    ReplyResult, RequestId, ServerMsg,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -363,6 +364,50 @@ impl Connection {
         }
     }
 
+    /// Raises an issue with a fresh request id.
+    pub async fn submit_issue(&mut self, issue: NewIssue) -> Result<IssueSummary> {
+        let id = self.next_request_id();
+        self.submit_issue_with_id(id, issue).await
+    }
+
+    /// Raises an issue; the same id again (on any connection) is applied once.
+    pub async fn submit_issue_with_id(
+        &mut self,
+        id: RequestId,
+        issue: NewIssue,
+    ) -> Result<IssueSummary> {
+        match self.request(ClientMsg::SubmitIssue { id, issue }).await? {
+            ReplyResult::Issue { issue } => Ok(*issue),
+            other => Err(unexpected("issue", &other)),
+        }
+    }
+
+    /// Acts on an issue with a fresh request id.
+    pub async fn issue_action(
+        &mut self,
+        issue: IssueId,
+        action: IssueAction,
+    ) -> Result<IssueSummary> {
+        let id = self.next_request_id();
+        self.issue_action_with_id(id, issue, action).await
+    }
+
+    /// Acts on an issue; the same id again (on any connection) is applied once.
+    pub async fn issue_action_with_id(
+        &mut self,
+        id: RequestId,
+        issue: IssueId,
+        action: IssueAction,
+    ) -> Result<IssueSummary> {
+        match self
+            .request(ClientMsg::IssueAction { id, issue, action })
+            .await?
+        {
+            ReplyResult::Issue { issue } => Ok(*issue),
+            other => Err(unexpected("issue", &other)),
+        }
+    }
+
     /// Who is present in a channel with presence.
     pub async fn presence(&mut self, channel: Channel) -> Result<Vec<Member>> {
         let id = self.next_request_id();
@@ -609,7 +654,9 @@ impl Connection {
             ReplyResult::Unsubscribed { channel } => {
                 self.positions.remove(channel);
             }
-            ReplyResult::Presence { .. } | ReplyResult::Posted { .. } => {}
+            ReplyResult::Presence { .. }
+            | ReplyResult::Posted { .. }
+            | ReplyResult::Issue { .. } => {}
         }
     }
 

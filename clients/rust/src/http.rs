@@ -4,7 +4,10 @@ use crate::error::{ClientError, Result};
 use hehe_protocol::http::{
     AccountInfo, ApiError, LoginRequest, MessagePage, RefreshRequest, TokenResponse,
 };
-use hehe_protocol::{Channel, WS_PATH};
+use hehe_protocol::issue::{
+    CategoryInfo, IssueAction, IssueDetail, IssueSummary, NewIssue, PhotoInfo,
+};
+use hehe_protocol::{Channel, IssueId, RequestId, WS_PATH};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
@@ -96,6 +99,106 @@ impl HttpClient {
             .bearer_auth(access_token)
             .query(&query);
         decode(request.send().await).await
+    }
+
+    /// `GET /api/categories`.
+    pub async fn categories(&self) -> Result<Vec<CategoryInfo>> {
+        decode(self.http.get(self.url("/api/categories")).send().await).await
+    }
+
+    /// `POST /api/issues`.
+    pub async fn submit_issue(
+        &self,
+        access_token: &str,
+        request_id: &RequestId,
+        issue: &NewIssue,
+    ) -> Result<IssueSummary> {
+        let body = serde_json::json!({ "request_id": request_id, "issue": issue });
+        let request = self
+            .http
+            .post(self.url("/api/issues"))
+            .bearer_auth(access_token)
+            .json(&body);
+        decode(request.send().await).await
+    }
+
+    /// `POST /api/issues/{id}/actions`.
+    pub async fn issue_action(
+        &self,
+        access_token: &str,
+        issue: IssueId,
+        request_id: &RequestId,
+        action: &IssueAction,
+    ) -> Result<IssueSummary> {
+        let body = serde_json::json!({ "request_id": request_id, "action": action });
+        let request = self
+            .http
+            .post(self.url(&format!("/api/issues/{issue}/actions")))
+            .bearer_auth(access_token)
+            .json(&body);
+        decode(request.send().await).await
+    }
+
+    /// `GET /api/issues/{id}`.
+    pub async fn issue(&self, access_token: &str, issue: IssueId) -> Result<IssueDetail> {
+        let request = self
+            .http
+            .get(self.url(&format!("/api/issues/{issue}")))
+            .bearer_auth(access_token);
+        decode(request.send().await).await
+    }
+
+    /// `GET /api/issues` with query parameters such as `("community", "2")`, `("mine", "true")`.
+    pub async fn issues(
+        &self,
+        access_token: &str,
+        query: &[(&str, String)],
+    ) -> Result<Vec<IssueSummary>> {
+        let request = self
+            .http
+            .get(self.url("/api/issues"))
+            .bearer_auth(access_token)
+            .query(query);
+        decode(request.send().await).await
+    }
+
+    /// `POST /api/issues/{id}/photos`: uploads a photo of kind `before`, `after` or `evidence`.
+    pub async fn upload_photo(
+        &self,
+        access_token: &str,
+        issue: IssueId,
+        kind: &str,
+        bytes: Vec<u8>,
+        keep_location: bool,
+    ) -> Result<PhotoInfo> {
+        let form = reqwest::multipart::Form::new()
+            .text("kind", kind.to_owned())
+            .text("keep_location", keep_location.to_string())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name("photo"),
+            );
+        let request = self
+            .http
+            .post(self.url(&format!("/api/issues/{issue}/photos")))
+            .bearer_auth(access_token)
+            .multipart(form);
+        decode(request.send().await).await
+    }
+
+    /// `GET` a path with a bearer token; the status and raw body, whatever the status (for
+    /// photos).
+    pub async fn get_bytes(&self, access_token: &str, path: &str) -> Result<(u16, Vec<u8>)> {
+        let response = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status().as_u16();
+        let body = response.bytes().await.map_err(transport)?;
+        Ok((status, body.to_vec()))
     }
 
     /// `GET` any path and return the status and body whatever the status, e.g. for `/healthz`,

@@ -1,7 +1,7 @@
 //! The in-process bus: one node, history kept in memory. A restart starts every channel in a
 //! new epoch, so resuming clients are told `recovered: false` and reload over HTTP.
 
-use super::{Bus, BusError, ConnId, DeliveryHandler, HistoryReply, Publication};
+use super::{Audience, Bus, BusError, ConnId, DeliveryHandler, HistoryReply, Publication};
 use crate::hub::Frame;
 use async_trait::async_trait;
 use dashmap::DashMap;
@@ -27,6 +27,7 @@ pub struct HistoryLimits {
 
 struct Entry {
     offset: u64,
+    audience: Audience,
     at: Instant,
     frame: Frame,
 }
@@ -164,9 +165,11 @@ impl Bus for MemoryBus {
         let offset = s.top;
         let text = EventEncoder::encode(p.channel, offset, &s.epoch, &p.kind, unix_ms(), &p.data);
         let frame = Frame::from(text);
-        self.handler.deliver(p.channel, Some(offset), &frame);
+        self.handler
+            .deliver(p.channel, Some(offset), p.audience, &frame);
         s.entries.push_back(Entry {
             offset,
+            audience: p.audience,
             at: now,
             frame,
         });
@@ -179,7 +182,7 @@ impl Bus for MemoryBus {
     }
 
     async fn broadcast(&self, channel: Channel, frame: Frame) -> Result<(), BusError> {
-        self.handler.deliver(channel, None, &frame);
+        self.handler.deliver(channel, None, Audience::All, &frame);
         Ok(())
     }
 
@@ -208,7 +211,7 @@ impl Bus for MemoryBus {
             s.entries
                 .iter()
                 .filter(|e| e.offset > since.offset)
-                .map(|e| e.frame.clone())
+                .map(|e| (e.audience, e.frame.clone()))
                 .collect()
         });
         Ok(HistoryReply { top, events })

@@ -11,10 +11,22 @@ use async_trait::async_trait;
 use hehe_protocol::{AccountId, Channel, Member, Position};
 use serde_json::value::RawValue;
 
+/// Who among a channel's subscribers receives an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Audience {
+    /// Everyone subscribed.
+    #[default]
+    All,
+    /// Only subscribers marked as staff (internal notes on an issue). The others' positions
+    /// move past the event without it, so they see a jump in offsets, not a loss.
+    Staff,
+}
+
 /// An event to publish on a channel.
 #[derive(Debug, Clone)]
 pub struct Publication {
     pub channel: Channel,
+    pub audience: Audience,
     /// The event's kind, e.g. `message`.
     pub kind: String,
     /// The event's body, already JSON.
@@ -32,7 +44,7 @@ pub struct HistoryReply {
     /// With a `since`: every event after it, as encoded `event` frames, oldest first; `None`
     /// when the position cannot be recovered (too old, another epoch, ahead of the stream).
     /// Without a `since`: `Some` and empty.
-    pub events: Option<Vec<Frame>>,
+    pub events: Option<Vec<(Audience, Frame)>>,
 }
 
 /// One connection's identity in presence: an account can be present with several connections.
@@ -49,7 +61,7 @@ pub enum BusError {
 pub trait DeliveryHandler: Send + Sync + 'static {
     /// An event or an ephemeral frame (presence) for a channel. `offset` is set for events.
     /// Called in offset order for each channel. Must not block.
-    fn deliver(&self, channel: Channel, offset: Option<u64>, frame: &Frame);
+    fn deliver(&self, channel: Channel, offset: Option<u64>, audience: Audience, frame: &Frame);
 }
 
 #[async_trait]

@@ -5,7 +5,8 @@ use super::access::Actor;
 use super::category::Category;
 use super::places::PlacePath;
 use hehe_protocol::issue::{
-    Clock, ClosureReason, IssueAction, IssueState, Level, Priority, Resolution, Visibility,
+    Clock, ClosureReason, IssueAction, IssueState, Level, PhotoKind, Priority, Resolution,
+    Visibility,
 };
 use hehe_protocol::{AccountId, IssueId, Role};
 use serde_json::{Value, json};
@@ -232,6 +233,21 @@ pub fn can_be_assigned(assignee: &Actor, issue: &Issue) -> bool {
             Role::GridWorker | Role::CommunityOfficial | Role::StreetChief
         ) && g.scope.is_some_and(|s| s.on_one_line(&area))
     })
+}
+
+/// Who may add which photo: the reporter and staff show the problem, the assignee (or an
+/// official) shows the work, anyone involved may add evidence; never on a finished issue.
+pub fn may_upload(actor: &Actor, issue: &Issue, kind: PhotoKind) -> bool {
+    if issue.state.is_terminal() {
+        return false;
+    }
+    let reporter = issue.reporter == actor.id;
+    let assignee = issue.assignee == Some(actor.id);
+    match kind {
+        PhotoKind::Before => reporter || is_staff(actor, issue),
+        PhotoKind::After => assignee || is_official(actor, issue),
+        PhotoKind::Evidence => reporter || assignee || is_staff(actor, issue),
+    }
 }
 
 // ---- the state machine ----------------------------------------------------------------------

@@ -4,6 +4,7 @@ mod auth;
 mod channels;
 mod extract;
 mod health;
+mod issues;
 
 pub use extract::{AppJson, Authenticated};
 
@@ -18,6 +19,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(auth::router())
         .merge(channels::router())
+        .merge(issues::router(state.config.max_photo_bytes))
         .merge(crate::ws::router())
         .layer(
             // The span names the route, never the URI, which may carry ids or query values.

@@ -5,7 +5,7 @@ mod outbox;
 
 pub use outbox::{Next, Outbox, PushError};
 
-use crate::bus::DeliveryHandler;
+use crate::bus::{Audience, DeliveryHandler};
 use crate::metrics::Metrics;
 use dashmap::DashMap;
 use hehe_protocol::{Channel, CloseCode};
@@ -17,28 +17,34 @@ pub type Frame = axum::extract::ws::Utf8Bytes;
 /// One connection's subscription to one channel.
 pub struct Subscription {
     conn: u64,
+    /// Receives staff-only events.
+    staff: bool,
     outbox: Arc<Outbox>,
     state: Mutex<SubState>,
 }
 
 enum SubState {
     /// Subscribing: live deliveries wait here until the reply with the history has been queued.
-    Buffering(Vec<(Option<u64>, Frame)>),
+    Buffering(Vec<(Option<u64>, Audience, Frame)>),
     /// Live: `last` is the offset of the last event queued for the client.
     Live { last: u64 },
 }
 
 impl Subscription {
+    fn sees(&self, audience: Audience) -> bool {
+        self.staff || audience == Audience::All
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, SubState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Queues a delivery, skipping events the client already has and closing the connection
     /// when one is missing.
-    fn offer(&self, offset: Option<u64>, frame: &Frame, metrics: &Metrics) {
+    fn offer(&self, offset: Option<u64>, audience: Audience, frame: &Frame, metrics: &Metrics) {
         let mut state = self.lock();
         match &mut *state {
-            SubState::Buffering(buffer) => buffer.push((offset, frame.clone())),
+            SubState::Buffering(buffer) => buffer.push((offset, audience, frame.clone())),
             SubState::Live { last } => {
                 if let Some(offset) = offset {
                     if offset <= *last {
@@ -50,6 +56,9 @@ impl Subscription {
                         return;
                     }
                     *last = offset;
+                }
+                if !self.sees(audience) {
+                    return;
                 }
                 match self.outbox.push(frame.clone()) {
                     Ok(()) => metrics.events_delivered.inc(),
@@ -76,9 +85,16 @@ impl Hub {
 
     /// Adds a subscription that buffers deliveries until `go_live`. Registering before reading
     /// the history is what lets nothing fall between the two.
-    pub fn register(&self, channel: Channel, conn: u64, outbox: Arc<Outbox>) -> Arc<Subscription> {
+    pub fn register(
+        &self,
+        channel: Channel,
+        conn: u64,
+        outbox: Arc<Outbox>,
+        staff: bool,
+    ) -> Arc<Subscription> {
         let sub = Arc::new(Subscription {
             conn,
+            staff,
             outbox,
             state: Mutex::new(SubState::Buffering(Vec::new())),
         });
@@ -99,7 +115,7 @@ impl Hub {
         // A failed push means the connection is closing; nothing more to do for it.
         let _ = sub.outbox.push(reply);
         let mut last = top;
-        for (offset, frame) in buffer {
+        for (offset, audience, frame) in buffer {
             if let Some(offset) = offset {
                 if offset <= last {
                     continue;
@@ -111,7 +127,9 @@ impl Hub {
                 }
                 last = offset;
             }
-            let _ = sub.outbox.push(frame);
+            if sub.sees(audience) {
+                let _ = sub.outbox.push(frame);
+            }
         }
         *state = SubState::Live { last };
         true
@@ -140,11 +158,11 @@ impl Hub {
 }
 
 impl DeliveryHandler for Hub {
-    fn deliver(&self, channel: Channel, offset: Option<u64>, frame: &Frame) {
+    fn deliver(&self, channel: Channel, offset: Option<u64>, audience: Audience, frame: &Frame) {
         // Only synchronous pushes happen under the map's read lock: no await, no socket I/O.
         if let Some(subs) = self.channels.get(&channel) {
             for sub in subs.iter() {
-                sub.offer(offset, frame, &self.metrics);
+                sub.offer(offset, audience, frame, &self.metrics);
             }
         }
     }
@@ -170,14 +188,14 @@ mod tests {
         let hub = hub();
         let channel = Channel::Home(hehe_protocol::PlaceId(1));
         let outbox = Arc::new(Outbox::new(1 << 20));
-        let sub = hub.register(channel, 1, outbox.clone());
+        let sub = hub.register(channel, 1, outbox.clone(), false);
         // Offsets 2 and 3 arrive while the history (up to 2) is being read.
-        hub.deliver(channel, Some(2), &Frame::from("e2"));
-        hub.deliver(channel, None, &Frame::from("p"));
-        hub.deliver(channel, Some(3), &Frame::from("e3"));
+        hub.deliver(channel, Some(2), Audience::All, &Frame::from("e2"));
+        hub.deliver(channel, None, Audience::All, &Frame::from("p"));
+        hub.deliver(channel, Some(3), Audience::All, &Frame::from("e3"));
         assert!(hub.go_live(&sub, 2, Frame::from("reply")));
-        hub.deliver(channel, Some(3), &Frame::from("e3 again"));
-        hub.deliver(channel, Some(4), &Frame::from("e4"));
+        hub.deliver(channel, Some(3), Audience::All, &Frame::from("e3 again"));
+        hub.deliver(channel, Some(4), Audience::All, &Frame::from("e4"));
         assert_eq!(drain(&outbox).await, ["reply", "p", "e3", "e4"]);
     }
 
@@ -186,19 +204,45 @@ mod tests {
         let hub = hub();
         let channel = Channel::Home(hehe_protocol::PlaceId(1));
         let outbox = Arc::new(Outbox::new(1 << 20));
-        let sub = hub.register(channel, 1, outbox.clone());
+        let sub = hub.register(channel, 1, outbox.clone(), false);
         assert!(hub.go_live(&sub, 5, Frame::from("reply")));
-        hub.deliver(channel, Some(7), &Frame::from("e7"));
+        hub.deliver(channel, Some(7), Audience::All, &Frame::from("e7"));
         assert_eq!(drain(&outbox).await, ["reply"]);
         assert_eq!(drain(&outbox).await, ["close 4005"]);
+    }
+
+    #[tokio::test]
+    async fn staff_events_reach_staff_and_only_move_the_others_on() {
+        let hub = hub();
+        let channel = Channel::Issue(hehe_protocol::IssueId(3));
+        let resident = Arc::new(Outbox::new(1 << 20));
+        let worker = Arc::new(Outbox::new(1 << 20));
+        let r = hub.register(channel, 1, resident.clone(), false);
+        let w = hub.register(channel, 2, worker.clone(), true);
+        hub.deliver(
+            channel,
+            Some(1),
+            Audience::Staff,
+            &Frame::from("note while subscribing"),
+        );
+        assert!(hub.go_live(&r, 0, Frame::from("reply")));
+        assert!(hub.go_live(&w, 0, Frame::from("reply")));
+        hub.deliver(channel, Some(2), Audience::All, &Frame::from("update"));
+        hub.deliver(channel, Some(3), Audience::Staff, &Frame::from("note"));
+        hub.deliver(channel, Some(4), Audience::All, &Frame::from("done"));
+        assert_eq!(drain(&resident).await, ["reply", "update", "done"]);
+        assert_eq!(
+            drain(&worker).await,
+            ["reply", "note while subscribing", "update", "note", "done"]
+        );
     }
 
     #[tokio::test]
     async fn unregister_removes_only_that_subscription() {
         let hub = hub();
         let channel = Channel::Room(hehe_protocol::MeetingId(9));
-        let a = hub.register(channel, 1, Arc::new(Outbox::new(100)));
-        let _b = hub.register(channel, 2, Arc::new(Outbox::new(100)));
+        let a = hub.register(channel, 1, Arc::new(Outbox::new(100)), false);
+        let _b = hub.register(channel, 2, Arc::new(Outbox::new(100)), false);
         hub.unregister(channel, &a);
         assert_eq!(hub.subscribers(channel), [2]);
         hub.unregister(channel, &_b);

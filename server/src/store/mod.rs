@@ -1,10 +1,13 @@
 //! Persistent state behind one trait. `SqlStore` implements it with sqlx for both SQLite (the
 //! embedded default) and PostgreSQL (scale-out); the backend follows the database URL.
 
+pub mod issues;
 pub mod seed;
 mod sql;
+mod sql_issues;
 
-pub use sql::SqlStore;
+pub use sql::{Backend, SqlStore};
+pub use sql_issues::reference;
 
 use crate::domain::places::PlacePath;
 use async_trait::async_trait;
@@ -20,6 +23,10 @@ pub enum StoreError {
     #[error("constraint violated: {0}")]
     Conflict(String),
     /// Stored data does not have the shape the code expects.
+    /// The row changed since it was read (or the deadline was handled elsewhere): reload and
+    /// decide again.
+    #[error("stale write")]
+    Stale,
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
@@ -85,7 +92,7 @@ pub struct NewMessage<'a> {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: issues::IssueStore + Send + Sync + 'static {
     /// Succeeds when the database answers.
     async fn ping(&self) -> StoreResult<()>;
 

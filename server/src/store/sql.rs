@@ -67,6 +67,10 @@ impl SqlStore {
         Ok(Self { pool, backend })
     }
 
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }

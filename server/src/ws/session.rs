@@ -5,6 +5,7 @@
 use super::registration::Registration;
 use super::writer::write_loop;
 use crate::auth::{TokenError, TokenKind};
+use crate::bus::Audience;
 use crate::channels::{self, Identity};
 use crate::error::{AppError, AppResult};
 use crate::hub::{Frame, Outbox};
@@ -305,6 +306,30 @@ impl Session {
                     Err(e) => Err(e),
                 }
             }
+            ClientMsg::SubmitIssue { id, issue } => {
+                crate::issues::submit(&self.state, identity, &id, issue)
+                    .await
+                    .map(|issue| {
+                        self.send(ServerMsg::Reply {
+                            id,
+                            result: ReplyResult::Issue {
+                                issue: Box::new(issue),
+                            },
+                        });
+                    })
+            }
+            ClientMsg::IssueAction { id, issue, action } => {
+                crate::issues::act(&self.state, identity, &id, issue, action)
+                    .await
+                    .map(|issue| {
+                        self.send(ServerMsg::Reply {
+                            id,
+                            result: ReplyResult::Issue {
+                                issue: Box::new(issue),
+                            },
+                        });
+                    })
+            }
             ClientMsg::Auth { .. } | ClientMsg::Ping | ClientMsg::Pong => Ok(()),
         };
         if let Err(e) = result {
@@ -360,7 +385,7 @@ impl Session {
                 "this connection holds too many subscriptions",
             ));
         }
-        channels::authorize_read(&self.state, &identity.actor, channel).await?;
+        let access = channels::authorize_read(&self.state, &identity.actor, channel).await?;
 
         let (hub, bus) = (&self.state.hub, &self.state.bus);
         bus.subscribe(channel).await?;
@@ -390,7 +415,7 @@ impl Session {
                 bus.broadcast(channel, Frame::from(join.to_json())).await?;
             }
         }
-        let sub = hub.register(channel, self.conn, self.outbox.clone());
+        let sub = hub.register(channel, self.conn, self.outbox.clone(), access.staff);
         registration.sub = Some(sub.clone());
         let presence = match channel.has_presence() {
             true => Some(bus.presence(channel).await?),
@@ -398,7 +423,7 @@ impl Session {
         };
         let history = bus.history(channel, since.as_ref()).await?;
         let (recovered, events) = match (since.is_some(), history.events) {
-            (true, Some(frames)) => (true, decode_events(&frames)?),
+            (true, Some(frames)) => (true, decode_events(&frames, access.staff)?),
             _ => (false, Vec::new()),
         };
         let reply = ServerMsg::Reply {
@@ -437,16 +462,19 @@ impl Session {
 }
 
 /// Stored event frames back into events, for the subscribe reply.
-fn decode_events(frames: &[Frame]) -> AppResult<Vec<Event>> {
+fn decode_events(frames: &[(Audience, Frame)], staff: bool) -> AppResult<Vec<Event>> {
     frames
         .iter()
-        .map(|f| match serde_json::from_str::<ServerMsg>(f.as_str()) {
-            Ok(ServerMsg::Event(event)) => Ok(event),
-            _ => {
-                tracing::error!("history holds a frame that is not an event");
-                Err(AppError::new(ErrorCode::Internal, "internal error"))
-            }
-        })
+        .filter(|(audience, _)| staff || *audience == Audience::All)
+        .map(
+            |(_, f)| match serde_json::from_str::<ServerMsg>(f.as_str()) {
+                Ok(ServerMsg::Event(event)) => Ok(event),
+                _ => {
+                    tracing::error!("history holds a frame that is not an event");
+                    Err(AppError::new(ErrorCode::Internal, "internal error"))
+                }
+            },
+        )
         .collect()
 }
 

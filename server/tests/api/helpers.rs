@@ -5,8 +5,11 @@ use hehe_client::{Connection, HttpClient, Incoming};
 use hehe_protocol::http::TokenResponse;
 use hehe_protocol::{Event, ServerMsg};
 use hehe_server::config::Config;
+use hehe_server::state::AppState;
 use hehe_server::store::seed::{DEMO_PASSWORD, Demo, seed_demo};
+use hehe_server::time::{ManualTime, SystemTime, TimeSource};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::Once;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -14,6 +17,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub struct TestApp {
+    /// The running server's state, for driving deadlines by hand.
+    pub state: AppState,
+    /// Set when the test controls time.
+    pub time: Option<ManualTime>,
     pub addr: SocketAddr,
     pub http: HttpClient,
     pub demo: Demo,
@@ -37,23 +44,43 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::with_data_dir(dir.path());
     config.seed_demo = false;
     tweak(&mut config);
-    start(config, dir).await
+    start(config, dir, None).await
 }
 
-async fn start(config: Config, dir: tempfile::TempDir) -> TestApp {
+/// A server whose "now" moves only when the test moves `time`.
+pub async fn spawn_app_at(time: ManualTime, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut config = Config::with_data_dir(dir.path());
+    config.seed_demo = false;
+    // The test ticks deadlines itself.
+    config.deadline_tick_ms = 3_600_000;
+    tweak(&mut config);
+    start(config, dir, Some(time)).await
+}
+
+async fn start(config: Config, dir: tempfile::TempDir, time: Option<ManualTime>) -> TestApp {
     TRACING.call_once(|| {
         if std::env::var_os("TEST_LOG").is_some() {
             hehe_server::telemetry::init("debug", false);
         }
     });
-    serve(config, dir, None).await
+    serve(config, dir, None, time).await
 }
 
 /// Builds and serves a server on `dir`; seeds the demo unless it is handed one.
-async fn serve(config: Config, dir: tempfile::TempDir, demo: Option<Demo>) -> TestApp {
+async fn serve(
+    config: Config,
+    dir: tempfile::TempDir,
+    demo: Option<Demo>,
+    time: Option<ManualTime>,
+) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("address");
-    let (state, bus) = hehe_server::build_state(config.clone())
+    let source: Arc<dyn TimeSource> = match &time {
+        Some(t) => Arc::new(t.clone()),
+        None => Arc::new(SystemTime),
+    };
+    let (state, bus) = hehe_server::build_state_with(config.clone(), source)
         .await
         .expect("server state");
     let demo = match demo {
@@ -64,10 +91,17 @@ async fn serve(config: Config, dir: tempfile::TempDir, demo: Option<Demo>) -> Te
             .expect("a fresh data directory is empty"),
     };
     let (tx, rx) = oneshot::channel::<()>();
-    let handle = tokio::spawn(hehe_server::serve(state, bus, listener, async move {
-        let _ = rx.await;
-    }));
+    let handle = tokio::spawn(hehe_server::serve(
+        state.clone(),
+        bus,
+        listener,
+        async move {
+            let _ = rx.await;
+        },
+    ));
     TestApp {
+        state,
+        time,
         addr,
         http: HttpClient::new(format!("http://{addr}")),
         demo,
@@ -136,7 +170,13 @@ pub async fn restart(mut app: TestApp) -> TestApp {
         &mut app._dir,
         tempfile::tempdir().expect("temporary directory"),
     );
-    serve(app.config.clone(), dir, Some(app.demo.clone())).await
+    serve(
+        app.config.clone(),
+        dir,
+        Some(app.demo.clone()),
+        app.time.clone(),
+    )
+    .await
 }
 
 pub const QUIET: Duration = Duration::from_millis(300);

@@ -4,10 +4,12 @@ mod access;
 mod bad_input;
 #[path = "../common/mod.rs"]
 mod common;
+mod deadlines;
 mod fanout;
 mod helpers;
 mod http_api;
 mod idempotency;
+mod issues;
 mod lifecycle;
 mod postgres;
 mod presence;
