@@ -50,7 +50,10 @@ pub enum ClientMsg {
         text: String,
     },
     /// Raise an issue. Applied once per request id; answered with `issue`.
-    SubmitIssue { id: RequestId, issue: NewIssue },
+    SubmitIssue {
+        id: RequestId,
+        issue: NewIssue,
+    },
     /// Act on an issue (accept, dispatch, acknowledge, rate…). Applied once per request id;
     /// answered with `issue`.
     IssueAction {

@@ -290,6 +290,12 @@ pub enum IssueAction {
     Withdraw,
     Follow,
     Unfollow,
+    /// "Me too": someone else has the same problem. Adds their report to the issue and makes
+    /// them follow it, instead of a second issue.
+    MeToo {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
 }
 
 /// An issue at a glance: what lists, cards and live channels carry.
@@ -415,6 +421,9 @@ pub struct IssueDetail {
     pub timeline: Vec<IssueEventInfo>,
     /// Whether the caller follows the issue.
     pub following: bool,
+    /// Reports behind the issue: the first, every "me too", and those of merged issues.
+    #[serde(default)]
+    pub submissions: u32,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub photos: Vec<PhotoInfo>,
 }

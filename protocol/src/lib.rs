@@ -12,6 +12,7 @@ mod ids;
 pub mod issue;
 mod role;
 mod server_msg;
+pub mod stats;
 
 pub use channel::{Channel, ChannelKind, ParseChannelError};
 pub use client_msg::{ClientMsg, DecodeError, Probe, decode_client_msg};

@@ -326,6 +326,7 @@ fn change_for<'a>(
         follow: decision.follow.zip(actor).map(|(on, a)| (a, on)),
         rating,
         merge_into,
+        submission: decision.submission.as_deref().zip(actor),
         at: now,
     }
 }
@@ -354,6 +355,7 @@ pub async fn handle_due(state: &AppState, due: DueDeadline) -> AppResult<()> {
                 events: Vec::new(),
                 follow: None,
                 breached: None,
+                submission: None,
             });
         let change = change_for(state, &record, &decision, None, None, Some(due), None, None);
         match state.store.update_issue(change).await {
@@ -444,6 +446,7 @@ pub async fn detail(state: &AppState, who: &Identity, id: IssueId) -> AppResult<
             .iter()
             .map(photo_info)
             .collect(),
+        submissions: state.store.submission_count(id).await?,
     })
 }
 
@@ -560,6 +563,7 @@ pub async fn add_photo(
             }],
             follow: None,
             breached: None,
+            submission: None,
         };
         let change = change_for(
             state,
@@ -640,6 +644,60 @@ pub async fn list(
         // The filter narrows; this decides. Listing never shows what reading would not.
         if let Some(record) = state.store.issue(summary.id).await?
             && can_see(state, actor, &record).await?
+        {
+            out.push(summary);
+        }
+    }
+    Ok(out)
+}
+
+/// How far back duplicate suggestions look.
+const SIMILAR_WINDOW_MS: i64 = 30 * 24 * 3_600_000;
+
+/// Open issues of the same category raised in the last 30 days in the same grid, or within
+/// 200 m when a location is given: shown before submitting, so a resident can say "me too"
+/// instead of raising the same problem again. Only issues the caller may see.
+pub async fn similar(
+    state: &AppState,
+    who: &Identity,
+    category: &str,
+    place_id: hehe_protocol::PlaceId,
+    location: Option<hehe_protocol::issue::GeoPoint>,
+) -> AppResult<Vec<IssueSummary>> {
+    let category = category::find(category).ok_or_else(|| AppError::invalid("unknown category"))?;
+    let place = state
+        .store
+        .place_path(place_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("place"))?;
+    let (Some(community), Some(grid)) = (place.community, place.grid) else {
+        return Err(AppError::invalid("report on a grid or a building"));
+    };
+    let open = IssueState::ALL
+        .into_iter()
+        .filter(|s| !s.is_terminal())
+        .collect();
+    let filter = IssueFilter {
+        community: Some(community),
+        category: Some(category.code.into()),
+        states: open,
+        created_after: Some(state.now() - SIMILAR_WINDOW_MS),
+        limit: 200,
+        ..IssueFilter::default()
+    };
+    let mut out = Vec::new();
+    for summary in state.store.list_issues(&filter).await? {
+        let Some(record) = state.store.issue(summary.id).await? else {
+            continue;
+        };
+        let near = match (location, record.location) {
+            (Some(a), Some(b)) => {
+                crate::domain::geo::distance_m(a, b) <= crate::domain::geo::NEARBY_M
+            }
+            _ => false,
+        };
+        if (record.issue.place.grid == Some(grid) || near)
+            && can_see(state, &who.actor, &record).await?
         {
             out.push(summary);
         }
@@ -735,6 +793,14 @@ pub async fn publish(state: &AppState, applied: &Applied) -> AppResult<()> {
             )
             .await?;
         }
+    }
+    if applied
+        .events
+        .iter()
+        .any(|e| e.to.is_some() || e.kind == "sla_breach")
+    {
+        let key = format!("counters:{}:{}", id.0, last.seq);
+        crate::stats::publish_counters(state, summary.street_id, key).await?;
     }
     for event in applied.events.iter().filter(|e| e.kind == "escalated") {
         let update = IssueUpdate {

@@ -20,6 +20,7 @@ pub mod issues;
 pub mod media;
 pub mod metrics;
 pub mod state;
+pub mod stats;
 pub mod store;
 pub mod telemetry;
 pub mod time;

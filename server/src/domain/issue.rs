@@ -81,6 +81,8 @@ pub struct Decision {
     pub follow: Option<bool>,
     /// The deadline of this clock was missed: keep the flag for statistics.
     pub breached: Option<Clock>,
+    /// The actor's own report joins the issue ("me too"), with this text.
+    pub submission: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -176,6 +178,18 @@ pub fn may(actor: &Actor, issue: &Issue, action: &IssueAction) -> bool {
         IssueAction::Rate { .. } | IssueAction::Withdraw => reporter,
         // Reading rights are checked before any action; following needs nothing more.
         IssueAction::Follow | IssueAction::Unfollow => true,
+        // "Me too" comes from people of the community, not from its reporter.
+        IssueAction::MeToo { .. } => {
+            !reporter
+                && issue.place.community_path().is_some_and(|home| {
+                    actor.grants.iter().any(|g| {
+                        matches!(
+                            g.role,
+                            Role::Resident | Role::BuildingLead | Role::GridWorker
+                        ) && g.scope.is_some_and(|s| s.on_one_line(&home))
+                    })
+                })
+        }
     }
 }
 
@@ -275,6 +289,7 @@ struct Builder {
     events: Vec<NewEvent>,
     follow: Option<bool>,
     breached: Option<Clock>,
+    submission: Option<String>,
 }
 
 impl Builder {
@@ -284,6 +299,7 @@ impl Builder {
             events: Vec::new(),
             follow: None,
             breached: None,
+            submission: None,
         }
     }
 
@@ -331,6 +347,7 @@ impl Builder {
             events: self.events,
             follow: self.follow,
             breached: self.breached,
+            submission: self.submission,
         }
     }
 }
@@ -576,6 +593,20 @@ fn act(
             Decision {
                 follow: Some(false),
                 ..b.done()
+            }
+        }
+        IssueAction::MeToo { note } => {
+            if !open {
+                return wrong();
+            }
+            let note = optional_text(note)?;
+            let d = b
+                .note("me_too", Visibility::Public, note.clone(), Value::Null)
+                .done();
+            Decision {
+                follow: (!follows).then_some(true),
+                submission: Some(note.unwrap_or_else(|| "me too".into())),
+                ..d
             }
         }
     })

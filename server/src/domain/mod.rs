@@ -3,6 +3,8 @@
 pub mod access;
 pub mod calendar;
 pub mod category;
+pub mod geo;
 pub mod issue;
 pub mod places;
+pub mod stats;
 pub mod text;

@@ -14,6 +14,7 @@ use hehe_protocol::issue::{
     CategoryInfo, IssueAction, IssueDetail, IssueState, IssueSummary, NewIssue, PhotoInfo,
     PhotoKind,
 };
+use hehe_protocol::stats::StatsReport;
 use hehe_protocol::{AccountId, IssueId, PlaceId, RequestId};
 use serde::Deserialize;
 
@@ -22,6 +23,7 @@ pub fn router(max_photo: usize) -> Router<AppState> {
     Router::new()
         .route("/api/categories", get(categories))
         .route("/api/issues", get(list).post(submit))
+        .route("/api/issues/similar", get(similar))
         .route("/api/issues/{id}", get(detail))
         .route("/api/issues/{id}/actions", post(act))
         .route(
@@ -29,6 +31,48 @@ pub fn router(max_photo: usize) -> Router<AppState> {
             post(upload).layer(DefaultBodyLimit::max(max_photo.saturating_add(64 * 1024))),
         )
         .route("/api/issues/{id}/photos/{photo}", get(photo))
+        .route("/api/stats", get(stats))
+}
+
+#[derive(Debug, Deserialize)]
+struct SimilarQuery {
+    category: String,
+    place_id: i64,
+    lat: Option<f64>,
+    lon: Option<f64>,
+}
+
+async fn similar(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Query(q): Query<SimilarQuery>,
+) -> AppResult<Json<Vec<IssueSummary>>> {
+    let location = q
+        .lat
+        .zip(q.lon)
+        .map(|(lat, lon)| hehe_protocol::issue::GeoPoint { lat, lon });
+    Ok(Json(
+        issues::similar(&state, &who, &q.category, PlaceId(q.place_id), location).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct StatsQuery {
+    /// A street, community or grid.
+    place: i64,
+    /// Only issues raised at or after this time (Unix ms).
+    #[serde(default)]
+    since: i64,
+}
+
+async fn stats(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Query(q): Query<StatsQuery>,
+) -> AppResult<Json<StatsReport>> {
+    Ok(Json(
+        crate::stats::report(&state, &who, PlaceId(q.place), q.since).await?,
+    ))
 }
 
 /// Multipart form: `file` (the picture), `kind` (`before`, `after` or `evidence`) and

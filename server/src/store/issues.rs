@@ -5,6 +5,7 @@
 use super::StoreResult;
 use crate::domain::issue::{Issue, NewEvent};
 use crate::domain::places::PlacePath;
+use crate::domain::stats::StatRow;
 use async_trait::async_trait;
 use hehe_protocol::issue::{
     Clock, DeadlineInfo, GeoPoint, IssueEventInfo, IssueState, IssueSummary, PhotoKind, Priority,
@@ -96,6 +97,8 @@ pub struct IssueChange<'a> {
     pub rating: Option<(Option<Satisfaction>, Option<u8>)>,
     /// A merge: submissions and followers move to this issue.
     pub merge_into: Option<IssueId>,
+    /// A "me too": this person's report joins the issue.
+    pub submission: Option<(&'a str, AccountId)>,
     pub at: i64,
 }
 
@@ -167,9 +170,23 @@ pub trait IssueStore: Send + Sync {
 
     async fn insert_photo(&self, photo: NewPhoto<'_>) -> StoreResult<i64>;
 
+    /// Rows for statistics: every issue of the place created at or after `since`, with its
+    /// grid and community.
+    async fn stat_rows(
+        &self,
+        place: PlacePath,
+        since: i64,
+    ) -> StoreResult<Vec<(PlaceId, PlaceId, StatRow)>>;
+
+    /// Open and overdue issues per community of a street.
+    async fn open_counts(&self, street: PlaceId) -> StoreResult<Vec<(PlaceId, u32, u32)>>;
+
     async fn photo(&self, issue: IssueId, id: i64) -> StoreResult<Option<PhotoRow>>;
 
     async fn photos(&self, issue: IssueId) -> StoreResult<Vec<PhotoRow>>;
+
+    /// Reports behind an issue, merged ones included.
+    async fn submission_count(&self, issue: IssueId) -> StoreResult<u32>;
 }
 
 #[derive(Debug, Clone)]

@@ -8,6 +8,7 @@ use super::sql::{Backend, SqlStore};
 use super::{StoreError, StoreResult};
 use crate::domain::issue::{Issue, NewEvent};
 use crate::domain::places::PlacePath;
+use crate::domain::stats::StatRow;
 use async_trait::async_trait;
 use hehe_protocol::issue::{
     Clock, DeadlineInfo, GeoPoint, IssueEventInfo, IssueState, IssueSummary,
@@ -493,6 +494,18 @@ impl IssueStore for SqlStore {
             }
             None => {}
         }
+        if let Some((body, reporter)) = c.submission {
+            sqlx::query(
+                "INSERT INTO issue_submissions (issue_id, first_issue_id, reporter_id, submitted_by, \
+                 body, created_at) VALUES ($1, $1, $2, $2, $3, $4)",
+            )
+            .bind(i.id.0)
+            .bind(reporter.0)
+            .bind(body)
+            .bind(c.at)
+            .execute(&mut *tx)
+            .await?;
+        }
         if let Some(target) = c.merge_into {
             // Every report and every follower goes along; the reporter follows the target.
             sqlx::query("UPDATE issue_submissions SET issue_id = $1 WHERE issue_id = $2")
@@ -739,6 +752,76 @@ impl IssueStore for SqlStore {
             .fetch_all(self.pool())
             .await?;
         rows.iter().map(photo_row).collect()
+    }
+
+    async fn stat_rows(
+        &self,
+        place: PlacePath,
+        since: i64,
+    ) -> StoreResult<Vec<(PlaceId, PlaceId, StatRow)>> {
+        let (column, id) = match (place.grid, place.community) {
+            (Some(grid), _) => ("grid_id", grid),
+            (None, Some(community)) => ("community_id", community),
+            (None, None) => ("street_id", place.street),
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT grid_id, community_id, state, created_at, accepted_at, resolved_at, overdue, \
+             reopen_count, closure_reason, rated, satisfaction FROM issues \
+             WHERE {column} = $1 AND created_at >= $2"
+        ))
+        .bind(id.0)
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let state: String = row.try_get("state")?;
+                let rated: Option<i64> = row.try_get("rated")?;
+                Ok((
+                    PlaceId(row.try_get("grid_id")?),
+                    PlaceId(row.try_get("community_id")?),
+                    StatRow {
+                        state: parse(&state)?,
+                        created_at: row.try_get("created_at")?,
+                        accepted_at: row.try_get("accepted_at")?,
+                        resolved_at: row.try_get("resolved_at")?,
+                        overdue: row.try_get("overdue")?,
+                        reopen_count: row.try_get::<i64, _>("reopen_count")? as u32,
+                        closure: opt_parse(row, "closure_reason")?,
+                        rated: rated.map(|r| r != 0),
+                        satisfaction: opt_parse(row, "satisfaction")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn open_counts(&self, street: PlaceId) -> StoreResult<Vec<(PlaceId, u32, u32)>> {
+        let rows = sqlx::query(
+            "SELECT community_id, COUNT(*) AS open, COUNT(CASE WHEN overdue <> 0 THEN 1 END) AS overdue \
+             FROM issues WHERE street_id = $1 AND state NOT IN ('closed', 'rejected', 'duplicate') \
+             GROUP BY community_id ORDER BY community_id",
+        )
+        .bind(street.0)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    PlaceId(row.try_get("community_id")?),
+                    row.try_get::<i64, _>("open")? as u32,
+                    row.try_get::<i64, _>("overdue")? as u32,
+                ))
+            })
+            .collect()
+    }
+
+    async fn submission_count(&self, issue: IssueId) -> StoreResult<u32> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM issue_submissions WHERE issue_id = $1")
+            .bind(issue.0)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(row.try_get::<i64, _>("n")? as u32)
     }
 
     async fn mark_after_photo(&self, id: IssueId) -> StoreResult<()> {

@@ -521,6 +521,7 @@ async fn merge_keeps_every_submission_and_the_reporter_follows() {
     let detail = app.http.issue(&token, original.id).await.unwrap();
     assert!(detail.following);
     assert_eq!(detail.issue.follower_count, 1);
+    assert_eq!(detail.submissions, 2, "the merged report is kept");
     // Merging into a finished issue, or into itself, is refused.
     let third = resident
         .submit_issue(report(&app, "drainage"))
@@ -622,4 +623,96 @@ async fn nothing_is_lost_when_the_server_restarts_mid_loop() {
         .unwrap();
     act(&mut worker, issue.id, IssueAction::Complete { note: None }).await;
     assert_eq!(kinds(&mut resident, 1).await, ["completed"]);
+}
+
+#[tokio::test]
+async fn similar_reports_are_suggested_and_me_too_joins_them() {
+    let app = spawn_app().await;
+    let mut resident = app.connect("resident").await;
+    let here = hehe_protocol::issue::GeoPoint {
+        lat: 31.2400,
+        lon: 121.4900,
+    };
+    let original = resident
+        .submit_issue(NewIssue {
+            location: Some(here),
+            ..report(&app, "drainage")
+        })
+        .await
+        .unwrap();
+
+    let token = app.login("lead").await.access_token;
+    let query = |category: &str,
+                 place: hehe_protocol::PlaceId,
+                 near: Option<hehe_protocol::issue::GeoPoint>| {
+        let mut q = format!("/api/issues/similar?category={category}&place_id={place}");
+        if let Some(p) = near {
+            q.push_str(&format!("&lat={}&lon={}", p.lat, p.lon));
+        }
+        q
+    };
+    let similar = |path: String| {
+        let (http, token) = (app.http.clone(), token.clone());
+        async move {
+            let (status, body) = http.get_bytes(&token, &path).await.unwrap();
+            assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+            serde_json::from_slice::<Vec<IssueSummary>>(&body)
+                .unwrap()
+                .into_iter()
+                .map(|i| i.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    // Same grid (another building in it), same category: suggested.
+    assert_eq!(
+        similar(query("drainage", app.demo.buildings[1], None)).await,
+        [original.id]
+    );
+    // Another category, or another grid far away: not.
+    assert!(
+        similar(query("noise", app.demo.buildings[1], None))
+            .await
+            .is_empty()
+    );
+    assert!(
+        similar(query("drainage", app.demo.grids[1], None))
+            .await
+            .is_empty()
+    );
+    // Another grid, but 50 m away: nearby.
+    let close = hehe_protocol::issue::GeoPoint {
+        lat: 31.2404,
+        lon: 121.4901,
+    };
+    assert_eq!(
+        similar(query("drainage", app.demo.grids[1], Some(close))).await,
+        [original.id]
+    );
+
+    // "Me too" adds the neighbour's report and makes them follow.
+    let mut lead = app.connect("lead").await;
+    lead.issue_action(
+        original.id,
+        IssueAction::MeToo {
+            note: Some("Our stairwell too.".into()),
+        },
+    )
+    .await
+    .unwrap();
+    let detail = app.http.issue(&token, original.id).await.unwrap();
+    assert_eq!(detail.submissions, 2);
+    assert!(detail.following);
+    assert!(detail.timeline.iter().any(|e| e.kind == "me_too"));
+    // The reporter cannot second their own report; strangers cannot see it at all.
+    let err = resident
+        .issue_action(original.id, IssueAction::MeToo { note: None })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::Forbidden));
+    let mut stranger = app.connect("resident2").await;
+    let err = stranger
+        .issue_action(original.id, IssueAction::MeToo { note: None })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::NotFound));
 }

@@ -15,3 +15,4 @@ mod postgres;
 mod presence;
 mod resume;
 mod slow_consumer;
+mod stats;

@@ -125,6 +125,7 @@ fn actions() -> Vec<(&'static str, IssueAction)> {
         ("withdraw", Withdraw),
         ("follow", Follow),
         ("unfollow", Unfollow),
+        ("me_too", MeToo { note: None }),
     ]
 }
 
@@ -142,6 +143,8 @@ const ASSIGNEE_OR_OFFICIAL: [[u8; 7]; 3] = [
 ];
 const REPORTER_ONLY: [[u8; 7]; 3] = [[1, 0, 0, 0, 0, 0, 0], [0; 7], [0; 7]];
 const ANYONE: [[u8; 7]; 3] = [[1; 7], [1; 7], [1; 7]];
+// The reporter is the resident of the own scope; other locals may second the report.
+const NEIGHBOURS: [[u8; 7]; 3] = [[0, 1, 1, 0, 0, 0, 0], [0; 7], [0; 7]];
 
 fn expected(name: &str) -> [[u8; 7]; 3] {
     match name {
@@ -152,6 +155,7 @@ fn expected(name: &str) -> [[u8; 7]; 3] {
         "escalate" | "update" | "note" => ASSIGNEE_OR_OFFICIAL,
         "rate" | "withdraw" => REPORTER_ONLY,
         "follow" | "unfollow" => ANYONE,
+        "me_too" => NEIGHBOURS,
         other => panic!("no expectation for {other}"),
     }
 }
@@ -724,6 +728,7 @@ fn any_action() -> impl Strategy<Value = IssueAction> {
         Just(Withdraw),
         Just(Follow),
         Just(Unfollow),
+        proptest::option::of(text.clone()).prop_map(|note| MeToo { note }),
     ]
 }
 
