@@ -6,9 +6,14 @@ use hehe_protocol::http::{
     AccountInfo, ApiError, GrantInfo, LoginRequest, MessageData, MessageInfo, MessagePage,
     PlaceInfo, PlaceKind, RefreshRequest, TokenResponse,
 };
+use hehe_protocol::issue::{
+    CategoryInfo, Clock, DeadlineInfo, GeoPoint, IssueAction, IssueDetail, IssueEventInfo,
+    IssueState, IssueSummary, IssueUpdate, Level, NewIssue, Priority, Satisfaction, Visibility,
+};
 use hehe_protocol::{
-    AccountId, AccountSummary, Channel, ClientMsg, ErrorCode, Event, EventEncoder, MeetingId,
-    Member, PlaceId, Position, ReplyResult, RequestId, Role, ServerMsg, decode_client_msg,
+    AccountId, AccountSummary, Channel, ClientMsg, ErrorCode, Event, EventEncoder, IssueId,
+    MeetingId, Member, PlaceId, Position, ReplyResult, RequestId, Role, ServerMsg,
+    decode_client_msg,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -88,6 +93,267 @@ fn live_event() -> Event {
     )
 }
 
+// The issue fixtures follow one case: on Monday 5 January 2026 (times below are Beijing time)
+// 王芳 reports the leaking drainage pipe behind building 5 (place 14, in grid 18 of community 12),
+// 陈静 accepts it and dispatches it to the grid worker 张强, who acknowledges it. Drainage is a
+// yellow category, so its deadlines count working days; the 5th and 6th are both working days.
+const LEAK: IssueId = IssueId(7);
+const LEAK_EPOCH: &str = "tgwbnqse";
+const BUILDING_5: PlaceId = PlaceId(14);
+const GRID: PlaceId = PlaceId(18);
+const LEAK_TITLE: &str = "5号楼后面的排水管漏水";
+const LEAK_DESCRIPTION: &str =
+    "5号楼后门外的排水管接口裂了，一直往外漏水，地面结了冰，老人进出容易滑倒。";
+/// 08:42, when the accept clock starts (4 working hours).
+const SUBMITTED_AT: i64 = 1_767_573_720_000;
+/// 09:15.
+const ACCEPTED_AT: i64 = 1_767_575_700_000;
+/// 09:20, when the acknowledge (4 h) and resolve (24 h) clocks start.
+const DISPATCHED_AT: i64 = 1_767_576_000_000;
+/// 09:25.
+const UPDATED_AT: i64 = 1_767_576_300_000;
+/// 10:02.
+const ACKNOWLEDGED_AT: i64 = 1_767_578_520_000;
+/// Acknowledge deadline: 13:20, warning at 80 % (12:32).
+const ACKNOWLEDGE_DUE: i64 = 1_767_590_400_000;
+/// Resolve deadline: Tuesday 09:20, warning at 80 % (Tuesday 04:32).
+const RESOLVE_DUE: i64 = 1_767_662_400_000;
+
+fn chen_jing() -> Member {
+    Member {
+        account_id: AccountId(23),
+        name: "陈静".into(),
+        role: Some(Role::CommunityOfficial),
+    }
+}
+
+fn zhang_qiang() -> Member {
+    Member {
+        account_id: AccountId(56),
+        name: "张强".into(),
+        role: Some(Role::GridWorker),
+    }
+}
+
+fn leak_location() -> GeoPoint {
+    GeoPoint {
+        lat: 30.2741,
+        lon: 120.1551,
+    }
+}
+
+/// The leak as it was raised, before anyone acted on it.
+fn leak_submitted() -> IssueSummary {
+    IssueSummary {
+        id: LEAK,
+        reference: "HH-000007".into(),
+        category: "drainage".into(),
+        title: LEAK_TITLE.into(),
+        state: IssueState::Submitted,
+        priority: Priority::Yellow,
+        level: Level::Grid,
+        public: true,
+        street_id: PlaceId(3),
+        community_id: PlaceId(12),
+        grid_id: GRID,
+        place_id: BUILDING_5,
+        assignee: None,
+        due_at: Some(1_767_588_120_000),
+        due_clock: Some(Clock::Accept),
+        overdue: false,
+        reopen_count: 0,
+        closure_reason: None,
+        rated: None,
+        duplicate_of: None,
+        follower_count: 3,
+        created_at: SUBMITTED_AT,
+        updated_at: SUBMITTED_AT,
+    }
+}
+
+/// The leak right after 陈静 dispatched it: waiting for 张强 to acknowledge.
+fn leak_dispatched() -> IssueSummary {
+    IssueSummary {
+        state: IssueState::Dispatched,
+        assignee: Some(zhang_qiang()),
+        due_at: Some(ACKNOWLEDGE_DUE),
+        due_clock: Some(Clock::Acknowledge),
+        updated_at: DISPATCHED_AT,
+        ..leak_submitted()
+    }
+}
+
+fn public_entry(
+    seq: u32,
+    kind: &str,
+    (from, to): (Option<IssueState>, Option<IssueState>),
+    actor: Member,
+    text: Option<&str>,
+    data: Value,
+    time: i64,
+) -> IssueEventInfo {
+    IssueEventInfo {
+        seq,
+        kind: kind.into(),
+        from,
+        to,
+        actor: Some(actor),
+        visibility: Visibility::Public,
+        text: text.map(Into::into),
+        data,
+        time,
+    }
+}
+
+/// The event of `server/event_issue_updated.json`.
+fn leak_acknowledged_event() -> Event {
+    let update = IssueUpdate {
+        issue: IssueSummary {
+            state: IssueState::InProgress,
+            due_at: Some(RESOLVE_DUE),
+            due_clock: Some(Clock::Resolve),
+            updated_at: ACKNOWLEDGED_AT,
+            ..leak_dispatched()
+        },
+        event: Some(public_entry(
+            5,
+            "acknowledged",
+            (Some(IssueState::Dispatched), Some(IssueState::InProgress)),
+            zhang_qiang(),
+            None,
+            Value::Null,
+            ACKNOWLEDGED_AT,
+        )),
+    };
+    Event {
+        channel: Channel::Issue(LEAK),
+        offset: 5,
+        epoch: LEAK_EPOCH.into(),
+        kind: "issue.updated".into(),
+        time: ACKNOWLEDGED_AT,
+        data: serde_json::to_value(update).unwrap(),
+    }
+}
+
+fn leak_detail() -> IssueDetail {
+    let deadline = |clock, started_at, warn_at, due_at, running| DeadlineInfo {
+        clock,
+        started_at,
+        warn_at,
+        due_at,
+        running,
+        warned: false,
+        breached: false,
+    };
+    IssueDetail {
+        issue: IssueSummary {
+            updated_at: UPDATED_AT,
+            ..leak_dispatched()
+        },
+        description: LEAK_DESCRIPTION.into(),
+        location: Some(leak_location()),
+        reporter: Some(wang_fang()),
+        resolution: None,
+        deadlines: vec![
+            // Accepted in time, so the accept clock stopped before its warning.
+            deadline(
+                Clock::Accept,
+                SUBMITTED_AT,
+                1_767_585_240_000,
+                1_767_588_120_000,
+                false,
+            ),
+            deadline(
+                Clock::Acknowledge,
+                DISPATCHED_AT,
+                1_767_587_520_000,
+                ACKNOWLEDGE_DUE,
+                true,
+            ),
+            deadline(
+                Clock::Resolve,
+                DISPATCHED_AT,
+                1_767_645_120_000,
+                RESOLVE_DUE,
+                true,
+            ),
+        ],
+        timeline: vec![
+            public_entry(
+                1,
+                "submitted",
+                (None, Some(IssueState::Submitted)),
+                wang_fang(),
+                None,
+                json!({"category": "drainage", "on_behalf": false, "priority": "yellow"}),
+                SUBMITTED_AT,
+            ),
+            public_entry(
+                2,
+                "accepted",
+                (Some(IssueState::Submitted), Some(IssueState::Accepted)),
+                chen_jing(),
+                None,
+                Value::Null,
+                ACCEPTED_AT,
+            ),
+            public_entry(
+                3,
+                "dispatched",
+                (Some(IssueState::Accepted), Some(IssueState::Dispatched)),
+                chen_jing(),
+                None,
+                json!({"assignee": 56}),
+                DISPATCHED_AT,
+            ),
+            public_entry(
+                4,
+                "update",
+                (None, None),
+                chen_jing(),
+                Some("已请网格员张强上午到现场查看，修好之前请大家绕开5号楼后门的结冰路面。"),
+                Value::Null,
+                UPDATED_AT,
+            ),
+        ],
+        // The reporter is asking, and follows her own issue.
+        following: true,
+        submissions: 1,
+        photos: Vec::new(),
+    }
+}
+
+/// A building lead's report for a neighbour, as in `http/new_issue.json`, and the answer to it.
+fn clutter_report() -> NewIssue {
+    NewIssue {
+        category: "clutter".into(),
+        title: "5号楼二单元楼道堆满杂物".into(),
+        description: "二单元一到三楼的楼道堆着旧家具和纸箱，把消防通道堵住了。赵敏阿姨腿脚不便，托我代为反映。".into(),
+        place_id: BUILDING_5,
+        location: None,
+        public: true,
+        // Clutter defaults to blue; a blocked fire escape is more urgent.
+        priority: Some(Priority::Yellow),
+        on_behalf_of: Some(AccountId(108)),
+    }
+}
+
+fn clutter_submitted() -> IssueSummary {
+    // 14:10, so the 4-hour accept clock runs until 18:10.
+    let at = 1_767_593_400_000;
+    IssueSummary {
+        id: IssueId(8),
+        reference: "HH-000008".into(),
+        category: "clutter".into(),
+        title: "5号楼二单元楼道堆满杂物".into(),
+        due_at: Some(1_767_607_800_000),
+        follower_count: 0,
+        created_at: at,
+        updated_at: at,
+        ..leak_submitted()
+    }
+}
+
 fn client_fixtures() -> Vec<(&'static str, ClientMsg)> {
     vec![
         (
@@ -144,6 +410,45 @@ fn client_fixtures() -> Vec<(&'static str, ClientMsg)> {
                 id: rid("r6"),
                 channel: HOME,
                 text: "5号楼后面的下水管又漏水了。".into(),
+            },
+        ),
+        (
+            "submit_issue",
+            ClientMsg::SubmitIssue {
+                id: rid("r10"),
+                issue: NewIssue {
+                    category: "drainage".into(),
+                    title: LEAK_TITLE.into(),
+                    description: LEAK_DESCRIPTION.into(),
+                    place_id: BUILDING_5,
+                    location: Some(leak_location()),
+                    public: true,
+                    priority: None,
+                    on_behalf_of: None,
+                },
+            },
+        ),
+        (
+            "issue_action_dispatch",
+            ClientMsg::IssueAction {
+                id: rid("r11"),
+                issue: LEAK,
+                action: IssueAction::Dispatch {
+                    assignee: AccountId(56),
+                },
+            },
+        ),
+        (
+            "issue_action_rate",
+            ClientMsg::IssueAction {
+                id: rid("r12"),
+                issue: LEAK,
+                action: IssueAction::Rate {
+                    resolved: false,
+                    satisfaction: Some(Satisfaction::Unsatisfied),
+                    stars: Some(2),
+                    comment: Some("接口换了，可一下雨还是往外渗水，楼后面的地又结冰了。".into()),
+                },
             },
         ),
         ("ping", ClientMsg::Ping),
@@ -277,6 +582,15 @@ fn server_fixtures() -> Vec<(&'static str, ServerMsg)> {
             ),
         ),
         (
+            "reply_issue",
+            reply(
+                "r11",
+                ReplyResult::Issue {
+                    issue: Box::new(leak_dispatched()),
+                },
+            ),
+        ),
+        (
             "error",
             ServerMsg::Error {
                 id: Some(rid("r2")),
@@ -293,6 +607,10 @@ fn server_fixtures() -> Vec<(&'static str, ServerMsg)> {
             },
         ),
         ("event", ServerMsg::Event(live_event())),
+        (
+            "event_issue_updated",
+            ServerMsg::Event(leak_acknowledged_event()),
+        ),
         (
             "presence",
             ServerMsg::Presence {
@@ -415,6 +733,29 @@ fn check_http_fixtures(seen: &mut BTreeSet<String>) {
             message: "wrong username or password".into(),
         },
     );
+    check(
+        seen,
+        "http/category",
+        CategoryInfo {
+            code: "drainage".into(),
+            name: "Drainage".into(),
+            name_zh: "排水管道".into(),
+            default_priority: Priority::Yellow,
+            requires_after_photo: true,
+            requires_verification: true,
+        },
+    );
+    check(seen, "http/new_issue", clutter_report());
+    check(seen, "http/issue_summary", clutter_submitted());
+    check(seen, "http/issue_detail", leak_detail());
+    check(
+        seen,
+        "http/issue_action",
+        IssueAction::PostUpdate {
+            text: "物业维修班明早八点到场，换接口前要关5号楼总阀，停水通知请楼道长帮忙贴。".into(),
+            internal: true,
+        },
+    );
 }
 
 fn read_fixture(name: &str) -> String {
@@ -464,35 +805,68 @@ fn http_bodies_match_their_fixtures() {
     check_http_fixtures(&mut BTreeSet::new());
 }
 
+/// Every `result.kind` of a reply. A new `ReplyResult` variant breaks the match in
+/// `reply_kind`; give it its kind here and a fixture, or the test below fails.
+const REPLY_KINDS: [&str; 7] = [
+    "authenticated",
+    "refreshed",
+    "subscribed",
+    "unsubscribed",
+    "presence",
+    "posted",
+    "issue",
+];
+
+/// Every `type` of a server frame, kept in step with `ServerMsg` like `REPLY_KINDS`.
+const SERVER_TYPES: [&str; 6] = ["reply", "error", "event", "presence", "ping", "pong"];
+
+fn reply_kind(result: &ReplyResult) -> &'static str {
+    match result {
+        ReplyResult::Authenticated { .. } => "authenticated",
+        ReplyResult::Refreshed { .. } => "refreshed",
+        ReplyResult::Subscribed { .. } => "subscribed",
+        ReplyResult::Unsubscribed { .. } => "unsubscribed",
+        ReplyResult::Presence { .. } => "presence",
+        ReplyResult::Posted { .. } => "posted",
+        ReplyResult::Issue { .. } => "issue",
+    }
+}
+
+fn server_type(msg: &ServerMsg) -> &'static str {
+    match msg {
+        ServerMsg::Reply { .. } => "reply",
+        ServerMsg::Error { .. } => "error",
+        ServerMsg::Event(_) => "event",
+        ServerMsg::Presence { .. } => "presence",
+        ServerMsg::Ping => "ping",
+        ServerMsg::Pong => "pong",
+    }
+}
+
 #[test]
 fn every_reply_kind_and_frame_type_has_a_fixture() {
-    let kinds: BTreeSet<&str> = server_fixtures()
-        .iter()
-        .filter_map(|(_, msg)| match msg {
-            ServerMsg::Reply { result, .. } => Some(match result {
-                ReplyResult::Authenticated { .. } => "authenticated",
-                ReplyResult::Refreshed { .. } => "refreshed",
-                ReplyResult::Subscribed { .. } => "subscribed",
-                ReplyResult::Unsubscribed { .. } => "unsubscribed",
-                ReplyResult::Presence { .. } => "presence",
-                ReplyResult::Posted { .. } => "posted",
-            }),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(kinds.len(), 6, "{kinds:?}");
+    let mut kinds = BTreeSet::new();
+    let mut server_types = BTreeSet::new();
+    for (name, msg) in server_fixtures() {
+        let json = serde_json::to_value(&msg).unwrap();
+        // The names above are the ones on the wire, not just labels of this test.
+        assert_eq!(json["type"], server_type(&msg), "{name}");
+        server_types.insert(server_type(&msg));
+        if let ServerMsg::Reply { result, .. } = &msg {
+            assert_eq!(json["result"]["kind"], reply_kind(result), "{name}");
+            kinds.insert(reply_kind(result));
+        }
+    }
+    assert_eq!(kinds, BTreeSet::from(REPLY_KINDS));
+    assert_eq!(server_types, BTreeSet::from(SERVER_TYPES));
 
-    let server_types: BTreeSet<String> = server_fixtures()
-        .iter()
-        .map(|(_, msg)| serde_json::to_value(msg).unwrap()["type"].to_string())
-        .collect();
-    assert_eq!(server_types.len(), 6, "{server_types:?}");
-
-    let client_types: BTreeSet<&str> = client_fixtures()
-        .iter()
-        .map(|(_, msg)| msg.type_name())
-        .collect();
-    assert_eq!(client_types.len(), ClientMsg::TYPES.len());
+    let mut client_types = BTreeSet::new();
+    for (name, msg) in client_fixtures() {
+        let json = serde_json::to_value(&msg).unwrap();
+        assert_eq!(json["type"], msg.type_name(), "{name}");
+        client_types.insert(msg.type_name());
+    }
+    assert_eq!(client_types, BTreeSet::from(ClientMsg::TYPES));
 }
 
 #[test]
@@ -508,19 +882,27 @@ fn no_fixture_file_goes_unchecked() {
     assert_eq!(all_fixture_files(), expected);
 }
 
-#[test]
-fn event_encoder_matches_the_event_fixture() {
-    let text = read_fixture("server/event");
-    let fixture: ServerMsg = serde_json::from_str(&text).unwrap();
-    let e = live_event();
-    // The server hands the encoder the body as serialized once from `MessageData`.
-    let body: MessageData = serde_json::from_value(e.data.clone()).unwrap();
+/// Checks that the server's way of writing an event, from `data` serialized once from its
+/// typed body `T`, gives exactly the fixture's frame.
+fn assert_encoder_matches<T>(fixture: &str, e: &Event)
+where
+    T: Serialize + DeserializeOwned,
+{
+    let text = read_fixture(fixture);
+    let decoded_fixture: ServerMsg = serde_json::from_str(&text).unwrap();
+    let body: T = serde_json::from_value(e.data.clone()).unwrap();
     let data = serde_json::value::to_raw_value(&body).unwrap();
     let encoded = EventEncoder::encode(e.channel, e.offset, &e.epoch, &e.kind, e.time, &data);
     let decoded: ServerMsg = serde_json::from_str(&encoded).unwrap();
-    assert_eq!(decoded, fixture);
+    assert_eq!(decoded, decoded_fixture, "{fixture}");
     // Same keys in the same order: what a browser sees is byte for byte the documented frame.
-    assert_eq!(encoded, squeeze(&text));
+    assert_eq!(encoded, squeeze(&text), "{fixture}");
+}
+
+#[test]
+fn event_encoder_matches_the_event_fixtures() {
+    assert_encoder_matches::<MessageData>("server/event", &live_event());
+    assert_encoder_matches::<IssueUpdate>("server/event_issue_updated", &leak_acknowledged_event());
 }
 
 #[test]
@@ -532,6 +914,19 @@ fn message_event_data_is_message_data() {
         e.data["author"],
         json!({"account_id": 42, "name": "王芳", "role": "resident"})
     );
+}
+
+#[test]
+fn issue_event_data_is_an_issue_update() {
+    let e = leak_acknowledged_event();
+    assert_eq!(e.channel, Channel::Issue(LEAK));
+    let update: IssueUpdate = serde_json::from_value(e.data.clone()).unwrap();
+    let entry = update
+        .event
+        .expect("issue.updated carries its timeline entry");
+    // The summary is the issue after the entry, so the two must agree.
+    assert_eq!(entry.to, Some(update.issue.state));
+    assert_eq!(update.issue.updated_at, entry.time);
 }
 
 /// Fixture paths relative to the fixtures directory, e.g. `client/auth.json`.

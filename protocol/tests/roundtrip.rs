@@ -1,13 +1,20 @@
 //! Property tests: every frame the types can express survives a JSON round trip unchanged, and
 //! the server's decoder survives anything a client can send.
 
+use hehe_protocol::issue::{
+    Clock, ClosureReason, GeoPoint, IssueAction, IssueState, IssueSummary, Level, NewIssue,
+    Priority, Resolution, Satisfaction,
+};
 use hehe_protocol::{
     AccountId, AccountSummary, Channel, ClientMsg, ErrorCode, Event, IssueId, MeetingId, Member,
     PlaceId, Position, ReplyResult, RequestId, Role, ServerMsg, decode_client_msg,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::TestRunner;
 use serde_json::Value;
+use std::collections::BTreeSet;
 
 const ERROR_CODES: [ErrorCode; 20] = ErrorCode::ALL;
 
@@ -92,6 +99,190 @@ fn event() -> impl Strategy<Value = Event> {
         })
 }
 
+fn priority() -> impl Strategy<Value = Priority> {
+    prop::sample::select(Priority::ALL.to_vec())
+}
+
+fn issue_state() -> impl Strategy<Value = IssueState> {
+    prop::sample::select(IssueState::ALL.to_vec())
+}
+
+fn clock() -> impl Strategy<Value = Clock> {
+    prop::sample::select(Clock::ALL.to_vec())
+}
+
+fn level() -> impl Strategy<Value = Level> {
+    prop::sample::select(vec![Level::Grid, Level::Community, Level::Street])
+}
+
+fn closure_reason() -> impl Strategy<Value = ClosureReason> {
+    prop::sample::select(vec![
+        ClosureReason::Fixed,
+        ClosureReason::NotFixable,
+        ClosureReason::NotOurResponsibility,
+        ClosureReason::Withdrawn,
+    ])
+}
+
+fn resolution() -> impl Strategy<Value = Resolution> {
+    prop::sample::select(vec![
+        Resolution::Fixed,
+        Resolution::NotFixable,
+        Resolution::NotOurResponsibility,
+    ])
+}
+
+fn satisfaction() -> impl Strategy<Value = Satisfaction> {
+    prop::sample::select(vec![
+        Satisfaction::Satisfied,
+        Satisfaction::Basic,
+        Satisfaction::Unsatisfied,
+    ])
+}
+
+fn geo_point() -> impl Strategy<Value = GeoPoint> {
+    (exact_float(), exact_float()).prop_map(|(lat, lon)| GeoPoint { lat, lon })
+}
+
+fn new_issue() -> impl Strategy<Value = NewIssue> {
+    (
+        any::<String>(),
+        any::<String>(),
+        any::<String>(),
+        any::<i64>(),
+        prop::option::of(geo_point()),
+        any::<bool>(),
+        prop::option::of(priority()),
+        prop::option::of(any::<i64>()),
+    )
+        .prop_map(
+            |(category, title, description, place, location, public, priority, helped)| NewIssue {
+                category,
+                title,
+                description,
+                place_id: PlaceId(place),
+                location,
+                public,
+                priority,
+                on_behalf_of: helped.map(AccountId),
+            },
+        )
+}
+
+/// Every kind of action; `strategies_reach_every_variant` checks that none is missing.
+fn issue_action() -> impl Strategy<Value = IssueAction> {
+    let text = any::<String>;
+    prop_oneof![
+        Just(IssueAction::Accept),
+        text().prop_map(|reason| IssueAction::Reject { reason }),
+        any::<i64>().prop_map(|id| IssueAction::Merge { into: IssueId(id) }),
+        any::<i64>().prop_map(|id| IssueAction::Dispatch {
+            assignee: AccountId(id)
+        }),
+        Just(IssueAction::Acknowledge),
+        text().prop_map(|reason| IssueAction::Return { reason }),
+        text().prop_map(|reason| IssueAction::Escalate { reason }),
+        (text(), any::<bool>())
+            .prop_map(|(text, internal)| IssueAction::PostUpdate { text, internal }),
+        any::<Option<String>>().prop_map(|note| IssueAction::Complete { note }),
+        (text(), resolution()).prop_map(|(explanation, resolution)| {
+            IssueAction::DeclareUnfixable {
+                explanation,
+                resolution,
+            }
+        }),
+        Just(IssueAction::VerifyOk),
+        text().prop_map(|reason| IssueAction::VerifyFail { reason }),
+        (
+            any::<bool>(),
+            prop::option::of(satisfaction()),
+            any::<Option<u8>>(),
+            any::<Option<String>>(),
+        )
+            .prop_map(
+                |(resolved, satisfaction, stars, comment)| IssueAction::Rate {
+                    resolved,
+                    satisfaction,
+                    stars,
+                    comment,
+                }
+            ),
+        Just(IssueAction::Withdraw),
+        Just(IssueAction::Follow),
+        Just(IssueAction::Unfollow),
+        any::<Option<String>>().prop_map(|note| IssueAction::MeToo { note }),
+    ]
+}
+
+fn issue_summary() -> impl Strategy<Value = IssueSummary> {
+    // Grouped because proptest implements `Strategy` for tuples of at most 12.
+    let what = (
+        any::<i64>(),
+        any::<String>(),
+        any::<String>(),
+        any::<String>(),
+        issue_state(),
+        priority(),
+        level(),
+        any::<bool>(),
+    );
+    let place = (any::<i64>(), any::<i64>(), any::<i64>(), any::<i64>());
+    let progress = (
+        prop::option::of(member()),
+        prop::option::of((any::<i64>(), clock())),
+        any::<bool>(),
+        any::<u32>(),
+        prop::option::of(closure_reason()),
+        any::<Option<bool>>(),
+        prop::option::of(any::<i64>()),
+        any::<u32>(),
+        any::<i64>(),
+        any::<i64>(),
+    );
+    (what, place, progress).prop_map(
+        |(
+            (id, reference, category, title, state, priority, level, public),
+            (street, community, grid, place),
+            (
+                assignee,
+                due,
+                overdue,
+                reopen_count,
+                closure_reason,
+                rated,
+                duplicate_of,
+                follower_count,
+                created_at,
+                updated_at,
+            ),
+        )| IssueSummary {
+            id: IssueId(id),
+            reference,
+            category,
+            title,
+            state,
+            priority,
+            level,
+            public,
+            street_id: PlaceId(street),
+            community_id: PlaceId(community),
+            grid_id: PlaceId(grid),
+            place_id: PlaceId(place),
+            assignee,
+            due_at: due.map(|(at, _)| at),
+            due_clock: due.map(|(_, clock)| clock),
+            overdue,
+            reopen_count,
+            closure_reason,
+            rated,
+            duplicate_of: duplicate_of.map(IssueId),
+            follower_count,
+            created_at,
+            updated_at,
+        },
+    )
+}
+
 fn client_msg() -> impl Strategy<Value = ClientMsg> {
     prop_oneof![
         (request_id(), any::<String>(), any::<Option<u32>>())
@@ -103,6 +294,14 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
         (request_id(), channel()).prop_map(|(id, channel)| ClientMsg::Presence { id, channel }),
         (request_id(), channel(), any::<String>())
             .prop_map(|(id, channel, text)| ClientMsg::Post { id, channel, text }),
+        (request_id(), new_issue()).prop_map(|(id, issue)| ClientMsg::SubmitIssue { id, issue }),
+        (request_id(), any::<i64>(), issue_action()).prop_map(|(id, issue, action)| {
+            ClientMsg::IssueAction {
+                id,
+                issue: IssueId(issue),
+                action,
+            }
+        }),
         Just(ClientMsg::Ping),
         Just(ClientMsg::Pong),
     ]
@@ -160,6 +359,9 @@ fn reply_result() -> impl Strategy<Value = ReplyResult> {
                 epoch: at.epoch,
                 offset: at.offset,
             }
+        }),
+        issue_summary().prop_map(|issue| ReplyResult::Issue {
+            issue: Box::new(issue)
         }),
     ]
 }
@@ -339,4 +541,79 @@ proptest! {
             }
         }
     }
+}
+
+/// The `kind` of an action. Exhaustive, so a new action fails to compile here until it is
+/// named, and then `strategies_reach_every_variant` asks for a strategy arm.
+fn action_kind(action: &IssueAction) -> &'static str {
+    match action {
+        IssueAction::Accept => "accept",
+        IssueAction::Reject { .. } => "reject",
+        IssueAction::Merge { .. } => "merge",
+        IssueAction::Dispatch { .. } => "dispatch",
+        IssueAction::Acknowledge => "acknowledge",
+        IssueAction::Return { .. } => "return",
+        IssueAction::Escalate { .. } => "escalate",
+        IssueAction::PostUpdate { .. } => "post_update",
+        IssueAction::Complete { .. } => "complete",
+        IssueAction::DeclareUnfixable { .. } => "declare_unfixable",
+        IssueAction::VerifyOk => "verify_ok",
+        IssueAction::VerifyFail { .. } => "verify_fail",
+        IssueAction::Rate { .. } => "rate",
+        IssueAction::Withdraw => "withdraw",
+        IssueAction::Follow => "follow",
+        IssueAction::Unfollow => "unfollow",
+        IssueAction::MeToo { .. } => "me_too",
+    }
+}
+
+const ACTION_KINDS: [&str; 17] = [
+    "accept",
+    "reject",
+    "merge",
+    "dispatch",
+    "acknowledge",
+    "return",
+    "escalate",
+    "post_update",
+    "complete",
+    "declare_unfixable",
+    "verify_ok",
+    "verify_fail",
+    "rate",
+    "withdraw",
+    "follow",
+    "unfollow",
+    "me_too",
+];
+
+fn samples<S: Strategy>(strategy: &S, n: usize) -> Vec<S::Value> {
+    let mut runner = TestRunner::deterministic();
+    (0..n)
+        .map(|_| strategy.new_tree(&mut runner).unwrap().current())
+        .collect()
+}
+
+/// A round trip only proves something for the variants the strategies produce.
+#[test]
+fn strategies_reach_every_variant() {
+    let mut actions = BTreeSet::new();
+    for action in samples(&issue_action(), 2000) {
+        let tag = serde_json::to_value(&action).unwrap()["kind"].clone();
+        assert_eq!(tag, action_kind(&action));
+        actions.insert(action_kind(&action));
+    }
+    assert_eq!(actions, BTreeSet::from(ACTION_KINDS));
+
+    let types: BTreeSet<&str> = samples(&client_msg(), 2000)
+        .iter()
+        .map(ClientMsg::type_name)
+        .collect();
+    assert_eq!(types, BTreeSet::from(ClientMsg::TYPES));
+
+    let issue_replies = samples(&reply_result(), 2000)
+        .iter()
+        .filter(|r| matches!(r, ReplyResult::Issue { .. }))
+        .count();
+    assert!(issue_replies > 0);
 }
