@@ -453,10 +453,14 @@ impl IssueStore for SqlStore {
             return Err(StoreError::Stale);
         }
         if let Some(claim) = c.claim {
-            let column = if claim.breach { "breached" } else { "warned" };
-            let claimed = sqlx::query(&format!(
-                "UPDATE issue_deadlines SET {column} = 1 WHERE id = $1 AND {column} = 0 AND active = 1"
-            ))
+            // A breach also settles the warning: its moment has passed either way.
+            let sql = if claim.breach {
+                "UPDATE issue_deadlines SET breached = 1, warned = 1 \
+                 WHERE id = $1 AND breached = 0 AND active = 1"
+            } else {
+                "UPDATE issue_deadlines SET warned = 1 WHERE id = $1 AND warned = 0 AND active = 1"
+            };
+            let claimed = sqlx::query(sql)
             .bind(claim.id)
             .execute(&mut *tx)
             .await?;
@@ -695,7 +699,7 @@ impl IssueStore for SqlStore {
 
     async fn due_deadlines(&self, now: i64, limit: u32) -> StoreResult<Vec<DueDeadline>> {
         let rows = sqlx::query(
-            "SELECT id, issue_id, clock, due_at <= $1 AS breach FROM issue_deadlines \
+            "SELECT id, issue_id, clock, (breached = 0 AND due_at <= $1) AS breach FROM issue_deadlines \
              WHERE active = 1 AND ((warned = 0 AND warn_at <= $1) OR (breached = 0 AND due_at <= $1)) \
              ORDER BY warn_at LIMIT $2",
         )
