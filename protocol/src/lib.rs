@@ -10,6 +10,7 @@ mod codes;
 pub mod http;
 mod ids;
 pub mod issue;
+pub mod meeting;
 mod role;
 mod server_msg;
 pub mod stats;

@@ -8,7 +8,12 @@ use hehe_protocol::http::{
 };
 use hehe_protocol::issue::{
     CategoryInfo, Clock, DeadlineInfo, GeoPoint, IssueAction, IssueDetail, IssueEventInfo,
-    IssueState, IssueSummary, IssueUpdate, Level, NewIssue, Priority, Satisfaction, Visibility,
+    IssueState, IssueSummary, IssueUpdate, Level, NewIssue, PhotoInfo, PhotoKind, Priority,
+    Satisfaction, Visibility,
+};
+use hehe_protocol::stats::{
+    CommunityCounters, Counters, Durations, IssueStats, Satisfaction as SatisfactionCounts,
+    StatsReport,
 };
 use hehe_protocol::{
     AccountId, AccountSummary, Channel, ClientMsg, ErrorCode, Event, EventEncoder, IssueId,
@@ -94,9 +99,11 @@ fn live_event() -> Event {
 }
 
 // The issue fixtures follow one case: on Monday 5 January 2026 (times below are Beijing time)
-// 王芳 reports the leaking drainage pipe behind building 5 (place 14, in grid 18 of community 12),
-// 陈静 accepts it and dispatches it to the grid worker 张强, who acknowledges it. Drainage is a
-// yellow category, so its deadlines count working days; the 5th and 6th are both working days.
+// 王芳 reports the leaking drainage pipe behind building 5 (place 14, in grid 18 of community 12)
+// and adds a photo of it, 陈静 accepts it and dispatches it to the grid worker 张强, who
+// acknowledges it; her neighbour 赵敏, about to report the same leak, finds it among the similar
+// issues and says "me too". Drainage is a yellow category, so its deadlines count working days;
+// the 5th and 6th are both working days.
 const LEAK: IssueId = IssueId(7);
 const LEAK_EPOCH: &str = "tgwbnqse";
 const BUILDING_5: PlaceId = PlaceId(14);
@@ -106,6 +113,8 @@ const LEAK_DESCRIPTION: &str =
     "5号楼后门外的排水管接口裂了，一直往外漏水，地面结了冰，老人进出容易滑倒。";
 /// 08:42, when the accept clock starts (4 working hours).
 const SUBMITTED_AT: i64 = 1_767_573_720_000;
+/// 08:44, when 王芳 adds her photo of the leak.
+const PHOTO_AT: i64 = 1_767_573_840_000;
 /// 09:15.
 const ACCEPTED_AT: i64 = 1_767_575_700_000;
 /// 09:20, when the acknowledge (4 h) and resolve (24 h) clocks start.
@@ -205,18 +214,24 @@ fn public_entry(
     }
 }
 
-/// The event of `server/event_issue_updated.json`.
+/// The leak once 张强 acknowledged it: in progress, against the resolve clock.
+fn leak_in_progress() -> IssueSummary {
+    IssueSummary {
+        state: IssueState::InProgress,
+        due_at: Some(RESOLVE_DUE),
+        due_clock: Some(Clock::Resolve),
+        updated_at: ACKNOWLEDGED_AT,
+        ..leak_dispatched()
+    }
+}
+
+/// The event of `server/event_issue_updated.json`: the sixth entry of the leak's timeline, after
+/// the five of `leak_detail`.
 fn leak_acknowledged_event() -> Event {
     let update = IssueUpdate {
-        issue: IssueSummary {
-            state: IssueState::InProgress,
-            due_at: Some(RESOLVE_DUE),
-            due_clock: Some(Clock::Resolve),
-            updated_at: ACKNOWLEDGED_AT,
-            ..leak_dispatched()
-        },
+        issue: leak_in_progress(),
         event: Some(public_entry(
-            5,
+            6,
             "acknowledged",
             (Some(IssueState::Dispatched), Some(IssueState::InProgress)),
             zhang_qiang(),
@@ -227,11 +242,24 @@ fn leak_acknowledged_event() -> Event {
     };
     Event {
         channel: Channel::Issue(LEAK),
-        offset: 5,
+        offset: 6,
         epoch: LEAK_EPOCH.into(),
         kind: "issue.updated".into(),
         time: ACKNOWLEDGED_AT,
         data: serde_json::to_value(update).unwrap(),
+    }
+}
+
+/// 王芳's photo of the leak, as `POST /api/issues/7/photos` answered it (`http/photo_info.json`),
+/// its location stripped.
+fn leak_photo() -> PhotoInfo {
+    PhotoInfo {
+        id: 31,
+        kind: PhotoKind::Before,
+        url: "/api/issues/7/photos/31".into(),
+        content_type: "image/jpeg".into(),
+        size: 2_318_406,
+        time: PHOTO_AT,
     }
 }
 
@@ -290,6 +318,15 @@ fn leak_detail() -> IssueDetail {
             ),
             public_entry(
                 2,
+                "photo",
+                (None, None),
+                wang_fang(),
+                None,
+                json!({ "photo": leak_photo() }),
+                PHOTO_AT,
+            ),
+            public_entry(
+                3,
                 "accepted",
                 (Some(IssueState::Submitted), Some(IssueState::Accepted)),
                 chen_jing(),
@@ -298,7 +335,7 @@ fn leak_detail() -> IssueDetail {
                 ACCEPTED_AT,
             ),
             public_entry(
-                3,
+                4,
                 "dispatched",
                 (Some(IssueState::Accepted), Some(IssueState::Dispatched)),
                 chen_jing(),
@@ -307,7 +344,7 @@ fn leak_detail() -> IssueDetail {
                 DISPATCHED_AT,
             ),
             public_entry(
-                4,
+                5,
                 "update",
                 (None, None),
                 chen_jing(),
@@ -319,7 +356,109 @@ fn leak_detail() -> IssueDetail {
         // The reporter is asking, and follows her own issue.
         following: true,
         submissions: 1,
-        photos: Vec::new(),
+        photos: vec![leak_photo()],
+    }
+}
+
+/// The counters of the street's live board right after 张强 acknowledged the leak
+/// (`server/event_stats_counters.json`). Issues 1 to 7 exist by then; five of them are open.
+fn counters_event() -> Event {
+    let community = |id, open, overdue| CommunityCounters {
+        community_id: PlaceId(id),
+        open,
+        overdue,
+    };
+    let counters = Counters {
+        street_id: PlaceId(3),
+        open: 5,
+        overdue: 1,
+        communities: vec![community(12, 3, 1), community(13, 2, 0)],
+    };
+    Event {
+        channel: STREET,
+        offset: 217,
+        epoch: "hvmcrdjp".into(),
+        kind: "stats.counters".into(),
+        time: ACKNOWLEDGED_AT,
+        data: serde_json::to_value(counters).unwrap(),
+    }
+}
+
+fn durations(count: u32, median_ms: i64, p90_ms: i64) -> Durations {
+    Durations {
+        count,
+        median_ms: Some(median_ms),
+        p90_ms: Some(p90_ms),
+    }
+}
+
+/// Minutes and hours in milliseconds, for durations.
+const MINUTE: i64 = 60_000;
+const HOUR: i64 = 60 * MINUTE;
+
+/// 陈静's January report for community 12 (`http/stats_report.json`): the community and its
+/// grids 18 and 19, over the issues raised since New Year, computed on Monday 2 February 08:30.
+fn january_report() -> StatsReport {
+    let grid_18 = IssueStats {
+        place_id: GRID,
+        total: 21,
+        open: 4,
+        overdue: 1,
+        fixed: 13,
+        time_to_accept: durations(17, 33 * MINUTE, 5 * HOUR + 40 * MINUTE),
+        time_to_resolve: durations(15, 27 * HOUR, 74 * HOUR),
+        // 12 of 15 resolved in time; 3 of them were reopened, the leak among them.
+        on_time_rate: Some(12.0 / 15.0),
+        satisfaction: SatisfactionCounts {
+            rated: 11,
+            satisfied: 7,
+            basic: 3,
+            unsatisfied: 1,
+            not_rated: 3,
+        },
+        reopen_rate: Some(3.0 / 15.0),
+    };
+    let grid_19 = IssueStats {
+        place_id: PlaceId(19),
+        total: 16,
+        open: 3,
+        overdue: 0,
+        fixed: 9,
+        time_to_accept: durations(13, 45 * MINUTE, 4 * HOUR + 5 * MINUTE),
+        time_to_resolve: durations(10, 31 * HOUR, 52 * HOUR),
+        on_time_rate: Some(9.0 / 10.0),
+        satisfaction: SatisfactionCounts {
+            rated: 8,
+            satisfied: 6,
+            basic: 2,
+            unsatisfied: 0,
+            not_rated: 2,
+        },
+        reopen_rate: Some(1.0 / 10.0),
+    };
+    let community = IssueStats {
+        place_id: PlaceId(12),
+        total: 37,
+        open: 7,
+        overdue: 1,
+        fixed: 22,
+        time_to_accept: durations(30, 40 * MINUTE, 5 * HOUR + 5 * MINUTE),
+        time_to_resolve: durations(25, 28 * HOUR, 60 * HOUR),
+        on_time_rate: Some(21.0 / 25.0),
+        satisfaction: SatisfactionCounts {
+            rated: 19,
+            satisfied: 13,
+            basic: 5,
+            unsatisfied: 1,
+            not_rated: 5,
+        },
+        reopen_rate: Some(4.0 / 25.0),
+    };
+    StatsReport {
+        overall: community,
+        parts: vec![grid_18, grid_19],
+        // Monday 2 February 2026, 08:30.
+        computed_at: 1_769_992_200_000,
     }
 }
 
@@ -448,6 +587,18 @@ fn client_fixtures() -> Vec<(&'static str, ClientMsg)> {
                     satisfaction: Some(Satisfaction::Unsatisfied),
                     stars: Some(2),
                     comment: Some("接口换了，可一下雨还是往外渗水，楼后面的地又结冰了。".into()),
+                },
+            },
+        ),
+        (
+            "issue_action_me_too",
+            ClientMsg::IssueAction {
+                id: rid("r13"),
+                issue: LEAK,
+                action: IssueAction::MeToo {
+                    note: Some(
+                        "二单元这边也看到了，楼后那段路结了冰，我腿脚不便，根本不敢走。".into(),
+                    ),
                 },
             },
         ),
@@ -611,6 +762,7 @@ fn server_fixtures() -> Vec<(&'static str, ServerMsg)> {
             "event_issue_updated",
             ServerMsg::Event(leak_acknowledged_event()),
         ),
+        ("event_stats_counters", ServerMsg::Event(counters_event())),
         (
             "presence",
             ServerMsg::Presence {
@@ -748,6 +900,10 @@ fn check_http_fixtures(seen: &mut BTreeSet<String>) {
     check(seen, "http/new_issue", clutter_report());
     check(seen, "http/issue_summary", clutter_submitted());
     check(seen, "http/issue_detail", leak_detail());
+    check(seen, "http/photo_info", leak_photo());
+    // What 赵敏 is shown at 10:30 before reporting the leak from building 5 herself.
+    check(seen, "http/similar", vec![leak_in_progress()]);
+    check(seen, "http/stats_report", january_report());
     check(
         seen,
         "http/issue_action",
@@ -903,6 +1059,7 @@ where
 fn event_encoder_matches_the_event_fixtures() {
     assert_encoder_matches::<MessageData>("server/event", &live_event());
     assert_encoder_matches::<IssueUpdate>("server/event_issue_updated", &leak_acknowledged_event());
+    assert_encoder_matches::<Counters>("server/event_stats_counters", &counters_event());
 }
 
 #[test]
@@ -927,6 +1084,95 @@ fn issue_event_data_is_an_issue_update() {
     // The summary is the issue after the entry, so the two must agree.
     assert_eq!(entry.to, Some(update.issue.state));
     assert_eq!(update.issue.updated_at, entry.time);
+}
+
+#[test]
+fn the_photo_entry_carries_the_photo_of_the_detail() {
+    let detail = leak_detail();
+    let seqs: Vec<u32> = detail.timeline.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [1, 2, 3, 4, 5]);
+    let entry = &detail.timeline[1];
+    assert_eq!(
+        (entry.kind.as_str(), entry.from, entry.to),
+        ("photo", None, None)
+    );
+    let photo: PhotoInfo = serde_json::from_value(entry.data["photo"].clone()).unwrap();
+    assert_eq!(detail.photos, std::slice::from_ref(&photo));
+    assert_eq!(entry.time, photo.time);
+    assert_eq!(
+        photo.url,
+        format!("/api/issues/{}/photos/{}", LEAK.0, photo.id)
+    );
+    // The acknowledgement is the entry after the detail's last one.
+    let update: IssueUpdate = serde_json::from_value(leak_acknowledged_event().data).unwrap();
+    assert_eq!(update.event.map(|e| e.seq), Some(6));
+}
+
+#[test]
+fn the_stats_report_adds_up() {
+    let report = january_report();
+    let overall = &report.overall;
+    let sum = |figure: fn(&IssueStats) -> u32| report.parts.iter().map(figure).sum::<u32>();
+    let counts: [fn(&IssueStats) -> u32; 11] = [
+        |s| s.total,
+        |s| s.open,
+        |s| s.overdue,
+        |s| s.fixed,
+        |s| s.time_to_accept.count,
+        |s| s.time_to_resolve.count,
+        |s| s.satisfaction.rated,
+        |s| s.satisfaction.satisfied,
+        |s| s.satisfaction.basic,
+        |s| s.satisfaction.unsatisfied,
+        |s| s.satisfaction.not_rated,
+    ];
+    for (i, figure) in counts.into_iter().enumerate() {
+        assert_eq!(figure(overall), sum(figure), "count {i}");
+    }
+    // Both rates are shares of the resolved issues, the ones `time_to_resolve` is over.
+    let resolved_count = |s: &IssueStats, rate: Option<f64>| {
+        (rate.unwrap() * f64::from(s.time_to_resolve.count)).round()
+    };
+    let rates: [fn(&IssueStats) -> Option<f64>; 2] = [|s| s.on_time_rate, |s| s.reopen_rate];
+    for rate in rates {
+        let parts: f64 = report
+            .parts
+            .iter()
+            .map(|s| resolved_count(s, rate(s)))
+            .sum();
+        assert_eq!(resolved_count(overall, rate(overall)), parts);
+    }
+    for s in std::iter::once(overall).chain(&report.parts) {
+        assert!(s.overdue <= s.open && s.open + s.fixed <= s.total, "{s:?}");
+        assert!(s.time_to_resolve.count <= s.time_to_accept.count, "{s:?}");
+        let sat = &s.satisfaction;
+        assert_eq!(
+            sat.rated,
+            sat.satisfied + sat.basic + sat.unsatisfied,
+            "{s:?}"
+        );
+        for d in [s.time_to_accept, s.time_to_resolve] {
+            assert!(d.median_ms <= d.p90_ms, "{s:?}");
+        }
+    }
+    let grids: Vec<PlaceId> = report.parts.iter().map(|s| s.place_id).collect();
+    assert_eq!(
+        grids,
+        [GRID, PlaceId(19)],
+        "the grids of community 12, by id"
+    );
+}
+
+#[test]
+fn the_counters_add_up() {
+    let e = counters_event();
+    assert_eq!(e.channel, STREET);
+    let counters: Counters = serde_json::from_value(e.data).unwrap();
+    let open: u32 = counters.communities.iter().map(|c| c.open).sum();
+    let overdue: u32 = counters.communities.iter().map(|c| c.overdue).sum();
+    assert_eq!((counters.open, counters.overdue), (open, overdue));
+    // Issues 1 to 7 are all there is at 10:02; the leak is one of community 12's open ones.
+    assert!(counters.open <= 7 && counters.communities[0].community_id == PlaceId(12));
 }
 
 /// Fixture paths relative to the fixtures directory, e.g. `client/auth.json`.

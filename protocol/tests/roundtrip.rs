@@ -3,7 +3,11 @@
 
 use hehe_protocol::issue::{
     Clock, ClosureReason, GeoPoint, IssueAction, IssueState, IssueSummary, Level, NewIssue,
-    Priority, Resolution, Satisfaction,
+    PhotoInfo, PhotoKind, Priority, Resolution, Satisfaction,
+};
+use hehe_protocol::stats::{
+    CommunityCounters, Counters, Durations, IssueStats, Satisfaction as SatisfactionCounts,
+    StatsReport,
 };
 use hehe_protocol::{
     AccountId, AccountSummary, Channel, ClientMsg, ErrorCode, Event, IssueId, MeetingId, Member,
@@ -138,6 +142,107 @@ fn satisfaction() -> impl Strategy<Value = Satisfaction> {
         Satisfaction::Basic,
         Satisfaction::Unsatisfied,
     ])
+}
+
+fn photo_info() -> impl Strategy<Value = PhotoInfo> {
+    (
+        any::<i64>(),
+        prop::sample::select(vec![
+            PhotoKind::Before,
+            PhotoKind::After,
+            PhotoKind::Evidence,
+        ]),
+        any::<String>(),
+        any::<String>(),
+        any::<u64>(),
+        any::<i64>(),
+    )
+        .prop_map(|(id, kind, url, content_type, size, time)| PhotoInfo {
+            id,
+            kind,
+            url,
+            content_type,
+            size,
+            time,
+        })
+}
+
+fn durations() -> impl Strategy<Value = Durations> {
+    (
+        any::<u32>(),
+        prop::option::of(any::<i64>()),
+        prop::option::of(any::<i64>()),
+    )
+        .prop_map(|(count, median_ms, p90_ms)| Durations {
+            count,
+            median_ms,
+            p90_ms,
+        })
+}
+
+fn issue_stats() -> impl Strategy<Value = IssueStats> {
+    (
+        any::<i64>(),
+        any::<[u32; 4]>(),
+        (durations(), durations()),
+        prop::option::of(exact_float()),
+        any::<[u32; 5]>(),
+        prop::option::of(exact_float()),
+    )
+        .prop_map(
+            |(place, [total, open, overdue, fixed], (accept, resolve), on_time, sat, reopen)| {
+                IssueStats {
+                    place_id: PlaceId(place),
+                    total,
+                    open,
+                    overdue,
+                    fixed,
+                    time_to_accept: accept,
+                    time_to_resolve: resolve,
+                    on_time_rate: on_time,
+                    satisfaction: SatisfactionCounts {
+                        rated: sat[0],
+                        satisfied: sat[1],
+                        basic: sat[2],
+                        unsatisfied: sat[3],
+                        not_rated: sat[4],
+                    },
+                    reopen_rate: reopen,
+                }
+            },
+        )
+}
+
+fn stats_report() -> impl Strategy<Value = StatsReport> {
+    (issue_stats(), vec(issue_stats(), 0..4), any::<i64>()).prop_map(
+        |(overall, parts, computed_at)| StatsReport {
+            overall,
+            parts,
+            computed_at,
+        },
+    )
+}
+
+fn counters() -> impl Strategy<Value = Counters> {
+    let community = (any::<i64>(), any::<u32>(), any::<u32>()).prop_map(|(id, open, overdue)| {
+        CommunityCounters {
+            community_id: PlaceId(id),
+            open,
+            overdue,
+        }
+    });
+    (
+        any::<i64>(),
+        any::<u32>(),
+        any::<u32>(),
+        vec(community, 0..4),
+    )
+        .prop_map(|(street, open, overdue, communities)| Counters {
+            street_id: PlaceId(street),
+            open,
+            overdue,
+            communities,
+        })
 }
 
 fn geo_point() -> impl Strategy<Value = GeoPoint> {
@@ -473,6 +578,23 @@ proptest! {
         let json = serde_json::to_string_pretty(&msg).unwrap();
         let back: ServerMsg = serde_json::from_str(&json).unwrap();
         prop_assert_eq!(back, msg);
+    }
+
+    /// The HTTP bodies of photos and statistics, whose absent figures must stay absent, not
+    /// turn into zeros.
+    #[test]
+    fn photo_and_statistics_bodies_round_trip(
+        photo in photo_info(),
+        report in stats_report(),
+        counters in counters(),
+    ) {
+        let back: PhotoInfo = serde_json::from_str(&serde_json::to_string(&photo).unwrap()).unwrap();
+        prop_assert_eq!(back, photo);
+        let back: StatsReport =
+            serde_json::from_str(&serde_json::to_string(&report).unwrap()).unwrap();
+        prop_assert_eq!(back, report);
+        let back: Counters = serde_json::from_str(&serde_json::to_string(&counters).unwrap()).unwrap();
+        prop_assert_eq!(back, counters);
     }
 
     #[test]

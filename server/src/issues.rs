@@ -263,14 +263,22 @@ pub async fn act(
             &Command::Act(action.clone()),
             &ctx,
         )?;
+        // Only the closing rating is kept on the issue; a "not fixed" verdict lives in the
+        // timeline, so it cannot colour the satisfaction of a later fix.
         let rating = match &action {
             IssueAction::Rate {
+                resolved: true,
                 satisfaction,
                 stars,
                 ..
             } => Some((*satisfaction, *stars)),
             _ => None,
         };
+        if matches!(action, IssueAction::MeToo { .. })
+            && state.store.has_submitted(id, actor.id).await?
+        {
+            return Err(AppError::invalid("you have reported this issue already"));
+        }
         let merge_into = match &action {
             IssueAction::Merge { into } => Some(*into),
             _ => None,

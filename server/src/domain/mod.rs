@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod category;
 pub mod geo;
 pub mod issue;
+pub mod meeting;
 pub mod places;
 pub mod stats;
 pub mod text;

@@ -187,6 +187,9 @@ pub trait IssueStore: Send + Sync {
 
     /// Reports behind an issue, merged ones included.
     async fn submission_count(&self, issue: IssueId) -> StoreResult<u32>;
+
+    /// Whether the account's own report is among them.
+    async fn has_submitted(&self, issue: IssueId, account: AccountId) -> StoreResult<bool>;
 }
 
 #[derive(Debug, Clone)]

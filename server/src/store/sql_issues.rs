@@ -460,10 +460,7 @@ impl IssueStore for SqlStore {
             } else {
                 "UPDATE issue_deadlines SET warned = 1 WHERE id = $1 AND warned = 0 AND active = 1"
             };
-            let claimed = sqlx::query(sql)
-            .bind(claim.id)
-            .execute(&mut *tx)
-            .await?;
+            let claimed = sqlx::query(sql).bind(claim.id).execute(&mut *tx).await?;
             if claimed.rows_affected() != 1 {
                 return Err(StoreError::Stale);
             }
@@ -826,6 +823,17 @@ impl IssueStore for SqlStore {
             .fetch_one(self.pool())
             .await?;
         Ok(row.try_get::<i64, _>("n")? as u32)
+    }
+
+    async fn has_submitted(&self, issue: IssueId, account: AccountId) -> StoreResult<bool> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM issue_submissions WHERE issue_id = $1 AND reporter_id = $2",
+        )
+        .bind(issue.0)
+        .bind(account.0)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
     }
 
     async fn mark_after_photo(&self, id: IssueId) -> StoreResult<()> {

@@ -105,7 +105,11 @@ async fn a_missed_deadline_warns_then_escalates_exactly_once_per_level() {
     // At the top the breach is recorded, and there is nowhere further to go.
     time.advance(4 * HOUR + MINUTE);
     tick_on_three_nodes(&app).await;
-    assert_eq!(tick_on_three_nodes(&app).await, 0, "a recorded breach is not due again");
+    assert_eq!(
+        tick_on_three_nodes(&app).await,
+        0,
+        "a recorded breach is not due again"
+    );
     let kinds = timeline_kinds(&app, issue.id).await;
     assert_eq!(count(&kinds, "sla_breach"), 3);
     assert_eq!(count(&kinds, "escalated"), 2);

@@ -703,6 +703,18 @@ async fn similar_reports_are_suggested_and_me_too_joins_them() {
     assert_eq!(detail.submissions, 2);
     assert!(detail.following);
     assert!(detail.timeline.iter().any(|e| e.kind == "me_too"));
+    // Once is enough.
+    let err = lead
+        .issue_action(original.id, IssueAction::MeToo { note: None })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::InvalidRequest));
+    // Once is enough.
+    let err = lead
+        .issue_action(original.id, IssueAction::MeToo { note: None })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::InvalidRequest));
     // The reporter cannot second their own report; strangers cannot see it at all.
     let err = resident
         .issue_action(original.id, IssueAction::MeToo { note: None })

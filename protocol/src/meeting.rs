@@ -1,0 +1,170 @@
+//! Meetings in the living room (和合客厅) on the wire: their kinds and lifecycle, the live
+//! room's actions, and the events the room channel carries.
+
+use crate::ids::{AccountId, MeetingId};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeetingKind {
+    /// 居民决策听证会: residents hear a proposal, speak for or against, and vote.
+    Hearing,
+    /// 矛盾协调会: private to its parties and mediators.
+    Mediation,
+    /// 政务评议会: residents score officials and services.
+    Appraisal,
+    General,
+}
+
+impl MeetingKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MeetingKind::Hearing => "hearing",
+            MeetingKind::Mediation => "mediation",
+            MeetingKind::Appraisal => "appraisal",
+            MeetingKind::General => "general",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeetingState {
+    Draft,
+    Published,
+    Live,
+    Ended,
+    /// Minutes published.
+    Closed,
+    Cancelled,
+}
+
+impl MeetingState {
+    pub const ALL: [MeetingState; 6] = [
+        MeetingState::Draft,
+        MeetingState::Published,
+        MeetingState::Live,
+        MeetingState::Ended,
+        MeetingState::Closed,
+        MeetingState::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MeetingState::Draft => "draft",
+            MeetingState::Published => "published",
+            MeetingState::Live => "live",
+            MeetingState::Ended => "ended",
+            MeetingState::Closed => "closed",
+            MeetingState::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Who may post in a live room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomMode {
+    /// Everyone present who is not muted.
+    Open,
+    /// Only whoever holds the floor, and the chair.
+    FloorOnly,
+}
+
+/// A vote the chair opens in a live room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewVote {
+    pub question: String,
+    pub options: Vec<String>,
+    /// Several options may be chosen.
+    #[serde(default)]
+    pub multiple: bool,
+    /// Ballots are not linked to voters. Once on, it can never be switched off.
+    #[serde(default)]
+    pub anonymous: bool,
+    /// The tally stays hidden until the vote closes.
+    #[serde(default)]
+    pub hide_results: bool,
+}
+
+/// An action in a live room, tagged by `kind`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RoomAction {
+    /// The chair opens the meeting (published → live).
+    Start,
+    /// The chair ends it (live → ended).
+    End,
+    /// The chair publishes the minutes (ended → closed).
+    PublishMinutes {
+        text: String,
+    },
+    /// Nobody new may come in while locked.
+    Lock,
+    Unlock,
+    SetMode {
+        mode: RoomMode,
+    },
+    RaiseHand,
+    LowerHand,
+    /// The chair gives the floor (to the first raised hand when `to` is absent).
+    GiveFloor {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<AccountId>,
+    },
+    /// The chair, or whoever holds it, gives the floor back.
+    TakeFloor,
+    Mute {
+        who: AccountId,
+    },
+    Unmute {
+        who: AccountId,
+    },
+    /// Out, and kept out of this meeting.
+    Remove {
+        who: AccountId,
+    },
+    Readmit {
+        who: AccountId,
+    },
+    /// A chat message.
+    Say {
+        text: String,
+    },
+    React {
+        emoji: String,
+    },
+    /// Live minutes, by the chair or the secretary.
+    AppendMinutes {
+        text: String,
+    },
+    /// Move the agenda to item `index` (0-based).
+    SetAgendaItem {
+        index: u32,
+    },
+    OpenVote {
+        vote: NewVote,
+    },
+    CastVote {
+        vote: u32,
+        choices: Vec<u32>,
+    },
+    CloseVote {
+        vote: u32,
+    },
+}
+
+/// An entry of a meeting's log, as the room channel carries it (`room.event`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RoomEventInfo {
+    pub meeting: MeetingId,
+    /// 1, 2, 3… per meeting.
+    pub seq: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<AccountId>,
+    /// What happened: `started`, `hand_raised`, `floor_given`, `muted`, `said`, `vote_opened`…
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    pub data: serde_json::Value,
+    pub time: i64,
+}

@@ -1,0 +1,577 @@
+//! The living room's rules: who may do what in a live meeting, as a pure function from the
+//! room, the actor and the action to the log entries it adds. The room's state is a fold over
+//! its log, so a late joiner or a reconnecting client rebuilds it exactly from the entries.
+
+use hehe_protocol::AccountId;
+use hehe_protocol::meeting::{MeetingKind, MeetingState, NewVote, RoomAction, RoomMode};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// A vote as the room knows it; ballots live in the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vote {
+    pub id: u32,
+    pub question: String,
+    pub options: Vec<String>,
+    pub multiple: bool,
+    pub anonymous: bool,
+    pub hide_results: bool,
+    pub open: bool,
+}
+
+/// An entry of the meeting's log. Entries are only ever appended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RoomEvent {
+    Published,
+    Cancelled,
+    Started,
+    Ended,
+    MinutesPublished {
+        text: String,
+    },
+    /// Someone came in for the first time (a locked room admits only those who did).
+    Entered {
+        who: AccountId,
+    },
+    Locked,
+    Unlocked,
+    ModeSet {
+        mode: RoomMode,
+    },
+    HandRaised {
+        who: AccountId,
+    },
+    HandLowered {
+        who: AccountId,
+    },
+    FloorGiven {
+        to: AccountId,
+    },
+    FloorTaken,
+    Muted {
+        who: AccountId,
+    },
+    Unmuted {
+        who: AccountId,
+    },
+    Removed {
+        who: AccountId,
+    },
+    Readmitted {
+        who: AccountId,
+    },
+    Said {
+        who: AccountId,
+        text: String,
+    },
+    Reacted {
+        who: AccountId,
+        emoji: String,
+    },
+    MinutesAppended {
+        text: String,
+    },
+    AgendaItemSet {
+        index: u32,
+    },
+    VoteOpened {
+        vote: Vote,
+    },
+    /// A ballot went in. `voter` is absent for anonymous votes.
+    VoteCast {
+        vote: u32,
+        voter: Option<AccountId>,
+    },
+    VoteClosed {
+        vote: u32,
+    },
+}
+
+impl RoomEvent {
+    /// The entry's `kind` on the wire.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RoomEvent::Published => "published",
+            RoomEvent::Cancelled => "cancelled",
+            RoomEvent::Started => "started",
+            RoomEvent::Ended => "ended",
+            RoomEvent::MinutesPublished { .. } => "minutes_published",
+            RoomEvent::Entered { .. } => "entered",
+            RoomEvent::Locked => "locked",
+            RoomEvent::Unlocked => "unlocked",
+            RoomEvent::ModeSet { .. } => "mode_set",
+            RoomEvent::HandRaised { .. } => "hand_raised",
+            RoomEvent::HandLowered { .. } => "hand_lowered",
+            RoomEvent::FloorGiven { .. } => "floor_given",
+            RoomEvent::FloorTaken => "floor_taken",
+            RoomEvent::Muted { .. } => "muted",
+            RoomEvent::Unmuted { .. } => "unmuted",
+            RoomEvent::Removed { .. } => "removed",
+            RoomEvent::Readmitted { .. } => "readmitted",
+            RoomEvent::Said { .. } => "said",
+            RoomEvent::Reacted { .. } => "reacted",
+            RoomEvent::MinutesAppended { .. } => "minutes_appended",
+            RoomEvent::AgendaItemSet { .. } => "agenda_item_set",
+            RoomEvent::VoteOpened { .. } => "vote_opened",
+            RoomEvent::VoteCast { .. } => "vote_cast",
+            RoomEvent::VoteClosed { .. } => "vote_closed",
+        }
+    }
+}
+
+/// A room's state: the fold of its log over the meeting's fixed facts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Room {
+    pub kind: MeetingKind,
+    pub state: MeetingState,
+    pub chair: AccountId,
+    pub secretary: Option<AccountId>,
+    pub agenda_len: u32,
+    pub agenda_item: Option<u32>,
+    pub locked: bool,
+    pub mode: RoomMode,
+    pub floor: Option<AccountId>,
+    /// Raised hands, first come first served.
+    pub hands: Vec<AccountId>,
+    pub muted: BTreeSet<AccountId>,
+    pub removed: BTreeSet<AccountId>,
+    pub admitted: BTreeSet<AccountId>,
+    pub votes: Vec<Vote>,
+    pub minutes: Vec<String>,
+}
+
+impl Room {
+    pub fn new(
+        kind: MeetingKind,
+        state: MeetingState,
+        chair: AccountId,
+        secretary: Option<AccountId>,
+        agenda_len: u32,
+    ) -> Self {
+        Self {
+            kind,
+            state,
+            chair,
+            secretary,
+            agenda_len,
+            agenda_item: None,
+            locked: false,
+            mode: RoomMode::Open,
+            floor: None,
+            hands: Vec::new(),
+            muted: BTreeSet::new(),
+            removed: BTreeSet::new(),
+            admitted: BTreeSet::new(),
+            votes: Vec::new(),
+            minutes: Vec::new(),
+        }
+    }
+
+    /// Applies one log entry. Entries come only from `decide`, so every one applies.
+    pub fn apply(&mut self, event: &RoomEvent) {
+        match event {
+            RoomEvent::Published => self.state = MeetingState::Published,
+            RoomEvent::Cancelled => self.state = MeetingState::Cancelled,
+            RoomEvent::Started => self.state = MeetingState::Live,
+            RoomEvent::Ended => {
+                self.state = MeetingState::Ended;
+                self.floor = None;
+                self.hands.clear();
+                for vote in &mut self.votes {
+                    vote.open = false;
+                }
+            }
+            RoomEvent::MinutesPublished { .. } => self.state = MeetingState::Closed,
+            RoomEvent::Entered { who } => {
+                self.admitted.insert(*who);
+            }
+            RoomEvent::Locked => self.locked = true,
+            RoomEvent::Unlocked => self.locked = false,
+            RoomEvent::ModeSet { mode } => self.mode = *mode,
+            RoomEvent::HandRaised { who } => self.hands.push(*who),
+            RoomEvent::HandLowered { who } => self.hands.retain(|h| h != who),
+            RoomEvent::FloorGiven { to } => {
+                self.floor = Some(*to);
+                self.hands.retain(|h| h != to);
+            }
+            RoomEvent::FloorTaken => self.floor = None,
+            RoomEvent::Muted { who } => {
+                self.muted.insert(*who);
+            }
+            RoomEvent::Unmuted { who } => {
+                self.muted.remove(who);
+            }
+            RoomEvent::Removed { who } => {
+                self.removed.insert(*who);
+                self.hands.retain(|h| h != who);
+                if self.floor == Some(*who) {
+                    self.floor = None;
+                }
+            }
+            RoomEvent::Readmitted { who } => {
+                self.removed.remove(who);
+            }
+            RoomEvent::Said { .. } | RoomEvent::Reacted { .. } | RoomEvent::VoteCast { .. } => {}
+            RoomEvent::MinutesAppended { text } => self.minutes.push(text.clone()),
+            RoomEvent::AgendaItemSet { index } => self.agenda_item = Some(*index),
+            RoomEvent::VoteOpened { vote } => self.votes.push(vote.clone()),
+            RoomEvent::VoteClosed { vote } => {
+                if let Some(v) = self.votes.iter_mut().find(|v| v.id == *vote) {
+                    v.open = false;
+                }
+            }
+        }
+    }
+
+    pub fn vote(&self, id: u32) -> Option<&Vote> {
+        self.votes.iter().find(|v| v.id == id)
+    }
+}
+
+/// Who acts, as the service resolved it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomActor {
+    pub id: AccountId,
+    /// Chairs the meeting (its chair, or an official standing in: the street's chief, admin).
+    pub chair: bool,
+    pub secretary: bool,
+    /// May be in the room at all (the place's people; a mediation's parties and mediators).
+    pub eligible: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RoomRefusal {
+    #[error("only the chair may do this")]
+    NotChair,
+    #[error("you may not take part in this meeting")]
+    NotAllowed,
+    #[error("you were removed from this meeting")]
+    Removed,
+    #[error("you are muted")]
+    Muted,
+    #[error("only the speaker may post while the floor is given")]
+    NotYourFloor,
+    #[error("the room is locked")]
+    Locked,
+    #[error("not possible while the meeting is {}", .0.as_str())]
+    WrongState(MeetingState),
+    #[error("{0}")]
+    Invalid(&'static str),
+}
+
+const MAX_TEXT: usize = 2000;
+const MAX_OPTIONS: usize = 20;
+
+fn text(raw: &str) -> Result<String, RoomRefusal> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return Err(RoomRefusal::Invalid("the text is empty"));
+    }
+    if t.chars().count() > MAX_TEXT || t.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(RoomRefusal::Invalid(
+            "the text is too long or holds control characters",
+        ));
+    }
+    Ok(t.to_owned())
+}
+
+/// Whether the actor may come into the room now (subscribe to its channel).
+pub fn may_enter(room: &Room, actor: &RoomActor) -> Result<(), RoomRefusal> {
+    if !(actor.eligible || actor.chair || actor.secretary) {
+        return Err(RoomRefusal::NotAllowed);
+    }
+    if room.removed.contains(&actor.id) {
+        return Err(RoomRefusal::Removed);
+    }
+    if room.locked && !actor.chair && !room.admitted.contains(&actor.id) {
+        return Err(RoomRefusal::Locked);
+    }
+    Ok(())
+}
+
+/// The log entries an action adds, or why it is refused. A refused action adds nothing.
+pub fn decide(
+    room: &Room,
+    actor: &RoomActor,
+    action: &RoomAction,
+) -> Result<Vec<RoomEvent>, RoomRefusal> {
+    use MeetingState::*;
+    use RoomAction as A;
+    use RoomEvent as E;
+    may_enter(room, actor).map_err(|e| {
+        if actor.chair {
+            RoomRefusal::NotChair
+        } else {
+            e
+        }
+    })?;
+    let chair_only = || {
+        if actor.chair {
+            Ok(())
+        } else {
+            Err(RoomRefusal::NotChair)
+        }
+    };
+    let live = || {
+        if room.state == Live {
+            Ok(())
+        } else {
+            Err(RoomRefusal::WrongState(room.state))
+        }
+    };
+    let not_the_chair = |who: &AccountId| {
+        if *who == room.chair {
+            Err(RoomRefusal::Invalid("the chair cannot be muted or removed"))
+        } else {
+            Ok(())
+        }
+    };
+    Ok(match action {
+        A::Start => {
+            chair_only()?;
+            match room.state {
+                Published => vec![E::Started],
+                s => return Err(RoomRefusal::WrongState(s)),
+            }
+        }
+        A::End => {
+            chair_only()?;
+            live()?;
+            vec![E::Ended]
+        }
+        A::PublishMinutes { text: body } => {
+            if !(actor.chair || actor.secretary) {
+                return Err(RoomRefusal::NotChair);
+            }
+            match room.state {
+                Ended => vec![E::MinutesPublished { text: text(body)? }],
+                s => return Err(RoomRefusal::WrongState(s)),
+            }
+        }
+        A::Lock | A::Unlock => {
+            chair_only()?;
+            live()?;
+            vec![if matches!(action, A::Lock) {
+                E::Locked
+            } else {
+                E::Unlocked
+            }]
+        }
+        A::SetMode { mode } => {
+            chair_only()?;
+            live()?;
+            vec![E::ModeSet { mode: *mode }]
+        }
+        A::RaiseHand => {
+            live()?;
+            if room.hands.contains(&actor.id) || room.floor == Some(actor.id) {
+                return Err(RoomRefusal::Invalid("your hand is already up"));
+            }
+            vec![E::HandRaised { who: actor.id }]
+        }
+        A::LowerHand => {
+            live()?;
+            if !room.hands.contains(&actor.id) {
+                return Err(RoomRefusal::Invalid("your hand is not up"));
+            }
+            vec![E::HandLowered { who: actor.id }]
+        }
+        A::GiveFloor { to } => {
+            chair_only()?;
+            live()?;
+            let to = to
+                .or_else(|| room.hands.first().copied())
+                .ok_or(RoomRefusal::Invalid("no hand is raised"))?;
+            if room.removed.contains(&to) {
+                return Err(RoomRefusal::Invalid("that person was removed"));
+            }
+            vec![E::FloorGiven { to }]
+        }
+        A::TakeFloor => {
+            live()?;
+            if !(actor.chair || room.floor == Some(actor.id)) {
+                return Err(RoomRefusal::NotChair);
+            }
+            if room.floor.is_none() {
+                return Err(RoomRefusal::Invalid("nobody holds the floor"));
+            }
+            vec![E::FloorTaken]
+        }
+        A::Mute { who } => {
+            chair_only()?;
+            live()?;
+            not_the_chair(who)?;
+            if room.muted.contains(who) {
+                return Err(RoomRefusal::Invalid("already muted"));
+            }
+            vec![E::Muted { who: *who }]
+        }
+        A::Unmute { who } => {
+            chair_only()?;
+            live()?;
+            if !room.muted.contains(who) {
+                return Err(RoomRefusal::Invalid("not muted"));
+            }
+            vec![E::Unmuted { who: *who }]
+        }
+        A::Remove { who } => {
+            chair_only()?;
+            live()?;
+            not_the_chair(who)?;
+            if room.removed.contains(who) {
+                return Err(RoomRefusal::Invalid("already removed"));
+            }
+            vec![E::Removed { who: *who }]
+        }
+        A::Readmit { who } => {
+            chair_only()?;
+            if !room.removed.contains(who) {
+                return Err(RoomRefusal::Invalid("not removed"));
+            }
+            vec![E::Readmitted { who: *who }]
+        }
+        A::Say { text: body } => {
+            live()?;
+            speak(room, actor)?;
+            vec![E::Said {
+                who: actor.id,
+                text: text(body)?,
+            }]
+        }
+        A::React { emoji } => {
+            live()?;
+            if room.muted.contains(&actor.id) {
+                return Err(RoomRefusal::Muted);
+            }
+            let e = emoji.trim();
+            if e.is_empty() || e.chars().count() > 8 || e.chars().any(char::is_control) {
+                return Err(RoomRefusal::Invalid("a reaction is one emoji"));
+            }
+            vec![E::Reacted {
+                who: actor.id,
+                emoji: e.to_owned(),
+            }]
+        }
+        A::AppendMinutes { text: body } => {
+            if !(actor.chair || actor.secretary) {
+                return Err(RoomRefusal::NotChair);
+            }
+            match room.state {
+                Live | Ended => vec![E::MinutesAppended { text: text(body)? }],
+                s => return Err(RoomRefusal::WrongState(s)),
+            }
+        }
+        A::SetAgendaItem { index } => {
+            chair_only()?;
+            live()?;
+            if *index >= room.agenda_len {
+                return Err(RoomRefusal::Invalid("no such agenda item"));
+            }
+            vec![E::AgendaItemSet { index: *index }]
+        }
+        A::OpenVote { vote } => {
+            chair_only()?;
+            live()?;
+            vec![E::VoteOpened {
+                vote: new_vote(room, vote)?,
+            }]
+        }
+        A::CastVote { vote, choices } => {
+            live()?;
+            let v = room
+                .vote(*vote)
+                .ok_or(RoomRefusal::Invalid("no such vote"))?;
+            if !v.open {
+                return Err(RoomRefusal::Invalid("the vote is closed"));
+            }
+            valid_choices(v, choices)?;
+            vec![E::VoteCast {
+                vote: *vote,
+                voter: (!v.anonymous).then_some(actor.id),
+            }]
+        }
+        A::CloseVote { vote } => {
+            chair_only()?;
+            let v = room
+                .vote(*vote)
+                .ok_or(RoomRefusal::Invalid("no such vote"))?;
+            if !v.open {
+                return Err(RoomRefusal::Invalid("the vote is closed"));
+            }
+            vec![E::VoteClosed { vote: *vote }]
+        }
+    })
+}
+
+/// Whether the actor may post now: not muted, and holding the floor when the room is in
+/// floor-only mode (the chair always may).
+fn speak(room: &Room, actor: &RoomActor) -> Result<(), RoomRefusal> {
+    if actor.chair {
+        return Ok(());
+    }
+    if room.muted.contains(&actor.id) {
+        return Err(RoomRefusal::Muted);
+    }
+    if room.mode == RoomMode::FloorOnly && room.floor != Some(actor.id) {
+        return Err(RoomRefusal::NotYourFloor);
+    }
+    Ok(())
+}
+
+fn new_vote(room: &Room, vote: &NewVote) -> Result<Vote, RoomRefusal> {
+    let question = text(&vote.question)?;
+    let options: Vec<String> = vote
+        .options
+        .iter()
+        .map(|o| text(o))
+        .collect::<Result<_, _>>()?;
+    if options.len() < 2 || options.len() > MAX_OPTIONS {
+        return Err(RoomRefusal::Invalid("a vote has 2 to 20 options"));
+    }
+    let distinct: BTreeSet<&String> = options.iter().collect();
+    if distinct.len() != options.len() {
+        return Err(RoomRefusal::Invalid("options must differ"));
+    }
+    Ok(Vote {
+        id: room.votes.len() as u32 + 1,
+        question,
+        options,
+        multiple: vote.multiple,
+        anonymous: vote.anonymous,
+        hide_results: vote.hide_results,
+        open: true,
+    })
+}
+
+pub fn valid_choices(vote: &Vote, choices: &[u32]) -> Result<(), RoomRefusal> {
+    let distinct: BTreeSet<&u32> = choices.iter().collect();
+    if choices.is_empty() || distinct.len() != choices.len() {
+        return Err(RoomRefusal::Invalid(
+            "choose at least one option, each once",
+        ));
+    }
+    if !vote.multiple && choices.len() != 1 {
+        return Err(RoomRefusal::Invalid("choose exactly one option"));
+    }
+    if choices.iter().any(|&c| c as usize >= vote.options.len()) {
+        return Err(RoomRefusal::Invalid("no such option"));
+    }
+    Ok(())
+}
+
+/// A tally: ballots per option, from the stored ballots' choices.
+pub fn tally(vote: &Vote, ballots: &[Vec<u32>]) -> Vec<u32> {
+    let mut counts = vec![0u32; vote.options.len()];
+    for ballot in ballots {
+        for &choice in ballot {
+            if let Some(c) = counts.get_mut(choice as usize) {
+                *c += 1;
+            }
+        }
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,453 @@
+//! The living room's rules: who may do what, in which state, and random sessions that keep
+//! the room consistent.
+
+use super::*;
+use proptest::prelude::*;
+
+const CHAIR: AccountId = AccountId(1);
+const SECRETARY: AccountId = AccountId(2);
+const ALICE: AccountId = AccountId(3);
+const MUTED: AccountId = AccountId(4);
+const REMOVED: AccountId = AccountId(5);
+const OUTSIDER: AccountId = AccountId(6);
+
+fn actor(id: AccountId) -> RoomActor {
+    RoomActor {
+        id,
+        chair: id == CHAIR,
+        secretary: id == SECRETARY,
+        eligible: id != OUTSIDER,
+    }
+}
+
+/// A live hearing with one muted and one removed participant, and an open vote.
+fn live_room() -> Room {
+    let mut room = Room::new(
+        MeetingKind::Hearing,
+        MeetingState::Published,
+        CHAIR,
+        Some(SECRETARY),
+        3,
+    );
+    for e in [
+        RoomEvent::Started,
+        RoomEvent::Muted { who: MUTED },
+        RoomEvent::Removed { who: REMOVED },
+        RoomEvent::VoteOpened {
+            vote: Vote {
+                id: 1,
+                question: "Replace the pipe now?".into(),
+                options: vec!["yes".into(), "no".into()],
+                multiple: false,
+                anonymous: false,
+                hide_results: false,
+                open: true,
+            },
+        },
+    ] {
+        room.apply(&e);
+    }
+    room
+}
+
+fn all_actors() -> [AccountId; 6] {
+    [CHAIR, SECRETARY, ALICE, MUTED, REMOVED, OUTSIDER]
+}
+
+fn check(room: &Room, action: RoomAction, allowed: [bool; 6]) {
+    for (id, want) in all_actors().into_iter().zip(allowed) {
+        let got = decide(room, &actor(id), &action);
+        assert_eq!(got.is_ok(), want, "{action:?} by {id:?}: {got:?}");
+    }
+}
+
+#[test]
+fn chair_only_actions() {
+    let room = live_room();
+    let chair_only = [true, false, false, false, false, false];
+    for action in [
+        RoomAction::End,
+        RoomAction::Lock,
+        RoomAction::Unlock,
+        RoomAction::SetMode {
+            mode: RoomMode::FloorOnly,
+        },
+        RoomAction::GiveFloor { to: Some(ALICE) },
+        RoomAction::Mute { who: ALICE },
+        RoomAction::Remove { who: ALICE },
+        RoomAction::SetAgendaItem { index: 2 },
+        RoomAction::OpenVote {
+            vote: NewVote {
+                question: "Q".into(),
+                options: vec!["a".into(), "b".into()],
+                multiple: false,
+                anonymous: true,
+                hide_results: true,
+            },
+        },
+        RoomAction::CloseVote { vote: 1 },
+        RoomAction::Unmute { who: MUTED },
+        RoomAction::Readmit { who: REMOVED },
+    ] {
+        check(&room, action, chair_only);
+    }
+}
+
+#[test]
+fn what_everyone_present_may_do() {
+    let room = live_room();
+    // chair, secretary, participant, muted, removed, outsider
+    check(
+        &room,
+        RoomAction::Say {
+            text: "I am for it.".into(),
+        },
+        [true, true, true, false, false, false],
+    );
+    check(
+        &room,
+        RoomAction::React {
+            emoji: "👍".into()
+        },
+        [true, true, true, false, false, false],
+    );
+    check(
+        &room,
+        RoomAction::RaiseHand,
+        [true, true, true, true, false, false],
+    );
+    check(
+        &room,
+        RoomAction::CastVote {
+            vote: 1,
+            choices: vec![0],
+        },
+        [true, true, true, true, false, false],
+    );
+    check(
+        &room,
+        RoomAction::AppendMinutes {
+            text: "Item 1 discussed.".into(),
+        },
+        [true, true, false, false, false, false],
+    );
+    assert_eq!(
+        decide(&room, &actor(MUTED), &RoomAction::Say { text: "x".into() }),
+        Err(RoomRefusal::Muted)
+    );
+    assert_eq!(
+        decide(
+            &room,
+            &actor(REMOVED),
+            &RoomAction::Say { text: "x".into() }
+        ),
+        Err(RoomRefusal::Removed)
+    );
+    assert_eq!(
+        decide(&room, &actor(OUTSIDER), &RoomAction::RaiseHand),
+        Err(RoomRefusal::NotAllowed)
+    );
+}
+
+#[test]
+fn the_chair_cannot_be_muted_or_removed() {
+    let room = live_room();
+    assert!(decide(&room, &actor(CHAIR), &RoomAction::Mute { who: CHAIR }).is_err());
+    assert!(decide(&room, &actor(CHAIR), &RoomAction::Remove { who: CHAIR }).is_err());
+}
+
+#[test]
+fn floor_only_mode_lets_only_the_speaker_and_the_chair_post() {
+    let mut room = live_room();
+    room.apply(&RoomEvent::ModeSet {
+        mode: RoomMode::FloorOnly,
+    });
+    let say = RoomAction::Say {
+        text: "Point of order.".into(),
+    };
+    assert_eq!(
+        decide(&room, &actor(ALICE), &say),
+        Err(RoomRefusal::NotYourFloor)
+    );
+    // Alice raises her hand; the chair gives the floor to the first hand.
+    for e in decide(&room, &actor(ALICE), &RoomAction::RaiseHand).unwrap() {
+        room.apply(&e);
+    }
+    let given = decide(&room, &actor(CHAIR), &RoomAction::GiveFloor { to: None }).unwrap();
+    assert_eq!(given, [RoomEvent::FloorGiven { to: ALICE }]);
+    room.apply(&given[0]);
+    assert!(room.hands.is_empty());
+    assert!(decide(&room, &actor(ALICE), &say).is_ok());
+    assert_eq!(
+        decide(&room, &actor(SECRETARY), &say),
+        Err(RoomRefusal::NotYourFloor)
+    );
+    assert!(decide(&room, &actor(CHAIR), &say).is_ok());
+    // The speaker gives the floor back; then nobody but the chair posts.
+    for e in decide(&room, &actor(ALICE), &RoomAction::TakeFloor).unwrap() {
+        room.apply(&e);
+    }
+    assert_eq!(
+        decide(&room, &actor(ALICE), &say),
+        Err(RoomRefusal::NotYourFloor)
+    );
+}
+
+#[test]
+fn a_locked_room_admits_only_those_already_in() {
+    let mut room = live_room();
+    room.apply(&RoomEvent::Entered { who: ALICE });
+    room.apply(&RoomEvent::Locked);
+    assert!(may_enter(&room, &actor(ALICE)).is_ok());
+    assert!(may_enter(&room, &actor(CHAIR)).is_ok());
+    assert_eq!(
+        may_enter(&room, &actor(SECRETARY)),
+        Err(RoomRefusal::Locked)
+    );
+    assert_eq!(may_enter(&room, &actor(REMOVED)), Err(RoomRefusal::Removed));
+    assert_eq!(
+        may_enter(&room, &actor(OUTSIDER)),
+        Err(RoomRefusal::NotAllowed)
+    );
+    room.apply(&RoomEvent::Readmitted { who: REMOVED });
+    room.apply(&RoomEvent::Unlocked);
+    assert!(may_enter(&room, &actor(REMOVED)).is_ok());
+}
+
+#[test]
+fn the_lifecycle_runs_one_way() {
+    let chair = actor(CHAIR);
+    let mut room = Room::new(
+        MeetingKind::Hearing,
+        MeetingState::Published,
+        CHAIR,
+        None,
+        0,
+    );
+    assert_eq!(
+        decide(&room, &chair, &RoomAction::End),
+        Err(RoomRefusal::WrongState(MeetingState::Published))
+    );
+    assert_eq!(
+        decide(&room, &actor(ALICE), &RoomAction::RaiseHand),
+        Err(RoomRefusal::WrongState(MeetingState::Published))
+    );
+    room.apply(&decide(&room, &chair, &RoomAction::Start).unwrap()[0]);
+    assert_eq!(room.state, MeetingState::Live);
+    assert!(decide(&room, &chair, &RoomAction::Start).is_err());
+    let minutes = RoomAction::PublishMinutes {
+        text: "Decided: replace the pipe.".into(),
+    };
+    assert!(
+        decide(&room, &chair, &minutes).is_err(),
+        "not before the end"
+    );
+    room.apply(&decide(&room, &chair, &RoomAction::End).unwrap()[0]);
+    assert!(
+        decide(
+            &room,
+            &actor(ALICE),
+            &RoomAction::Say {
+                text: "late".into()
+            }
+        )
+        .is_err()
+    );
+    // In a meeting without a secretary, that person is a participant like any other.
+    let participant = RoomActor {
+        secretary: false,
+        ..actor(SECRETARY)
+    };
+    assert!(decide(&room, &participant, &minutes).is_err());
+    room.apply(&decide(&room, &chair, &minutes).unwrap()[0]);
+    assert_eq!(room.state, MeetingState::Closed);
+}
+
+#[test]
+fn votes_check_their_ballots_and_anonymity_hides_the_voter() {
+    let chair = actor(CHAIR);
+    let mut room = live_room();
+    let open = RoomAction::OpenVote {
+        vote: NewVote {
+            question: "Which contractor?".into(),
+            options: vec!["A".into(), "B".into(), "C".into()],
+            multiple: true,
+            anonymous: true,
+            hide_results: true,
+        },
+    };
+    let opened = decide(&room, &chair, &open).unwrap();
+    room.apply(&opened[0]);
+    let vote = room.vote(2).unwrap().clone();
+    assert!(vote.anonymous && vote.multiple && vote.open);
+    let cast = decide(
+        &room,
+        &actor(ALICE),
+        &RoomAction::CastVote {
+            vote: 2,
+            choices: vec![0, 2],
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        cast,
+        [RoomEvent::VoteCast {
+            vote: 2,
+            voter: None
+        }]
+    );
+    for bad in [vec![], vec![0, 0], vec![3]] {
+        assert!(
+            decide(
+                &room,
+                &actor(ALICE),
+                &RoomAction::CastVote {
+                    vote: 2,
+                    choices: bad
+                }
+            )
+            .is_err()
+        );
+    }
+    // The single-choice vote takes one option, and names its voter.
+    assert!(
+        decide(
+            &room,
+            &actor(ALICE),
+            &RoomAction::CastVote {
+                vote: 1,
+                choices: vec![0, 1]
+            }
+        )
+        .is_err()
+    );
+    let named = decide(
+        &room,
+        &actor(ALICE),
+        &RoomAction::CastVote {
+            vote: 1,
+            choices: vec![1],
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        named,
+        [RoomEvent::VoteCast {
+            vote: 1,
+            voter: Some(ALICE)
+        }]
+    );
+    room.apply(&decide(&room, &chair, &RoomAction::CloseVote { vote: 2 }).unwrap()[0]);
+    assert!(
+        decide(
+            &room,
+            &actor(ALICE),
+            &RoomAction::CastVote {
+                vote: 2,
+                choices: vec![1]
+            }
+        )
+        .is_err()
+    );
+    assert!(decide(&room, &chair, &RoomAction::CloseVote { vote: 2 }).is_err());
+    assert_eq!(tally(&vote, &[vec![0, 2], vec![2], vec![1]]), [1, 1, 2]);
+    // Bad votes are refused before they exist.
+    let one_option = NewVote {
+        question: "Q".into(),
+        options: vec!["only".into()],
+        multiple: false,
+        anonymous: false,
+        hide_results: false,
+    };
+    assert!(decide(&room, &chair, &RoomAction::OpenVote { vote: one_option }).is_err());
+    let twins = NewVote {
+        question: "Q".into(),
+        options: vec!["a".into(), "a".into()],
+        multiple: false,
+        anonymous: false,
+        hide_results: false,
+    };
+    assert!(decide(&room, &chair, &RoomAction::OpenVote { vote: twins }).is_err());
+}
+
+fn any_action() -> impl Strategy<Value = RoomAction> {
+    let who = prop_oneof![
+        Just(CHAIR),
+        Just(SECRETARY),
+        Just(ALICE),
+        Just(MUTED),
+        Just(REMOVED)
+    ];
+    let text = prop_oneof![Just("hello".to_string()), Just(String::new())];
+    prop_oneof![
+        Just(RoomAction::Start),
+        Just(RoomAction::End),
+        text.clone()
+            .prop_map(|text| RoomAction::PublishMinutes { text }),
+        Just(RoomAction::Lock),
+        Just(RoomAction::Unlock),
+        prop_oneof![Just(RoomMode::Open), Just(RoomMode::FloorOnly)]
+            .prop_map(|mode| RoomAction::SetMode { mode }),
+        Just(RoomAction::RaiseHand),
+        Just(RoomAction::LowerHand),
+        proptest::option::of(who.clone()).prop_map(|to| RoomAction::GiveFloor { to }),
+        Just(RoomAction::TakeFloor),
+        who.clone().prop_map(|who| RoomAction::Mute { who }),
+        who.clone().prop_map(|who| RoomAction::Unmute { who }),
+        who.clone().prop_map(|who| RoomAction::Remove { who }),
+        who.clone().prop_map(|who| RoomAction::Readmit { who }),
+        text.clone().prop_map(|text| RoomAction::Say { text }),
+        (0..4u32).prop_map(|index| RoomAction::SetAgendaItem { index }),
+        any::<bool>().prop_map(|anonymous| RoomAction::OpenVote {
+            vote: NewVote {
+                question: "Q".into(),
+                options: vec!["a".into(), "b".into()],
+                multiple: false,
+                anonymous,
+                hide_results: false
+            }
+        }),
+        (1..4u32, proptest::collection::vec(0..3u32, 0..3))
+            .prop_map(|(vote, choices)| RoomAction::CastVote { vote, choices }),
+        (1..4u32).prop_map(|vote| RoomAction::CloseVote { vote }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    /// Random sessions keep the room consistent, and replaying the log rebuilds it exactly.
+    #[test]
+    fn random_sessions_keep_the_room_consistent(
+        steps in proptest::collection::vec((0..6usize, any_action()), 1..80)
+    ) {
+        let fresh = || Room::new(MeetingKind::Hearing, MeetingState::Published, CHAIR, Some(SECRETARY), 3);
+        let mut room = fresh();
+        let mut log = Vec::new();
+        for (who, action) in steps {
+            let a = actor(all_actors()[who]);
+            let before = room.clone();
+            match decide(&room, &a, &action) {
+                Ok(events) => {
+                    for e in &events {
+                        room.apply(e);
+                    }
+                    log.extend(events);
+                }
+                Err(_) => prop_assert_eq!(&room, &before),
+            }
+            prop_assert!(!room.muted.contains(&CHAIR) && !room.removed.contains(&CHAIR));
+            prop_assert!(room.floor.is_none_or(|f| !room.removed.contains(&f)));
+            let hands: BTreeSet<_> = room.hands.iter().collect();
+            prop_assert_eq!(hands.len(), room.hands.len(), "a hand is raised once");
+            prop_assert!(room.hands.iter().all(|h| !room.removed.contains(h)));
+            prop_assert!(room.votes.iter().enumerate().all(|(i, v)| v.id == i as u32 + 1));
+            prop_assert!(room.state == MeetingState::Live || room.votes.iter().all(|v| !v.open));
+        }
+        let mut replayed = fresh();
+        for e in &log {
+            replayed.apply(e);
+        }
+        prop_assert_eq!(replayed, room);
+    }
+}
