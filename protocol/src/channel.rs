@@ -82,6 +82,27 @@ impl Channel {
     }
 }
 
+// serde writes a channel as its name through `try_from`/`into`, which the derive cannot see:
+// derived, the schema would describe the Rust enum instead of the string on the wire.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Channel {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .pattern(Some("^(street|home|room|issue|user):[1-9][0-9]*$"))
+            .max_length(Some(Self::MAX_LEN))
+            .description(Some(
+                "A live channel, written `<kind>:<id>`: `street`, `home`, `room`, `issue` or \
+                 `user`, a colon and a positive decimal id without leading zeros.",
+            ))
+            .examples(["home:12"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Channel {}
+
 impl fmt::Display for Channel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.kind().prefix(), self.raw_id())

@@ -2,8 +2,9 @@
 
 use crate::channel::Channel;
 use crate::codes::ErrorCode;
-use crate::ids::{IssueId, RequestId};
+use crate::ids::{IssueId, MeetingId, RequestId};
 use crate::issue::{IssueAction, NewIssue};
+use crate::meeting::RoomAction;
 use crate::server_msg::Position;
 use serde::{Deserialize, Serialize};
 
@@ -61,6 +62,13 @@ pub enum ClientMsg {
         issue: IssueId,
         action: IssueAction,
     },
+    /// Act in a meeting's living room (raise a hand, give the floor, vote…). Applied once per
+    /// request id; answered with `room_done`.
+    RoomAction {
+        id: RequestId,
+        meeting: MeetingId,
+        action: RoomAction,
+    },
     /// Liveness check; the server answers `pong`.
     Ping,
     /// Answer to the server's `ping`.
@@ -77,7 +85,8 @@ impl ClientMsg {
             | ClientMsg::Presence { id, .. }
             | ClientMsg::Post { id, .. }
             | ClientMsg::SubmitIssue { id, .. }
-            | ClientMsg::IssueAction { id, .. } => Some(id),
+            | ClientMsg::IssueAction { id, .. }
+            | ClientMsg::RoomAction { id, .. } => Some(id),
             ClientMsg::Ping | ClientMsg::Pong => None,
         }
     }
@@ -93,13 +102,14 @@ impl ClientMsg {
             ClientMsg::Post { .. } => "post",
             ClientMsg::SubmitIssue { .. } => "submit_issue",
             ClientMsg::IssueAction { .. } => "issue_action",
+            ClientMsg::RoomAction { .. } => "room_action",
             ClientMsg::Ping => "ping",
             ClientMsg::Pong => "pong",
         }
     }
 
     /// Every `type` a client may send.
-    pub const TYPES: [&'static str; 10] = [
+    pub const TYPES: [&'static str; 11] = [
         "auth",
         "refresh",
         "subscribe",
@@ -108,6 +118,7 @@ impl ClientMsg {
         "post",
         "submit_issue",
         "issue_action",
+        "room_action",
         "ping",
         "pong",
     ];
@@ -214,6 +225,7 @@ mod tests {
             r#"{"type":"post","id":"a","channel":"home:1","text":"hi"}"#,
             r#"{"type":"submit_issue","id":"a","issue":{"category":"drainage","title":"t","description":"d","place_id":3}}"#,
             r#"{"type":"issue_action","id":"a","issue":5,"action":{"kind":"accept"}}"#,
+            r#"{"type":"room_action","id":"a","meeting":1,"action":{"kind":"raise_hand"}}"#,
             r#"{"type":"ping"}"#,
             r#"{"type":"pong"}"#,
         ];

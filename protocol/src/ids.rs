@@ -7,6 +7,7 @@ macro_rules! numeric_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(transparent)]
         pub struct $name(pub i64);
 
@@ -38,6 +39,12 @@ numeric_id!(
 /// A client-chosen id that pairs a command with its reply. A command retried with the same id
 /// (also on a new connection) is applied once and answered with the same reply.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+// The pattern is `parse`'s rule: 1 to 64 visible ASCII characters.
+#[cfg_attr(
+    feature = "openapi",
+    derive(utoipa::ToSchema),
+    schema(pattern = "^[!-~]{1,64}$", example = "submit-7f3a")
+)]
 #[serde(try_from = "String", into = "String")]
 pub struct RequestId(String);
 

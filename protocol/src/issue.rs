@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where an issue stands. `closed` carries a `closure_reason`; only `fixed` means fixed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum IssueState {
     /// 待受理: raised, waiting for the community to accept it.
@@ -71,6 +72,7 @@ impl IssueState {
 
 /// Urgency, which sets the deadlines: red is the most urgent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
     Blue,
@@ -101,6 +103,7 @@ impl Priority {
 /// Who handles an issue: "small matters stay in the grid, minor ones in the community, big ones
 /// in the street".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     Grid,
@@ -128,6 +131,7 @@ impl Level {
 
 /// What handling the issue came to, before the reporter rates it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Resolution {
     Fixed,
@@ -137,6 +141,7 @@ pub enum Resolution {
 
 /// Why a closed issue is closed. Never shown or counted as fixed unless it is `fixed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ClosureReason {
     Fixed,
@@ -156,6 +161,7 @@ impl From<Resolution> for ClosureReason {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Satisfaction {
     Satisfied,
@@ -165,6 +171,7 @@ pub enum Satisfaction {
 
 /// The deadline clocks of an issue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Clock {
     /// From submission (or escalation) until someone takes it on.
@@ -197,6 +204,7 @@ impl Clock {
 
 /// Who sees a timeline entry: everyone who may see the issue, or staff only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Visibility {
     Public,
@@ -204,6 +212,7 @@ pub enum Visibility {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GeoPoint {
     pub lat: f64,
     pub lon: f64,
@@ -211,6 +220,7 @@ pub struct GeoPoint {
 
 /// A resident's report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewIssue {
     /// A category code from `GET /api/categories`, e.g. `drainage`.
     pub category: String,
@@ -237,6 +247,7 @@ fn yes() -> bool {
 
 /// An action on an issue, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum IssueAction {
     Accept,
@@ -300,6 +311,7 @@ pub enum IssueAction {
 
 /// An issue at a glance: what lists, cards and live channels carry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssueSummary {
     pub id: IssueId,
     /// Human reference, e.g. `HH-000042`.
@@ -339,6 +351,7 @@ pub struct IssueSummary {
 
 /// One entry of an issue's timeline (its append-only event log).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssueEventInfo {
     /// 1, 2, 3… per issue.
     pub seq: u32,
@@ -355,11 +368,13 @@ pub struct IssueEventInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub data: serde_json::Value,
     pub time: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeadlineInfo {
     pub clock: Clock,
     pub started_at: i64,
@@ -373,6 +388,7 @@ pub struct DeadlineInfo {
 
 /// What a photo of an issue shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PhotoKind {
     /// The problem, as reported.
@@ -394,6 +410,7 @@ impl PhotoKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PhotoInfo {
     pub id: i64,
     pub kind: PhotoKind,
@@ -406,6 +423,7 @@ pub struct PhotoInfo {
 
 /// Everything about one issue the caller may see.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssueDetail {
     pub issue: IssueSummary,
     pub description: String,
@@ -440,6 +458,7 @@ pub struct IssueUpdate {
 
 /// A category residents can report under.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CategoryInfo {
     pub code: String,
     pub name: String,

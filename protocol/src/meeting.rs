@@ -4,6 +4,7 @@
 use crate::ids::{AccountId, MeetingId};
 use serde::{Deserialize, Serialize};
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MeetingKind {
@@ -27,6 +28,7 @@ impl MeetingKind {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MeetingState {
@@ -62,6 +64,7 @@ impl MeetingState {
 }
 
 /// Who may post in a live room.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RoomMode {
@@ -72,6 +75,7 @@ pub enum RoomMode {
 }
 
 /// A vote the chair opens in a live room.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewVote {
     pub question: String,
@@ -155,6 +159,7 @@ pub enum RoomAction {
 }
 
 /// An entry of a meeting's log, as the room channel carries it (`room.event`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoomEventInfo {
     pub meeting: MeetingId,
@@ -165,6 +170,73 @@ pub struct RoomEventInfo {
     /// What happened: `started`, `hand_raised`, `floor_given`, `muted`, `said`, `vote_opened`…
     pub kind: String,
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub data: serde_json::Value,
     pub time: i64,
+}
+
+/// A meeting as listed and shown.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeetingInfo {
+    pub id: MeetingId,
+    pub kind: MeetingKind,
+    pub title: String,
+    pub description: String,
+    /// The community or street the meeting belongs to.
+    pub place_id: crate::ids::PlaceId,
+    pub chair: AccountId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secretary: Option<AccountId>,
+    /// Only its members see a private meeting (a mediation).
+    pub private: bool,
+    pub state: MeetingState,
+    pub agenda: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minutes: Option<String>,
+}
+
+/// A vote as a room member sees it: the tally only when it may be shown.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoteInfo {
+    pub id: u32,
+    pub question: String,
+    pub options: Vec<String>,
+    pub multiple: bool,
+    pub anonymous: bool,
+    pub hide_results: bool,
+    pub open: bool,
+    /// Ballots per option; absent while `hide_results` keeps an open vote's tally hidden.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counts: Option<Vec<u32>>,
+    pub ballots: u32,
+}
+
+/// The live room now, folded from its log.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomSnapshot {
+    pub state: MeetingState,
+    pub locked: bool,
+    pub mode: RoomMode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floor: Option<AccountId>,
+    pub hands: Vec<AccountId>,
+    pub muted: Vec<AccountId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agenda_item: Option<u32>,
+    pub votes: Vec<VoteInfo>,
+    pub minutes: Vec<String>,
+    /// The seq of the log's last entry.
+    pub seq: u32,
+}
+
+/// `GET /api/meetings/{id}`: the meeting, its room now and its whole log.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeetingDetail {
+    pub meeting: MeetingInfo,
+    pub room: RoomSnapshot,
+    pub log: Vec<RoomEventInfo>,
 }

@@ -32,6 +32,7 @@ pub struct Event {
 
 /// Someone present in a channel with presence.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Member {
     pub account_id: AccountId,
     pub name: String,
@@ -90,6 +91,11 @@ pub enum ReplyResult {
         epoch: String,
         offset: u64,
     },
+    /// A `room_action` was applied; the meeting's log now ends at `seq`.
+    RoomDone {
+        meeting: crate::ids::MeetingId,
+        seq: u32,
+    },
     /// The issue after `submit_issue` or `issue_action`.
     Issue {
         // Boxed: a summary is several times the size of every other reply.
@@ -121,6 +127,13 @@ pub enum ServerMsg {
         joins: Vec<Member>,
         #[serde(default)]
         leaves: Vec<Member>,
+    },
+    /// The server ended a subscription (its holder was removed from a meeting, say). Nothing
+    /// more of the channel arrives; subscribing again is refused with `code` while it holds.
+    Unsubscribed {
+        channel: Channel,
+        code: ErrorCode,
+        message: String,
     },
     /// Heartbeat: answer with `pong`.
     Ping,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// A duration distribution, in milliseconds. Absent values mean no issue got that far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Durations {
     /// How many issues the figures are over.
     pub count: u32,
@@ -15,6 +16,7 @@ pub struct Durations {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SatisfactionCounts))]
 pub struct Satisfaction {
     /// Closed issues whose reporter rated them.
     pub rated: u32,
@@ -27,6 +29,7 @@ pub struct Satisfaction {
 
 /// Figures over the issues of one place.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IssueStats {
     pub place_id: PlaceId,
     /// All issues raised there (within the period asked for).
@@ -51,6 +54,7 @@ pub struct IssueStats {
 /// A place's figures and those of each place directly under it (a street's communities, a
 /// community's grids).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatsReport {
     pub overall: IssueStats,
     pub parts: Vec<IssueStats>,

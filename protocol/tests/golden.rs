@@ -11,6 +11,7 @@ use hehe_protocol::issue::{
     IssueState, IssueSummary, IssueUpdate, Level, NewIssue, PhotoInfo, PhotoKind, Priority,
     Satisfaction, Visibility,
 };
+use hehe_protocol::meeting::{NewVote, RoomAction, RoomEventInfo, RoomMode};
 use hehe_protocol::stats::{
     CommunityCounters, Counters, Durations, IssueStats, Satisfaction as SatisfactionCounts,
     StatsReport,
@@ -493,6 +494,66 @@ fn clutter_submitted() -> IssueSummary {
     }
 }
 
+// The room fixtures follow the hearing on the leak that community 12 holds on Thursday
+// 8 January 2026 (Beijing time) in meeting 5: should the maintenance fund pay for replacing the
+// whole drainage pipe behind building 5 rather than its joints once more? 陈静 chairs. 王芳
+// raises her hand and is given the floor first; later the residents vote, anonymously and with
+// the tally hidden until the vote closes. Nothing but log entries reaches the room's channel
+// before the result, so up to then each entry's channel offset equals its seq.
+const HEARING: MeetingId = MeetingId(5);
+const HEARING_ROOM: Channel = Channel::Room(HEARING);
+const HEARING_EPOCH: &str = "rvkdnbqe";
+/// The ninth entry of the hearing's log: 陈静 gives 王芳 the floor, at 19:12:30.
+const FLOOR_GIVEN_SEQ: u32 = 9;
+const FLOOR_GIVEN_AT: i64 = 1_767_870_750_000;
+/// 19:41, when 陈静 closes vote 1 (the log's 41st entry, 23 ballots after it opened).
+const VOTE_CLOSED_AT: i64 = 1_767_872_460_000;
+
+/// The vote of the hearing, as 陈静 opens it.
+fn fund_vote() -> NewVote {
+    NewVote {
+        question: "是否动用专项维修资金，整段更换5号楼后面的排水管？".into(),
+        options: vec!["同意".into(), "不同意".into(), "弃权".into()],
+        multiple: false,
+        anonymous: true,
+        hide_results: true,
+    }
+}
+
+/// The event of `server/event_room_floor_given.json`: the log entry as the room's channel
+/// carries it, its `data` being the entry itself.
+fn floor_given_event() -> Event {
+    let entry = RoomEventInfo {
+        meeting: HEARING,
+        seq: FLOOR_GIVEN_SEQ,
+        actor: Some(chen_jing().account_id),
+        kind: "floor_given".into(),
+        data: json!({"kind": "floor_given", "to": 42}),
+        time: FLOOR_GIVEN_AT,
+    };
+    Event {
+        channel: HEARING_ROOM,
+        offset: u64::from(FLOOR_GIVEN_SEQ),
+        epoch: HEARING_EPOCH.into(),
+        kind: "room.event".into(),
+        time: FLOOR_GIVEN_AT,
+        data: serde_json::to_value(entry).unwrap(),
+    }
+}
+
+/// The event of `server/event_room_vote_result.json`, right after the `vote_closed` entry
+/// (offset 41). The server writes the body from a `json!` object, whose keys serde_json sorts.
+fn vote_result_event() -> Event {
+    Event {
+        channel: HEARING_ROOM,
+        offset: 42,
+        epoch: HEARING_EPOCH.into(),
+        kind: "room.vote_result".into(),
+        time: VOTE_CLOSED_AT,
+        data: json!({"vote": 1, "counts": [17, 4, 2], "ballots": 23}),
+    }
+}
+
 fn client_fixtures() -> Vec<(&'static str, ClientMsg)> {
     vec![
         (
@@ -599,6 +660,27 @@ fn client_fixtures() -> Vec<(&'static str, ClientMsg)> {
                     note: Some(
                         "二单元这边也看到了，楼后那段路结了冰，我腿脚不便，根本不敢走。".into(),
                     ),
+                },
+            },
+        ),
+        (
+            "room_action_give_floor",
+            ClientMsg::RoomAction {
+                id: rid("r14"),
+                meeting: HEARING,
+                action: RoomAction::GiveFloor {
+                    to: Some(wang_fang().account_id),
+                },
+            },
+        ),
+        (
+            "room_action_cast_vote",
+            ClientMsg::RoomAction {
+                id: rid("r15"),
+                meeting: HEARING,
+                action: RoomAction::CastVote {
+                    vote: 1,
+                    choices: vec![0],
                 },
             },
         ),
@@ -742,6 +824,16 @@ fn server_fixtures() -> Vec<(&'static str, ServerMsg)> {
             ),
         ),
         (
+            "reply_room_done",
+            reply(
+                "r14",
+                ReplyResult::RoomDone {
+                    meeting: HEARING,
+                    seq: FLOOR_GIVEN_SEQ,
+                },
+            ),
+        ),
+        (
             "error",
             ServerMsg::Error {
                 id: Some(rid("r2")),
@@ -764,11 +856,27 @@ fn server_fixtures() -> Vec<(&'static str, ServerMsg)> {
         ),
         ("event_stats_counters", ServerMsg::Event(counters_event())),
         (
+            "event_room_floor_given",
+            ServerMsg::Event(floor_given_event()),
+        ),
+        (
+            "event_room_vote_result",
+            ServerMsg::Event(vote_result_event()),
+        ),
+        (
             "presence",
             ServerMsg::Presence {
                 channel: ROOM,
                 joins: vec![zhao_min()],
                 leaves: vec![],
+            },
+        ),
+        (
+            "unsubscribed",
+            ServerMsg::Unsubscribed {
+                channel: HEARING_ROOM,
+                code: ErrorCode::Forbidden,
+                message: "you were removed".into(),
             },
         ),
         ("ping", ServerMsg::Ping),
@@ -963,7 +1071,7 @@ fn http_bodies_match_their_fixtures() {
 
 /// Every `result.kind` of a reply. A new `ReplyResult` variant breaks the match in
 /// `reply_kind`; give it its kind here and a fixture, or the test below fails.
-const REPLY_KINDS: [&str; 7] = [
+const REPLY_KINDS: [&str; 8] = [
     "authenticated",
     "refreshed",
     "subscribed",
@@ -971,10 +1079,19 @@ const REPLY_KINDS: [&str; 7] = [
     "presence",
     "posted",
     "issue",
+    "room_done",
 ];
 
 /// Every `type` of a server frame, kept in step with `ServerMsg` like `REPLY_KINDS`.
-const SERVER_TYPES: [&str; 6] = ["reply", "error", "event", "presence", "ping", "pong"];
+const SERVER_TYPES: [&str; 7] = [
+    "reply",
+    "error",
+    "event",
+    "presence",
+    "unsubscribed",
+    "ping",
+    "pong",
+];
 
 fn reply_kind(result: &ReplyResult) -> &'static str {
     match result {
@@ -985,6 +1102,7 @@ fn reply_kind(result: &ReplyResult) -> &'static str {
         ReplyResult::Presence { .. } => "presence",
         ReplyResult::Posted { .. } => "posted",
         ReplyResult::Issue { .. } => "issue",
+        ReplyResult::RoomDone { .. } => "room_done",
     }
 }
 
@@ -994,6 +1112,7 @@ fn server_type(msg: &ServerMsg) -> &'static str {
         ServerMsg::Error { .. } => "error",
         ServerMsg::Event(_) => "event",
         ServerMsg::Presence { .. } => "presence",
+        ServerMsg::Unsubscribed { .. } => "unsubscribed",
         ServerMsg::Ping => "ping",
         ServerMsg::Pong => "pong",
     }
@@ -1060,6 +1179,8 @@ fn event_encoder_matches_the_event_fixtures() {
     assert_encoder_matches::<MessageData>("server/event", &live_event());
     assert_encoder_matches::<IssueUpdate>("server/event_issue_updated", &leak_acknowledged_event());
     assert_encoder_matches::<Counters>("server/event_stats_counters", &counters_event());
+    assert_encoder_matches::<RoomEventInfo>("server/event_room_floor_given", &floor_given_event());
+    assert_encoder_matches::<Value>("server/event_room_vote_result", &vote_result_event());
 }
 
 #[test]
@@ -1173,6 +1294,185 @@ fn the_counters_add_up() {
     assert_eq!((counters.open, counters.overdue), (open, overdue));
     // Issues 1 to 7 are all there is at 10:02; the leak is one of community 12's open ones.
     assert!(counters.open <= 7 && counters.communities[0].community_id == PlaceId(12));
+}
+
+#[test]
+fn the_room_fixtures_tell_one_story() {
+    let event = floor_given_event();
+    let entry: RoomEventInfo = serde_json::from_value(event.data.clone()).unwrap();
+    assert_eq!(Channel::Room(entry.meeting), event.channel);
+    assert_eq!(entry.time, event.time);
+    // `data` is the log entry itself, tagged by the entry's kind.
+    assert_eq!(entry.data["kind"], entry.kind.as_str());
+    assert_eq!(
+        entry.actor,
+        Some(chen_jing().account_id),
+        "the chair gave the floor"
+    );
+
+    // The entry is what the chair's `give_floor` added, and the reply to it names its seq.
+    let command = client_fixtures()
+        .into_iter()
+        .find(|(name, _)| *name == "room_action_give_floor")
+        .unwrap()
+        .1;
+    let ClientMsg::RoomAction {
+        id,
+        meeting,
+        action: RoomAction::GiveFloor { to: Some(to) },
+    } = command
+    else {
+        panic!("room_action_give_floor gives the floor to someone: {command:?}");
+    };
+    assert_eq!(
+        (meeting, json!(to.0)),
+        (entry.meeting, entry.data["to"].clone())
+    );
+    let reply = server_fixtures()
+        .into_iter()
+        .find(|(name, _)| *name == "reply_room_done")
+        .unwrap()
+        .1;
+    assert_eq!(
+        reply,
+        ServerMsg::Reply {
+            id,
+            result: ReplyResult::RoomDone {
+                meeting,
+                seq: entry.seq,
+            },
+        }
+    );
+
+    // The vote: one count per option and, a single choice, one per ballot; 王芳's ballot
+    // chooses one of its options.
+    let vote = fund_vote();
+    let result = vote_result_event();
+    assert_eq!(result.channel, HEARING_ROOM);
+    assert!(result.offset > event.offset && result.time > event.time);
+    let counts: Vec<u32> = serde_json::from_value(result.data["counts"].clone()).unwrap();
+    assert_eq!(counts.len(), vote.options.len());
+    assert!(!vote.multiple);
+    assert_eq!(json!(counts.iter().sum::<u32>()), result.data["ballots"]);
+    let ballot = client_fixtures()
+        .into_iter()
+        .find(|(name, _)| *name == "room_action_cast_vote")
+        .unwrap()
+        .1;
+    let ClientMsg::RoomAction {
+        meeting,
+        action: RoomAction::CastVote {
+            vote: number,
+            choices,
+        },
+        ..
+    } = ballot
+    else {
+        panic!("room_action_cast_vote casts a ballot: {ballot:?}");
+    };
+    assert_eq!(
+        (meeting, json!(number)),
+        (HEARING, result.data["vote"].clone())
+    );
+    assert!(choices.len() == 1 && (choices[0] as usize) < vote.options.len());
+}
+
+/// The `kind` of a room action. Exhaustive, so a new action fails to compile here until it is
+/// named, given a sample in `one_room_action_of_each_kind` and a row in PROTOCOL.md.
+fn room_action_kind(action: &RoomAction) -> &'static str {
+    match action {
+        RoomAction::Start => "start",
+        RoomAction::End => "end",
+        RoomAction::PublishMinutes { .. } => "publish_minutes",
+        RoomAction::Lock => "lock",
+        RoomAction::Unlock => "unlock",
+        RoomAction::SetMode { .. } => "set_mode",
+        RoomAction::RaiseHand => "raise_hand",
+        RoomAction::LowerHand => "lower_hand",
+        RoomAction::GiveFloor { .. } => "give_floor",
+        RoomAction::TakeFloor => "take_floor",
+        RoomAction::Mute { .. } => "mute",
+        RoomAction::Unmute { .. } => "unmute",
+        RoomAction::Remove { .. } => "remove",
+        RoomAction::Readmit { .. } => "readmit",
+        RoomAction::Say { .. } => "say",
+        RoomAction::React { .. } => "react",
+        RoomAction::AppendMinutes { .. } => "append_minutes",
+        RoomAction::SetAgendaItem { .. } => "set_agenda_item",
+        RoomAction::OpenVote { .. } => "open_vote",
+        RoomAction::CastVote { .. } => "cast_vote",
+        RoomAction::CloseVote { .. } => "close_vote",
+    }
+}
+
+fn one_room_action_of_each_kind() -> Vec<RoomAction> {
+    let zhao = zhao_min().account_id;
+    vec![
+        RoomAction::Start,
+        RoomAction::End,
+        RoomAction::PublishMinutes {
+            text: "会议纪要".into(),
+        },
+        RoomAction::Lock,
+        RoomAction::Unlock,
+        RoomAction::SetMode {
+            mode: RoomMode::FloorOnly,
+        },
+        RoomAction::RaiseHand,
+        RoomAction::LowerHand,
+        RoomAction::GiveFloor { to: None },
+        RoomAction::TakeFloor,
+        RoomAction::Mute { who: zhao },
+        RoomAction::Unmute { who: zhao },
+        RoomAction::Remove { who: zhao },
+        RoomAction::Readmit { who: zhao },
+        RoomAction::Say {
+            text: "我同意整段更换。".into(),
+        },
+        RoomAction::React {
+            emoji: "👍".into()
+        },
+        RoomAction::AppendMinutes {
+            text: "王芳介绍了排水管的情况。".into(),
+        },
+        RoomAction::SetAgendaItem { index: 1 },
+        RoomAction::OpenVote { vote: fund_vote() },
+        RoomAction::CastVote {
+            vote: 1,
+            choices: vec![0],
+        },
+        RoomAction::CloseVote { vote: 1 },
+    ]
+}
+
+/// The `room_action` table of PROTOCOL.md names every kind of action, and nothing else.
+#[test]
+fn protocol_md_lists_every_room_action() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("PROTOCOL.md")).unwrap();
+    let section = doc
+        .split("\n### `room_action`\n")
+        .nth(1)
+        .expect("PROTOCOL.md documents room_action")
+        .split("\n#")
+        .next()
+        .unwrap();
+    let listed: BTreeSet<&str> = section
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|row| row.split(" |").next())
+        .flat_map(|cell| cell.split(", "))
+        .map(|name| name.trim_matches('`'))
+        .filter(|name| *name != "kind")
+        .collect();
+    let mut kinds = BTreeSet::new();
+    for action in one_room_action_of_each_kind() {
+        let json = serde_json::to_value(&action).unwrap();
+        assert_eq!(json["kind"], room_action_kind(&action));
+        assert_eq!(serde_json::from_value::<RoomAction>(json).unwrap(), action);
+        assert!(kinds.insert(room_action_kind(&action)), "{action:?} twice");
+    }
+    assert_eq!(listed, kinds);
 }
 
 /// Fixture paths relative to the fixtures directory, e.g. `client/auth.json`.

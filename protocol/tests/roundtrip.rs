@@ -5,6 +5,7 @@ use hehe_protocol::issue::{
     Clock, ClosureReason, GeoPoint, IssueAction, IssueState, IssueSummary, Level, NewIssue,
     PhotoInfo, PhotoKind, Priority, Resolution, Satisfaction,
 };
+use hehe_protocol::meeting::{NewVote, RoomAction, RoomEventInfo, RoomMode};
 use hehe_protocol::stats::{
     CommunityCounters, Counters, Durations, IssueStats, Satisfaction as SatisfactionCounts,
     StatsReport,
@@ -319,6 +320,73 @@ fn issue_action() -> impl Strategy<Value = IssueAction> {
     ]
 }
 
+fn new_vote() -> impl Strategy<Value = NewVote> {
+    (
+        any::<String>(),
+        vec(any::<String>(), 0..5),
+        any::<[bool; 3]>(),
+    )
+        .prop_map(
+            |(question, options, [multiple, anonymous, hide_results])| NewVote {
+                question,
+                options,
+                multiple,
+                anonymous,
+                hide_results,
+            },
+        )
+}
+
+/// Every kind of room action; `strategies_reach_every_variant` checks that none is missing.
+fn room_action() -> impl Strategy<Value = RoomAction> {
+    let text = any::<String>;
+    let who = || any::<i64>().prop_map(AccountId);
+    prop_oneof![
+        Just(RoomAction::Start),
+        Just(RoomAction::End),
+        text().prop_map(|text| RoomAction::PublishMinutes { text }),
+        Just(RoomAction::Lock),
+        Just(RoomAction::Unlock),
+        prop::sample::select(vec![RoomMode::Open, RoomMode::FloorOnly])
+            .prop_map(|mode| RoomAction::SetMode { mode }),
+        Just(RoomAction::RaiseHand),
+        Just(RoomAction::LowerHand),
+        prop::option::of(who()).prop_map(|to| RoomAction::GiveFloor { to }),
+        Just(RoomAction::TakeFloor),
+        who().prop_map(|who| RoomAction::Mute { who }),
+        who().prop_map(|who| RoomAction::Unmute { who }),
+        who().prop_map(|who| RoomAction::Remove { who }),
+        who().prop_map(|who| RoomAction::Readmit { who }),
+        text().prop_map(|text| RoomAction::Say { text }),
+        text().prop_map(|emoji| RoomAction::React { emoji }),
+        text().prop_map(|text| RoomAction::AppendMinutes { text }),
+        any::<u32>().prop_map(|index| RoomAction::SetAgendaItem { index }),
+        new_vote().prop_map(|vote| RoomAction::OpenVote { vote }),
+        (any::<u32>(), vec(any::<u32>(), 0..5))
+            .prop_map(|(vote, choices)| RoomAction::CastVote { vote, choices }),
+        any::<u32>().prop_map(|vote| RoomAction::CloseVote { vote }),
+    ]
+}
+
+fn room_event_info() -> impl Strategy<Value = RoomEventInfo> {
+    (
+        any::<i64>(),
+        any::<u32>(),
+        prop::option::of(any::<i64>()),
+        any::<String>(),
+        json_value(),
+        any::<i64>(),
+    )
+        .prop_map(|(meeting, seq, actor, kind, data, time)| RoomEventInfo {
+            meeting: MeetingId(meeting),
+            seq,
+            actor: actor.map(AccountId),
+            kind,
+            data,
+            time,
+        })
+}
+
 fn issue_summary() -> impl Strategy<Value = IssueSummary> {
     // Grouped because proptest implements `Strategy` for tuples of at most 12.
     let what = (
@@ -407,6 +475,13 @@ fn client_msg() -> impl Strategy<Value = ClientMsg> {
                 action,
             }
         }),
+        (request_id(), any::<i64>(), room_action()).prop_map(|(id, meeting, action)| {
+            ClientMsg::RoomAction {
+                id,
+                meeting: MeetingId(meeting),
+                action,
+            }
+        }),
         Just(ClientMsg::Ping),
         Just(ClientMsg::Pong),
     ]
@@ -468,6 +543,10 @@ fn reply_result() -> impl Strategy<Value = ReplyResult> {
         issue_summary().prop_map(|issue| ReplyResult::Issue {
             issue: Box::new(issue)
         }),
+        (any::<i64>(), any::<u32>()).prop_map(|(meeting, seq)| ReplyResult::RoomDone {
+            meeting: MeetingId(meeting),
+            seq,
+        }),
     ]
 }
 
@@ -488,6 +567,13 @@ fn server_msg() -> impl Strategy<Value = ServerMsg> {
                 leaves,
             }
         ),
+        (channel(), error_code(), any::<String>()).prop_map(|(channel, code, message)| {
+            ServerMsg::Unsubscribed {
+                channel,
+                code,
+                message,
+            }
+        }),
         Just(ServerMsg::Ping),
         Just(ServerMsg::Pong),
     ]
@@ -595,6 +681,14 @@ proptest! {
         prop_assert_eq!(back, report);
         let back: Counters = serde_json::from_str(&serde_json::to_string(&counters).unwrap()).unwrap();
         prop_assert_eq!(back, counters);
+    }
+
+    /// What a `room.event` carries: the log entry, whose absent actor and empty data must stay
+    /// absent.
+    #[test]
+    fn room_event_info_round_trips(entry in room_event_info()) {
+        let back: RoomEventInfo = serde_json::from_str(&serde_json::to_string(&entry).unwrap()).unwrap();
+        prop_assert_eq!(back, entry);
     }
 
     #[test]
@@ -709,6 +803,57 @@ const ACTION_KINDS: [&str; 17] = [
     "me_too",
 ];
 
+/// The `kind` of a room action, exhaustive like `action_kind`.
+fn room_action_kind(action: &RoomAction) -> &'static str {
+    match action {
+        RoomAction::Start => "start",
+        RoomAction::End => "end",
+        RoomAction::PublishMinutes { .. } => "publish_minutes",
+        RoomAction::Lock => "lock",
+        RoomAction::Unlock => "unlock",
+        RoomAction::SetMode { .. } => "set_mode",
+        RoomAction::RaiseHand => "raise_hand",
+        RoomAction::LowerHand => "lower_hand",
+        RoomAction::GiveFloor { .. } => "give_floor",
+        RoomAction::TakeFloor => "take_floor",
+        RoomAction::Mute { .. } => "mute",
+        RoomAction::Unmute { .. } => "unmute",
+        RoomAction::Remove { .. } => "remove",
+        RoomAction::Readmit { .. } => "readmit",
+        RoomAction::Say { .. } => "say",
+        RoomAction::React { .. } => "react",
+        RoomAction::AppendMinutes { .. } => "append_minutes",
+        RoomAction::SetAgendaItem { .. } => "set_agenda_item",
+        RoomAction::OpenVote { .. } => "open_vote",
+        RoomAction::CastVote { .. } => "cast_vote",
+        RoomAction::CloseVote { .. } => "close_vote",
+    }
+}
+
+const ROOM_ACTION_KINDS: [&str; 21] = [
+    "start",
+    "end",
+    "publish_minutes",
+    "lock",
+    "unlock",
+    "set_mode",
+    "raise_hand",
+    "lower_hand",
+    "give_floor",
+    "take_floor",
+    "mute",
+    "unmute",
+    "remove",
+    "readmit",
+    "say",
+    "react",
+    "append_minutes",
+    "set_agenda_item",
+    "open_vote",
+    "cast_vote",
+    "close_vote",
+];
+
 fn samples<S: Strategy>(strategy: &S, n: usize) -> Vec<S::Value> {
     let mut runner = TestRunner::deterministic();
     (0..n)
@@ -727,15 +872,36 @@ fn strategies_reach_every_variant() {
     }
     assert_eq!(actions, BTreeSet::from(ACTION_KINDS));
 
+    let mut room_actions = BTreeSet::new();
+    for action in samples(&room_action(), 2000) {
+        let tag = serde_json::to_value(&action).unwrap()["kind"].clone();
+        assert_eq!(tag, room_action_kind(&action));
+        room_actions.insert(room_action_kind(&action));
+    }
+    assert_eq!(room_actions, BTreeSet::from(ROOM_ACTION_KINDS));
+
     let types: BTreeSet<&str> = samples(&client_msg(), 2000)
         .iter()
         .map(ClientMsg::type_name)
         .collect();
     assert_eq!(types, BTreeSet::from(ClientMsg::TYPES));
 
-    let issue_replies = samples(&reply_result(), 2000)
-        .iter()
-        .filter(|r| matches!(r, ReplyResult::Issue { .. }))
-        .count();
-    assert!(issue_replies > 0);
+    let replies = samples(&reply_result(), 2000);
+    assert!(
+        replies
+            .iter()
+            .any(|r| matches!(r, ReplyResult::Issue { .. }))
+    );
+    assert!(
+        replies
+            .iter()
+            .any(|r| matches!(r, ReplyResult::RoomDone { .. }))
+    );
+
+    let frames = samples(&server_msg(), 2000);
+    assert!(
+        frames
+            .iter()
+            .any(|m| matches!(m, ServerMsg::Unsubscribed { .. }))
+    );
 }

@@ -89,13 +89,23 @@ async fn resolve(
             true,
         ),
         Channel::Room(meeting) => {
-            let place = state
+            let record = state.store.meeting(meeting).await?.ok_or_else(not_found)?;
+            let path = state
                 .store
-                .meeting_place(meeting)
+                .place_path(record.place_id)
                 .await?
                 .ok_or_else(not_found)?;
-            let path = state.store.place_path(place).await?.ok_or_else(not_found)?;
-            (ChannelTarget::Room(path), true)
+            let member = record.chair == actor.id
+                || record.secretary == Some(actor.id)
+                || state.store.member_role(meeting, actor.id).await?.is_some();
+            (
+                ChannelTarget::Room {
+                    place: path,
+                    private: record.private,
+                    member,
+                },
+                true,
+            )
         }
         Channel::Issue(id) => {
             let record = state.store.issue(id).await?.ok_or_else(not_found)?;
@@ -134,7 +144,10 @@ pub async fn authorize_read(
     let (target, staff) = resolve(state, actor, channel).await?;
     if access::can_read(actor, &target) {
         Ok(ReadAccess { staff })
-    } else if matches!(target, ChannelTarget::Issue { .. }) {
+    } else if matches!(
+        target,
+        ChannelTarget::Issue { .. } | ChannelTarget::Room { private: true, .. }
+    ) {
         Err(AppError::not_found("channel"))
     } else {
         Err(AppError::forbidden())
@@ -195,6 +208,16 @@ pub async fn post_message(
     let text = MessageText::parse(text).map_err(|e| AppError::invalid(e.to_string()))?;
     let actor = &identity.actor;
     let target = target(state, actor, channel).await?;
+    if matches!(
+        target,
+        ChannelTarget::Room {
+            private: true,
+            member: false,
+            ..
+        }
+    ) {
+        return Err(AppError::not_found("channel"));
+    }
     if !access::can_post(actor, &target) {
         return Err(AppError::forbidden());
     }

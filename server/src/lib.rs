@@ -18,6 +18,7 @@ pub mod http;
 pub mod hub;
 pub mod issues;
 pub mod media;
+pub mod meetings;
 pub mod metrics;
 pub mod state;
 pub mod stats;

@@ -10,6 +10,8 @@ use crate::media::MediaStore;
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::time::TimeSource;
+use dashmap::DashMap;
+use hehe_protocol::MeetingId;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio_util::sync::CancellationToken;
@@ -34,6 +36,9 @@ pub struct AppState {
     pub time: Arc<dyn TimeSource>,
     pub calendar: Arc<Calendar>,
     pub media: MediaStore,
+    /// One queue per meeting: a node applies a room's actions one at a time, so a crowd
+    /// acting at once waits in line instead of racing on the room's log.
+    pub room_locks: Arc<DashMap<MeetingId, Arc<tokio::sync::Mutex<()>>>>,
     next_conn: Arc<AtomicU64>,
 }
 
@@ -68,8 +73,14 @@ impl AppState {
             time: extras.time,
             calendar: extras.calendar,
             media: extras.media,
+            room_locks: Arc::new(DashMap::new()),
             next_conn: Arc::new(AtomicU64::new(1)),
         }
+    }
+
+    /// The queue of a meeting's actions on this node.
+    pub fn room_lock(&self, meeting: MeetingId) -> Arc<tokio::sync::Mutex<()>> {
+        self.room_locks.entry(meeting).or_default().clone()
     }
 
     /// Unix ms, from the state's time source.

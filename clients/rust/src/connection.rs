@@ -4,7 +4,9 @@
 
 use crate::error::{ClientError, Result};
 use futures_util::{SinkExt, StreamExt};
+use hehe_protocol::MeetingId;
 use hehe_protocol::issue::{IssueAction, IssueSummary, NewIssue};
+use hehe_protocol::meeting::RoomAction;
 use hehe_protocol::{
     AccountSummary, Channel, ClientMsg, Event, IssueId, Member, PROTOCOL_VERSION, Position,
     ReplyResult, RequestId, ServerMsg,
@@ -242,8 +244,13 @@ impl Connection {
             Some(msg) => Incoming::Msg(msg),
             None => self.read_frame().await?,
         };
-        if let Incoming::Msg(ServerMsg::Event(event)) = &incoming {
-            self.track(event);
+        match &incoming {
+            Incoming::Msg(ServerMsg::Event(event)) => self.track(event),
+            // The server ended the subscription: there is nothing to resume.
+            Incoming::Msg(ServerMsg::Unsubscribed { channel, .. }) => {
+                self.positions.remove(channel);
+            }
+            _ => {}
         }
         Ok(incoming)
     }
@@ -405,6 +412,32 @@ impl Connection {
         {
             ReplyResult::Issue { issue } => Ok(*issue),
             other => Err(unexpected("issue", &other)),
+        }
+    }
+
+    /// Acts in a meeting's living room with a fresh request id; returns the log's last seq.
+    pub async fn room_action(&mut self, meeting: MeetingId, action: RoomAction) -> Result<u32> {
+        let id = self.next_request_id();
+        self.room_action_with_id(id, meeting, action).await
+    }
+
+    /// Acts in a living room; the same id again (on any connection) is applied once.
+    pub async fn room_action_with_id(
+        &mut self,
+        id: RequestId,
+        meeting: MeetingId,
+        action: RoomAction,
+    ) -> Result<u32> {
+        match self
+            .request(ClientMsg::RoomAction {
+                id,
+                meeting,
+                action,
+            })
+            .await?
+        {
+            ReplyResult::RoomDone { seq, .. } => Ok(seq),
+            other => Err(unexpected("room_done", &other)),
         }
     }
 
@@ -656,7 +689,8 @@ impl Connection {
             }
             ReplyResult::Presence { .. }
             | ReplyResult::Posted { .. }
-            | ReplyResult::Issue { .. } => {}
+            | ReplyResult::Issue { .. }
+            | ReplyResult::RoomDone { .. } => {}
         }
     }
 

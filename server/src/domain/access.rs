@@ -25,8 +25,13 @@ pub enum ChannelTarget {
     Street(PlacePath),
     /// A community's home channel; the path is the community's.
     Home(PlacePath),
-    /// A meeting's living room; the path is the place the meeting belongs to.
-    Room(PlacePath),
+    /// A meeting's living room; the path is the place the meeting belongs to. A private room
+    /// (a mediation) is open to its members only: its parties, mediators, chair and secretary.
+    Room {
+        place: PlacePath,
+        private: bool,
+        member: bool,
+    },
     /// An issue. `involved`: the actor reported, follows or is assigned to it.
     Issue {
         place: PlacePath,
@@ -67,9 +72,16 @@ impl Actor {
 pub fn can_read(actor: &Actor, target: &ChannelTarget) -> bool {
     match *target {
         ChannelTarget::User(owner) => actor.id == owner,
-        // Ops run the service; they see dashboards, not what residents say.
+        // Privacy beats every role: not even an admin reads a mediation they are not part of.
+        ChannelTarget::Room {
+            private: true,
+            member,
+            ..
+        } => member,
         _ if actor.has_role(Role::Admin) => true,
-        ChannelTarget::Street(place) | ChannelTarget::Home(place) | ChannelTarget::Room(place) => {
+        ChannelTarget::Street(place)
+        | ChannelTarget::Home(place)
+        | ChannelTarget::Room { place, .. } => {
             actor.placed().any(|(_, scope)| scope.on_one_line(&place))
         }
         ChannelTarget::Issue {
@@ -92,8 +104,9 @@ pub fn can_read(actor: &Actor, target: &ChannelTarget) -> bool {
 /// Whether `actor` may post a message to a channel with the `post` command.
 pub fn can_post(actor: &Actor, target: &ChannelTarget) -> bool {
     match *target {
-        // An inbox is written by the server; an issue's timeline by issue actions.
-        ChannelTarget::User(_) | ChannelTarget::Issue { .. } => false,
+        // An inbox is written by the server, an issue's timeline by issue actions, and a room
+        // by room actions (`say`), which know who is muted, removed or holds the floor.
+        ChannelTarget::User(_) | ChannelTarget::Issue { .. } | ChannelTarget::Room { .. } => false,
         _ if actor.has_role(Role::Admin) => true,
         // Street notices come from the street's chief.
         ChannelTarget::Street(place) => actor
@@ -103,8 +116,6 @@ pub fn can_post(actor: &Actor, target: &ChannelTarget) -> bool {
         ChannelTarget::Home(place) => actor.placed().any(|(role, scope)| {
             matches!(role, Role::CommunityOfficial | Role::StreetChief) && scope.contains(&place)
         }),
-        // Everyone let into a living room may speak; the meeting rules narrow this later.
-        ChannelTarget::Room(_) => can_read(actor, target),
     }
 }
 
@@ -156,16 +167,37 @@ mod tests {
             public,
             involved,
         };
+        let room = |place| Room {
+            place,
+            private: false,
+            member: false,
+        };
         vec![
             ("street own", Street(street(1))),
             ("street other", Street(street(2))),
             ("home own", Home(community(1, 10))),
             ("home other community", Home(community(1, 11))),
             ("home other street", Home(community(2, 20))),
-            ("room own community", Room(community(1, 10))),
-            ("room own street", Room(street(1))),
-            ("room other community", Room(community(1, 11))),
-            ("room other street", Room(community(2, 20))),
+            ("room own community", room(community(1, 10))),
+            ("room own street", room(street(1))),
+            ("room other community", room(community(1, 11))),
+            ("room other street", room(community(2, 20))),
+            (
+                "mediation member",
+                Room {
+                    place: community(1, 10),
+                    private: true,
+                    member: true,
+                },
+            ),
+            (
+                "mediation other",
+                Room {
+                    place: community(1, 10),
+                    private: true,
+                    member: false,
+                },
+            ),
             (
                 "issue public own grid",
                 issue(grid(1, 10, 100), true, false),
@@ -205,7 +237,7 @@ mod tests {
 
     // One row per target (in the order above); one column per role:
     // resident, building lead, grid worker, community official, street chief, ops, admin.
-    const READ: [(&str, [u8; 7]); 19] = [
+    const READ: [(&str, [u8; 7]); 21] = [
         ("street own", [1, 1, 1, 1, 1, 0, 1]),
         ("street other", [0, 0, 0, 0, 0, 0, 1]),
         ("home own", [1, 1, 1, 1, 1, 0, 1]),
@@ -215,6 +247,8 @@ mod tests {
         ("room own street", [1, 1, 1, 1, 1, 0, 1]),
         ("room other community", [0, 0, 0, 0, 1, 0, 1]),
         ("room other street", [0, 0, 0, 0, 0, 0, 1]),
+        ("mediation member", [1; 7]),
+        ("mediation other", [0; 7]),
         ("issue public own grid", [1, 1, 1, 1, 1, 0, 1]),
         ("issue public other grid", [1, 1, 1, 1, 1, 0, 1]),
         ("issue public other community", [0, 0, 0, 0, 1, 0, 1]),
@@ -227,16 +261,18 @@ mod tests {
         ("user other", [0, 0, 0, 0, 0, 0, 0]),
     ];
 
-    const POST: [(&str, [u8; 7]); 19] = [
+    const POST: [(&str, [u8; 7]); 21] = [
         ("street own", [0, 0, 0, 0, 1, 0, 1]),
         ("street other", [0, 0, 0, 0, 0, 0, 1]),
         ("home own", [0, 0, 0, 1, 1, 0, 1]),
         ("home other community", [0, 0, 0, 0, 1, 0, 1]),
         ("home other street", [0, 0, 0, 0, 0, 0, 1]),
-        ("room own community", [1, 1, 1, 1, 1, 0, 1]),
-        ("room own street", [1, 1, 1, 1, 1, 0, 1]),
-        ("room other community", [0, 0, 0, 0, 1, 0, 1]),
-        ("room other street", [0, 0, 0, 0, 0, 0, 1]),
+        ("room own community", [0; 7]),
+        ("room own street", [0; 7]),
+        ("room other community", [0; 7]),
+        ("room other street", [0; 7]),
+        ("mediation member", [0; 7]),
+        ("mediation other", [0; 7]),
         ("issue public own grid", [0; 7]),
         ("issue public other grid", [0; 7]),
         ("issue public other community", [0; 7]),
@@ -283,7 +319,8 @@ mod tests {
         };
         for (name, target) in targets() {
             let involved = matches!(target, ChannelTarget::Issue { involved: true, .. });
-            let expected = name == "user self" || involved;
+            let member = matches!(target, ChannelTarget::Room { member: true, .. });
+            let expected = name == "user self" || involved || member;
             assert_eq!(can_read(&nobody, &target), expected, "{name}");
             assert!(!can_post(&nobody, &target), "{name}");
         }

@@ -81,6 +81,7 @@ pub enum RoomEvent {
     /// A ballot went in. `voter` is absent for anonymous votes.
     VoteCast {
         vote: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         voter: Option<AccountId>,
     },
     VoteClosed {
@@ -338,7 +339,15 @@ pub fn decide(
         A::End => {
             chair_only()?;
             live()?;
-            vec![E::Ended]
+            // Open votes close first, each with its own entry, so their results go out.
+            let mut events: Vec<RoomEvent> = room
+                .votes
+                .iter()
+                .filter(|v| v.open)
+                .map(|v| E::VoteClosed { vote: v.id })
+                .collect();
+            events.push(E::Ended);
+            events
         }
         A::PublishMinutes { text: body } => {
             if !(actor.chair || actor.secretary) {

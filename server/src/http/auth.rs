@@ -1,5 +1,6 @@
 //! Login, token refresh and the caller's own profile.
 
+use super::openapi::docs;
 use super::{AppJson, Authenticated};
 use crate::auth::{TokenError, TokenKind, verify_password};
 use crate::bus::memory::unix_ms;
@@ -10,7 +11,7 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hehe_protocol::ErrorCode;
-use hehe_protocol::http::{AccountInfo, LoginRequest, RefreshRequest, TokenResponse};
+use hehe_protocol::http::{AccountInfo, ApiError, LoginRequest, RefreshRequest, TokenResponse};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -19,6 +20,26 @@ pub fn router() -> Router<AppState> {
         .route("/api/me", get(me))
 }
 
+/// Sign in with a username and password.
+///
+/// Answers an access token for the `Authorization: Bearer` header and the WebSocket `auth`
+/// frame, and a refresh token for `POST /api/auth/refresh`. A wrong password and an unknown or
+/// disabled account get the same answer.
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    tag = "auth",
+    operation_id = "login",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 400, description = docs::INVALID_BODY, body = ApiError),
+        (status = 401, description = "invalid_credentials: wrong username or password", body = ApiError),
+        (status = 413, description = docs::TOO_LARGE, body = ApiError),
+        (status = 500, description = docs::INTERNAL, body = ApiError),
+        (status = 503, description = docs::UNAVAILABLE, body = ApiError),
+    )
+)]
 async fn login(
     State(state): State<AppState>,
     AppJson(req): AppJson<LoginRequest>,
@@ -45,6 +66,23 @@ async fn login(
     issue_pair(&state, account.id).await
 }
 
+/// Trade a refresh token for a new pair of tokens.
+#[utoipa::path(
+    post,
+    path = "/api/auth/refresh",
+    tag = "auth",
+    operation_id = "refresh",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new access and refresh token", body = TokenResponse),
+        (status = 400, description = docs::INVALID_BODY, body = ApiError),
+        (status = 401, description = "invalid_token or token_expired: the refresh token is not valid, or has expired (sign in again)", body = ApiError),
+        (status = 403, description = docs::DISABLED, body = ApiError),
+        (status = 413, description = docs::TOO_LARGE, body = ApiError),
+        (status = 500, description = docs::INTERNAL, body = ApiError),
+        (status = 503, description = docs::UNAVAILABLE, body = ApiError),
+    )
+)]
 async fn refresh(
     State(state): State<AppState>,
     AppJson(req): AppJson<RefreshRequest>,
@@ -76,6 +114,21 @@ async fn issue_pair(
     }))
 }
 
+/// The caller's account, its roles and the channels each lets it read.
+#[utoipa::path(
+    get,
+    path = "/api/me",
+    tag = "auth",
+    operation_id = "me",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's account", body = AccountInfo),
+        (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
+        (status = 403, description = docs::DISABLED, body = ApiError),
+        (status = 500, description = docs::INTERNAL, body = ApiError),
+        (status = 503, description = docs::UNAVAILABLE, body = ApiError),
+    )
+)]
 async fn me(
     State(state): State<AppState>,
     Authenticated(identity): Authenticated,

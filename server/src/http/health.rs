@@ -6,7 +6,8 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -16,11 +17,38 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The process is up and serving HTTP.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    operation_id = "healthz",
+    responses((status = 200, description = "Always `ok`", body = String, content_type = "text/plain", example = "ok"))
+)]
 async fn healthz() -> &'static str {
     "ok"
 }
 
+/// What the readiness check found; the same body with 200 and 503.
+#[derive(Debug, Serialize, ToSchema)]
+struct Readiness {
+    /// The store answers.
+    store: bool,
+    /// The bus answers.
+    bus: bool,
+    shutting_down: bool,
+}
+
 /// The store and the bus both answer, and the server is not shutting down.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    operation_id = "readyz",
+    responses(
+        (status = 200, description = "Ready to serve", body = Readiness),
+        (status = 503, description = "Not ready: the store or the bus does not answer, or the server is shutting down", body = Readiness),
+    )
+)]
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let store = state.store.ping().await.is_ok();
     let bus = state.bus.ready().await;
@@ -32,10 +60,22 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     };
     (
         status,
-        Json(json!({ "store": store, "bus": bus, "shutting_down": !running })),
+        Json(Readiness {
+            store,
+            bus,
+            shutting_down: !running,
+        }),
     )
 }
 
+/// Prometheus metrics in the OpenMetrics text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    operation_id = "metrics",
+    responses((status = 200, description = "Every metric of this node", body = String, content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8"))
+)]
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(

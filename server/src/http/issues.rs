@@ -1,5 +1,6 @@
 //! Issues over HTTP: the same actions as the WebSocket commands, through `crate::issues`.
 
+use super::openapi::docs;
 use super::{AppJson, Authenticated};
 use crate::error::{AppError, AppResult};
 use crate::issues;
@@ -10,6 +11,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use hehe_protocol::http::ApiError;
 use hehe_protocol::issue::{
     CategoryInfo, IssueAction, IssueDetail, IssueState, IssueSummary, NewIssue, PhotoInfo,
     PhotoKind,
@@ -17,6 +19,7 @@ use hehe_protocol::issue::{
 use hehe_protocol::stats::StatsReport;
 use hehe_protocol::{AccountId, IssueId, PlaceId, RequestId};
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
 /// `max_photo`: the largest photo; the upload route takes a little more for the form around it.
 pub fn router(max_photo: usize) -> Router<AppState> {
@@ -34,14 +37,42 @@ pub fn router(max_photo: usize) -> Router<AppState> {
         .route("/api/stats", get(stats))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SimilarQuery {
+    /// The category code the new report would have.
     category: String,
+    /// The grid or building the new report would be about.
     place_id: i64,
+    /// With `lon`: also open issues within 200 m of this point.
     lat: Option<f64>,
     lon: Option<f64>,
 }
 
+/// Open issues like the one about to be reported.
+///
+/// Same category, raised in the last 30 days in the same grid or within 200 m of the given
+/// point, and visible to the caller: shown before submitting, so a resident can say "me too".
+#[utoipa::path(
+    get,
+    path = "/api/issues/similar",
+    tag = "issues",
+    operation_id = "similar_issues",
+    security(("bearer" = [])),
+    params(SimilarQuery),
+    responses(
+        (status = 200, description = "Matching open issues", body = Vec<IssueSummary>),
+        (status = 400, description = "invalid_request: unknown category, or a place that is no grid or building; a malformed query gets a plain-text 400", content(
+            (ApiError = "application/json"),
+            (String = "text/plain"),
+        )),
+        (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
+        (status = 403, description = docs::DISABLED, body = ApiError),
+        (status = 404, description = "not_found: no such place", body = ApiError),
+        (status = 500, description = docs::INTERNAL, body = ApiError),
+        (status = 503, description = docs::UNAVAILABLE, body = ApiError),
+    )
+)]
 async fn similar(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
@@ -56,7 +87,8 @@ async fn similar(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct StatsQuery {
     /// A street, community or grid.
     place: i64,
@@ -65,6 +97,27 @@ struct StatsQuery {
     since: i64,
 }
 
+/// Issue statistics of a street, community or grid, and of each place directly under it.
+#[utoipa::path(
+    get,
+    path = "/api/stats",
+    tag = "stats",
+    operation_id = "stats",
+    security(("bearer" = [])),
+    params(StatsQuery),
+    responses(
+        (status = 200, description = "The place's figures and those of its parts", body = StatsReport),
+        (status = 400, description = "invalid_request: the place is a building; a malformed query gets a plain-text 400", content(
+            (ApiError = "application/json"),
+            (String = "text/plain"),
+        )),
+        (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
+        (status = 403, description = "forbidden: the account is disabled, or may not read the place's channel (ops may read every place)", body = ApiError),
+        (status = 404, description = "not_found: no such place", body = ApiError),
+        (status = 500, description = docs::INTERNAL, body = ApiError),
+        (status = 503, description = docs::UNAVAILABLE, body = ApiError),
+    )
+)]
 async fn stats(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
@@ -75,8 +128,50 @@ async fn stats(
     ))
 }
 
+// Never built: `upload` reads the fields one by one as they stream in; this only describes
+// the form in the OpenAPI document.
+/// The multipart form of a photo upload.
+#[derive(ToSchema)]
+#[schema(as = PhotoUpload)]
+#[allow(dead_code)]
+struct PhotoForm {
+    /// A JPEG, PNG or WebP picture.
+    #[schema(value_type = String, format = Binary, content_media_type = "application/octet-stream")]
+    file: Vec<u8>,
+    kind: PhotoKind,
+    /// `true` keeps the picture's GPS metadata; it is stripped otherwise.
+    #[schema(default = false)]
+    keep_location: Option<bool>,
+}
+
+/// Attach a photo to an issue.
+///
 /// Multipart form: `file` (the picture), `kind` (`before`, `after` or `evidence`) and
-/// optionally `keep_location` (`true` keeps the picture's GPS metadata).
+/// optionally `keep_location` (`true` keeps the picture's GPS metadata). The issue's timeline
+/// gets a `photo` entry; an `after` photo counts towards completing.
+#[utoipa::path(
+    post,
+    path = "/api/issues/{id}/photos",
+    tag = "issues",
+    operation_id = "upload_photo",
+    security(("bearer" = [])),
+    params(("id" = IssueId, Path, description = "The issue")),
+    request_body(content = PhotoForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "Stored", body = PhotoInfo),
+        (status = 400, description = "invalid_request: not a multipart form, a missing `file` or `kind`, a picture that is not JPEG, PNG or WebP or is damaged, or a body past the upload limit; a malformed path or a request without a multipart boundary gets a plain-text 400", content(
+            (ApiError = "application/json"),
+            (String = "text/plain"),
+        )),
+        (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
+        (status = 403, description = "forbidden: the account is disabled, or may not add this kind of photo", body = ApiError),
+        (status = 404, description = "not_found: no such issue, or the caller may not see it", body = ApiError),
+        (status = 409, description = "request_in_progress: the issue kept changing; retry", body = ApiError),
+        (status = 413, description = "payload_too_large: the picture is larger than allowed", body = ApiError),
+        (status = 500, description = docs::INTERNAL, body = ApiError),
+        (status = 503, description = docs::UNAVAILABLE, body = ApiError),
+    )
+)]
 async fn upload(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
@@ -108,6 +203,31 @@ async fn upload(
     ))
 }
 
+/// A photo of an issue, for those who may see the issue.
+#[utoipa::path(
+    get,
+    path = "/api/issues/{id}/photos/{photo}",
+    tag = "issues",
+    operation_id = "get_photo",
+    security(("bearer" = [])),
+    params(
+        ("id" = IssueId, Path, description = "The issue"),
+        ("photo" = i64, Path, description = "The photo's id, as in `PhotoInfo.id`"),
+    ),
+    responses(
+        (status = 200, description = "The picture's bytes, privately cacheable for a year", content(
+            ("image/jpeg"),
+            ("image/png"),
+            ("image/webp"),
+        )),
+        (status = 400, description = docs::BAD_PATH, body = String, content_type = "text/plain"),
+        (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
+        (status = 403, description = docs::DISABLED, body = ApiError),
+        (status = 404, description = "not_found: no such issue or photo, or the caller may not see the issue", body = ApiError),
+        (status = 500, description = docs::INTERNAL, body = ApiError),
+        (status = 503, description = docs::UNAVAILABLE, body = ApiError),
+    )
+)]
 async fn photo(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
@@ -128,16 +248,46 @@ async fn photo(
         .into_response())
 }
 
+/// The categories residents can report under, with their default priority and rules.
+#[utoipa::path(
+    get,
+    path = "/api/categories",
+    tag = "issues",
+    operation_id = "categories",
+    responses((status = 200, description = "Every category", body = Vec<CategoryInfo>))
+)]
 async fn categories() -> Json<Vec<CategoryInfo>> {
     Json(issues::categories())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = SubmitIssueRequest)]
 struct SubmitBody {
+    /// Chosen by the client: a retry with the same id raises the issue once.
     request_id: RequestId,
     issue: NewIssue,
 }
 
+/// Raise an issue.
+#[utoipa::path(
+    post,
+    path = "/api/issues",
+    tag = "issues",
+    operation_id = "submit_issue",
+    security(("bearer" = [])),
+    request_body = SubmitBody,
+    responses(
+        (status = 200, description = "The new issue (or, for a retried request id, the issue it raised)", body = IssueSummary),
+        (status = 400, description = "invalid_request: a bad body, an unknown category, a place that is no grid or building, an empty or too long text, or a location not on Earth", body = ApiError),
+        (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
+        (status = 403, description = "forbidden: the account is disabled, or may not report there or for that resident", body = ApiError),
+        (status = 404, description = "not_found: no such place, or no such resident for `on_behalf_of`", body = ApiError),
+        (status = 409, description = "conflict or request_in_progress: the request id is in use or was used otherwise; retry shortly", body = ApiError),
+        (status = 413, description = docs::TOO_LARGE, body = ApiError),
+        (status = 500, description = docs::INTERNAL, body = ApiError),
+        (status = 503, description = docs::UNAVAILABLE, body = ApiError),
+    )
+)]
 async fn submit(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
@@ -148,12 +298,40 @@ async fn submit(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = IssueActionRequest)]
 struct ActionBody {
+    /// Chosen by the client: a retry with the same id applies the action once.
     request_id: RequestId,
     action: IssueAction,
 }
 
+/// Act on an issue: accept, dispatch, complete, rate, follow…
+///
+/// Who may do what, and in which state, is in PROTOCOL.md, section 10.
+#[utoipa::path(
+    post,
+    path = "/api/issues/{id}/actions",
+    tag = "issues",
+    operation_id = "act_on_issue",
+    security(("bearer" = [])),
+    params(("id" = IssueId, Path, description = "The issue")),
+    request_body = ActionBody,
+    responses(
+        (status = 200, description = "The issue after the action", body = IssueSummary),
+        (status = 400, description = "invalid_request: a bad body or action field; a malformed path gets a plain-text 400", content(
+            (ApiError = "application/json"),
+            (String = "text/plain"),
+        )),
+        (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
+        (status = 403, description = "forbidden: the account is disabled, or its role may not take this action", body = ApiError),
+        (status = 404, description = "not_found: no such issue, or the caller may not see it", body = ApiError),
+        (status = 409, description = "conflict: the issue's state does not allow the action; request_in_progress: retry shortly", body = ApiError),
+        (status = 413, description = docs::TOO_LARGE, body = ApiError),
+        (status = 500, description = docs::INTERNAL, body = ApiError),
+        (status = 503, description = docs::UNAVAILABLE, body = ApiError),
+    )
+)]
 async fn act(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
@@ -165,6 +343,24 @@ async fn act(
     ))
 }
 
+/// Everything about one issue the caller may see: timeline, deadlines, photos.
+#[utoipa::path(
+    get,
+    path = "/api/issues/{id}",
+    tag = "issues",
+    operation_id = "issue_detail",
+    security(("bearer" = [])),
+    params(("id" = IssueId, Path, description = "The issue")),
+    responses(
+        (status = 200, description = "The issue", body = IssueDetail),
+        (status = 400, description = docs::BAD_PATH, body = String, content_type = "text/plain"),
+        (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
+        (status = 403, description = docs::DISABLED, body = ApiError),
+        (status = 404, description = "not_found: no such issue, or the caller may not see it", body = ApiError),
+        (status = 500, description = docs::INTERNAL, body = ApiError),
+        (status = 503, description = docs::UNAVAILABLE, body = ApiError),
+    )
+)]
 async fn detail(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
@@ -173,22 +369,53 @@ async fn detail(
     Ok(Json(issues::detail(&state, &who, IssueId(id)).await?))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only issues of this community.
     community: Option<i64>,
+    /// Only issues of this street.
     street: Option<i64>,
+    /// Only issues of this grid.
     grid: Option<i64>,
+    /// Only issues dispatched to this account.
     assignee: Option<i64>,
     /// Only issues the caller reported or follows.
     #[serde(default)]
     mine: bool,
-    /// Comma-separated states.
+    /// Comma-separated states, e.g. `submitted,accepted`.
     state: Option<String>,
+    /// A category code.
     category: Option<String>,
+    /// Only issues with a smaller id: the last id of the previous page.
     before: Option<i64>,
+    /// Issues per page, 1 to 200; 50 when absent.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
 }
 
+/// Issues the caller may see, newest first, narrowed by the query.
+///
+/// Residents see public issues, and the issues they reported or follow.
+#[utoipa::path(
+    get,
+    path = "/api/issues",
+    tag = "issues",
+    operation_id = "list_issues",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Newest first", body = Vec<IssueSummary>),
+        (status = 400, description = "invalid_request: an unknown state; a malformed query gets a plain-text 400", content(
+            (ApiError = "application/json"),
+            (String = "text/plain"),
+        )),
+        (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
+        (status = 403, description = docs::DISABLED, body = ApiError),
+        (status = 500, description = docs::INTERNAL, body = ApiError),
+        (status = 503, description = docs::UNAVAILABLE, body = ApiError),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,

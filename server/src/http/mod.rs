@@ -1,12 +1,16 @@
-//! The HTTP router: the JSON API under `/api`, health and metrics, and the WebSocket upgrade.
+//! The HTTP router: the JSON API under `/api` with its OpenAPI document, health and metrics,
+//! and the WebSocket upgrade.
 
 mod auth;
 mod channels;
 mod extract;
 mod health;
 mod issues;
+mod meetings;
+mod openapi;
 
 pub use extract::{AppJson, Authenticated};
+pub use openapi::ApiDoc;
 
 use crate::state::AppState;
 use axum::Router;
@@ -20,6 +24,8 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(channels::router())
         .merge(issues::router(state.config.max_photo_bytes))
+        .merge(meetings::router())
+        .merge(openapi::router())
         .merge(crate::ws::router())
         .layer(
             // The span names the route, never the URI, which may carry ids or query values.

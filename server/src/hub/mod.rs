@@ -8,7 +8,9 @@ pub use outbox::{Next, Outbox, PushError};
 use crate::bus::{Audience, DeliveryHandler};
 use crate::metrics::Metrics;
 use dashmap::DashMap;
+use hehe_protocol::{AccountId, ServerMsg};
 use hehe_protocol::{Channel, CloseCode};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// An encoded text frame, shared by every recipient: cloning it copies a pointer.
@@ -17,6 +19,9 @@ pub type Frame = axum::extract::ws::Utf8Bytes;
 /// One connection's subscription to one channel.
 pub struct Subscription {
     conn: u64,
+    account: AccountId,
+    /// Set when the server ended the subscription (the person was removed from a meeting).
+    evicted: AtomicBool,
     /// Receives staff-only events.
     staff: bool,
     outbox: Arc<Outbox>,
@@ -31,6 +36,11 @@ enum SubState {
 }
 
 impl Subscription {
+    /// Whether the server ended this subscription.
+    pub fn evicted(&self) -> bool {
+        self.evicted.load(Ordering::Acquire)
+    }
+
     fn sees(&self, audience: Audience) -> bool {
         self.staff || audience == Audience::All
     }
@@ -89,11 +99,14 @@ impl Hub {
         &self,
         channel: Channel,
         conn: u64,
+        account: AccountId,
         outbox: Arc<Outbox>,
         staff: bool,
     ) -> Arc<Subscription> {
         let sub = Arc::new(Subscription {
             conn,
+            account,
+            evicted: AtomicBool::new(false),
             staff,
             outbox,
             state: Mutex::new(SubState::Buffering(Vec::new())),
@@ -136,11 +149,44 @@ impl Hub {
     }
 
     pub fn unregister(&self, channel: Channel, sub: &Arc<Subscription>) {
+        // An evicted subscription was taken out (and counted) already.
+        if sub.evicted() {
+            return;
+        }
         self.channels.remove_if_mut(&channel, |_, subs| {
             subs.retain(|s| !Arc::ptr_eq(s, sub));
             subs.is_empty()
         });
         self.metrics.subscriptions.dec();
+    }
+
+    /// Ends every subscription of `account` to `channel` on this node and tells each connection
+    /// so: nothing more of the channel reaches them.
+    /// Returns the connections it put out.
+    pub fn evict(&self, channel: Channel, account: AccountId) -> Vec<u64> {
+        let mut gone = Vec::new();
+        self.channels.remove_if_mut(&channel, |_, subs| {
+            subs.retain(|s| {
+                let keep = s.account != account;
+                if !keep {
+                    gone.push(s.clone());
+                }
+                keep
+            });
+            subs.is_empty()
+        });
+        let conns = gone.iter().map(|s| s.conn).collect();
+        for sub in gone {
+            sub.evicted.store(true, Ordering::Release);
+            self.metrics.subscriptions.dec();
+            let notice = ServerMsg::Unsubscribed {
+                channel,
+                code: hehe_protocol::ErrorCode::Forbidden,
+                message: "you were removed".into(),
+            };
+            let _ = sub.outbox.push(Frame::from(notice.to_json()));
+        }
+        conns
     }
 
     /// Number of local subscribers of a channel.
@@ -188,7 +234,7 @@ mod tests {
         let hub = hub();
         let channel = Channel::Home(hehe_protocol::PlaceId(1));
         let outbox = Arc::new(Outbox::new(1 << 20));
-        let sub = hub.register(channel, 1, outbox.clone(), false);
+        let sub = hub.register(channel, 1, AccountId(1), outbox.clone(), false);
         // Offsets 2 and 3 arrive while the history (up to 2) is being read.
         hub.deliver(channel, Some(2), Audience::All, &Frame::from("e2"));
         hub.deliver(channel, None, Audience::All, &Frame::from("p"));
@@ -204,7 +250,7 @@ mod tests {
         let hub = hub();
         let channel = Channel::Home(hehe_protocol::PlaceId(1));
         let outbox = Arc::new(Outbox::new(1 << 20));
-        let sub = hub.register(channel, 1, outbox.clone(), false);
+        let sub = hub.register(channel, 1, AccountId(1), outbox.clone(), false);
         assert!(hub.go_live(&sub, 5, Frame::from("reply")));
         hub.deliver(channel, Some(7), Audience::All, &Frame::from("e7"));
         assert_eq!(drain(&outbox).await, ["reply"]);
@@ -217,8 +263,8 @@ mod tests {
         let channel = Channel::Issue(hehe_protocol::IssueId(3));
         let resident = Arc::new(Outbox::new(1 << 20));
         let worker = Arc::new(Outbox::new(1 << 20));
-        let r = hub.register(channel, 1, resident.clone(), false);
-        let w = hub.register(channel, 2, worker.clone(), true);
+        let r = hub.register(channel, 1, AccountId(1), resident.clone(), false);
+        let w = hub.register(channel, 2, AccountId(2), worker.clone(), true);
         hub.deliver(
             channel,
             Some(1),
@@ -241,8 +287,8 @@ mod tests {
     async fn unregister_removes_only_that_subscription() {
         let hub = hub();
         let channel = Channel::Room(hehe_protocol::MeetingId(9));
-        let a = hub.register(channel, 1, Arc::new(Outbox::new(100)), false);
-        let _b = hub.register(channel, 2, Arc::new(Outbox::new(100)), false);
+        let a = hub.register(channel, 1, AccountId(1), Arc::new(Outbox::new(100)), false);
+        let _b = hub.register(channel, 2, AccountId(2), Arc::new(Outbox::new(100)), false);
         hub.unregister(channel, &a);
         assert_eq!(hub.subscribers(channel), [2]);
         hub.unregister(channel, &_b);

@@ -2,9 +2,11 @@
 //! embedded default) and PostgreSQL (scale-out); the backend follows the database URL.
 
 pub mod issues;
+pub mod meetings;
 pub mod seed;
 mod sql;
 mod sql_issues;
+mod sql_meetings;
 
 pub use sql::{Backend, SqlStore};
 pub use sql_issues::reference;
@@ -92,7 +94,7 @@ pub struct NewMessage<'a> {
 }
 
 #[async_trait]
-pub trait Store: issues::IssueStore + Send + Sync + 'static {
+pub trait Store: issues::IssueStore + meetings::MeetingStore + Send + Sync + 'static {
     /// Succeeds when the database answers.
     async fn ping(&self) -> StoreResult<()>;
 

@@ -1,9 +1,11 @@
 //! The demo neighbourhood, seeded on first start so that a fresh server can be tried at once.
 //! Every demo account has the password [`DEMO_PASSWORD`]; the README lists them.
 
+use super::meetings::{MemberRole, NewMeeting};
 use super::{Store, StoreError, StoreResult};
 use crate::auth::hash_password;
 use hehe_protocol::http::PlaceKind;
+use hehe_protocol::meeting::MeetingKind;
 use hehe_protocol::{AccountId, MeetingId, PlaceId, Role};
 
 pub const DEMO_PASSWORD: &str = "hehe-demo";
@@ -25,6 +27,8 @@ pub struct Demo {
     pub meeting: MeetingId,
     /// A general meeting in the Lakeside community.
     pub other_meeting: MeetingId,
+    /// A private mediation in Riverside between `resident` and `lead`, mediated by `official`.
+    pub mediation: MeetingId,
     pub accounts: Vec<(&'static str, AccountId)>,
 }
 
@@ -147,13 +151,19 @@ pub async fn seed_demo(store: &dyn Store, now_ms: i64) -> StoreResult<Option<Dem
     }
     let chief = accounts[5].1;
     let meeting = store
-        .insert_meeting(
-            "hearing",
-            "Replacing the drainage pipe of Riverside building 1",
-            communities[0],
-            chief,
-            now_ms,
-        )
+        .create_meeting(NewMeeting {
+            kind: MeetingKind::Hearing,
+            title: "Replacing the drainage pipe of Riverside building 1",
+            place: communities[0],
+            chair: chief,
+            private: false,
+            agenda: &[
+                "The proposal".to_owned(),
+                "Questions".to_owned(),
+                "Vote".to_owned(),
+            ],
+            at: now_ms,
+        })
         .await?;
     let other_meeting = store
         .insert_meeting(
@@ -164,6 +174,31 @@ pub async fn seed_demo(store: &dyn Store, now_ms: i64) -> StoreResult<Option<Dem
             now_ms,
         )
         .await?;
+    let official = accounts[4].1;
+    let mediation = store
+        .create_meeting(NewMeeting {
+            kind: MeetingKind::Mediation,
+            title: "Noise between flats 301 and 401",
+            place: communities[0],
+            chair: official,
+            private: true,
+            agenda: &[
+                "Each side's account".to_owned(),
+                "Proposals".to_owned(),
+                "Agreement".to_owned(),
+            ],
+            at: now_ms,
+        })
+        .await?;
+    store
+        .add_member(mediation, accounts[0].1, MemberRole::Party)
+        .await?;
+    store
+        .add_member(mediation, accounts[2].1, MemberRole::Party)
+        .await?;
+    store
+        .add_member(mediation, official, MemberRole::Mediator)
+        .await?;
     Ok(Some(Demo {
         street,
         communities: fixed(communities)?,
@@ -173,6 +208,7 @@ pub async fn seed_demo(store: &dyn Store, now_ms: i64) -> StoreResult<Option<Dem
         other_community,
         meeting,
         other_meeting,
+        mediation,
         accounts,
     }))
 }

@@ -20,7 +20,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, AnyConnection, Row, Transaction};
 
 /// A snake_case enum stored as text.
-fn parse<T: DeserializeOwned>(s: &str) -> StoreResult<T> {
+pub(super) fn parse<T: DeserializeOwned>(s: &str) -> StoreResult<T> {
     serde_json::from_value(Value::String(s.to_owned()))
         .map_err(|_| StoreError::Corrupt(format!("unexpected stored value {s}")))
 }

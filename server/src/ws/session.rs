@@ -330,6 +330,18 @@ impl Session {
                         });
                     })
             }
+            ClientMsg::RoomAction {
+                id,
+                meeting,
+                action,
+            } => crate::meetings::act(&self.state, identity, &id, meeting, action)
+                .await
+                .map(|seq| {
+                    self.send(ServerMsg::Reply {
+                        id,
+                        result: ReplyResult::RoomDone { meeting, seq },
+                    });
+                }),
             ClientMsg::Auth { .. } | ClientMsg::Ping | ClientMsg::Pong => Ok(()),
         };
         if let Err(e) = result {
@@ -373,6 +385,14 @@ impl Session {
         channel: Channel,
         since: Option<Position>,
     ) -> AppResult<()> {
+        // A subscription the server ended (removal from a meeting) no longer counts.
+        if self
+            .subs
+            .get(&channel)
+            .is_some_and(|r| r.sub.as_ref().is_some_and(|s| s.evicted()))
+        {
+            self.subs.remove(&channel);
+        }
         if self.subs.contains_key(&channel) {
             return Err(AppError::new(
                 ErrorCode::AlreadySubscribed,
@@ -386,6 +406,9 @@ impl Session {
             ));
         }
         let access = channels::authorize_read(&self.state, &identity.actor, channel).await?;
+        if let Channel::Room(meeting) = channel {
+            crate::meetings::enter(&self.state, identity, meeting).await?;
+        }
 
         let (hub, bus) = (&self.state.hub, &self.state.bus);
         bus.subscribe(channel).await?;
@@ -415,7 +438,13 @@ impl Session {
                 bus.broadcast(channel, Frame::from(join.to_json())).await?;
             }
         }
-        let sub = hub.register(channel, self.conn, self.outbox.clone(), access.staff);
+        let sub = hub.register(
+            channel,
+            self.conn,
+            identity.actor.id,
+            self.outbox.clone(),
+            access.staff,
+        );
         registration.sub = Some(sub.clone());
         let presence = match channel.has_presence() {
             true => Some(bus.presence(channel).await?),
@@ -452,6 +481,9 @@ impl Session {
             return Err(AppError::invalid("this channel keeps no presence"));
         }
         channels::authorize_read(&self.state, &identity.actor, channel).await?;
+        if let Channel::Room(meeting) = channel {
+            crate::meetings::may_be_in(&self.state, identity, meeting).await?;
+        }
         let members = self.state.bus.presence(channel).await?;
         self.send(ServerMsg::Reply {
             id,

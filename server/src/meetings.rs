@@ -1,0 +1,431 @@
+//! The one path for living-room actions: resolve who acts, fold the room from its log, ask the
+//! domain, append the entries (with the ballot, for votes) in one transaction, publish them.
+
+use crate::bus::{Audience, Publication};
+use crate::channels::Identity;
+use crate::domain::access::{self, ChannelTarget};
+use crate::domain::meeting::{Room, RoomActor, RoomEvent, RoomRefusal, decide, may_enter, tally};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::store::StoreError;
+use crate::store::meetings::{MeetingRecord, NewBallot, RoomWrite, RoomWritten};
+use hehe_protocol::meeting::{
+    MeetingDetail, MeetingInfo, MeetingState, RoomAction, RoomEventInfo, RoomSnapshot, VoteInfo,
+};
+use hehe_protocol::{Channel, ErrorCode, MeetingId, RequestId, Role};
+use serde_json::json;
+use serde_json::value::RawValue;
+
+const ATTEMPTS: usize = 8;
+
+impl From<RoomRefusal> for AppError {
+    fn from(r: RoomRefusal) -> Self {
+        match r {
+            RoomRefusal::WrongState(_) => AppError::new(ErrorCode::Conflict, r.to_string()),
+            RoomRefusal::Invalid(_) => AppError::invalid(r.to_string()),
+            RoomRefusal::NotChair
+            | RoomRefusal::NotAllowed
+            | RoomRefusal::Removed
+            | RoomRefusal::Muted
+            | RoomRefusal::NotYourFloor
+            | RoomRefusal::Locked => AppError::new(ErrorCode::Forbidden, r.to_string()),
+        }
+    }
+}
+
+/// The actor's standing in a meeting. `None` when they may not know it exists (a private
+/// meeting they are not part of).
+pub async fn room_actor(
+    state: &AppState,
+    who: &Identity,
+    record: &MeetingRecord,
+) -> AppResult<Option<RoomActor>> {
+    let actor = &who.actor;
+    let member = state
+        .store
+        .member_role(record.id, actor.id)
+        .await?
+        .is_some();
+    let chair = record.chair == actor.id || (!record.private && actor.has_role(Role::Admin));
+    let secretary = record.secretary == Some(actor.id);
+    let place = state
+        .store
+        .place_path(record.place_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("meeting"))?;
+    let target = ChannelTarget::Room {
+        place,
+        private: record.private,
+        member: member || chair || secretary,
+    };
+    let eligible = access::can_read(actor, &target);
+    if record.private && !eligible {
+        return Ok(None);
+    }
+    Ok(Some(RoomActor {
+        id: actor.id,
+        chair,
+        secretary,
+        eligible,
+    }))
+}
+
+/// The room now: its fixed facts folded with its whole log.
+pub async fn load_room(state: &AppState, record: &MeetingRecord) -> AppResult<Room> {
+    let mut room = Room::new(
+        record.kind,
+        MeetingState::Published,
+        record.chair,
+        record.secretary,
+        record.agenda.len() as u32,
+    );
+    for (_, event) in state.store.room_events(record.id, 0).await? {
+        room.apply(&event);
+    }
+    Ok(room)
+}
+
+/// Checks that the actor may come in, and logs their first arrival (a locked room admits only
+/// those who came before).
+pub async fn enter(state: &AppState, who: &Identity, meeting: MeetingId) -> AppResult<()> {
+    let lock = state.room_lock(meeting);
+    let _turn = lock.lock().await;
+    for _ in 0..ATTEMPTS {
+        let record = state
+            .store
+            .meeting(meeting)
+            .await?
+            .ok_or_else(|| AppError::not_found("channel"))?;
+        let actor = room_actor(state, who, &record)
+            .await?
+            .ok_or_else(|| AppError::not_found("channel"))?;
+        let room = load_room(state, &record).await?;
+        may_enter(&room, &actor)?;
+        if room.admitted.contains(&actor.id) {
+            return Ok(());
+        }
+        let events = [RoomEvent::Entered { who: actor.id }];
+        match append(state, &record, &room, Some(actor.id), &events, None, None).await {
+            Ok(RoomWritten::Appended(infos)) => return publish(state, meeting, &infos).await,
+            Ok(_) => return Ok(()),
+            Err(StoreError::Stale) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::new(
+        ErrorCode::RequestInProgress,
+        "the room is busy; retry",
+    ))
+}
+
+/// Succeeds when the actor may be in the room now (not removed, not locked out), without
+/// logging anything: for reading presence.
+pub async fn may_be_in(state: &AppState, who: &Identity, meeting: MeetingId) -> AppResult<()> {
+    let record = state
+        .store
+        .meeting(meeting)
+        .await?
+        .ok_or_else(|| AppError::not_found("channel"))?;
+    let actor = room_actor(state, who, &record)
+        .await?
+        .ok_or_else(|| AppError::not_found("channel"))?;
+    let room = load_room(state, &record).await?;
+    Ok(may_enter(&room, &actor)?)
+}
+
+async fn append(
+    state: &AppState,
+    record: &MeetingRecord,
+    room: &Room,
+    actor: Option<hehe_protocol::AccountId>,
+    events: &[RoomEvent],
+    ballot: Option<NewBallot<'_>>,
+    command: Option<(hehe_protocol::AccountId, &RequestId)>,
+) -> Result<RoomWritten, StoreError> {
+    let mut after = room.clone();
+    for e in events {
+        after.apply(e);
+    }
+    let minutes = events.iter().find_map(|e| match e {
+        RoomEvent::MinutesPublished { text } => Some(text.as_str()),
+        _ => None,
+    });
+    state
+        .store
+        .append_room(RoomWrite {
+            meeting: record.id,
+            expected_last_seq: record.last_seq,
+            actor,
+            events,
+            state: after.state,
+            minutes,
+            ballot,
+            command,
+            at: state.now(),
+        })
+        .await
+}
+
+/// Applies a room action; returns the seq of the log's last entry after it.
+pub async fn act(
+    state: &AppState,
+    who: &Identity,
+    request_id: &RequestId,
+    meeting: MeetingId,
+    action: RoomAction,
+) -> AppResult<u32> {
+    // Other nodes may still race this one; the log's seq check catches that, and we retry.
+    let lock = state.room_lock(meeting);
+    let _turn = lock.lock().await;
+    for _ in 0..ATTEMPTS {
+        let record = state
+            .store
+            .meeting(meeting)
+            .await?
+            .ok_or_else(|| AppError::not_found("meeting"))?;
+        let actor = room_actor(state, who, &record)
+            .await?
+            .ok_or_else(|| AppError::not_found("meeting"))?;
+        let room = load_room(state, &record).await?;
+        let events = decide(&room, &actor, &action)?;
+        let ballot = match &action {
+            RoomAction::CastVote { vote, choices } => Some(NewBallot {
+                vote: *vote,
+                voter: actor.id,
+                anonymous: room.vote(*vote).is_some_and(|v| v.anonymous),
+                choices,
+            }),
+            _ => None,
+        };
+        // An anonymous ballot's entry names nobody, not even as its actor.
+        let logged_actor = match &ballot {
+            Some(b) if b.anonymous => None,
+            _ => Some(actor.id),
+        };
+        match append(
+            state,
+            &record,
+            &room,
+            logged_actor,
+            &events,
+            ballot,
+            Some((actor.id, request_id)),
+        )
+        .await
+        {
+            Ok(RoomWritten::Appended(infos)) => {
+                publish(state, meeting, &infos).await?;
+                after_effects(state, &record, &room, &events).await?;
+                return Ok(infos.last().map_or(record.last_seq, |i| i.seq));
+            }
+            Ok(RoomWritten::Replayed { last_seq }) => return Ok(last_seq),
+            Ok(RoomWritten::AlreadyVoted) => {
+                return Err(AppError::new(ErrorCode::Conflict, "you have voted already"));
+            }
+            Err(StoreError::Stale) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::new(
+        ErrorCode::RequestInProgress,
+        "the room is busy; retry",
+    ))
+}
+
+/// What follows from entries beyond the log: a removed person's connections leave the room;
+/// a vote's tally is published when the vote allows it.
+async fn after_effects(
+    state: &AppState,
+    record: &MeetingRecord,
+    room: &Room,
+    events: &[RoomEvent],
+) -> AppResult<()> {
+    let channel = Channel::Room(record.id);
+    for event in events {
+        match event {
+            RoomEvent::Removed { who } => {
+                // Their connections leave the room, and the room sees them go.
+                for conn in state.hub.evict(channel, *who) {
+                    if state.bus.presence_leave(channel, conn, *who).await? {
+                        let gone = hehe_protocol::Member {
+                            account_id: *who,
+                            name: String::new(),
+                            role: None,
+                        };
+                        let leave = hehe_protocol::ServerMsg::Presence {
+                            channel,
+                            joins: vec![],
+                            leaves: vec![gone],
+                        };
+                        state
+                            .bus
+                            .broadcast(channel, crate::hub::Frame::from(leave.to_json()))
+                            .await?;
+                    }
+                }
+            }
+            // A running tally after each anonymous ballot would tell the room how that
+            // person voted: anonymous votes show their result only at the close.
+            RoomEvent::VoteCast { vote, .. }
+                if room
+                    .vote(*vote)
+                    .is_some_and(|v| !v.hide_results && !v.anonymous) =>
+            {
+                send_tally(state, record, room, *vote, "room.tally").await?
+            }
+            RoomEvent::VoteClosed { vote } => {
+                send_tally(state, record, room, *vote, "room.vote_result").await?
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+async fn send_tally(
+    state: &AppState,
+    record: &MeetingRecord,
+    room: &Room,
+    vote: u32,
+    kind: &str,
+) -> AppResult<()> {
+    let Some(v) = room.vote(vote) else {
+        return Ok(());
+    };
+    let ballots = state.store.ballots(record.id, vote).await?;
+    let counts = tally(v, &ballots);
+    let data = json!({ "vote": vote, "counts": counts, "ballots": ballots.len() });
+    let key = format!("{kind}:{}:{vote}:{}", record.id.0, ballots.len());
+    send(state, record.id, kind, &data, key).await
+}
+
+async fn publish(state: &AppState, meeting: MeetingId, infos: &[RoomEventInfo]) -> AppResult<()> {
+    for info in infos {
+        let key = format!("room:{}:{}", meeting.0, info.seq);
+        send(state, meeting, "room.event", info, key).await?;
+    }
+    Ok(())
+}
+
+async fn send(
+    state: &AppState,
+    meeting: MeetingId,
+    kind: &str,
+    data: &impl serde::Serialize,
+    key: String,
+) -> AppResult<()> {
+    let data = serde_json::to_string(data)
+        .ok()
+        .and_then(|s| RawValue::from_string(s).ok())
+        .ok_or_else(|| AppError::new(ErrorCode::Internal, "internal error"))?;
+    state
+        .bus
+        .publish(Publication {
+            channel: Channel::Room(meeting),
+            audience: Audience::All,
+            kind: kind.into(),
+            data,
+            idempotency_key: Some(key),
+        })
+        .await?;
+    state.metrics.events_published.inc();
+    Ok(())
+}
+
+fn info(record: &MeetingRecord) -> MeetingInfo {
+    MeetingInfo {
+        id: record.id,
+        kind: record.kind,
+        title: record.title.clone(),
+        description: record.description.clone(),
+        place_id: record.place_id,
+        chair: record.chair,
+        secretary: record.secretary,
+        private: record.private,
+        state: record.state,
+        agenda: record.agenda.clone(),
+        minutes: record.minutes.clone(),
+    }
+}
+
+/// Meetings of the places the actor belongs to that they may know of.
+pub async fn list(state: &AppState, who: &Identity) -> AppResult<Vec<MeetingInfo>> {
+    let mut places = Vec::new();
+    for grant in &who.actor.grants {
+        if let Some(scope) = grant.scope {
+            places.push(scope.street);
+            places.extend(scope.community);
+        }
+    }
+    places.sort();
+    places.dedup();
+    let admin = who.actor.has_role(Role::Admin);
+    let mut out = Vec::new();
+    for record in state.store.meetings_for(&places, who.actor.id).await? {
+        if let Some(actor) = room_actor(state, who, &record).await?
+            && (actor.eligible || actor.chair || actor.secretary || admin)
+        {
+            out.push(info(&record));
+        }
+    }
+    Ok(out)
+}
+
+/// A meeting, its room now and its log, for those who may be in it.
+pub async fn detail(
+    state: &AppState,
+    who: &Identity,
+    meeting: MeetingId,
+) -> AppResult<MeetingDetail> {
+    let record = state
+        .store
+        .meeting(meeting)
+        .await?
+        .ok_or_else(|| AppError::not_found("meeting"))?;
+    let actor = room_actor(state, who, &record)
+        .await?
+        .ok_or_else(|| AppError::not_found("meeting"))?;
+    if !(actor.eligible || actor.chair || actor.secretary) {
+        return Err(AppError::forbidden());
+    }
+    let mut room = load_room(state, &record).await?;
+    let log: Vec<RoomEventInfo> = state
+        .store
+        .room_events(meeting, 0)
+        .await?
+        .into_iter()
+        .map(|(i, _)| i)
+        .collect();
+    let mut votes = Vec::new();
+    for v in std::mem::take(&mut room.votes) {
+        let ballots = state.store.ballots(meeting, v.id).await?;
+        let counts = (!v.open || !v.hide_results).then(|| tally(&v, &ballots));
+        votes.push(VoteInfo {
+            id: v.id,
+            question: v.question,
+            options: v.options,
+            multiple: v.multiple,
+            anonymous: v.anonymous,
+            hide_results: v.hide_results,
+            open: v.open,
+            counts,
+            ballots: ballots.len() as u32,
+        });
+    }
+    Ok(MeetingDetail {
+        meeting: info(&record),
+        room: RoomSnapshot {
+            state: room.state,
+            locked: room.locked,
+            mode: room.mode,
+            floor: room.floor,
+            hands: room.hands,
+            muted: room.muted.into_iter().collect(),
+            agenda_item: room.agenda_item,
+            votes,
+            minutes: room.minutes,
+            seq: log.last().map_or(0, |e| e.seq),
+        },
+        log,
+    })
+}

@@ -1,0 +1,133 @@
+//! Meetings in the store: the meeting, its members, its append-only room log, and votes whose
+//! ballots cannot be traced back to voters when the vote is anonymous.
+
+use super::StoreResult;
+use crate::domain::meeting::RoomEvent;
+use async_trait::async_trait;
+use hehe_protocol::meeting::{MeetingKind, MeetingState, RoomEventInfo};
+use hehe_protocol::{AccountId, MeetingId, PlaceId, RequestId};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeetingRecord {
+    pub id: MeetingId,
+    pub kind: MeetingKind,
+    pub title: String,
+    pub description: String,
+    pub place_id: PlaceId,
+    pub chair: AccountId,
+    pub secretary: Option<AccountId>,
+    pub private: bool,
+    pub state: MeetingState,
+    pub agenda: Vec<String>,
+    pub minutes: Option<String>,
+    pub last_seq: u32,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberRole {
+    Party,
+    Mediator,
+    Representative,
+}
+
+impl MemberRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberRole::Party => "party",
+            MemberRole::Mediator => "mediator",
+            MemberRole::Representative => "representative",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMeeting<'a> {
+    pub kind: MeetingKind,
+    pub title: &'a str,
+    pub place: PlaceId,
+    pub chair: AccountId,
+    pub private: bool,
+    pub agenda: &'a [String],
+    pub at: i64,
+}
+
+/// A ballot to store with the log entry that announces it.
+#[derive(Debug, Clone)]
+pub struct NewBallot<'a> {
+    pub vote: u32,
+    pub voter: AccountId,
+    pub anonymous: bool,
+    pub choices: &'a [u32],
+}
+
+/// Entries to append after `expected_last_seq`, in one transaction.
+#[derive(Debug, Clone)]
+pub struct RoomWrite<'a> {
+    pub meeting: MeetingId,
+    pub expected_last_seq: u32,
+    pub actor: Option<AccountId>,
+    pub events: &'a [RoomEvent],
+    /// The state the entries leave the meeting in.
+    pub state: MeetingState,
+    pub minutes: Option<&'a str>,
+    pub ballot: Option<NewBallot<'a>>,
+    pub command: Option<(AccountId, &'a RequestId)>,
+    pub at: i64,
+}
+
+/// What a room write came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RoomWritten {
+    Appended(Vec<RoomEventInfo>),
+    /// The command was applied before; its entries end at this seq.
+    Replayed {
+        last_seq: u32,
+    },
+    /// The voter already has a ballot in this vote.
+    AlreadyVoted,
+}
+
+#[async_trait]
+pub trait MeetingStore: Send + Sync {
+    async fn meeting(&self, id: MeetingId) -> StoreResult<Option<MeetingRecord>>;
+
+    async fn create_meeting(&self, meeting: NewMeeting<'_>) -> StoreResult<MeetingId>;
+
+    async fn add_member(
+        &self,
+        meeting: MeetingId,
+        account: AccountId,
+        role: MemberRole,
+    ) -> StoreResult<()>;
+
+    async fn member_role(
+        &self,
+        meeting: MeetingId,
+        account: AccountId,
+    ) -> StoreResult<Option<MemberRole>>;
+
+    /// Meetings of the given places the account may know of: public ones, and private ones it
+    /// chairs or belongs to.
+    async fn meetings_for(
+        &self,
+        places: &[PlaceId],
+        account: AccountId,
+    ) -> StoreResult<Vec<MeetingRecord>>;
+
+    /// The room log after `after_seq`, oldest first.
+    async fn room_events(
+        &self,
+        meeting: MeetingId,
+        after_seq: u32,
+    ) -> StoreResult<Vec<(RoomEventInfo, RoomEvent)>>;
+
+    /// Appends entries. `StoreError::Stale` when others appended since `expected_last_seq`.
+    async fn append_room(&self, write: RoomWrite<'_>) -> StoreResult<RoomWritten>;
+
+    /// The choices of every ballot of a vote.
+    async fn ballots(&self, meeting: MeetingId, vote: u32) -> StoreResult<Vec<Vec<u32>>>;
+
+    /// Receipts (who voted) of a vote.
+    async fn receipts(&self, meeting: MeetingId, vote: u32) -> StoreResult<u32>;
+}

@@ -1,0 +1,654 @@
+//! The living room over real sockets: a hearing with 200 participants, mediation privacy,
+//! votes that count each voter once, anonymous ballots, and resuming mid-meeting.
+
+use crate::helpers::*;
+use hehe_client::{Connection, Incoming};
+use hehe_protocol::meeting::{NewVote, RoomAction, RoomMode};
+use hehe_protocol::{AccountId, Channel, ErrorCode, Event, MeetingId, Role, ServerMsg};
+use hehe_server::auth::TokenKind;
+
+/// `n` residents of Riverside, connected (not yet subscribed).
+async fn residents(app: &TestApp, n: usize) -> Vec<(AccountId, Connection)> {
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let store = &app.state.store;
+        let id = store
+            .insert_account(&format!("p{i}"), &format!("Participant {i}"), "-")
+            .await
+            .unwrap();
+        store
+            .insert_grant(id, Role::Resident, Some(app.demo.communities[0]))
+            .await
+            .unwrap();
+        let token = app
+            .state
+            .tokens
+            .issue(id, TokenKind::Access, app.state.now())
+            .token;
+        out.push((
+            id,
+            Connection::connect(&app.ws_url(), &token).await.unwrap(),
+        ));
+    }
+    out
+}
+
+/// The room's events as (offset, kind, entry kind) from the entry of kind `from` to the first
+/// event of kind `until`.
+async fn room_events(conn: &mut Connection, from: &str, until: &str) -> Vec<(u64, String, String)> {
+    let mut seen = Vec::new();
+    let mut started = false;
+    loop {
+        let event: Event = conn.next_event_timeout(WAIT).await.expect("a room event");
+        let entry = event.data["kind"].as_str().unwrap_or_default().to_owned();
+        started |= entry == from;
+        if started {
+            seen.push((event.offset, event.kind.clone(), entry));
+        }
+        if event.kind == until {
+            return seen;
+        }
+    }
+}
+
+fn vote(anonymous: bool) -> NewVote {
+    NewVote {
+        question: "Replace the drainage pipe this month?".into(),
+        options: vec!["Yes".into(), "No".into(), "Later".into()],
+        multiple: false,
+        anonymous,
+        hide_results: false,
+    }
+}
+
+#[tokio::test]
+async fn a_hearing_with_200_participants_sees_one_sequence() {
+    let app = spawn_app().await;
+    let room = Channel::Room(app.demo.meeting);
+    let meeting = app.demo.meeting;
+    let mut chair = app.connect("chief").await;
+    chair.subscribe(room, None).await.unwrap();
+    let mut people = residents(&app, 200).await;
+    for chunk in people.chunks_mut(20) {
+        let joins = chunk.iter_mut().map(|(_, c)| c.subscribe(room, None));
+        for joined in futures_util::future::join_all(joins).await {
+            joined.expect("joins the room");
+        }
+    }
+
+    chair.room_action(meeting, RoomAction::Start).await.unwrap();
+    chair
+        .room_action(meeting, RoomAction::SetAgendaItem { index: 0 })
+        .await
+        .unwrap();
+    let (speaker, muted) = (people[0].0, people[1].0);
+    people[0]
+        .1
+        .room_action(meeting, RoomAction::RaiseHand)
+        .await
+        .unwrap();
+    chair
+        .room_action(meeting, RoomAction::GiveFloor { to: None })
+        .await
+        .unwrap();
+    chair
+        .room_action(
+            meeting,
+            RoomAction::SetMode {
+                mode: RoomMode::FloorOnly,
+            },
+        )
+        .await
+        .unwrap();
+    people[0]
+        .1
+        .room_action(
+            meeting,
+            RoomAction::Say {
+                text: "I support the repair.".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let refused = people[2]
+        .1
+        .room_action(
+            meeting,
+            RoomAction::Say {
+                text: "Me too!".into(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.code(),
+        Some(ErrorCode::Forbidden),
+        "not their floor"
+    );
+    chair
+        .room_action(
+            meeting,
+            RoomAction::SetMode {
+                mode: RoomMode::Open,
+            },
+        )
+        .await
+        .unwrap();
+    chair
+        .room_action(meeting, RoomAction::Mute { who: muted })
+        .await
+        .unwrap();
+    let refused = people[1]
+        .1
+        .room_action(
+            meeting,
+            RoomAction::Say {
+                text: "Let me speak".into(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some(ErrorCode::Forbidden), "muted");
+    chair
+        .room_action(meeting, RoomAction::OpenVote { vote: vote(false) })
+        .await
+        .unwrap();
+    let casts = people.iter_mut().take(30).enumerate().map(|(i, (_, c))| {
+        c.room_action(
+            meeting,
+            RoomAction::CastVote {
+                vote: 1,
+                choices: vec![(i % 3) as u32],
+            },
+        )
+    });
+    for cast in futures_util::future::join_all(casts).await {
+        cast.expect("one ballot each");
+    }
+    chair
+        .room_action(meeting, RoomAction::CloseVote { vote: 1 })
+        .await
+        .unwrap();
+
+    // Everyone, chair included, saw the same events in the same order.
+    let expected = room_events(&mut chair, "started", "room.vote_result").await;
+    let entries: Vec<&str> = expected
+        .iter()
+        .filter(|e| e.1 == "room.event")
+        .map(|e| e.2.as_str())
+        .collect();
+    assert_eq!(
+        &entries[..7],
+        [
+            "started",
+            "agenda_item_set",
+            "hand_raised",
+            "floor_given",
+            "mode_set",
+            "said",
+            "mode_set"
+        ]
+    );
+    assert_eq!(entries.iter().filter(|k| **k == "vote_cast").count(), 30);
+    for (id, conn) in &mut people {
+        assert_eq!(
+            room_events(conn, "started", "room.vote_result").await,
+            expected,
+            "participant {id}"
+        );
+    }
+    let _ = speaker;
+}
+
+#[tokio::test]
+async fn a_mediation_is_invisible_to_everyone_but_its_members() {
+    let app = spawn_app().await;
+    let room = Channel::Room(app.demo.mediation);
+    // The parties and the mediator come in.
+    for member in ["resident", "lead", "official"] {
+        let mut conn = app.connect(member).await;
+        conn.subscribe(room, None)
+            .await
+            .unwrap_or_else(|e| panic!("{member}: {e}"));
+    }
+    // Nobody else: not a neighbour, not the grid worker, not the street chief, not an admin.
+    for outsider in ["worker", "chief", "admin", "resident2", "ops"] {
+        let mut conn = app.connect(outsider).await;
+        let err = conn.subscribe(room, None).await.unwrap_err();
+        assert_eq!(
+            err.code(),
+            Some(ErrorCode::NotFound),
+            "{outsider} subscribing"
+        );
+        let err = conn.presence(room).await.unwrap_err();
+        assert_eq!(
+            err.code(),
+            Some(ErrorCode::NotFound),
+            "{outsider} asking who is there"
+        );
+        let err = conn
+            .room_action(app.demo.mediation, RoomAction::RaiseHand)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Some(ErrorCode::NotFound), "{outsider} acting");
+        let token = app.login(outsider).await.access_token;
+        let err = app
+            .http
+            .messages(&token, room, None, None)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.code(),
+            Some(ErrorCode::NotFound),
+            "{outsider} reading history"
+        );
+    }
+}
+
+#[tokio::test]
+async fn double_votes_are_refused_even_when_they_race() {
+    let app = spawn_app().await;
+    let meeting = app.demo.meeting;
+    let room = Channel::Room(meeting);
+    let mut chair = app.connect("chief").await;
+    chair.subscribe(room, None).await.unwrap();
+    chair.room_action(meeting, RoomAction::Start).await.unwrap();
+    chair
+        .room_action(meeting, RoomAction::OpenVote { vote: vote(true) })
+        .await
+        .unwrap();
+
+    // One voter on two connections, casting at the same moment: one ballot.
+    let mut phone = app.connect("resident").await;
+    let mut laptop = app.connect("resident").await;
+    let (a, b) = tokio::join!(
+        phone.room_action(
+            meeting,
+            RoomAction::CastVote {
+                vote: 1,
+                choices: vec![0]
+            }
+        ),
+        laptop.room_action(
+            meeting,
+            RoomAction::CastVote {
+                vote: 1,
+                choices: vec![1]
+            }
+        ),
+    );
+    assert_eq!(a.is_ok() as u8 + b.is_ok() as u8, 1, "{a:?} {b:?}");
+    let refused = a.err().or(b.err()).unwrap();
+    assert_eq!(refused.code(), Some(ErrorCode::Conflict));
+
+    // Fifty more voters at once: the tally counts each exactly once.
+    let mut voters = residents(&app, 50).await;
+    let casts = voters.iter_mut().enumerate().map(|(i, (_, c))| {
+        c.room_action(
+            meeting,
+            RoomAction::CastVote {
+                vote: 1,
+                choices: vec![(i % 2) as u32],
+            },
+        )
+    });
+    for cast in futures_util::future::join_all(casts).await {
+        cast.expect("accepted");
+    }
+    chair
+        .room_action(meeting, RoomAction::CloseVote { vote: 1 })
+        .await
+        .unwrap();
+    let result = loop {
+        let event = chair.next_event_timeout(WAIT).await.unwrap();
+        if event.kind == "room.vote_result" {
+            break event;
+        }
+    };
+    let counts: Vec<u64> = result.data["counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_u64().unwrap())
+        .collect();
+    assert_eq!(counts.iter().sum::<u64>(), 51);
+    assert_eq!(result.data["ballots"], 51);
+    // Recomputed from the store, the tally is the same.
+    let ballots = app.state.store.ballots(meeting, 1).await.unwrap();
+    assert_eq!(ballots.len(), 51);
+    assert_eq!(app.state.store.receipts(meeting, 1).await.unwrap(), 51);
+    let late = voters[0]
+        .1
+        .room_action(
+            meeting,
+            RoomAction::CastVote {
+                vote: 1,
+                choices: vec![0],
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        late.code(),
+        Some(ErrorCode::InvalidRequest),
+        "the vote is closed"
+    );
+}
+
+#[tokio::test]
+async fn anonymous_ballots_carry_nothing_that_links_them_to_their_voter() {
+    let app = spawn_app().await;
+    let meeting = app.demo.meeting;
+    let mut chair = app.connect("chief").await;
+    chair.room_action(meeting, RoomAction::Start).await.unwrap();
+    chair
+        .room_action(meeting, RoomAction::OpenVote { vote: vote(true) })
+        .await
+        .unwrap();
+    chair
+        .room_action(meeting, RoomAction::OpenVote { vote: vote(false) })
+        .await
+        .unwrap();
+    let mut voters = residents(&app, 5).await;
+    for (_, conn) in &mut voters {
+        conn.room_action(
+            meeting,
+            RoomAction::CastVote {
+                vote: 1,
+                choices: vec![2],
+            },
+        )
+        .await
+        .unwrap();
+        conn.room_action(
+            meeting,
+            RoomAction::CastVote {
+                vote: 2,
+                choices: vec![0],
+            },
+        )
+        .await
+        .unwrap();
+    }
+    // Straight from the database file: anonymous ballots hold no voter, no time, no order.
+    let url = format!("sqlite://{}", app.config.data_dir.join("hehe.db").display());
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    use sqlx::Row;
+    let columns: Vec<String> = sqlx::query("SELECT name FROM pragma_table_info('vote_ballots')")
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>("name"))
+        .collect();
+    assert_eq!(
+        columns,
+        ["ballot_id", "meeting_id", "vote_no", "voter_id", "choices"]
+    );
+    let anonymous = sqlx::query("SELECT ballot_id, voter_id FROM vote_ballots WHERE vote_no = 1")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(anonymous.len(), 5);
+    for row in &anonymous {
+        assert!(row.get::<Option<i64>, _>("voter_id").is_none());
+        let id: String = row.get("ballot_id");
+        assert!(
+            id.len() >= 20 && !id.chars().all(|c| c.is_ascii_digit()),
+            "a random id, not a counter"
+        );
+    }
+    let named =
+        sqlx::query("SELECT voter_id FROM vote_ballots WHERE vote_no = 2 AND voter_id IS NOT NULL")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(named.len(), 5, "a named vote keeps its voters");
+    // Nor does the room's log name anonymous voters.
+    let cast = sqlx::query("SELECT actor_id, data FROM meeting_events WHERE kind = 'vote_cast'")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let anonymous_entries = cast
+        .iter()
+        .map(|r| {
+            let data: serde_json::Value =
+                serde_json::from_str(&r.get::<String, _>("data")).unwrap();
+            (r.get::<Option<i64>, _>("actor_id"), data)
+        })
+        .filter(|(_, d)| d["vote"] == 1)
+        .collect::<Vec<_>>();
+    assert_eq!(anonymous_entries.len(), 5);
+    assert!(
+        anonymous_entries
+            .iter()
+            .all(|(actor, d)| actor.is_none() && d.get("voter").is_none()),
+        "{anonymous_entries:?}"
+    );
+    pool.close().await;
+    // Ending the meeting closes the votes still open, each with its result.
+    let mut chair_view = app.connect("chief").await;
+    chair_view
+        .subscribe(Channel::Room(meeting), None)
+        .await
+        .unwrap();
+    chair.room_action(meeting, RoomAction::End).await.unwrap();
+    let mut results = 0;
+    while let Ok(event) = chair_view.next_event_timeout(QUIET).await {
+        if event.kind == "room.vote_result" {
+            results += 1;
+        }
+    }
+    assert_eq!(results, 2);
+}
+
+#[tokio::test]
+async fn a_participant_who_reconnects_mid_meeting_gets_exactly_what_they_missed() {
+    let app = spawn_app().await;
+    let meeting = app.demo.meeting;
+    let room = Channel::Room(meeting);
+    let mut chair = app.connect("chief").await;
+    chair.room_action(meeting, RoomAction::Start).await.unwrap();
+    let mut resident = app.connect("resident").await;
+    resident.subscribe(room, None).await.unwrap();
+    chair
+        .room_action(meeting, RoomAction::SetAgendaItem { index: 0 })
+        .await
+        .unwrap();
+    let first = resident.next_event_timeout(WAIT).await.unwrap();
+    assert_eq!(first.data["kind"], "agenda_item_set");
+    let positions = resident.positions();
+    resident.close().await.unwrap();
+
+    chair
+        .room_action(meeting, RoomAction::SetAgendaItem { index: 1 })
+        .await
+        .unwrap();
+    chair
+        .room_action(
+            meeting,
+            RoomAction::AppendMinutes {
+                text: "The proposal was read.".into(),
+            },
+        )
+        .await
+        .unwrap();
+    chair.room_action(meeting, RoomAction::Lock).await.unwrap();
+    let mut again = app.connect("resident").await;
+    let resumed = again.resume(&positions).await.unwrap();
+    assert!(resumed[0].recovered);
+    let kinds: Vec<&str> = resumed[0]
+        .events
+        .iter()
+        .map(|e| e.data["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["agenda_item_set", "minutes_appended", "locked"]);
+    // The locked room took them back: they had been in before.
+    chair
+        .room_action(meeting, RoomAction::Unlock)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.next_event_timeout(WAIT).await.unwrap().data["kind"],
+        "unlocked"
+    );
+    // A newcomer is kept out of a locked room.
+    chair.room_action(meeting, RoomAction::Lock).await.unwrap();
+    let mut newcomer = app.connect("lead").await;
+    assert_eq!(
+        newcomer.subscribe(room, None).await.unwrap_err().code(),
+        Some(ErrorCode::Forbidden)
+    );
+}
+
+#[tokio::test]
+async fn a_removed_participant_is_put_out_and_kept_out() {
+    let app = spawn_app().await;
+    let meeting = app.demo.meeting;
+    let room = Channel::Room(meeting);
+    let mut chair = app.connect("chief").await;
+    chair.room_action(meeting, RoomAction::Start).await.unwrap();
+    let mut resident = app.connect("resident").await;
+    resident.subscribe(room, None).await.unwrap();
+    let who = app.demo.account("resident");
+    chair
+        .room_action(meeting, RoomAction::Remove { who })
+        .await
+        .unwrap();
+    // The server ends their subscription and says why.
+    let notice = loop {
+        match resident.recv_timeout(WAIT).await.unwrap() {
+            Incoming::Msg(ServerMsg::Unsubscribed { channel, code, .. }) => break (channel, code),
+            Incoming::Msg(_) => continue,
+            Incoming::Closed { code, .. } => panic!("closed with {code:?}"),
+        }
+    };
+    assert_eq!(notice, (room, ErrorCode::Forbidden));
+    chair
+        .room_action(
+            meeting,
+            RoomAction::Say {
+                text: "We continue.".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        resident.next_event_timeout(QUIET).await.is_err(),
+        "nothing more reaches them"
+    );
+    assert_eq!(
+        resident.subscribe(room, None).await.unwrap_err().code(),
+        Some(ErrorCode::Forbidden)
+    );
+    let err = resident
+        .room_action(meeting, RoomAction::RaiseHand)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some(ErrorCode::Forbidden));
+    // Readmitted, they may come back.
+    chair
+        .room_action(meeting, RoomAction::Readmit { who })
+        .await
+        .unwrap();
+    resident.subscribe(room, None).await.expect("back in");
+    let _ = MeetingId(0);
+}
+
+#[tokio::test]
+async fn meetings_are_listed_and_read_only_by_those_who_may_see_them() {
+    let app = spawn_app().await;
+    let meeting = app.demo.meeting;
+    let mut chair = app.connect("chief").await;
+    chair.room_action(meeting, RoomAction::Start).await.unwrap();
+    chair
+        .room_action(meeting, RoomAction::SetAgendaItem { index: 1 })
+        .await
+        .unwrap();
+    chair
+        .room_action(
+            meeting,
+            RoomAction::OpenVote {
+                vote: NewVote {
+                    hide_results: true,
+                    ..vote(false)
+                },
+            },
+        )
+        .await
+        .unwrap();
+    let mut resident = app.connect("resident").await;
+    resident
+        .room_action(
+            meeting,
+            RoomAction::CastVote {
+                vote: 1,
+                choices: vec![0],
+            },
+        )
+        .await
+        .unwrap();
+
+    let get = |user: &'static str, path: String| {
+        let app = &app;
+        async move {
+            let token = app.login(user).await.access_token;
+            let (status, body) = app.http.get_bytes(&token, &path).await.unwrap();
+            (
+                status,
+                serde_json::from_slice::<serde_json::Value>(&body).unwrap_or_default(),
+            )
+        }
+    };
+    // The resident sees the hearing and the mediation they are a party to.
+    let (status, list) = get("resident", "/api/meetings".into()).await;
+    assert_eq!(status, 200);
+    let ids: Vec<i64> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [app.demo.meeting.0, app.demo.mediation.0]);
+    // The grid worker sees the hearing only; the mediation is not listed for them.
+    let (_, list) = get("worker", "/api/meetings".into()).await;
+    let ids: Vec<i64> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [app.demo.meeting.0]);
+    assert_eq!(
+        get("worker", format!("/api/meetings/{}", app.demo.mediation))
+            .await
+            .0,
+        404
+    );
+    assert_eq!(
+        get("admin", format!("/api/meetings/{}", app.demo.mediation))
+            .await
+            .0,
+        404
+    );
+
+    // One meeting: the room as its log leaves it, the tally hidden while the vote is open.
+    let (status, detail) = get("resident", format!("/api/meetings/{meeting}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(detail["room"]["state"], "live");
+    assert_eq!(detail["room"]["agenda_item"], 1);
+    assert_eq!(detail["room"]["votes"][0]["ballots"], 1);
+    assert!(detail["room"]["votes"][0].get("counts").is_none());
+    let log = detail["log"].as_array().unwrap();
+    assert_eq!(detail["room"]["seq"], log.len());
+    let kinds: Vec<&str> = log.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["started", "agenda_item_set", "vote_opened", "vote_cast"]
+    );
+    assert_eq!(
+        get("lakeside", format!("/api/meetings/{meeting}")).await.0,
+        403
+    );
+}
