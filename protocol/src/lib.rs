@@ -4,6 +4,7 @@
 //! The crate has no I/O and no runtime dependencies beyond serde, so the server, the Rust client,
 //! the load test and the fuzz targets all decode exactly the same way.
 
+pub mod appraisal;
 mod channel;
 mod client_msg;
 mod codes;

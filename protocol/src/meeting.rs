@@ -156,6 +156,29 @@ pub enum RoomAction {
     CloseVote {
         vote: u32,
     },
+    /// The chair publishes a draft meeting: people may register and come in.
+    Publish,
+    /// The chair calls off a meeting that has not started.
+    Cancel,
+    /// A mediation's mediator (its chair) proposes the terms of an agreement and the date by
+    /// which they are to be carried out (Unix ms); every party must confirm them.
+    ProposeAgreement {
+        terms: String,
+        deadline: i64,
+    },
+    /// A party to a mediation accepts the proposed terms.
+    ConfirmAgreement,
+    /// The mediator records that no agreement was reached, and where the parties may turn.
+    RecordFailure {
+        referral: String,
+    },
+    /// The chair publishes a hearing's decision (after it ended), with the follow-up items it
+    /// opens.
+    PublishDecision {
+        text: String,
+        #[serde(default)]
+        follow_ups: Vec<String>,
+    },
 }
 
 /// An entry of a meeting's log, as the room channel carries it (`room.event`).
@@ -194,6 +217,12 @@ pub struct MeetingInfo {
     pub agenda: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub minutes: Option<String>,
+    /// For a hearing held in rounds: the round before this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_round: Option<MeetingId>,
+    /// A hearing's published decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
 }
 
 /// A vote as a room member sees it: the tally only when it may be shown.
@@ -239,4 +268,58 @@ pub struct MeetingDetail {
     pub meeting: MeetingInfo,
     pub room: RoomSnapshot,
     pub log: Vec<RoomEventInfo>,
+}
+
+/// A meeting to create (as a draft; publish it with the `publish` room action).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewMeeting {
+    pub kind: MeetingKind,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    /// The community or street the meeting belongs to.
+    pub place_id: crate::ids::PlaceId,
+    #[serde(default)]
+    pub agenda: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secretary: Option<AccountId>,
+    /// Seats; absent means unlimited. Registrations past it join the waiting list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<u32>,
+    /// A mediation's parties (it is private to them and its mediators).
+    #[serde(default)]
+    pub parties: Vec<AccountId>,
+    #[serde(default)]
+    pub mediators: Vec<AccountId>,
+    /// Issues the meeting is about.
+    #[serde(default)]
+    pub issues: Vec<crate::ids::IssueId>,
+    /// For a hearing held in rounds: the round before this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_round: Option<MeetingId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrationStatus {
+    Registered,
+    /// On the waiting list; moved up when a seat frees.
+    Waiting,
+    Cancelled,
+}
+
+/// A person's registration for a meeting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RegistrationInfo {
+    pub meeting: MeetingId,
+    pub account: AccountId,
+    pub status: RegistrationStatus,
+    /// Shown at the door to check in.
+    pub code: String,
+    pub registered_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_in_at: Option<i64>,
 }

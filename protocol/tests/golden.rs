@@ -1402,6 +1402,12 @@ fn room_action_kind(action: &RoomAction) -> &'static str {
         RoomAction::OpenVote { .. } => "open_vote",
         RoomAction::CastVote { .. } => "cast_vote",
         RoomAction::CloseVote { .. } => "close_vote",
+        RoomAction::Publish => "publish",
+        RoomAction::Cancel => "cancel",
+        RoomAction::ProposeAgreement { .. } => "propose_agreement",
+        RoomAction::ConfirmAgreement => "confirm_agreement",
+        RoomAction::RecordFailure { .. } => "record_failure",
+        RoomAction::PublishDecision { .. } => "publish_decision",
     }
 }
 
@@ -1442,6 +1448,20 @@ fn one_room_action_of_each_kind() -> Vec<RoomAction> {
             choices: vec![0],
         },
         RoomAction::CloseVote { vote: 1 },
+        RoomAction::Publish,
+        RoomAction::Cancel,
+        RoomAction::ProposeAgreement {
+            terms: "401 repairs its pipe within two weeks.".into(),
+            deadline: 1_768_000_000_000,
+        },
+        RoomAction::ConfirmAgreement,
+        RoomAction::RecordFailure {
+            referral: "The district's people's mediation committee.".into(),
+        },
+        RoomAction::PublishDecision {
+            text: "The pipe is replaced in March; the building fund pays 70 %.".into(),
+            follow_ups: vec!["Three quotes by 15 February".into()],
+        },
     ]
 }
 

@@ -365,6 +365,14 @@ fn room_action() -> impl Strategy<Value = RoomAction> {
         (any::<u32>(), vec(any::<u32>(), 0..5))
             .prop_map(|(vote, choices)| RoomAction::CastVote { vote, choices }),
         any::<u32>().prop_map(|vote| RoomAction::CloseVote { vote }),
+        Just(RoomAction::Publish),
+        Just(RoomAction::Cancel),
+        (text(), any::<i64>())
+            .prop_map(|(terms, deadline)| RoomAction::ProposeAgreement { terms, deadline }),
+        Just(RoomAction::ConfirmAgreement),
+        text().prop_map(|referral| RoomAction::RecordFailure { referral }),
+        (text(), vec(text(), 0..3))
+            .prop_map(|(text, follow_ups)| RoomAction::PublishDecision { text, follow_ups }),
     ]
 }
 
@@ -827,10 +835,16 @@ fn room_action_kind(action: &RoomAction) -> &'static str {
         RoomAction::OpenVote { .. } => "open_vote",
         RoomAction::CastVote { .. } => "cast_vote",
         RoomAction::CloseVote { .. } => "close_vote",
+        RoomAction::Publish => "publish",
+        RoomAction::Cancel => "cancel",
+        RoomAction::ProposeAgreement { .. } => "propose_agreement",
+        RoomAction::ConfirmAgreement => "confirm_agreement",
+        RoomAction::RecordFailure { .. } => "record_failure",
+        RoomAction::PublishDecision { .. } => "publish_decision",
     }
 }
 
-const ROOM_ACTION_KINDS: [&str; 21] = [
+const ROOM_ACTION_KINDS: [&str; 27] = [
     "start",
     "end",
     "publish_minutes",
@@ -852,6 +866,12 @@ const ROOM_ACTION_KINDS: [&str; 21] = [
     "open_vote",
     "cast_vote",
     "close_vote",
+    "publish",
+    "cancel",
+    "propose_agreement",
+    "confirm_agreement",
+    "record_failure",
+    "publish_decision",
 ];
 
 fn samples<S: Strategy>(strategy: &S, n: usize) -> Vec<S::Value> {

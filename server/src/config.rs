@@ -114,6 +114,10 @@ pub struct Config {
     #[arg(long, env = "HEHE_MAX_PHOTO_BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_photo_bytes: usize,
 
+    /// How long joins and leaves of a channel are gathered into one presence frame, in ms.
+    #[arg(long, env = "HEHE_PRESENCE_BATCH_MS", default_value_t = 100)]
+    pub presence_batch_ms: u64,
+
     /// How often due deadlines are looked for, in milliseconds.
     #[arg(long, env = "HEHE_DEADLINE_TICK_MS", default_value_t = 1000)]
     pub deadline_tick_ms: u64,

@@ -102,7 +102,7 @@ fn clock_changes(
 }
 
 /// Whether the actor may see the issue at all.
-async fn can_see(state: &AppState, actor: &Actor, record: &IssueRecord) -> AppResult<bool> {
+pub async fn can_see(state: &AppState, actor: &Actor, record: &IssueRecord) -> AppResult<bool> {
     let issue = &record.issue;
     let involved = issue.reporter == actor.id
         || issue.assignee == Some(actor.id)

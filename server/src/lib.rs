@@ -8,6 +8,7 @@
 //!
 //! `run` is the whole server; `main` only wires configuration to it, and tests call it too.
 
+pub mod appraisals;
 pub mod auth;
 pub mod bus;
 pub mod channels;
@@ -20,6 +21,7 @@ pub mod issues;
 pub mod media;
 pub mod meetings;
 pub mod metrics;
+pub mod presence;
 pub mod state;
 pub mod stats;
 pub mod store;
@@ -155,6 +157,7 @@ pub async fn serve(
         }
     });
 
+    tokio::spawn(state.presence.clone().run(state.bus.clone(), token.clone()));
     // Deadlines: warnings, breaches and escalations, each applied once (see `issues::tick`).
     tokio::spawn({
         let (token, state) = (token.clone(), state.clone());

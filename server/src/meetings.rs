@@ -8,9 +8,12 @@ use crate::domain::meeting::{Room, RoomActor, RoomEvent, RoomRefusal, decide, ma
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::StoreError;
-use crate::store::meetings::{MeetingRecord, NewBallot, RoomWrite, RoomWritten};
+use crate::store::meetings::{
+    MeetingRecord, MemberRole, NewBallot, NewMeeting as StoreNewMeeting, RoomWrite, RoomWritten,
+};
 use hehe_protocol::meeting::{
-    MeetingDetail, MeetingInfo, MeetingState, RoomAction, RoomEventInfo, RoomSnapshot, VoteInfo,
+    MeetingDetail, MeetingInfo, MeetingKind, MeetingState, NewMeeting, RegistrationInfo,
+    RoomAction, RoomEventInfo, RoomSnapshot, VoteInfo,
 };
 use hehe_protocol::{Channel, ErrorCode, MeetingId, RequestId, Role};
 use serde_json::json;
@@ -62,7 +65,9 @@ pub async fn room_actor(
     if record.private && !eligible {
         return Ok(None);
     }
+    let party = state.store.member_role(record.id, actor.id).await? == Some(MemberRole::Party);
     Ok(Some(RoomActor {
+        party,
         id: actor.id,
         chair,
         secretary,
@@ -72,13 +77,15 @@ pub async fn room_actor(
 
 /// The room now: its fixed facts folded with its whole log.
 pub async fn load_room(state: &AppState, record: &MeetingRecord) -> AppResult<Room> {
+    let parties = state.store.members(record.id, MemberRole::Party).await?;
     let mut room = Room::new(
         record.kind,
-        MeetingState::Published,
+        record.initial_state,
         record.chair,
         record.secretary,
         record.agenda.len() as u32,
-    );
+    )
+    .with_parties(parties);
     for (_, event) in state.store.room_events(record.id, 0).await? {
         room.apply(&event);
     }
@@ -150,6 +157,10 @@ async fn append(
         RoomEvent::MinutesPublished { text } => Some(text.as_str()),
         _ => None,
     });
+    let decision = events.iter().find_map(|e| match e {
+        RoomEvent::DecisionPublished { text, .. } => Some(text.as_str()),
+        _ => None,
+    });
     state
         .store
         .append_room(RoomWrite {
@@ -159,6 +170,7 @@ async fn append(
             events,
             state: after.state,
             minutes,
+            decision,
             ballot,
             command,
             at: state.now(),
@@ -247,20 +259,7 @@ async fn after_effects(
                 // Their connections leave the room, and the room sees them go.
                 for conn in state.hub.evict(channel, *who) {
                     if state.bus.presence_leave(channel, conn, *who).await? {
-                        let gone = hehe_protocol::Member {
-                            account_id: *who,
-                            name: String::new(),
-                            role: None,
-                        };
-                        let leave = hehe_protocol::ServerMsg::Presence {
-                            channel,
-                            joins: vec![],
-                            leaves: vec![gone],
-                        };
-                        state
-                            .bus
-                            .broadcast(channel, crate::hub::Frame::from(leave.to_json()))
-                            .await?;
+                        state.presence.left(channel, crate::presence::gone(*who));
                     }
                 }
             }
@@ -345,6 +344,8 @@ fn info(record: &MeetingRecord) -> MeetingInfo {
         state: record.state,
         agenda: record.agenda.clone(),
         minutes: record.minutes.clone(),
+        previous_round: record.previous_round,
+        decision: record.decision.clone(),
     }
 }
 
@@ -428,4 +429,252 @@ pub async fn detail(
         },
         log,
     })
+}
+
+const MAX_AGENDA: usize = 50;
+
+/// Calls a meeting, as a draft the chair (the caller) publishes with the `publish` action.
+pub async fn create(state: &AppState, who: &Identity, new: NewMeeting) -> AppResult<MeetingInfo> {
+    let place = state
+        .store
+        .place_path(new.place_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("place"))?;
+    if place.grid.is_some() {
+        return Err(AppError::invalid(
+            "a meeting belongs to a community or a street",
+        ));
+    }
+    if !crate::domain::meeting::may_create(&who.actor, &place) {
+        return Err(AppError::forbidden());
+    }
+    let checked = |raw: &str, what: &str, max: usize| -> AppResult<String> {
+        let t = raw.trim();
+        if t.chars().count() > max || t.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(AppError::invalid(format!(
+                "the {what} is too long or holds control characters"
+            )));
+        }
+        Ok(t.to_owned())
+    };
+    let title = checked(&new.title, "title", 120)?;
+    if title.is_empty() {
+        return Err(AppError::invalid("the title is empty"));
+    }
+    let description = checked(&new.description, "description", 4000)?;
+    if new.agenda.len() > MAX_AGENDA {
+        return Err(AppError::invalid("at most 50 agenda items"));
+    }
+    let agenda: Vec<String> = new
+        .agenda
+        .iter()
+        .map(|a| checked(a, "agenda item", 200))
+        .collect::<AppResult<_>>()?;
+    if agenda.iter().any(String::is_empty) {
+        return Err(AppError::invalid("an agenda item is empty"));
+    }
+    if new.kind == MeetingKind::Appraisal {
+        return Err(AppError::invalid(
+            "appraisals are set up with POST /api/appraisals",
+        ));
+    }
+    let mediation = new.kind == MeetingKind::Mediation;
+    let has_members = !(new.parties.is_empty() && new.mediators.is_empty());
+    if has_members && !mediation {
+        return Err(AppError::invalid(
+            "only a mediation has parties and mediators",
+        ));
+    }
+    if mediation && new.parties.len() < 2 {
+        return Err(AppError::invalid("a mediation needs at least two parties"));
+    }
+    for id in new
+        .parties
+        .iter()
+        .chain(&new.mediators)
+        .chain(&new.secretary)
+    {
+        if state.store.account(*id).await?.is_none() {
+            return Err(AppError::not_found("account"));
+        }
+    }
+    if let Some(previous) = new.previous_round {
+        let earlier = state
+            .store
+            .meeting(previous)
+            .await?
+            .ok_or_else(|| AppError::not_found("meeting"))?;
+        if earlier.kind != MeetingKind::Hearing
+            || new.kind != MeetingKind::Hearing
+            || earlier.place_id != new.place_id
+        {
+            return Err(AppError::invalid(
+                "a round follows a hearing of the same place",
+            ));
+        }
+    }
+    for issue in &new.issues {
+        let visible = match state.store.issue(*issue).await? {
+            Some(record) => crate::issues::can_see(state, &who.actor, &record).await?,
+            None => false,
+        };
+        if !visible {
+            return Err(AppError::not_found("issue"));
+        }
+    }
+    let id = state
+        .store
+        .create_meeting(StoreNewMeeting {
+            kind: new.kind,
+            title: &title,
+            description: &description,
+            place: new.place_id,
+            chair: who.actor.id,
+            secretary: new.secretary,
+            private: mediation,
+            agenda: &agenda,
+            capacity: new.capacity,
+            initial_state: MeetingState::Draft,
+            previous_round: new.previous_round,
+            at: state.now(),
+        })
+        .await?;
+    for party in &new.parties {
+        state
+            .store
+            .add_member(id, *party, MemberRole::Party)
+            .await?;
+    }
+    for mediator in &new.mediators {
+        state
+            .store
+            .add_member(id, *mediator, MemberRole::Mediator)
+            .await?;
+    }
+    for issue in &new.issues {
+        state.store.link_issue(id, *issue).await?;
+    }
+    let record = state
+        .store
+        .meeting(id)
+        .await?
+        .ok_or_else(|| AppError::not_found("meeting"))?;
+    Ok(info(&record))
+}
+
+/// A short code to show at the door.
+fn check_in_code() -> String {
+    use rand::Rng;
+    const LETTERS: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    (0..6)
+        .map(|_| LETTERS[rng.random_range(0..LETTERS.len())] as char)
+        .collect()
+}
+
+/// The meeting and the caller's standing, for those who may take part in it.
+async fn open_to(
+    state: &AppState,
+    who: &Identity,
+    meeting: MeetingId,
+) -> AppResult<(MeetingRecord, RoomActor, Room)> {
+    let record = state
+        .store
+        .meeting(meeting)
+        .await?
+        .ok_or_else(|| AppError::not_found("meeting"))?;
+    let actor = room_actor(state, who, &record)
+        .await?
+        .ok_or_else(|| AppError::not_found("meeting"))?;
+    let room = load_room(state, &record).await?;
+    may_enter(&room, &actor)?;
+    Ok((record, actor, room))
+}
+
+/// Registers the caller: a seat while there are seats, else the waiting list.
+pub async fn register(
+    state: &AppState,
+    who: &Identity,
+    meeting: MeetingId,
+) -> AppResult<RegistrationInfo> {
+    let (record, _, room) = open_to(state, who, meeting).await?;
+    if !matches!(room.state, MeetingState::Published | MeetingState::Live) {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            "registration is not open",
+        ));
+    }
+    // Codes are unique per meeting; a clash is rare enough to simply draw again.
+    for _ in 0..5 {
+        match state
+            .store
+            .register(
+                meeting,
+                who.actor.id,
+                &check_in_code(),
+                record.capacity,
+                state.now(),
+            )
+            .await
+        {
+            Ok(info) => return Ok(info),
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::new(ErrorCode::RequestInProgress, "retry"))
+}
+
+/// Cancels the caller's registration; a freed seat goes to the first on the waiting list.
+pub async fn cancel_registration(
+    state: &AppState,
+    who: &Identity,
+    meeting: MeetingId,
+) -> AppResult<RegistrationInfo> {
+    let record = state
+        .store
+        .meeting(meeting)
+        .await?
+        .ok_or_else(|| AppError::not_found("meeting"))?;
+    room_actor(state, who, &record)
+        .await?
+        .ok_or_else(|| AppError::not_found("meeting"))?;
+    let (cancelled, _promoted) = state
+        .store
+        .cancel_registration(meeting, who.actor.id)
+        .await?
+        .ok_or_else(|| AppError::not_found("registration"))?;
+    Ok(cancelled)
+}
+
+/// The chair or secretary checks in the holder of a code.
+pub async fn check_in(
+    state: &AppState,
+    who: &Identity,
+    meeting: MeetingId,
+    code: &str,
+) -> AppResult<RegistrationInfo> {
+    let (_, actor, _) = open_to(state, who, meeting).await?;
+    if !(actor.chair || actor.secretary) {
+        return Err(AppError::forbidden());
+    }
+    let code = code.trim().to_ascii_uppercase();
+    state
+        .store
+        .check_in(meeting, &code, state.now())
+        .await?
+        .ok_or_else(|| AppError::not_found("registration"))
+}
+
+/// Registrations, for the chair and secretary.
+pub async fn registrations(
+    state: &AppState,
+    who: &Identity,
+    meeting: MeetingId,
+) -> AppResult<Vec<RegistrationInfo>> {
+    let (_, actor, _) = open_to(state, who, meeting).await?;
+    if !(actor.chair || actor.secretary) {
+        return Err(AppError::forbidden());
+    }
+    Ok(state.store.registrations(meeting).await?)
 }

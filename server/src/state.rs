@@ -39,6 +39,8 @@ pub struct AppState {
     /// One queue per meeting: a node applies a room's actions one at a time, so a crowd
     /// acting at once waits in line instead of racing on the room's log.
     pub room_locks: Arc<DashMap<MeetingId, Arc<tokio::sync::Mutex<()>>>>,
+    /// Joins and leaves, gathered into one `presence` frame per channel and window.
+    pub presence: Arc<crate::presence::PresenceBatcher>,
     next_conn: Arc<AtomicU64>,
 }
 
@@ -60,6 +62,8 @@ impl AppState {
         metrics: Arc<Metrics>,
         extras: Extras,
     ) -> Self {
+        let window = std::time::Duration::from_millis(config.presence_batch_ms);
+        let presence = crate::presence::PresenceBatcher::new(window);
         Self {
             config,
             store,
@@ -74,6 +78,7 @@ impl AppState {
             calendar: extras.calendar,
             media: extras.media,
             room_locks: Arc::new(DashMap::new()),
+            presence,
             next_conn: Arc::new(AtomicU64::new(1)),
         }
     }

@@ -87,6 +87,22 @@ pub enum RoomEvent {
     VoteClosed {
         vote: u32,
     },
+    AgreementProposed {
+        terms: String,
+        deadline: i64,
+    },
+    AgreementConfirmed {
+        who: AccountId,
+    },
+    /// Every party confirmed the proposed terms.
+    AgreementReached,
+    MediationFailed {
+        referral: String,
+    },
+    DecisionPublished {
+        text: String,
+        follow_ups: Vec<String>,
+    },
 }
 
 impl RoomEvent {
@@ -117,6 +133,11 @@ impl RoomEvent {
             RoomEvent::VoteOpened { .. } => "vote_opened",
             RoomEvent::VoteCast { .. } => "vote_cast",
             RoomEvent::VoteClosed { .. } => "vote_closed",
+            RoomEvent::AgreementProposed { .. } => "agreement_proposed",
+            RoomEvent::AgreementConfirmed { .. } => "agreement_confirmed",
+            RoomEvent::AgreementReached => "agreement_reached",
+            RoomEvent::MediationFailed { .. } => "mediation_failed",
+            RoomEvent::DecisionPublished { .. } => "decision_published",
         }
     }
 }
@@ -140,6 +161,26 @@ pub struct Room {
     pub admitted: BTreeSet<AccountId>,
     pub votes: Vec<Vote>,
     pub minutes: Vec<String>,
+    /// A mediation's parties: each must confirm an agreement.
+    pub parties: BTreeSet<AccountId>,
+    pub agreement: Option<Agreement>,
+    pub outcome: Option<Outcome>,
+    pub decision: Option<String>,
+}
+
+/// Terms proposed in a mediation, and who has confirmed them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agreement {
+    pub terms: String,
+    pub deadline: i64,
+    pub confirmed: BTreeSet<AccountId>,
+}
+
+/// How a mediation ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Agreed,
+    Failed { referral: String },
 }
 
 impl Room {
@@ -166,7 +207,17 @@ impl Room {
             admitted: BTreeSet::new(),
             votes: Vec::new(),
             minutes: Vec::new(),
+            parties: BTreeSet::new(),
+            agreement: None,
+            outcome: None,
+            decision: None,
         }
+    }
+
+    /// The room of a mediation with these parties.
+    pub fn with_parties(mut self, parties: impl IntoIterator<Item = AccountId>) -> Self {
+        self.parties = parties.into_iter().collect();
+        self
     }
 
     /// Applies one log entry. Entries come only from `decide`, so every one applies.
@@ -217,6 +268,25 @@ impl Room {
             RoomEvent::MinutesAppended { text } => self.minutes.push(text.clone()),
             RoomEvent::AgendaItemSet { index } => self.agenda_item = Some(*index),
             RoomEvent::VoteOpened { vote } => self.votes.push(vote.clone()),
+            RoomEvent::AgreementProposed { terms, deadline } => {
+                self.agreement = Some(Agreement {
+                    terms: terms.clone(),
+                    deadline: *deadline,
+                    confirmed: BTreeSet::new(),
+                });
+            }
+            RoomEvent::AgreementConfirmed { who } => {
+                if let Some(a) = &mut self.agreement {
+                    a.confirmed.insert(*who);
+                }
+            }
+            RoomEvent::AgreementReached => self.outcome = Some(Outcome::Agreed),
+            RoomEvent::DecisionPublished { text, .. } => self.decision = Some(text.clone()),
+            RoomEvent::MediationFailed { referral } => {
+                self.outcome = Some(Outcome::Failed {
+                    referral: referral.clone(),
+                });
+            }
             RoomEvent::VoteClosed { vote } => {
                 if let Some(v) = self.votes.iter_mut().find(|v| v.id == *vote) {
                     v.open = false;
@@ -237,6 +307,8 @@ pub struct RoomActor {
     /// Chairs the meeting (its chair, or an official standing in: the street's chief, admin).
     pub chair: bool,
     pub secretary: bool,
+    /// A party to a mediation.
+    pub party: bool,
     /// May be in the room at all (the place's people; a mediation's parties and mediators).
     pub eligible: bool,
 }
@@ -284,6 +356,10 @@ pub fn may_enter(room: &Room, actor: &RoomActor) -> Result<(), RoomRefusal> {
     }
     if room.removed.contains(&actor.id) {
         return Err(RoomRefusal::Removed);
+    }
+    // A draft is the chair's (and secretary's) until it is published.
+    if room.state == MeetingState::Draft && !(actor.chair || actor.secretary) {
+        return Err(RoomRefusal::NotAllowed);
     }
     if room.locked && !actor.chair && !room.admitted.contains(&actor.id) {
         return Err(RoomRefusal::Locked);
@@ -500,6 +576,89 @@ pub fn decide(
                 voter: (!v.anonymous).then_some(actor.id),
             }]
         }
+        A::Publish => {
+            chair_only()?;
+            match room.state {
+                Draft => vec![E::Published],
+                s => return Err(RoomRefusal::WrongState(s)),
+            }
+        }
+        A::Cancel => {
+            chair_only()?;
+            match room.state {
+                Draft | Published => vec![E::Cancelled],
+                s => return Err(RoomRefusal::WrongState(s)),
+            }
+        }
+        A::ProposeAgreement { terms, deadline } => {
+            chair_only()?;
+            mediation_open(room)?;
+            if *deadline <= 0 {
+                return Err(RoomRefusal::Invalid(
+                    "the agreement needs a date to carry it out by",
+                ));
+            }
+            vec![E::AgreementProposed {
+                terms: text(terms)?,
+                deadline: *deadline,
+            }]
+        }
+        A::ConfirmAgreement => {
+            mediation_open(room)?;
+            if !actor.party {
+                return Err(RoomRefusal::Invalid(
+                    "only the parties confirm an agreement",
+                ));
+            }
+            let agreement = room
+                .agreement
+                .as_ref()
+                .ok_or(RoomRefusal::Invalid("no agreement is proposed"))?;
+            if agreement.confirmed.contains(&actor.id) {
+                return Err(RoomRefusal::Invalid("you have confirmed it already"));
+            }
+            let mut events = vec![E::AgreementConfirmed { who: actor.id }];
+            let everyone = room
+                .parties
+                .iter()
+                .all(|p| *p == actor.id || agreement.confirmed.contains(p));
+            if everyone {
+                events.push(E::AgreementReached);
+            }
+            events
+        }
+        A::RecordFailure { referral } => {
+            chair_only()?;
+            mediation_open(room)?;
+            vec![E::MediationFailed {
+                referral: text(referral)?,
+            }]
+        }
+        A::PublishDecision {
+            text: body,
+            follow_ups,
+        } => {
+            chair_only()?;
+            if room.kind != MeetingKind::Hearing {
+                return Err(RoomRefusal::Invalid("only a hearing publishes a decision"));
+            }
+            if !matches!(room.state, Ended | Closed) {
+                return Err(RoomRefusal::WrongState(room.state));
+            }
+            if room.decision.is_some() {
+                return Err(RoomRefusal::Invalid("the decision is published already"));
+            }
+            if follow_ups.len() > MAX_OPTIONS {
+                return Err(RoomRefusal::Invalid("at most 20 follow-up items"));
+            }
+            vec![E::DecisionPublished {
+                text: text(body)?,
+                follow_ups: follow_ups
+                    .iter()
+                    .map(|f| text(f))
+                    .collect::<Result<_, _>>()?,
+            }]
+        }
         A::CloseVote { vote } => {
             chair_only()?;
             let v = room
@@ -511,6 +670,24 @@ pub fn decide(
             vec![E::VoteClosed { vote: *vote }]
         }
     })
+}
+
+/// A mediation still looking for its outcome, in session or just after.
+fn mediation_open(room: &Room) -> Result<(), RoomRefusal> {
+    if room.kind != MeetingKind::Mediation {
+        return Err(RoomRefusal::Invalid(
+            "only a mediation ends in an agreement",
+        ));
+    }
+    if !matches!(room.state, MeetingState::Live | MeetingState::Ended) {
+        return Err(RoomRefusal::WrongState(room.state));
+    }
+    if room.outcome.is_some() {
+        return Err(RoomRefusal::Invalid(
+            "the mediation has its outcome already",
+        ));
+    }
+    Ok(())
 }
 
 /// Whether the actor may post now: not muted, and holding the floor when the room is in
@@ -584,3 +761,17 @@ pub fn tally(vote: &Vote, ballots: &[Vec<u32>]) -> Vec<u32> {
 
 #[cfg(test)]
 mod tests;
+
+/// Who may call a meeting of a place (a community or a street): its officials, the street's
+/// chief, and admins.
+pub fn may_create(
+    actor: &crate::domain::access::Actor,
+    place: &crate::domain::places::PlacePath,
+) -> bool {
+    use hehe_protocol::Role;
+    actor.has_role(Role::Admin)
+        || actor.grants.iter().any(|g| {
+            matches!(g.role, Role::CommunityOfficial | Role::StreetChief)
+                && g.scope.is_some_and(|s| s.contains(place))
+        })
+}

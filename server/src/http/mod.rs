@@ -1,6 +1,7 @@
 //! The HTTP router: the JSON API under `/api` with its OpenAPI document, health and metrics,
 //! and the WebSocket upgrade.
 
+mod appraisals;
 mod auth;
 mod channels;
 mod extract;
@@ -25,6 +26,7 @@ pub fn router(state: AppState) -> Router {
         .merge(channels::router())
         .merge(issues::router(state.config.max_photo_bytes))
         .merge(meetings::router())
+        .merge(appraisals::router())
         .merge(openapi::router())
         .merge(crate::ws::router())
         .layer(

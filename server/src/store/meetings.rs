@@ -4,8 +4,8 @@
 use super::StoreResult;
 use crate::domain::meeting::RoomEvent;
 use async_trait::async_trait;
-use hehe_protocol::meeting::{MeetingKind, MeetingState, RoomEventInfo};
-use hehe_protocol::{AccountId, MeetingId, PlaceId, RequestId};
+use hehe_protocol::meeting::{MeetingKind, MeetingState, RegistrationInfo, RoomEventInfo};
+use hehe_protocol::{AccountId, IssueId, MeetingId, PlaceId, RequestId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeetingRecord {
@@ -22,6 +22,11 @@ pub struct MeetingRecord {
     pub minutes: Option<String>,
     pub last_seq: u32,
     pub created_at: i64,
+    /// The state the room's log starts from: published for seeded meetings, draft otherwise.
+    pub initial_state: MeetingState,
+    pub capacity: Option<u32>,
+    pub previous_round: Option<MeetingId>,
+    pub decision: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,10 +50,16 @@ impl MemberRole {
 pub struct NewMeeting<'a> {
     pub kind: MeetingKind,
     pub title: &'a str,
+    pub description: &'a str,
     pub place: PlaceId,
     pub chair: AccountId,
+    pub secretary: Option<AccountId>,
     pub private: bool,
     pub agenda: &'a [String],
+    pub capacity: Option<u32>,
+    /// `Published` for seeded meetings, `Draft` for those made over the API.
+    pub initial_state: MeetingState,
+    pub previous_round: Option<MeetingId>,
     pub at: i64,
 }
 
@@ -71,6 +82,7 @@ pub struct RoomWrite<'a> {
     /// The state the entries leave the meeting in.
     pub state: MeetingState,
     pub minutes: Option<&'a str>,
+    pub decision: Option<&'a str>,
     pub ballot: Option<NewBallot<'a>>,
     pub command: Option<(AccountId, &'a RequestId)>,
     pub at: i64,
@@ -107,6 +119,9 @@ pub trait MeetingStore: Send + Sync {
         account: AccountId,
     ) -> StoreResult<Option<MemberRole>>;
 
+    /// Members of a meeting holding `role`.
+    async fn members(&self, meeting: MeetingId, role: MemberRole) -> StoreResult<Vec<AccountId>>;
+
     /// Meetings of the given places the account may know of: public ones, and private ones it
     /// chairs or belongs to.
     async fn meetings_for(
@@ -124,6 +139,39 @@ pub trait MeetingStore: Send + Sync {
 
     /// Appends entries. `StoreError::Stale` when others appended since `expected_last_seq`.
     async fn append_room(&self, write: RoomWrite<'_>) -> StoreResult<RoomWritten>;
+
+    async fn link_issue(&self, meeting: MeetingId, issue: IssueId) -> StoreResult<()>;
+
+    async fn linked_issues(&self, meeting: MeetingId) -> StoreResult<Vec<IssueId>>;
+
+    /// Registers the account (again, if it had cancelled): a seat while `capacity` allows, else
+    /// the waiting list. An existing live registration is returned unchanged.
+    async fn register(
+        &self,
+        meeting: MeetingId,
+        account: AccountId,
+        code: &str,
+        capacity: Option<u32>,
+        at: i64,
+    ) -> StoreResult<RegistrationInfo>;
+
+    /// Cancels a registration; a freed seat goes to the first on the waiting list, who is
+    /// returned as the second value.
+    async fn cancel_registration(
+        &self,
+        meeting: MeetingId,
+        account: AccountId,
+    ) -> StoreResult<Option<(RegistrationInfo, Option<RegistrationInfo>)>>;
+
+    /// Checks in the holder of a code; `None` for an unknown code.
+    async fn check_in(
+        &self,
+        meeting: MeetingId,
+        code: &str,
+        at: i64,
+    ) -> StoreResult<Option<RegistrationInfo>>;
+
+    async fn registrations(&self, meeting: MeetingId) -> StoreResult<Vec<RegistrationInfo>>;
 
     /// The choices of every ballot of a vote.
     async fn ballots(&self, meeting: MeetingId, vote: u32) -> StoreResult<Vec<Vec<u32>>>;

@@ -1,10 +1,12 @@
 //! Persistent state behind one trait. `SqlStore` implements it with sqlx for both SQLite (the
 //! embedded default) and PostgreSQL (scale-out); the backend follows the database URL.
 
+pub mod appraisals;
 pub mod issues;
 pub mod meetings;
 pub mod seed;
 mod sql;
+mod sql_appraisals;
 mod sql_issues;
 mod sql_meetings;
 
@@ -94,7 +96,9 @@ pub struct NewMessage<'a> {
 }
 
 #[async_trait]
-pub trait Store: issues::IssueStore + meetings::MeetingStore + Send + Sync + 'static {
+pub trait Store:
+    appraisals::AppraisalStore + issues::IssueStore + meetings::MeetingStore + Send + Sync + 'static
+{
     /// Succeeds when the database answers.
     async fn ping(&self) -> StoreResult<()>;
 

@@ -5,7 +5,7 @@ use super::meetings::{MemberRole, NewMeeting};
 use super::{Store, StoreError, StoreResult};
 use crate::auth::hash_password;
 use hehe_protocol::http::PlaceKind;
-use hehe_protocol::meeting::MeetingKind;
+use hehe_protocol::meeting::{MeetingKind, MeetingState};
 use hehe_protocol::{AccountId, MeetingId, PlaceId, Role};
 
 pub const DEMO_PASSWORD: &str = "hehe-demo";
@@ -154,8 +154,13 @@ pub async fn seed_demo(store: &dyn Store, now_ms: i64) -> StoreResult<Option<Dem
         .create_meeting(NewMeeting {
             kind: MeetingKind::Hearing,
             title: "Replacing the drainage pipe of Riverside building 1",
+            description: "Whether to replace the pipe now, and how to share the cost.",
             place: communities[0],
             chair: chief,
+            secretary: None,
+            capacity: None,
+            initial_state: MeetingState::Published,
+            previous_round: None,
             private: false,
             agenda: &[
                 "The proposal".to_owned(),
@@ -179,8 +184,13 @@ pub async fn seed_demo(store: &dyn Store, now_ms: i64) -> StoreResult<Option<Dem
         .create_meeting(NewMeeting {
             kind: MeetingKind::Mediation,
             title: "Noise between flats 301 and 401",
+            description: "",
             place: communities[0],
             chair: official,
+            secretary: None,
+            capacity: None,
+            initial_state: MeetingState::Published,
+            previous_round: None,
             private: true,
             agenda: &[
                 "Each side's account".to_owned(),

@@ -3,7 +3,8 @@
 
 use crate::bus::Bus;
 use crate::hub::{Hub, Subscription};
-use hehe_protocol::{Channel, Member, ServerMsg};
+use crate::presence::PresenceBatcher;
+use hehe_protocol::{Channel, Member};
 use std::sync::Arc;
 
 pub struct Registration {
@@ -13,6 +14,7 @@ pub struct Registration {
     pub sub: Option<Arc<Subscription>>,
     pub hub: Hub,
     pub bus: Arc<dyn Bus>,
+    pub batcher: Arc<PresenceBatcher>,
     /// Set once the connection was marked present.
     pub presence: Option<Member>,
 }
@@ -24,17 +26,13 @@ impl Drop for Registration {
         }
         self.bus.unsubscribe(self.channel);
         if let Some(member) = self.presence.take() {
-            let (bus, channel, conn) = (self.bus.clone(), self.channel, self.conn);
-            // Drop cannot wait; the leave is announced from a task of its own.
+            let (bus, batcher) = (self.bus.clone(), self.batcher.clone());
+            let (channel, conn) = (self.channel, self.conn);
+            // Drop cannot wait; the leave is settled from a task of its own.
             if let Ok(handle) = tokio::runtime::Handle::try_current() {
                 handle.spawn(async move {
                     if let Ok(true) = bus.presence_leave(channel, conn, member.account_id).await {
-                        let frame = ServerMsg::Presence {
-                            channel,
-                            joins: vec![],
-                            leaves: vec![member],
-                        };
-                        let _ = bus.broadcast(channel, frame.to_json().into()).await;
+                        batcher.left(channel, member);
                     }
                 });
             }

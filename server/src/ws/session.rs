@@ -419,6 +419,7 @@ impl Session {
             sub: None,
             hub: hub.clone(),
             bus: bus.clone(),
+            batcher: self.state.presence.clone(),
             presence: None,
         };
         // The join goes out before the hub registers this connection, so nobody is told of
@@ -430,12 +431,7 @@ impl Session {
                 .presence_join(channel, self.conn, member.clone())
                 .await?
             {
-                let join = ServerMsg::Presence {
-                    channel,
-                    joins: vec![member],
-                    leaves: vec![],
-                };
-                bus.broadcast(channel, Frame::from(join.to_json())).await?;
+                self.state.presence.joined(channel, member);
             }
         }
         let sub = hub.register(

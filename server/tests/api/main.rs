@@ -1,6 +1,7 @@
 //! Integration tests: each starts the real server on port 0 and talks real HTTP and WebSocket.
 
 mod access;
+mod appraisals;
 mod bad_input;
 #[path = "../common/mod.rs"]
 mod common;

@@ -652,3 +652,381 @@ async fn meetings_are_listed_and_read_only_by_those_who_may_see_them() {
         403
     );
 }
+
+async fn post_json(
+    app: &TestApp,
+    user: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let token = app.login(user).await.access_token;
+    let response = reqwest::Client::new()
+        .post(format!("http://{}{path}", app.addr))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
+
+async fn send_as(
+    app: &TestApp,
+    user: &str,
+    method: reqwest::Method,
+    path: &str,
+) -> (u16, serde_json::Value) {
+    let token = app.login(user).await.access_token;
+    let response = reqwest::Client::new()
+        .request(method, format!("http://{}{path}", app.addr))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn an_official_calls_a_meeting_with_seats_a_waiting_list_and_check_in() {
+    let app = spawn_app().await;
+    let mut resident = app.connect("resident").await;
+    let issue = resident
+        .submit_issue(crate::issues::report(&app, "drainage"))
+        .await
+        .unwrap();
+    let riverside = app.demo.communities[0];
+    let new = |place: hehe_protocol::PlaceId| {
+        serde_json::json!({
+            "kind": "hearing",
+            "title": "Who pays for the new drain?",
+            "place_id": place,
+            "agenda": ["Options", "Vote"],
+            "capacity": 2,
+            "issues": [issue.id],
+        })
+    };
+    assert_eq!(
+        post_json(&app, "resident", "/api/meetings", new(riverside))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        post_json(
+            &app,
+            "official",
+            "/api/meetings",
+            new(app.demo.communities[1])
+        )
+        .await
+        .0,
+        403
+    );
+    let (status, meeting) = post_json(&app, "official", "/api/meetings", new(riverside)).await;
+    assert_eq!(status, 200, "{meeting}");
+    assert_eq!(meeting["state"], "draft");
+    let id = MeetingId(meeting["id"].as_i64().unwrap());
+    let registration = format!("/api/meetings/{id}/registration");
+
+    // A draft is the chair's own: nobody registers yet.
+    assert_eq!(
+        send_as(&app, "resident", reqwest::Method::POST, &registration)
+            .await
+            .0,
+        403
+    );
+    let mut official = app.connect("official").await;
+    official.room_action(id, RoomAction::Publish).await.unwrap();
+
+    // Two seats: the third registration waits.
+    let (s1, first) = send_as(&app, "resident", reqwest::Method::POST, &registration).await;
+    let (s2, second) = send_as(&app, "lead", reqwest::Method::POST, &registration).await;
+    let (s3, third) = send_as(&app, "worker", reqwest::Method::POST, &registration).await;
+    assert_eq!((s1, s2, s3), (200, 200, 200));
+    assert_eq!(
+        (
+            first["status"].as_str(),
+            second["status"].as_str(),
+            third["status"].as_str()
+        ),
+        (Some("registered"), Some("registered"), Some("waiting"))
+    );
+    let again = send_as(&app, "resident", reqwest::Method::POST, &registration)
+        .await
+        .1;
+    assert_eq!(
+        again["code"], first["code"],
+        "registering twice is one registration"
+    );
+    assert_eq!(
+        send_as(&app, "resident2", reqwest::Method::POST, &registration)
+            .await
+            .0,
+        403,
+        "another community"
+    );
+
+    // The resident cancels; the grid worker moves up.
+    let (status, cancelled) =
+        send_as(&app, "resident", reqwest::Method::DELETE, &registration).await;
+    assert_eq!(
+        (status, cancelled["status"].as_str()),
+        (200, Some("cancelled"))
+    );
+    let (status, list) = send_as(
+        &app,
+        "official",
+        reqwest::Method::GET,
+        &format!("/api/meetings/{id}/registrations"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let worker = app.demo.account("worker").0;
+    let worker_row = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["account"] == worker)
+        .unwrap();
+    assert_eq!(worker_row["status"], "registered");
+    assert_eq!(
+        send_as(
+            &app,
+            "lead",
+            reqwest::Method::GET,
+            &format!("/api/meetings/{id}/registrations")
+        )
+        .await
+        .0,
+        403
+    );
+
+    // At the door: the lead's code checks them in; a made-up code does not.
+    let checkin = format!("/api/meetings/{id}/checkin");
+    let (status, checked) = post_json(
+        &app,
+        "official",
+        &checkin,
+        serde_json::json!({ "code": second["code"] }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(checked["checked_in_at"].as_i64().is_some());
+    assert_eq!(
+        post_json(
+            &app,
+            "official",
+            &checkin,
+            serde_json::json!({ "code": "NOPE99" })
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        post_json(
+            &app,
+            "lead",
+            &checkin,
+            serde_json::json!({ "code": second["code"] })
+        )
+        .await
+        .0,
+        403
+    );
+    let cancelled_code = serde_json::json!({ "code": first["code"] });
+    assert_eq!(
+        post_json(&app, "official", &checkin, cancelled_code)
+            .await
+            .0,
+        404,
+        "a cancelled seat"
+    );
+
+    // The meeting shows its agenda; a draft that is called off is gone for good.
+    let (_, detail) = send_as(
+        &app,
+        "lead",
+        reqwest::Method::GET,
+        &format!("/api/meetings/{id}"),
+    )
+    .await;
+    assert_eq!(
+        detail["meeting"]["agenda"],
+        serde_json::json!(["Options", "Vote"])
+    );
+    official.room_action(id, RoomAction::Cancel).await.unwrap();
+    assert_eq!(
+        send_as(&app, "lead", reqwest::Method::POST, &registration)
+            .await
+            .0,
+        409
+    );
+}
+
+#[tokio::test]
+async fn a_mediation_ends_when_every_party_confirms_the_agreement() {
+    let app = spawn_app().await;
+    let (resident, lead) = (app.demo.account("resident"), app.demo.account("lead"));
+    let body = serde_json::json!({
+        "kind": "mediation",
+        "title": "Water dripping from 401 into 301",
+        "place_id": app.demo.communities[0],
+        "parties": [resident, lead],
+    });
+    let (status, meeting) = post_json(&app, "official", "/api/meetings", body).await;
+    assert_eq!(status, 200, "{meeting}");
+    assert_eq!(meeting["private"], true);
+    let id = MeetingId(meeting["id"].as_i64().unwrap());
+    let room = Channel::Room(id);
+    let mut mediator = app.connect("official").await;
+    mediator.room_action(id, RoomAction::Publish).await.unwrap();
+    mediator.room_action(id, RoomAction::Start).await.unwrap();
+    let mut a = app.connect("resident").await;
+    let mut b = app.connect("lead").await;
+    a.subscribe(room, None).await.unwrap();
+    b.subscribe(room, None).await.unwrap();
+    let mut outsider = app.connect("worker").await;
+    assert_eq!(
+        outsider.subscribe(room, None).await.unwrap_err().code(),
+        Some(ErrorCode::NotFound)
+    );
+
+    let terms = RoomAction::ProposeAgreement {
+        terms: "401 repairs its pipe within two weeks.".into(),
+        deadline: 1_800_000_000_000,
+    };
+    assert_eq!(
+        a.room_action(id, terms.clone()).await.unwrap_err().code(),
+        Some(ErrorCode::Forbidden)
+    );
+    mediator.room_action(id, terms).await.unwrap();
+    a.room_action(id, RoomAction::ConfirmAgreement)
+        .await
+        .unwrap();
+    b.room_action(id, RoomAction::ConfirmAgreement)
+        .await
+        .unwrap();
+    let kinds: Vec<String> = {
+        let mut kinds = Vec::new();
+        while let Ok(event) = a.next_event_timeout(QUIET).await {
+            kinds.push(event.data["kind"].as_str().unwrap_or_default().to_owned());
+        }
+        kinds
+    };
+    assert!(
+        kinds.ends_with(&[
+            "agreement_proposed".to_owned(),
+            "agreement_confirmed".to_owned(),
+            "agreement_confirmed".to_owned(),
+            "agreement_reached".to_owned()
+        ]),
+        "{kinds:?}"
+    );
+    let err = mediator
+        .room_action(
+            id,
+            RoomAction::RecordFailure {
+                referral: "court".into(),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.code(),
+        Some(ErrorCode::InvalidRequest),
+        "the outcome is settled"
+    );
+}
+
+#[tokio::test]
+async fn a_join_storm_reaches_members_in_a_few_batched_presence_frames() {
+    let app = spawn_app().await;
+    let room = Channel::Room(app.demo.meeting);
+    let mut early = app.connect("chief").await;
+    early.subscribe(room, None).await.unwrap();
+    let mut crowd = residents(&app, 300).await;
+    for chunk in crowd.chunks_mut(50) {
+        let joins = chunk.iter_mut().map(|(_, c)| c.subscribe(room, None));
+        for joined in futures_util::future::join_all(joins).await {
+            joined.expect("joins");
+        }
+    }
+    let mut frames = 0;
+    let mut joined = std::collections::BTreeSet::new();
+    let expected: std::collections::BTreeSet<AccountId> = crowd.iter().map(|(id, _)| *id).collect();
+    while !expected.is_subset(&joined) {
+        let change = early.next_presence_timeout(WAIT).await.expect("presence");
+        frames += 1;
+        joined.extend(change.joins.iter().map(|m| m.account_id));
+    }
+    // The early member's own arrival may be in the first batch; nobody else's is.
+    joined.remove(&app.demo.account("chief"));
+    assert_eq!(joined, expected);
+    assert!(frames <= 100, "300 joins came in {frames} frames");
+    // Leaving is batched the same way.
+    let ids: Vec<AccountId> = crowd.iter().map(|(id, _)| *id).collect();
+    drop(crowd);
+    let mut left = std::collections::BTreeSet::new();
+    let mut leave_frames = 0;
+    while left.len() < ids.len() {
+        let change = early.next_presence_timeout(WAIT).await.expect("presence");
+        leave_frames += 1;
+        left.extend(change.leaves.iter().map(|m| m.account_id));
+    }
+    assert!(
+        leave_frames <= 100,
+        "300 leaves came in {leave_frames} frames"
+    );
+}
+
+#[tokio::test]
+async fn a_hearing_decides_and_a_second_round_follows_the_first() {
+    let app = spawn_app().await;
+    let riverside = app.demo.communities[0];
+    let hearing = |previous: Option<MeetingId>| serde_json::json!({ "kind": "hearing", "title": "Bike shed", "place_id": riverside, "previous_round": previous });
+    let (_, first) = post_json(&app, "official", "/api/meetings", hearing(None)).await;
+    let first_id = MeetingId(first["id"].as_i64().unwrap());
+    let mut chair = app.connect("official").await;
+    for action in [RoomAction::Publish, RoomAction::Start, RoomAction::End] {
+        chair.room_action(first_id, action).await.unwrap();
+    }
+    let decision = RoomAction::PublishDecision {
+        text: "A second round, with costed options.".into(),
+        follow_ups: vec!["Cost three designs".into()],
+    };
+    chair.room_action(first_id, decision).await.unwrap();
+    let (_, detail) = send_as(
+        &app,
+        "resident",
+        reqwest::Method::GET,
+        &format!("/api/meetings/{first_id}"),
+    )
+    .await;
+    assert_eq!(
+        detail["meeting"]["decision"],
+        "A second round, with costed options."
+    );
+    let entry = detail["log"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(entry["kind"], "decision_published");
+    assert_eq!(
+        entry["data"]["follow_ups"],
+        serde_json::json!(["Cost three designs"])
+    );
+
+    let (status, second) =
+        post_json(&app, "official", "/api/meetings", hearing(Some(first_id))).await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(second["previous_round"], first_id.0);
+    let not_a_round = serde_json::json!({
+        "kind": "hearing", "title": "x", "place_id": riverside, "previous_round": app.demo.mediation
+    });
+    assert_eq!(
+        post_json(&app, "official", "/api/meetings", not_a_round)
+            .await
+            .0,
+        400
+    );
+}

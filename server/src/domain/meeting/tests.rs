@@ -16,6 +16,7 @@ fn actor(id: AccountId) -> RoomActor {
         id,
         chair: id == CHAIR,
         secretary: id == SECRETARY,
+        party: id == ALICE || id == MUTED,
         eligible: id != OUTSIDER,
     }
 }
@@ -450,4 +451,166 @@ proptest! {
         }
         prop_assert_eq!(replayed, room);
     }
+}
+
+#[test]
+fn a_draft_is_the_chairs_until_published_and_may_be_called_off() {
+    let chair = actor(CHAIR);
+    let mut room = Room::new(MeetingKind::General, MeetingState::Draft, CHAIR, None, 0);
+    assert_eq!(
+        may_enter(&room, &actor(ALICE)),
+        Err(RoomRefusal::NotAllowed)
+    );
+    assert!(may_enter(&room, &chair).is_ok());
+    assert!(
+        decide(&room, &chair, &RoomAction::Start).is_err(),
+        "publish first"
+    );
+    assert_eq!(
+        decide(&room, &actor(ALICE), &RoomAction::Publish),
+        Err(RoomRefusal::NotAllowed)
+    );
+    room.apply(&decide(&room, &chair, &RoomAction::Publish).unwrap()[0]);
+    assert!(may_enter(&room, &actor(ALICE)).is_ok());
+    room.apply(&decide(&room, &chair, &RoomAction::Cancel).unwrap()[0]);
+    assert_eq!(room.state, MeetingState::Cancelled);
+    assert!(decide(&room, &chair, &RoomAction::Start).is_err());
+    assert!(decide(&room, &chair, &RoomAction::Cancel).is_err());
+}
+
+#[test]
+fn a_mediation_ends_in_an_agreement_every_party_confirms_or_in_a_recorded_failure() {
+    let chair = actor(CHAIR);
+    let mut room = Room::new(
+        MeetingKind::Mediation,
+        MeetingState::Published,
+        CHAIR,
+        None,
+        0,
+    )
+    .with_parties([ALICE, MUTED]);
+    let propose = RoomAction::ProposeAgreement {
+        terms: "Quiet hours 22:00-07:00.".into(),
+        deadline: 1_800_000_000_000,
+    };
+    assert!(
+        decide(&room, &chair, &propose).is_err(),
+        "not before the session"
+    );
+    room.apply(&RoomEvent::Started);
+    assert_eq!(
+        decide(&room, &actor(ALICE), &RoomAction::ConfirmAgreement),
+        Err(RoomRefusal::Invalid("no agreement is proposed"))
+    );
+    assert_eq!(
+        decide(&room, &actor(ALICE), &propose),
+        Err(RoomRefusal::NotChair)
+    );
+    room.apply(&decide(&room, &chair, &propose).unwrap()[0]);
+    // Only parties confirm; the first of two does not settle it.
+    assert!(decide(&room, &actor(SECRETARY), &RoomAction::ConfirmAgreement).is_err());
+    let first = decide(&room, &actor(ALICE), &RoomAction::ConfirmAgreement).unwrap();
+    assert_eq!(first, [RoomEvent::AgreementConfirmed { who: ALICE }]);
+    room.apply(&first[0]);
+    assert!(
+        decide(&room, &actor(ALICE), &RoomAction::ConfirmAgreement).is_err(),
+        "once"
+    );
+    let second = decide(&room, &actor(MUTED), &RoomAction::ConfirmAgreement).unwrap();
+    assert_eq!(
+        second,
+        [
+            RoomEvent::AgreementConfirmed { who: MUTED },
+            RoomEvent::AgreementReached
+        ]
+    );
+    for e in &second {
+        room.apply(e);
+    }
+    assert_eq!(room.outcome, Some(Outcome::Agreed));
+    assert!(
+        decide(
+            &room,
+            &chair,
+            &RoomAction::RecordFailure {
+                referral: "court".into()
+            }
+        )
+        .is_err()
+    );
+
+    // Another mediation fails, with a referral.
+    let mut other =
+        Room::new(MeetingKind::Mediation, MeetingState::Live, CHAIR, None, 0).with_parties([ALICE]);
+    let failed = decide(
+        &other,
+        &chair,
+        &RoomAction::RecordFailure {
+            referral: "The district court.".into(),
+        },
+    )
+    .unwrap();
+    other.apply(&failed[0]);
+    assert!(matches!(other.outcome, Some(Outcome::Failed { .. })));
+    // A hearing has no agreement to propose.
+    let hearing = live_room();
+    assert!(decide(&hearing, &chair, &propose).is_err());
+}
+
+#[test]
+fn who_may_call_a_meeting() {
+    use crate::domain::access::{Actor, Grant};
+    use crate::domain::places::PlacePath;
+    use hehe_protocol::{PlaceId, Role};
+    let street = PlacePath::street(PlaceId(1));
+    let home = PlacePath::community(PlaceId(1), PlaceId(10));
+    let other_home = PlacePath::community(PlaceId(1), PlaceId(11));
+    let holder = |role, scope| Actor {
+        id: AccountId(9),
+        grants: vec![Grant { role, scope }],
+    };
+    let official = holder(Role::CommunityOfficial, Some(home));
+    let chief = holder(Role::StreetChief, Some(street));
+    assert!(may_create(&official, &home));
+    assert!(!may_create(&official, &other_home));
+    assert!(
+        !may_create(&official, &street),
+        "a street meeting is the chief's"
+    );
+    assert!(may_create(&chief, &home) && may_create(&chief, &street));
+    assert!(!may_create(&holder(Role::Resident, Some(home)), &home));
+    assert!(!may_create(
+        &holder(
+            Role::GridWorker,
+            Some(PlacePath::grid(PlaceId(1), PlaceId(10), PlaceId(100)))
+        ),
+        &home
+    ));
+    assert!(!may_create(&holder(Role::Ops, None), &home));
+    assert!(may_create(&holder(Role::Admin, None), &street));
+}
+
+#[test]
+fn a_hearing_publishes_one_decision_after_it_ends() {
+    let chair = actor(CHAIR);
+    let mut room = live_room();
+    let decide_it = RoomAction::PublishDecision {
+        text: "The pipe is replaced in March; the fund pays 70 %.".into(),
+        follow_ups: vec!["Get three quotes".into(), "Notify building 1".into()],
+    };
+    assert_eq!(
+        decide(&room, &chair, &decide_it),
+        Err(RoomRefusal::WrongState(MeetingState::Live))
+    );
+    room.apply(&RoomEvent::Ended);
+    assert_eq!(
+        decide(&room, &actor(ALICE), &decide_it),
+        Err(RoomRefusal::NotChair)
+    );
+    let published = decide(&room, &chair, &decide_it).unwrap();
+    room.apply(&published[0]);
+    assert!(room.decision.is_some());
+    assert!(decide(&room, &chair, &decide_it).is_err(), "once");
+    let mediation = Room::new(MeetingKind::Mediation, MeetingState::Ended, CHAIR, None, 0);
+    assert!(decide(&mediation, &chair, &decide_it).is_err());
 }
