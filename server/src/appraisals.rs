@@ -2,7 +2,7 @@
 //! store in one transaction, then tell the meeting's room. Counts and results are recomputed
 //! from the stored ballots every time they are shown.
 
-use crate::bus::{Audience, Publication};
+use crate::bus::Audience;
 use crate::channels::{Identity, identity};
 use crate::domain::appraisal::{
     self, Action, CheckedAppraisal, Counted, Move, Refusal, Standing, permitted,
@@ -23,7 +23,6 @@ use hehe_protocol::appraisal::{
 };
 use hehe_protocol::meeting::{MeetingKind, MeetingState};
 use hehe_protocol::{Channel, ErrorCode, MeetingId, Role};
-use serde_json::value::RawValue;
 
 /// Attempts at a state change that keeps meeting concurrent ballots or voids.
 const ATTEMPTS: usize = 8;
@@ -515,22 +514,15 @@ async fn send(
     data: &impl serde::Serialize,
     key: String,
 ) -> AppResult<()> {
-    let data = serde_json::to_string(data)
-        .ok()
-        .and_then(|s| RawValue::from_string(s).ok())
-        .ok_or_else(|| AppError::new(ErrorCode::Internal, "internal error"))?;
-    state
-        .bus
-        .publish(Publication {
-            channel: Channel::Room(meeting),
-            audience: Audience::All,
-            kind: kind.into(),
-            data,
-            idempotency_key: Some(key),
-        })
-        .await?;
-    state.metrics.events_published.inc();
-    Ok(())
+    crate::live::publish(
+        state,
+        Channel::Room(meeting),
+        Audience::All,
+        kind,
+        data,
+        key,
+    )
+    .await
 }
 
 #[cfg(test)]

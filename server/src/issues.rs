@@ -1,7 +1,7 @@
 //! The one path for issue actions, shared by the HTTP API, WebSocket commands and the deadline
 //! clock: load, ask the domain, store the decision in one transaction, then publish it live.
 
-use crate::bus::{Audience, Publication};
+use crate::bus::Audience;
 use crate::channels::{Identity, identity};
 use crate::domain::access::{self, Actor, ChannelTarget};
 use crate::domain::category::{self, Category, WARN_PERCENT};
@@ -23,7 +23,6 @@ use hehe_protocol::issue::{
 };
 use hehe_protocol::{Channel, ErrorCode, IssueId, RequestId};
 use serde_json::json;
-use serde_json::value::RawValue;
 
 /// Attempts at a change that keeps meeting concurrent changes before giving up.
 const ATTEMPTS: usize = 5;
@@ -717,13 +716,6 @@ pub fn categories() -> Vec<hehe_protocol::issue::CategoryInfo> {
     category::CATEGORIES.iter().map(Category::info).collect()
 }
 
-fn raw(value: &impl serde::Serialize) -> AppResult<Box<RawValue>> {
-    serde_json::to_string(value)
-        .ok()
-        .and_then(|s| RawValue::from_string(s).ok())
-        .ok_or_else(|| AppError::new(ErrorCode::Internal, "internal error"))
-}
-
 /// Publishes what a change did: each timeline entry on the issue's channel (internal ones to
 /// staff only), a summary on the community's home, a notice in the assignee's and the
 /// reporter's inboxes, and escalations on the street. Idempotency keys make a replay publish
@@ -745,7 +737,7 @@ pub async fn publish(state: &AppState, applied: &Applied) -> AppResult<()> {
             Channel::Issue(id),
             audience,
             "issue.updated",
-            raw(&update)?,
+            &update,
             key(id, event, "issue"),
         )
         .await?;
@@ -772,7 +764,7 @@ pub async fn publish(state: &AppState, applied: &Applied) -> AppResult<()> {
             Channel::Home(summary.community_id),
             Audience::All,
             "issue.summary",
-            raw(&home)?,
+            &home,
             key(id, last, "home"),
         )
         .await?;
@@ -783,7 +775,7 @@ pub async fn publish(state: &AppState, applied: &Applied) -> AppResult<()> {
             Channel::User(assignee.account_id),
             Audience::All,
             "inbox.issue",
-            raw(&notice)?,
+            &notice,
             key(id, last, &format!("user{}", assignee.account_id)),
         )
         .await?;
@@ -796,7 +788,7 @@ pub async fn publish(state: &AppState, applied: &Applied) -> AppResult<()> {
                 Channel::User(reporter),
                 Audience::All,
                 "inbox.issue",
-                raw(&notice)?,
+                &notice,
                 key(id, last, &format!("user{reporter}")),
             )
             .await?;
@@ -820,7 +812,7 @@ pub async fn publish(state: &AppState, applied: &Applied) -> AppResult<()> {
             Channel::Street(summary.street_id),
             Audience::All,
             "issue.escalated",
-            raw(&update)?,
+            &update,
             key(id, event, "street"),
         )
         .await?;
@@ -837,19 +829,8 @@ async fn send(
     channel: Channel,
     audience: Audience,
     kind: &str,
-    data: Box<RawValue>,
+    data: &impl serde::Serialize,
     idempotency_key: String,
 ) -> AppResult<()> {
-    state
-        .bus
-        .publish(Publication {
-            channel,
-            audience,
-            kind: kind.into(),
-            data,
-            idempotency_key: Some(idempotency_key),
-        })
-        .await?;
-    state.metrics.events_published.inc();
-    Ok(())
+    crate::live::publish(state, channel, audience, kind, data, idempotency_key).await
 }

@@ -18,6 +18,7 @@ pub mod error;
 pub mod http;
 pub mod hub;
 pub mod issues;
+pub mod live;
 pub mod media;
 pub mod meetings;
 pub mod metrics;

@@ -1,7 +1,7 @@
 //! The one path for living-room actions: resolve who acts, fold the room from its log, ask the
 //! domain, append the entries (with the ballot, for votes) in one transaction, publish them.
 
-use crate::bus::{Audience, Publication};
+use crate::bus::Audience;
 use crate::channels::Identity;
 use crate::domain::access::{self, ChannelTarget};
 use crate::domain::meeting::{Room, RoomActor, RoomEvent, RoomRefusal, decide, may_enter, tally};
@@ -17,7 +17,6 @@ use hehe_protocol::meeting::{
 };
 use hehe_protocol::{Channel, ErrorCode, MeetingId, RequestId, Role};
 use serde_json::json;
-use serde_json::value::RawValue;
 
 const ATTEMPTS: usize = 8;
 
@@ -313,22 +312,15 @@ async fn send(
     data: &impl serde::Serialize,
     key: String,
 ) -> AppResult<()> {
-    let data = serde_json::to_string(data)
-        .ok()
-        .and_then(|s| RawValue::from_string(s).ok())
-        .ok_or_else(|| AppError::new(ErrorCode::Internal, "internal error"))?;
-    state
-        .bus
-        .publish(Publication {
-            channel: Channel::Room(meeting),
-            audience: Audience::All,
-            kind: kind.into(),
-            data,
-            idempotency_key: Some(key),
-        })
-        .await?;
-    state.metrics.events_published.inc();
-    Ok(())
+    crate::live::publish(
+        state,
+        Channel::Room(meeting),
+        Audience::All,
+        kind,
+        data,
+        key,
+    )
+    .await
 }
 
 fn info(record: &MeetingRecord) -> MeetingInfo {

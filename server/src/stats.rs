@@ -1,14 +1,13 @@
 //! Statistics of issues per grid, community and street, over HTTP and as live counters.
 
-use crate::bus::{Audience, Publication};
+use crate::bus::Audience;
 use crate::channels::Identity;
 use crate::domain::access::{self, ChannelTarget};
 use crate::domain::stats::{StatRow, compute};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use hehe_protocol::stats::{CommunityCounters, Counters, StatsReport};
-use hehe_protocol::{Channel, ErrorCode, PlaceId, Role};
-use serde_json::value::RawValue;
+use hehe_protocol::{Channel, PlaceId, Role};
 use std::collections::BTreeMap;
 
 /// Figures for a place (street, community or grid) over issues created since `since`, with one
@@ -71,20 +70,14 @@ pub async fn publish_counters(state: &AppState, street: PlaceId, key: String) ->
             })
             .collect(),
     };
-    let data = serde_json::to_string(&counters)
-        .ok()
-        .and_then(|s| RawValue::from_string(s).ok())
-        .ok_or_else(|| AppError::new(ErrorCode::Internal, "internal error"))?;
-    state
-        .bus
-        .publish(Publication {
-            channel: Channel::Street(street),
-            audience: Audience::All,
-            kind: "stats.counters".into(),
-            data,
-            idempotency_key: Some(key),
-        })
-        .await?;
-    state.metrics.events_published.inc();
-    Ok(())
+    let channel = Channel::Street(street);
+    crate::live::publish(
+        state,
+        channel,
+        Audience::All,
+        "stats.counters",
+        &counters,
+        key,
+    )
+    .await
 }
