@@ -172,6 +172,10 @@ pub enum RoomAction {
     RecordFailure {
         referral: String,
     },
+    /// A party or mediator of a mediation puts their account of the facts on record.
+    Statement {
+        text: String,
+    },
     /// The chair publishes a hearing's decision (after it ended), with the follow-up items it
     /// opens.
     PublishDecision {
@@ -295,7 +299,8 @@ pub struct NewMeeting {
     /// Issues the meeting is about.
     #[serde(default)]
     pub issues: Vec<crate::ids::IssueId>,
-    /// For a hearing held in rounds: the round before this one.
+    /// A hearing's round before this one, or a mediation's session before this one (whose
+    /// parties and mediators this one keeps when none are given).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_round: Option<MeetingId>,
 }

@@ -1408,6 +1408,7 @@ fn room_action_kind(action: &RoomAction) -> &'static str {
         RoomAction::ConfirmAgreement => "confirm_agreement",
         RoomAction::RecordFailure { .. } => "record_failure",
         RoomAction::PublishDecision { .. } => "publish_decision",
+        RoomAction::Statement { .. } => "statement",
     }
 }
 
@@ -1461,6 +1462,9 @@ fn one_room_action_of_each_kind() -> Vec<RoomAction> {
         RoomAction::PublishDecision {
             text: "The pipe is replaced in March; the building fund pays 70 %.".into(),
             follow_ups: vec!["Three quotes by 15 February".into()],
+        },
+        RoomAction::Statement {
+            text: "The water comes through the ceiling after every rain.".into(),
         },
     ]
 }

@@ -373,6 +373,7 @@ fn room_action() -> impl Strategy<Value = RoomAction> {
         text().prop_map(|referral| RoomAction::RecordFailure { referral }),
         (text(), vec(text(), 0..3))
             .prop_map(|(text, follow_ups)| RoomAction::PublishDecision { text, follow_ups }),
+        text().prop_map(|text| RoomAction::Statement { text }),
     ]
 }
 
@@ -841,10 +842,11 @@ fn room_action_kind(action: &RoomAction) -> &'static str {
         RoomAction::ConfirmAgreement => "confirm_agreement",
         RoomAction::RecordFailure { .. } => "record_failure",
         RoomAction::PublishDecision { .. } => "publish_decision",
+        RoomAction::Statement { .. } => "statement",
     }
 }
 
-const ROOM_ACTION_KINDS: [&str; 27] = [
+const ROOM_ACTION_KINDS: [&str; 28] = [
     "start",
     "end",
     "publish_minutes",
@@ -872,6 +874,7 @@ const ROOM_ACTION_KINDS: [&str; 27] = [
     "confirm_agreement",
     "record_failure",
     "publish_decision",
+    "statement",
 ];
 
 fn samples<S: Strategy>(strategy: &S, n: usize) -> Vec<S::Value> {

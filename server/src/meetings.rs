@@ -3,8 +3,10 @@
 
 use crate::bus::Audience;
 use crate::channels::Identity;
-use crate::domain::access::{self, ChannelTarget};
-use crate::domain::meeting::{Room, RoomActor, RoomEvent, RoomRefusal, decide, may_enter, tally};
+use crate::domain::meeting::{
+    MeetingFacts, Membership, Room, RoomActor, RoomEvent, RoomRefusal, decide, may_enter, standing,
+    tally,
+};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -43,35 +45,27 @@ pub async fn room_actor(
     record: &MeetingRecord,
 ) -> AppResult<Option<RoomActor>> {
     let actor = &who.actor;
-    let member = state
+    let membership = state
         .store
         .member_role(record.id, actor.id)
         .await?
-        .is_some();
-    let chair = record.chair == actor.id || (!record.private && actor.has_role(Role::Admin));
-    let secretary = record.secretary == Some(actor.id);
+        .map(|role| match role {
+            MemberRole::Party => Membership::Party,
+            MemberRole::Mediator => Membership::Mediator,
+            MemberRole::Representative => Membership::Representative,
+        });
     let place = state
         .store
         .place_path(record.place_id)
         .await?
         .ok_or_else(|| AppError::not_found("meeting"))?;
-    let target = ChannelTarget::Room {
+    let facts = MeetingFacts {
         place,
         private: record.private,
-        member: member || chair || secretary,
+        chair: record.chair,
+        secretary: record.secretary,
     };
-    let eligible = access::can_read(actor, &target);
-    if record.private && !eligible {
-        return Ok(None);
-    }
-    let party = state.store.member_role(record.id, actor.id).await? == Some(MemberRole::Party);
-    Ok(Some(RoomActor {
-        party,
-        id: actor.id,
-        chair,
-        secretary,
-        eligible,
-    }))
+    Ok(standing(actor, &facts, membership))
 }
 
 /// The room now: its fixed facts folded with its whole log.
@@ -426,7 +420,11 @@ pub async fn detail(
 const MAX_AGENDA: usize = 50;
 
 /// Calls a meeting, as a draft the chair (the caller) publishes with the `publish` action.
-pub async fn create(state: &AppState, who: &Identity, new: NewMeeting) -> AppResult<MeetingInfo> {
+pub async fn create(
+    state: &AppState,
+    who: &Identity,
+    mut new: NewMeeting,
+) -> AppResult<MeetingInfo> {
     let place = state
         .store
         .place_path(new.place_id)
@@ -477,6 +475,30 @@ pub async fn create(state: &AppState, who: &Identity, new: NewMeeting) -> AppRes
             "only a mediation has parties and mediators",
         ));
     }
+    // A later round of a hearing, or a later session of a mediation, follows one of the same
+    // kind and place; a session keeps its parties and mediators unless others are named.
+    if let Some(previous) = new.previous_round {
+        let earlier = state
+            .store
+            .meeting(previous)
+            .await?
+            .ok_or_else(|| AppError::not_found("meeting"))?;
+        let follows = matches!(new.kind, MeetingKind::Hearing | MeetingKind::Mediation)
+            && earlier.kind == new.kind
+            && earlier.place_id == new.place_id;
+        if !follows {
+            return Err(AppError::invalid(
+                "a round or session follows one of the same kind and place",
+            ));
+        }
+        if room_actor(state, who, &earlier).await?.is_none() {
+            return Err(AppError::not_found("meeting"));
+        }
+        if mediation && new.parties.is_empty() && new.mediators.is_empty() {
+            new.parties = state.store.members(previous, MemberRole::Party).await?;
+            new.mediators = state.store.members(previous, MemberRole::Mediator).await?;
+        }
+    }
     if mediation && new.parties.len() < 2 {
         return Err(AppError::invalid("a mediation needs at least two parties"));
     }
@@ -488,21 +510,6 @@ pub async fn create(state: &AppState, who: &Identity, new: NewMeeting) -> AppRes
     {
         if state.store.account(*id).await?.is_none() {
             return Err(AppError::not_found("account"));
-        }
-    }
-    if let Some(previous) = new.previous_round {
-        let earlier = state
-            .store
-            .meeting(previous)
-            .await?
-            .ok_or_else(|| AppError::not_found("meeting"))?;
-        if earlier.kind != MeetingKind::Hearing
-            || new.kind != MeetingKind::Hearing
-            || earlier.place_id != new.place_id
-        {
-            return Err(AppError::invalid(
-                "a round follows a hearing of the same place",
-            ));
         }
     }
     for issue in &new.issues {

@@ -103,6 +103,10 @@ pub enum RoomEvent {
         text: String,
         follow_ups: Vec<String>,
     },
+    StatementMade {
+        who: AccountId,
+        text: String,
+    },
 }
 
 impl RoomEvent {
@@ -138,6 +142,7 @@ impl RoomEvent {
             RoomEvent::AgreementReached => "agreement_reached",
             RoomEvent::MediationFailed { .. } => "mediation_failed",
             RoomEvent::DecisionPublished { .. } => "decision_published",
+            RoomEvent::StatementMade { .. } => "statement_made",
         }
     }
 }
@@ -282,6 +287,7 @@ impl Room {
             }
             RoomEvent::AgreementReached => self.outcome = Some(Outcome::Agreed),
             RoomEvent::DecisionPublished { text, .. } => self.decision = Some(text.clone()),
+            RoomEvent::StatementMade { .. } => {}
             RoomEvent::MediationFailed { referral } => {
                 self.outcome = Some(Outcome::Failed {
                     referral: referral.clone(),
@@ -309,6 +315,8 @@ pub struct RoomActor {
     pub secretary: bool,
     /// A party to a mediation.
     pub party: bool,
+    /// A mediator of a mediation (its chair is one too).
+    pub mediator: bool,
     /// May be in the room at all (the place's people; a mediation's parties and mediators).
     pub eligible: bool,
 }
@@ -634,6 +642,24 @@ pub fn decide(
                 referral: text(referral)?,
             }]
         }
+        A::Statement { text: body } => {
+            if room.kind != MeetingKind::Mediation {
+                return Err(RoomRefusal::Invalid("statements belong to a mediation"));
+            }
+            if !(actor.party || actor.mediator || actor.chair) {
+                return Err(RoomRefusal::Invalid(
+                    "only parties and mediators make statements",
+                ));
+            }
+            // Statements are gathered before the session, too (the investigation).
+            if !matches!(room.state, Published | Live) || room.outcome.is_some() {
+                return Err(RoomRefusal::WrongState(room.state));
+            }
+            vec![E::StatementMade {
+                who: actor.id,
+                text: text(body)?,
+            }]
+        }
         A::PublishDecision {
             text: body,
             follow_ups,
@@ -774,4 +800,51 @@ pub fn may_create(
             matches!(g.role, Role::CommunityOfficial | Role::StreetChief)
                 && g.scope.is_some_and(|s| s.contains(place))
         })
+}
+
+/// What ties a person to a meeting beyond their roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Membership {
+    Party,
+    Mediator,
+    Representative,
+}
+
+/// The facts of a meeting that decide who stands where in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MeetingFacts {
+    pub place: crate::domain::places::PlacePath,
+    pub private: bool,
+    pub chair: AccountId,
+    pub secretary: Option<AccountId>,
+}
+
+/// A person's standing in a meeting, or `None` when they may not even know it exists (a private
+/// meeting they are not part of). Admins stand in for the chair of public meetings only.
+pub fn standing(
+    actor: &crate::domain::access::Actor,
+    facts: &MeetingFacts,
+    membership: Option<Membership>,
+) -> Option<RoomActor> {
+    use crate::domain::access::{ChannelTarget, can_read};
+    let chair =
+        facts.chair == actor.id || (!facts.private && actor.has_role(hehe_protocol::Role::Admin));
+    let secretary = facts.secretary == Some(actor.id);
+    let target = ChannelTarget::Room {
+        place: facts.place,
+        private: facts.private,
+        member: membership.is_some() || chair || secretary,
+    };
+    let eligible = can_read(actor, &target);
+    if facts.private && !eligible {
+        return None;
+    }
+    Some(RoomActor {
+        id: actor.id,
+        chair,
+        secretary,
+        party: membership == Some(Membership::Party),
+        mediator: membership == Some(Membership::Mediator),
+        eligible,
+    })
 }

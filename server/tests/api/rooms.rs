@@ -939,6 +939,44 @@ async fn a_mediation_ends_when_every_party_confirms_the_agreement() {
         Some(ErrorCode::InvalidRequest),
         "the outcome is settled"
     );
+
+    // A second session keeps the case's parties, and its privacy.
+    let second = serde_json::json!({
+        "kind": "mediation",
+        "title": "Second session",
+        "place_id": app.demo.communities[0],
+        "previous_round": id,
+    });
+    let (status, session) = post_json(&app, "official", "/api/meetings", second).await;
+    assert_eq!(status, 200, "{session}");
+    let session_id = MeetingId(session["id"].as_i64().unwrap());
+    mediator
+        .room_action(session_id, RoomAction::Publish)
+        .await
+        .unwrap();
+    // Before it meets, a party puts their account on record.
+    let statement = RoomAction::Statement {
+        text: "The drip is worse after rain.".into(),
+    };
+    b.room_action(session_id, statement.clone()).await.unwrap();
+    let path = format!("/api/meetings/{session_id}");
+    assert_eq!(
+        send_as(&app, "lead", reqwest::Method::GET, &path).await.0,
+        200
+    );
+    assert_eq!(
+        send_as(&app, "worker", reqwest::Method::GET, &path).await.0,
+        404
+    );
+    let mut outsider = app.connect("chief").await;
+    assert_eq!(
+        outsider
+            .room_action(session_id, statement)
+            .await
+            .unwrap_err()
+            .code(),
+        Some(ErrorCode::NotFound)
+    );
 }
 
 #[tokio::test]

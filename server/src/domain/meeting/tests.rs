@@ -17,6 +17,7 @@ fn actor(id: AccountId) -> RoomActor {
         chair: id == CHAIR,
         secretary: id == SECRETARY,
         party: id == ALICE || id == MUTED,
+        mediator: false,
         eligible: id != OUTSIDER,
     }
 }
@@ -613,4 +614,155 @@ fn a_hearing_publishes_one_decision_after_it_ends() {
     assert!(decide(&room, &chair, &decide_it).is_err(), "once");
     let mediation = Room::new(MeetingKind::Mediation, MeetingState::Ended, CHAIR, None, 0);
     assert!(decide(&mediation, &chair, &decide_it).is_err());
+}
+
+/// Every civic role × kind of meeting: who may know of it, be in it, and chair it.
+#[test]
+fn standing_matrix() {
+    use crate::domain::access::{Actor, Grant};
+    use crate::domain::places::PlacePath;
+    use hehe_protocol::{PlaceId, Role};
+    let street = PlacePath::street(PlaceId(1));
+    let home = PlacePath::community(PlaceId(1), PlaceId(10));
+    let neighbours = PlacePath::community(PlaceId(1), PlaceId(11));
+    let person = |id: i64, role: Role, scope: Option<PlacePath>| Actor {
+        id: AccountId(id),
+        grants: vec![Grant { role, scope }],
+    };
+    let people = [
+        ("resident", person(11, Role::Resident, Some(home))),
+        (
+            "building lead",
+            person(
+                12,
+                Role::BuildingLead,
+                Some(PlacePath::building(
+                    PlaceId(1),
+                    PlaceId(10),
+                    PlaceId(100),
+                    PlaceId(1000),
+                )),
+            ),
+        ),
+        (
+            "grid worker",
+            person(
+                13,
+                Role::GridWorker,
+                Some(PlacePath::grid(PlaceId(1), PlaceId(10), PlaceId(100))),
+            ),
+        ),
+        ("official", person(14, Role::CommunityOfficial, Some(home))),
+        ("street chief", person(15, Role::StreetChief, Some(street))),
+        ("ops", person(16, Role::Ops, None)),
+        ("admin", person(17, Role::Admin, None)),
+        (
+            "far resident",
+            person(
+                18,
+                Role::Resident,
+                Some(PlacePath::community(PlaceId(2), PlaceId(20))),
+            ),
+        ),
+    ];
+    let chair = AccountId(99);
+    let facts = |place, private| MeetingFacts {
+        place,
+        private,
+        chair,
+        secretary: None,
+    };
+    // Per meeting: what each person (in the order above) gets: '-' unknown, 'o' outside
+    // (knows of it, may not be in it), 'p' participant, 'c' chair.
+    let cases = [
+        ("hearing of the community", facts(home, false), "pppppoco"),
+        ("meeting of the street", facts(street, false), "pppppoco"),
+        (
+            "hearing of the neighbours",
+            facts(neighbours, false),
+            "oooopoco",
+        ),
+        ("mediation, not a member", facts(home, true), "--------"),
+    ];
+    for (name, facts, expected) in cases {
+        let expected: Vec<char> = expected.chars().collect();
+        for ((who, actor), want) in people.iter().zip(&expected) {
+            let got = match standing(actor, &facts, None) {
+                None => '-',
+                Some(s) if s.chair => 'c',
+                Some(s) if s.eligible => 'p',
+                Some(_) => 'o',
+            };
+            assert_eq!(got, *want, "{who} at the {name}");
+        }
+    }
+    // Members of a mediation stand in it, a party as a party; its mediator chairs it.
+    let mediation = facts(home, true);
+    let party = standing(&people[5].1, &mediation, Some(Membership::Party)).unwrap();
+    assert!(
+        party.eligible && party.party && !party.chair,
+        "even ops, as a party"
+    );
+    let mediator = standing(&people[3].1, &mediation, Some(Membership::Mediator)).unwrap();
+    assert!(mediator.eligible && !mediator.party);
+    let chairing = standing(
+        &Actor {
+            id: chair,
+            grants: vec![],
+        },
+        &mediation,
+        None,
+    )
+    .unwrap();
+    assert!(chairing.chair && chairing.eligible);
+    assert!(
+        standing(&people[6].1, &mediation, None).is_none(),
+        "admins do not chair mediations"
+    );
+}
+
+#[test]
+fn statements_are_put_on_record_by_the_parties_and_mediators_of_a_mediation() {
+    let mut room = Room::new(
+        MeetingKind::Mediation,
+        MeetingState::Published,
+        CHAIR,
+        None,
+        0,
+    )
+    .with_parties([ALICE]);
+    let statement = RoomAction::Statement {
+        text: "The leak started in May.".into(),
+    };
+    // Before the session (the investigation) and during it.
+    assert_eq!(
+        decide(&room, &actor(ALICE), &statement).unwrap(),
+        [RoomEvent::StatementMade {
+            who: ALICE,
+            text: "The leak started in May.".into()
+        }]
+    );
+    let mediator = RoomActor {
+        mediator: true,
+        ..actor(SECRETARY)
+    };
+    assert!(decide(&room, &mediator, &statement).is_ok());
+    assert!(decide(&room, &actor(CHAIR), &statement).is_ok());
+    let bystander = RoomActor {
+        party: false,
+        ..actor(ALICE)
+    };
+    assert!(decide(&room, &bystander, &statement).is_err());
+    room.apply(&RoomEvent::Started);
+    room.apply(&RoomEvent::MediationFailed {
+        referral: "court".into(),
+    });
+    assert!(
+        decide(&room, &actor(ALICE), &statement).is_err(),
+        "not after the outcome"
+    );
+    assert!(
+        decide(&live_room(), &actor(ALICE), &statement).is_err(),
+        "a hearing takes no statements"
+    );
 }
