@@ -70,17 +70,30 @@ pub async fn room_actor(
 
 /// The room now: its fixed facts folded with its whole log.
 pub async fn load_room(state: &AppState, record: &MeetingRecord) -> AppResult<Room> {
-    let parties = state.store.members(record.id, MemberRole::Party).await?;
-    let mut room = Room::new(
-        record.kind,
-        record.initial_state,
-        record.chair,
-        record.secretary,
-        record.agenda.len() as u32,
-    )
-    .with_parties(parties);
-    for (_, event) in state.store.room_events(record.id, 0).await? {
-        room.apply(&event);
+    // The cache may trail the log (another node appended) but never holds anything the log
+    // does not: entries are folded only after they were stored.
+    let cached = state.rooms.get(&record.id).map(|entry| entry.clone());
+    let (mut room, mut seq) = match cached {
+        Some(cached) => cached,
+        None => {
+            let parties = state.store.members(record.id, MemberRole::Party).await?;
+            let fresh = Room::new(
+                record.kind,
+                record.initial_state,
+                record.chair,
+                record.secretary,
+                record.agenda.len() as u32,
+            )
+            .with_parties(parties);
+            (fresh, 0)
+        }
+    };
+    if seq < record.last_seq {
+        for (info, event) in state.store.room_events(record.id, seq).await? {
+            room.apply(&event);
+            seq = info.seq;
+        }
+        state.rooms.insert(record.id, (room.clone(), seq));
     }
     Ok(room)
 }

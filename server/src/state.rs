@@ -39,6 +39,9 @@ pub struct AppState {
     /// One queue per meeting: a node applies a room's actions one at a time, so a crowd
     /// acting at once waits in line instead of racing on the room's log.
     pub room_locks: Arc<DashMap<MeetingId, Arc<tokio::sync::Mutex<()>>>>,
+    /// Each room as its log left it, with the seq of the last entry folded in, so an action
+    /// folds only the entries since (a 5,000-person meeting logs 5,000 arrivals).
+    pub rooms: Arc<DashMap<MeetingId, (crate::domain::meeting::Room, u32)>>,
     /// Joins and leaves, gathered into one `presence` frame per channel and window.
     pub presence: Arc<crate::presence::PresenceBatcher>,
     next_conn: Arc<AtomicU64>,
@@ -78,6 +81,7 @@ impl AppState {
             calendar: extras.calendar,
             media: extras.media,
             room_locks: Arc::new(DashMap::new()),
+            rooms: Arc::new(DashMap::new()),
             presence,
             next_conn: Arc::new(AtomicU64::new(1)),
         }
