@@ -168,9 +168,12 @@ pub enum RoomAction {
     },
     /// A party to a mediation accepts the proposed terms.
     ConfirmAgreement,
-    /// The mediator records that no agreement was reached, and where the parties may turn.
+    /// The mediator records that no agreement was reached, where the parties may turn, and
+    /// when to check on them again (Unix ms).
     RecordFailure {
         referral: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        follow_up: Option<i64>,
     },
     /// A party or mediator of a mediation puts their account of the facts on record.
     Statement {

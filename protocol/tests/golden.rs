@@ -1458,6 +1458,7 @@ fn one_room_action_of_each_kind() -> Vec<RoomAction> {
         RoomAction::ConfirmAgreement,
         RoomAction::RecordFailure {
             referral: "The district's people's mediation committee.".into(),
+            follow_up: Some(1_768_600_000_000),
         },
         RoomAction::PublishDecision {
             text: "The pipe is replaced in March; the building fund pays 70 %.".into(),

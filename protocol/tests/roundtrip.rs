@@ -370,7 +370,12 @@ fn room_action() -> impl Strategy<Value = RoomAction> {
         (text(), any::<i64>())
             .prop_map(|(terms, deadline)| RoomAction::ProposeAgreement { terms, deadline }),
         Just(RoomAction::ConfirmAgreement),
-        text().prop_map(|referral| RoomAction::RecordFailure { referral }),
+        (text(), prop::option::of(any::<i64>())).prop_map(|(referral, follow_up)| {
+            RoomAction::RecordFailure {
+                referral,
+                follow_up,
+            }
+        }),
         (text(), vec(text(), 0..3))
             .prop_map(|(text, follow_ups)| RoomAction::PublishDecision { text, follow_ups }),
         text().prop_map(|text| RoomAction::Statement { text }),

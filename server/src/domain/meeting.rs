@@ -98,6 +98,8 @@ pub enum RoomEvent {
     AgreementReached,
     MediationFailed {
         referral: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        follow_up: Option<i64>,
     },
     DecisionPublished {
         text: String,
@@ -288,7 +290,7 @@ impl Room {
             RoomEvent::AgreementReached => self.outcome = Some(Outcome::Agreed),
             RoomEvent::DecisionPublished { text, .. } => self.decision = Some(text.clone()),
             RoomEvent::StatementMade { .. } => {}
-            RoomEvent::MediationFailed { referral } => {
+            RoomEvent::MediationFailed { referral, .. } => {
                 self.outcome = Some(Outcome::Failed {
                     referral: referral.clone(),
                 });
@@ -635,11 +637,15 @@ pub fn decide(
             }
             events
         }
-        A::RecordFailure { referral } => {
+        A::RecordFailure {
+            referral,
+            follow_up,
+        } => {
             chair_only()?;
             mediation_open(room)?;
             vec![E::MediationFailed {
                 referral: text(referral)?,
+                follow_up: *follow_up,
             }]
         }
         A::Statement { text: body } => {

@@ -930,6 +930,7 @@ async fn a_mediation_ends_when_every_party_confirms_the_agreement() {
             id,
             RoomAction::RecordFailure {
                 referral: "court".into(),
+                follow_up: None,
             },
         )
         .await

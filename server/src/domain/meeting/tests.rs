@@ -534,7 +534,8 @@ fn a_mediation_ends_in_an_agreement_every_party_confirms_or_in_a_recorded_failur
             &room,
             &chair,
             &RoomAction::RecordFailure {
-                referral: "court".into()
+                referral: "court".into(),
+                follow_up: None
             }
         )
         .is_err()
@@ -548,6 +549,7 @@ fn a_mediation_ends_in_an_agreement_every_party_confirms_or_in_a_recorded_failur
         &chair,
         &RoomAction::RecordFailure {
             referral: "The district court.".into(),
+            follow_up: None,
         },
     )
     .unwrap();
@@ -756,6 +758,7 @@ fn statements_are_put_on_record_by_the_parties_and_mediators_of_a_mediation() {
     room.apply(&RoomEvent::Started);
     room.apply(&RoomEvent::MediationFailed {
         referral: "court".into(),
+        follow_up: None,
     });
     assert!(
         decide(&room, &actor(ALICE), &statement).is_err(),
