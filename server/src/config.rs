@@ -86,6 +86,21 @@ pub struct Config {
     #[arg(long, env = "HEHE_HISTORY_META_TTL_SECS", default_value_t = 24 * 3600)]
     pub history_meta_ttl_secs: u64,
 
+    /// Redis URL of the bus shared by several nodes, e.g. `redis://127.0.0.1:6379`. Empty means
+    /// the in-process bus: one node, history kept in memory.
+    #[arg(
+        long,
+        env = "HEHE_REDIS_URL",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub redis_url: String,
+
+    /// Prefix of every Redis key and pub/sub channel of the bus, so several deployments can
+    /// share one Redis.
+    #[arg(long, env = "HEHE_REDIS_PREFIX", default_value = "hehe")]
+    pub redis_prefix: String,
+
     /// Interval of the server's ping, in seconds.
     #[arg(long, env = "HEHE_HEARTBEAT_SECS", default_value_t = 25)]
     pub heartbeat_secs: u64,

@@ -31,7 +31,9 @@ pub mod time;
 pub mod ws;
 
 use crate::auth::{Tokens, hash_password};
+use crate::bus::Bus;
 use crate::bus::memory::{HistoryLimits, MemoryBus, unix_ms};
+use crate::bus::redis::RedisBus;
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
@@ -47,7 +49,7 @@ use tokio::net::TcpListener;
 
 /// Builds the server's state from its configuration: opens and migrates the store, seeds the
 /// demo when asked and the store is empty, and starts the bus.
-pub async fn build_state(config: Config) -> anyhow::Result<(AppState, Arc<MemoryBus>)> {
+pub async fn build_state(config: Config) -> anyhow::Result<(AppState, Arc<dyn Bus>)> {
     build_state_with(config, Arc::new(time::SystemTime)).await
 }
 
@@ -55,7 +57,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<(AppState, Arc<Memory
 pub async fn build_state_with(
     config: Config,
     time: Arc<dyn time::TimeSource>,
-) -> anyhow::Result<(AppState, Arc<MemoryBus>)> {
+) -> anyhow::Result<(AppState, Arc<dyn Bus>)> {
     let calendar = config.calendar().map_err(anyhow::Error::msg)?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
@@ -76,15 +78,25 @@ pub async fn build_state_with(
     }
     let metrics = Arc::new(Metrics::new());
     let hub = Hub::new(metrics.clone());
-    let bus = Arc::new(MemoryBus::new(
-        HistoryLimits {
-            size: config.history_size,
-            ttl: config.history_ttl(),
-            meta_ttl: config.history_meta_ttl(),
-            idempotency_ttl: config.idempotency_ttl(),
-        },
-        Arc::new(hub.clone()),
-    ));
+    let limits = HistoryLimits {
+        size: config.history_size,
+        ttl: config.history_ttl(),
+        meta_ttl: config.history_meta_ttl(),
+        idempotency_ttl: config.idempotency_ttl(),
+    };
+    let bus: Arc<dyn Bus> = if config.redis_url.is_empty() {
+        Arc::new(MemoryBus::new(limits, Arc::new(hub.clone())))
+    } else {
+        let bus = RedisBus::connect(
+            &config.redis_url,
+            &config.redis_prefix,
+            limits,
+            Arc::new(hub.clone()),
+        )
+        .await
+        .context("connecting to Redis")?;
+        Arc::new(bus)
+    };
     let tokens = Tokens::new(
         &secret,
         Duration::from_secs(config.access_token_ttl_secs),
@@ -130,7 +142,7 @@ pub async fn run(
 /// Serves a built state; see [`run`].
 pub async fn serve(
     state: AppState,
-    bus: Arc<MemoryBus>,
+    bus: Arc<dyn Bus>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {

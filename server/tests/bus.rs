@@ -1,8 +1,13 @@
-//! The bus conformance suite: what every `Bus` implementation must do. The in-process bus runs
-//! it here; the Redis bus joins through `both_buses!` when it arrives.
+//! The bus conformance suite: what every `Bus` implementation must do. `every_bus!` runs each
+//! test on the in-process bus and on the Redis bus (each Redis test under a key prefix of its
+//! own), and two Redis buses sharing one Redis stand for two nodes.
 
+mod common;
+
+use common::TestRedis;
 use hehe_protocol::{AccountId, Channel, MeetingId, Member, PlaceId, Position, ServerMsg};
 use hehe_server::bus::memory::{HistoryLimits, MemoryBus};
+use hehe_server::bus::redis::RedisBus;
 use hehe_server::bus::{Audience, Bus, DeliveryHandler, Publication};
 use hehe_server::hub::Frame;
 use serde_json::value::RawValue;
@@ -41,6 +46,34 @@ impl Recorder {
     fn count(&self) -> usize {
         self.seen.lock().unwrap().len()
     }
+    fn frames(&self, channel: Channel) -> Vec<String> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|d| d.0 == channel)
+            .map(|d| d.2.clone())
+            .collect()
+    }
+
+    /// Waits until `done` holds: a bus between nodes delivers after `publish` returns.
+    async fn until(&self, what: &str, done: impl Fn(&Self) -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !done(self) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Waits for `n` numbered deliveries on `channel` and returns their offsets.
+    async fn offsets_after(&self, channel: Channel, n: usize) -> Vec<u64> {
+        self.until("deliveries", |r| r.offsets(channel).len() >= n)
+            .await;
+        self.offsets(channel)
+    }
 }
 
 struct Fixture {
@@ -63,13 +96,36 @@ fn memory(limits: HistoryLimits) -> Fixture {
     }
 }
 
+/// A Redis bus (one node) under the test's prefix.
+async fn redis(redis: &TestRedis, limits: HistoryLimits) -> Fixture {
+    let seen = Arc::new(Recorder::default());
+    let bus = RedisBus::connect(&redis.url, &redis.prefix, limits, seen.clone())
+        .await
+        .expect("Redis bus");
+    Fixture {
+        bus: Arc::new(bus),
+        seen,
+    }
+}
+
 macro_rules! every_bus {
     ($($name:ident),* $(,)?) => {
         mod on_memory {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    super::$name(super::memory).await;
+                    super::$name(async |limits| super::memory(limits)).await;
+                }
+            )*
+        }
+        mod on_redis {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(redis) = super::TestRedis::connect().await else {
+                        return;
+                    };
+                    super::$name(async |limits| super::redis(&redis, limits).await).await;
                 }
             )*
         }
@@ -87,8 +143,6 @@ every_bus!(
     presence_counts_people_not_connections,
     concurrent_publishes_get_unique_contiguous_offsets,
 );
-
-type Make = fn(HistoryLimits) -> Fixture;
 
 const HOME: Channel = Channel::Home(PlaceId(1));
 const STREET: Channel = Channel::Street(PlaceId(2));
@@ -114,9 +168,10 @@ fn decode(frame: &str) -> hehe_protocol::Event {
     }
 }
 
-async fn staff_events_keep_their_audience(make: Make) {
-    let f = make(LIMITS);
+async fn staff_events_keep_their_audience(make: impl AsyncFn(HistoryLimits) -> Fixture) {
+    let f = make(LIMITS).await;
     let issue = Channel::Issue(hehe_protocol::IssueId(4));
+    f.bus.subscribe(issue).await.unwrap();
     publish(f.bus.as_ref(), issue, "public").await;
     let note = Publication {
         audience: Audience::Staff,
@@ -124,6 +179,7 @@ async fn staff_events_keep_their_audience(make: Make) {
     };
     let start = f.bus.publish(note).await.unwrap();
     publish(f.bus.as_ref(), issue, "public again").await;
+    f.seen.offsets_after(issue, 3).await;
     assert_eq!(*f.seen.staff_only.lock().unwrap(), [2]);
     let since = Position {
         epoch: start.epoch,
@@ -140,8 +196,11 @@ async fn staff_events_keep_their_audience(make: Make) {
     assert_eq!(audiences, [Audience::All, Audience::Staff, Audience::All]);
 }
 
-async fn offsets_are_consecutive_and_delivered_in_order(make: Make) {
-    let f = make(LIMITS);
+async fn offsets_are_consecutive_and_delivered_in_order(
+    make: impl AsyncFn(HistoryLimits) -> Fixture,
+) {
+    let f = make(LIMITS).await;
+    f.bus.subscribe(HOME).await.unwrap();
     let a = publish(f.bus.as_ref(), HOME, "a").await;
     let b = publish(f.bus.as_ref(), HOME, "b").await;
     let s = publish(f.bus.as_ref(), STREET, "s").await;
@@ -151,9 +210,8 @@ async fn offsets_are_consecutive_and_delivered_in_order(make: Make) {
         "offsets count per channel"
     );
     assert_eq!(a.epoch, b.epoch);
-    assert_eq!(f.seen.offsets(HOME), [1, 2]);
-    let seen = f.seen.seen.lock().unwrap().clone();
-    let event = decode(&seen[1].2);
+    assert_eq!(f.seen.offsets_after(HOME, 2).await, [1, 2]);
+    let event = decode(&f.seen.frames(HOME)[1]);
     assert_eq!(
         (event.channel, event.offset, event.epoch.as_str()),
         (HOME, 2, b.epoch.as_str())
@@ -165,8 +223,9 @@ async fn offsets_are_consecutive_and_delivered_in_order(make: Make) {
     assert!(event.time > 0);
 }
 
-async fn an_idempotency_key_publishes_once(make: Make) {
-    let f = make(LIMITS);
+async fn an_idempotency_key_publishes_once(make: impl AsyncFn(HistoryLimits) -> Fixture) {
+    let f = make(LIMITS).await;
+    f.bus.subscribe(HOME).await.unwrap();
     let first = f
         .bus
         .publish(publication(HOME, "once", Some("k1")))
@@ -184,11 +243,12 @@ async fn an_idempotency_key_publishes_once(make: Make) {
         .unwrap();
     assert_eq!(first, again);
     assert_eq!(other.offset, first.offset + 1);
-    assert_eq!(f.seen.offsets(HOME), [1, 2]);
+    // Deliveries keep publish order, so a repeat would have come before the second key's.
+    assert_eq!(f.seen.offsets_after(HOME, 2).await, [1, 2]);
 }
 
-async fn history_recovers_exactly_or_not_at_all(make: Make) {
-    let f = make(LIMITS);
+async fn history_recovers_exactly_or_not_at_all(make: impl AsyncFn(HistoryLimits) -> Fixture) {
+    let f = make(LIMITS).await;
     let fresh = f.bus.history(HOME, None).await.unwrap();
     assert_eq!(fresh.top.offset, 0);
     assert_eq!(fresh.events.as_deref().map(<[_]>::len), Some(0));
@@ -243,8 +303,8 @@ async fn history_recovers_exactly_or_not_at_all(make: Make) {
     );
 }
 
-async fn history_is_bounded_by_size(make: Make) {
-    let f = make(HistoryLimits { size: 3, ..LIMITS });
+async fn history_is_bounded_by_size(make: impl AsyncFn(HistoryLimits) -> Fixture) {
+    let f = make(HistoryLimits { size: 3, ..LIMITS }).await;
     let first = publish(f.bus.as_ref(), HOME, "1").await;
     for i in 2..=5 {
         publish(f.bus.as_ref(), HOME, &i.to_string()).await;
@@ -272,11 +332,12 @@ async fn history_is_bounded_by_size(make: Make) {
     );
 }
 
-async fn history_is_bounded_by_age(make: Make) {
+async fn history_is_bounded_by_age(make: impl AsyncFn(HistoryLimits) -> Fixture) {
     let f = make(HistoryLimits {
         ttl: Duration::from_millis(100),
         ..LIMITS
-    });
+    })
+    .await;
     let first = publish(f.bus.as_ref(), HOME, "old").await;
     tokio::time::sleep(Duration::from_millis(250)).await;
     let second = publish(f.bus.as_ref(), HOME, "new").await;
@@ -308,19 +369,22 @@ async fn history_is_bounded_by_age(make: Make) {
     );
 }
 
-async fn broadcasts_are_delivered_but_not_kept(make: Make) {
-    let f = make(LIMITS);
+async fn broadcasts_are_delivered_but_not_kept(make: impl AsyncFn(HistoryLimits) -> Fixture) {
+    let f = make(LIMITS).await;
+    f.bus.subscribe(HOME).await.unwrap();
     f.bus
         .broadcast(HOME, Frame::from("{\"type\":\"pong\"}"))
         .await
         .unwrap();
+    f.seen.until("the broadcast", |r| r.count() >= 1).await;
     assert_eq!(f.seen.count(), 1);
+    assert_eq!(f.seen.frames(HOME), ["{\"type\":\"pong\"}"]);
     assert_eq!(f.seen.seen.lock().unwrap()[0].1, None);
     assert_eq!(f.bus.history(HOME, None).await.unwrap().top.offset, 0);
 }
 
-async fn presence_counts_people_not_connections(make: Make) {
-    let f = make(LIMITS);
+async fn presence_counts_people_not_connections(make: impl AsyncFn(HistoryLimits) -> Fixture) {
+    let f = make(LIMITS).await;
     let room = Channel::Room(MeetingId(7));
     let member = |id, name: &str| Member {
         account_id: AccountId(id),
@@ -377,11 +441,15 @@ async fn presence_counts_people_not_connections(make: Make) {
     );
 }
 
-async fn concurrent_publishes_get_unique_contiguous_offsets(make: Make) {
+async fn concurrent_publishes_get_unique_contiguous_offsets(
+    make: impl AsyncFn(HistoryLimits) -> Fixture,
+) {
     let f = make(HistoryLimits {
         size: 1000,
         ..LIMITS
-    });
+    })
+    .await;
+    f.bus.subscribe(HOME).await.unwrap();
     let mut tasks = Vec::new();
     for t in 0..8 {
         let bus = f.bus.clone();
@@ -404,7 +472,7 @@ async fn concurrent_publishes_get_unique_contiguous_offsets(make: Make) {
     all.sort_unstable();
     assert_eq!(all, (1..=400).collect::<Vec<_>>());
     assert_eq!(
-        f.seen.offsets(HOME),
+        f.seen.offsets_after(HOME, 400).await,
         (1..=400).collect::<Vec<_>>(),
         "delivered in offset order"
     );
@@ -431,4 +499,197 @@ async fn the_memory_bus_forgets_idle_channels() {
         "a forgotten channel starts a new epoch"
     );
     assert_eq!(next.offset, 1);
+}
+
+#[tokio::test]
+async fn two_redis_nodes_share_a_channel_by_interest() {
+    let Some(shared) = TestRedis::connect().await else {
+        return;
+    };
+    let (a, b) = (redis(&shared, LIMITS).await, redis(&shared, LIMITS).await);
+    a.bus.subscribe(HOME).await.unwrap();
+    let first = publish(a.bus.as_ref(), HOME, "before b cared").await;
+    assert_eq!(a.seen.offsets_after(HOME, 1).await, [1]);
+
+    b.bus.subscribe(HOME).await.unwrap();
+    let second = publish(b.bus.as_ref(), HOME, "from b").await;
+    let third = publish(a.bus.as_ref(), HOME, "from a").await;
+    assert_eq!((second.offset, third.offset), (2, 3));
+    assert_eq!(
+        (second.epoch.as_str(), third.epoch.as_str()),
+        (first.epoch.as_str(), first.epoch.as_str()),
+        "one stream identity across nodes"
+    );
+    assert_eq!(a.seen.offsets_after(HOME, 3).await, [1, 2, 3]);
+    // Pub/sub keeps publish order: had offset 1 reached b, it would have come before 2.
+    assert_eq!(b.seen.offsets_after(HOME, 2).await, [2, 3]);
+    assert_eq!(
+        b.seen.frames(HOME),
+        a.seen.frames(HOME)[1..],
+        "both nodes encode the same frames"
+    );
+
+    let at = |offset| Position {
+        epoch: first.epoch.clone(),
+        offset,
+    };
+    for node in [&a, &b] {
+        let reply = node.bus.history(HOME, Some(&at(1))).await.unwrap();
+        assert_eq!(reply.top, at(3));
+        let frames: Vec<String> = reply
+            .events
+            .expect("recovered")
+            .into_iter()
+            .map(|(_, frame)| frame.as_str().to_owned())
+            .collect();
+        assert_eq!(frames, b.seen.frames(HOME));
+    }
+
+    // Once b has no interest, HOME stops reaching it while STREET (subscribed after the
+    // unsubscribe, so after it on b's connection) still does.
+    b.bus.unsubscribe(HOME);
+    b.bus.subscribe(STREET).await.unwrap();
+    publish(a.bus.as_ref(), HOME, "after b left").await;
+    publish(a.bus.as_ref(), STREET, "street").await;
+    assert_eq!(b.seen.offsets_after(STREET, 1).await, [1]);
+    assert_eq!(b.seen.offsets(HOME), [2, 3]);
+    assert_eq!(a.seen.offsets_after(HOME, 4).await, [1, 2, 3, 4]);
+}
+
+#[tokio::test]
+async fn redis_presence_is_shared_between_nodes() {
+    let Some(shared) = TestRedis::connect().await else {
+        return;
+    };
+    let (a, b) = (redis(&shared, LIMITS).await, redis(&shared, LIMITS).await);
+    let room = Channel::Room(MeetingId(5));
+    let wang = Member {
+        account_id: AccountId(10),
+        name: "Wang".into(),
+        role: None,
+    };
+    // The same connection number on two nodes is two connections.
+    assert!(a.bus.presence_join(room, 1, wang.clone()).await.unwrap());
+    assert!(!b.bus.presence_join(room, 1, wang.clone()).await.unwrap());
+    assert_eq!(b.bus.presence(room).await.unwrap(), vec![wang]);
+    assert!(!a.bus.presence_leave(room, 1, AccountId(10)).await.unwrap());
+    assert!(b.bus.presence_leave(room, 1, AccountId(10)).await.unwrap());
+    assert!(a.bus.presence(room).await.unwrap().is_empty());
+    // The pub/sub listener connects in the background; readiness waits for it.
+    for node in [&a, &b] {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !node.bus.ready().await {
+            assert!(tokio::time::Instant::now() < deadline, "never ready");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// A Redis server of the test's own, which the test can stop and start again.
+struct OwnRedis {
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl OwnRedis {
+    /// `None` (with a printed reason) where `redis-server` cannot run and services are not
+    /// required.
+    async fn start() -> Option<OwnRedis> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut own = OwnRedis { port, child: None };
+        match own.launch().await {
+            Ok(()) => Some(own),
+            Err(e) if std::env::var("HEHE_REQUIRE_SERVICES").is_ok_and(|v| v == "1") => {
+                panic!("redis-server is required but would not run: {e}")
+            }
+            Err(e) => {
+                eprintln!("skipped: redis-server would not run ({e})");
+                None
+            }
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    async fn launch(&mut self) -> Result<(), String> {
+        let child = std::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        self.child = Some(child);
+        let client = redis::Client::open(self.url()).map_err(|e| e.to_string())?;
+        for _ in 0..200 {
+            if let Ok(mut conn) = client.get_multiplexed_async_connection().await
+                && redis::cmd("PING")
+                    .query_async::<()>(&mut conn)
+                    .await
+                    .is_ok()
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        Err("it did not answer".into())
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[tokio::test]
+async fn a_redis_node_resubscribes_after_losing_redis() {
+    let Some(mut server) = OwnRedis::start().await else {
+        return;
+    };
+    let own = TestRedis {
+        url: server.url(),
+        prefix: "hehe".into(),
+    };
+    let f = redis(&own, LIMITS).await;
+    f.bus.subscribe(HOME).await.unwrap();
+    publish(f.bus.as_ref(), HOME, "before").await;
+    f.seen.offsets_after(HOME, 1).await;
+
+    server.stop();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while f.bus.ready().await {
+        assert!(tokio::time::Instant::now() < deadline, "still ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.launch().await.expect("restarted");
+
+    // Nobody subscribes again: the node's interest in HOME is restored by itself. The new
+    // server kept nothing, so the stream starts over in a new epoch.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let _ = f.bus.publish(publication(HOME, "after", None)).await;
+        if f.seen.offsets(HOME).len() > 1 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never delivered again"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let frames = f.seen.frames(HOME);
+    assert_ne!(decode(&frames[0]).epoch, decode(&frames[1]).epoch);
+    assert!(f.bus.ready().await);
 }

@@ -122,17 +122,6 @@ impl MemoryBus {
             .clone()
     }
 
-    /// Drops expired events and forgets channels idle for longer than the meta TTL. Run
-    /// periodically so memory stays bounded by the channels in use.
-    pub fn sweep(&self) {
-        let now = Instant::now();
-        self.streams.retain(|_, stream| {
-            let mut s = lock(stream);
-            s.prune(&self.limits, now);
-            now.duration_since(s.touched) <= self.limits.meta_ttl
-        });
-    }
-
     /// Number of channels with a stream, for tests and metrics.
     pub fn stream_count(&self) -> usize {
         self.streams.len()
@@ -280,5 +269,16 @@ impl Bus for MemoryBus {
 
     async fn ready(&self) -> bool {
         true
+    }
+
+    /// Drops expired events and forgets channels idle for longer than the meta TTL, so memory
+    /// stays bounded by the channels in use.
+    fn sweep(&self) {
+        let now = Instant::now();
+        self.streams.retain(|_, stream| {
+            let mut s = lock(stream);
+            s.prune(&self.limits, now);
+            now.duration_since(s.touched) <= self.limits.meta_ttl
+        });
     }
 }

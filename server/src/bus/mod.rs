@@ -5,6 +5,7 @@
 //! The hub never knows which one runs: one delivery path.
 
 pub mod memory;
+pub mod redis;
 
 use crate::hub::Frame;
 use async_trait::async_trait;
@@ -107,4 +108,8 @@ pub trait Bus: Send + Sync + 'static {
 
     /// Whether the bus can publish and deliver now.
     async fn ready(&self) -> bool;
+
+    /// Drops what has aged out; called periodically. A bus whose store expires data by itself
+    /// has nothing to do.
+    fn sweep(&self) {}
 }

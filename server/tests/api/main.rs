@@ -17,5 +17,6 @@ mod postgres;
 mod presence;
 mod resume;
 mod rooms;
+mod scale_out;
 mod slow_consumer;
 mod stats;

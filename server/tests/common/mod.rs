@@ -72,3 +72,57 @@ impl Drop for TestDatabase {
         .join();
     }
 }
+
+/// The Redis the bus tests use.
+pub fn redis_url() -> String {
+    std::env::var("HEHE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A reachable Redis and a key prefix of this test's own, whose keys go with the guard.
+pub struct TestRedis {
+    pub url: String,
+    pub prefix: String,
+}
+
+impl TestRedis {
+    /// `None` (with a printed reason) when Redis is unreachable and not required.
+    pub async fn connect() -> Option<TestRedis> {
+        let url = redis_url();
+        let reached = async {
+            let client = redis::Client::open(url.as_str())?;
+            let mut conn = client.get_multiplexed_async_connection().await?;
+            redis::cmd("PING").query_async::<()>(&mut conn).await
+        };
+        match reached.await {
+            Ok(()) => {}
+            Err(e) if !services_required() => {
+                eprintln!(
+                    "skipped: Redis at {url} is unreachable ({e}); set HEHE_REQUIRE_SERVICES=1 to fail instead"
+                );
+                return None;
+            }
+            Err(e) => panic!("Redis at {url} is required but unreachable: {e}"),
+        }
+        Some(TestRedis {
+            url,
+            prefix: format!("hehe_test_{:016x}", rand::random::<u64>()),
+        })
+    }
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        // A blocking connection: Drop cannot await, and this runs once per test.
+        let Ok(mut conn) = redis::Client::open(self.url.as_str()).and_then(|c| c.get_connection())
+        else {
+            return;
+        };
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}.*", self.prefix))
+            .query(&mut conn)
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            let _ = redis::cmd("DEL").arg(keys).query::<()>(&mut conn);
+        }
+    }
+}

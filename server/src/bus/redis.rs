@@ -1,0 +1,737 @@
+//! The Redis bus: history, offsets, idempotency and presence live in Redis, so several nodes
+//! share channels. Events travel between nodes over Redis pub/sub as compact envelopes, and
+//! each node encodes the client frame once from the envelope it receives.
+//!
+//! Keys carry the channel inside a hash tag, so one channel's stream, meta, results and
+//! presence share a cluster slot and one Lua script may touch them all.
+
+use super::memory::HistoryLimits;
+use super::{Audience, Bus, BusError, ConnId, DeliveryHandler, HistoryReply, Publication};
+use crate::hub::Frame;
+use async_trait::async_trait;
+use futures_util::StreamExt;
+use hehe_protocol::{AccountId, Channel, EventEncoder, Member, Position};
+use rand::Rng;
+use rand::distr::Alphanumeric;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSubSink, PubSubStream};
+use redis::{Client, Script};
+use serde_json::value::RawValue;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Takes the next offset, appends and publishes the envelope, all in one atomic step: that is
+/// what makes a channel's pub/sub order equal its offset order on every node.
+const PUBLISH: &str = r#"
+local stream, meta, result = KEYS[1], KEYS[2], KEYS[3]
+if ARGV[10] == '1' then
+  local cached = redis.call('GET', result)
+  if cached then
+    local offset, epoch = string.match(cached, '^(%d+):(.*)$')
+    if offset then return {tonumber(offset), epoch} end
+  end
+end
+local epoch = redis.call('HGET', meta, 'e')
+if not epoch then
+  epoch = ARGV[2]
+  redis.call('HSET', meta, 'e', epoch)
+end
+local offset = redis.call('HINCRBY', meta, 's', 1)
+redis.call('PEXPIRE', meta, ARGV[5])
+if offset == 1 then
+  redis.call('DEL', stream)
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local head = string.format('%d', offset)
+local envelope = head .. ':' .. epoch .. ':' .. ARGV[7] .. ':' .. string.format('%d', now) .. ':' .. ARGV[8] .. '\n' .. ARGV[9]
+redis.call('XADD', stream, 'MAXLEN', '~', ARGV[3], head .. '-0', 'd', envelope, 'a', ARGV[7])
+redis.call('PEXPIRE', stream, ARGV[4])
+redis.call('PUBLISH', ARGV[1], envelope)
+if ARGV[10] == '1' then
+  redis.call('SET', result, head .. ':' .. epoch, 'PX', ARGV[6])
+end
+return {offset, epoch}
+"#;
+
+/// Where the stream stands (creating its identity if it has none) and, when asked, the
+/// entries from an offset on, with Redis's clock to judge their age by.
+const HISTORY: &str = r#"
+local stream, meta = KEYS[1], KEYS[2]
+local epoch = redis.call('HGET', meta, 'e')
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('HSET', meta, 'e', epoch)
+end
+local top = tonumber(redis.call('HGET', meta, 's') or '0') or 0
+redis.call('PEXPIRE', meta, ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local out = {}
+if ARGV[3] ~= '' then
+  local size = tonumber(ARGV[4])
+  local from = math.max(tonumber(ARGV[3]), top - size + 1, 1)
+  if from <= top then
+    local entries = redis.call('XRANGE', stream, string.format('%d', from) .. '-0', '+', 'COUNT', size)
+    for _, entry in ipairs(entries) do
+      local fields = entry[2]
+      for i = 1, #fields, 2 do
+        if fields[i] == 'd' then table.insert(out, fields[i + 1]) end
+      end
+    end
+  end
+end
+return {top, epoch, now, out}
+"#;
+
+/// Returns 1 when the connection is the account's first in the channel.
+const PRESENCE_JOIN: &str = r#"
+if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+if redis.call('HINCRBY', KEYS[2], ARGV[3], 1) == 1 then return 1 end
+return 0
+"#;
+
+/// Returns 1 when the connection was the account's last in the channel.
+const PRESENCE_LEAVE: &str = r#"
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+if redis.call('HINCRBY', KEYS[2], ARGV[2], -1) <= 0 then
+  redis.call('HDEL', KEYS[2], ARGV[2])
+  return 1
+end
+return 0
+"#;
+
+/// Marks a pub/sub message as an ephemeral frame rather than a numbered event envelope.
+const EPHEMERAL: char = '!';
+
+const READY_TIMEOUT: Duration = Duration::from_secs(1);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// A pub/sub connection can go stale without closing (after a failover); a ping unanswered
+/// within the timeout makes the listener reconnect.
+const PROBE_EVERY: Duration = Duration::from_secs(15);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+const RETRY_MIN: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    fn stream(&self, channel: Channel) -> String {
+        format!("{}.stream.{{{channel}}}", self.prefix)
+    }
+    fn meta(&self, channel: Channel) -> String {
+        format!("{}.meta.{{{channel}}}", self.prefix)
+    }
+    fn result(&self, channel: Channel, key: &str) -> String {
+        format!("{}.result.{{{channel}}}.{key}", self.prefix)
+    }
+    fn presence(&self, channel: Channel) -> String {
+        format!("{}.presence.{{{channel}}}", self.prefix)
+    }
+    fn presence_counts(&self, channel: Channel) -> String {
+        format!("{}.presence.count.{{{channel}}}", self.prefix)
+    }
+    fn client(&self, channel: Channel) -> String {
+        format!("{}.client.{{{channel}}}", self.prefix)
+    }
+    /// The channel a pub/sub name belongs to, if it is one of ours.
+    fn channel_of(&self, name: &str) -> Option<Channel> {
+        name.strip_prefix(self.prefix.as_str())?
+            .strip_prefix(".client.{")?
+            .strip_suffix('}')?
+            .parse()
+            .ok()
+    }
+}
+
+fn audience_code(audience: Audience) -> &'static str {
+    match audience {
+        Audience::All => "a",
+        Audience::Staff => "s",
+    }
+}
+
+/// One numbered event as it travels: `<offset>:<epoch>:<audience>:<time>:<kind>\n<data>`.
+struct Envelope<'a> {
+    offset: u64,
+    epoch: &'a str,
+    audience: Audience,
+    time: i64,
+    kind: &'a str,
+    data: &'a RawValue,
+}
+
+impl<'a> Envelope<'a> {
+    fn parse(text: &'a str) -> Option<Self> {
+        let (head, data) = text.split_once('\n')?;
+        let mut parts = head.splitn(5, ':');
+        let offset = parts.next()?.parse().ok()?;
+        let epoch = parts.next()?;
+        let audience = match parts.next()? {
+            "a" => Audience::All,
+            "s" => Audience::Staff,
+            _ => return None,
+        };
+        let time = parts.next()?.parse().ok()?;
+        let kind = parts.next()?;
+        let data = serde_json::from_str(data).ok()?;
+        Some(Self {
+            offset,
+            epoch,
+            audience,
+            time,
+            kind,
+            data,
+        })
+    }
+
+    fn frame(&self, channel: Channel) -> Frame {
+        Frame::from(EventEncoder::encode(
+            channel,
+            self.offset,
+            self.epoch,
+            self.kind,
+            self.time,
+            self.data,
+        ))
+    }
+}
+
+fn new_epoch() -> String {
+    rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(8)
+        .map(char::from)
+        .collect()
+}
+
+fn unavailable(e: impl std::fmt::Display) -> BusError {
+    BusError::Unavailable(e.to_string())
+}
+
+fn millis(d: Duration) -> u64 {
+    // PEXPIRE 0 would delete at once; a zero setting means "as short as possible".
+    (d.as_millis() as u64).max(1)
+}
+
+enum Command {
+    /// Make sure the channel is subscribed on the current connection, then answer.
+    Subscribe(String, oneshot::Sender<Result<(), String>>),
+    Unsubscribe(String),
+}
+
+/// Channels this node has local interest in, with how many `subscribe` calls hold each.
+type Interest = Arc<Mutex<HashMap<Channel, usize>>>;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub struct RedisBus {
+    conn: ConnectionManager,
+    keys: Keys,
+    limits: HistoryLimits,
+    /// Conn ids count per process; this tells processes apart in the shared presence hashes.
+    node: String,
+    interest: Interest,
+    commands: mpsc::UnboundedSender<Command>,
+    listening: Arc<AtomicBool>,
+    publish: Script,
+    history: Script,
+    join: Script,
+    leave: Script,
+}
+
+impl RedisBus {
+    /// Connects to Redis at `url`, keeping keys under `prefix`, and starts this node's pub/sub
+    /// listener, which hands deliveries to `handler`. The listener ends with the bus.
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        limits: HistoryLimits,
+        handler: Arc<dyn DeliveryHandler>,
+    ) -> Result<Self, BusError> {
+        let client = Client::open(url).map_err(unavailable)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(Duration::from_secs(3)));
+        let conn = ConnectionManager::new_with_config(client.clone(), config)
+            .await
+            .map_err(unavailable)?;
+        let keys = Keys {
+            prefix: prefix.to_owned(),
+        };
+        let interest = Interest::default();
+        let listening = Arc::new(AtomicBool::new(false));
+        let (commands, rx) = mpsc::unbounded_channel();
+        let listener = Listener {
+            client,
+            handler,
+            keys: keys.clone(),
+            interest: interest.clone(),
+            listening: listening.clone(),
+        };
+        tokio::spawn(listener.run(rx));
+        Ok(Self {
+            conn,
+            keys,
+            limits,
+            node: new_epoch(),
+            interest,
+            commands,
+            listening,
+            publish: Script::new(PUBLISH),
+            history: Script::new(HISTORY),
+            join: Script::new(PRESENCE_JOIN),
+            leave: Script::new(PRESENCE_LEAVE),
+        })
+    }
+
+    fn conn_field(&self, conn: ConnId) -> String {
+        format!("{}:{conn}", self.node)
+    }
+
+    /// Drops one unit of interest, unsubscribing when it was the last.
+    fn release(&self, channel: Channel) {
+        let mut interest = lock(&self.interest);
+        let Some(count) = interest.get_mut(&channel) else {
+            return;
+        };
+        *count -= 1;
+        if *count == 0 {
+            interest.remove(&channel);
+            // Sent under the lock so the listener sees subscribes and unsubscribes of one
+            // channel in the order the counts changed.
+            let _ = self
+                .commands
+                .send(Command::Unsubscribe(self.keys.client(channel)));
+        }
+    }
+}
+
+#[async_trait]
+impl Bus for RedisBus {
+    async fn publish(&self, p: Publication) -> Result<Position, BusError> {
+        // The envelope's header ends at the first newline; a kind holding one would garble it.
+        if p.kind.contains('\n') {
+            return Err(unavailable("an event kind cannot hold a newline"));
+        }
+        let mut conn = self.conn.clone();
+        let key = p.idempotency_key.as_deref();
+        let (offset, epoch): (u64, String) = self
+            .publish
+            .key(self.keys.stream(p.channel))
+            .key(self.keys.meta(p.channel))
+            .key(self.keys.result(p.channel, key.unwrap_or("")))
+            .arg(self.keys.client(p.channel))
+            .arg(new_epoch())
+            .arg(self.limits.size.max(1))
+            .arg(millis(self.limits.ttl))
+            .arg(millis(self.limits.meta_ttl))
+            .arg(millis(self.limits.idempotency_ttl))
+            .arg(audience_code(p.audience))
+            .arg(&p.kind)
+            .arg(p.data.get())
+            .arg(if key.is_some() { "1" } else { "0" })
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(Position { epoch, offset })
+    }
+
+    async fn broadcast(&self, channel: Channel, frame: Frame) -> Result<(), BusError> {
+        let mut conn = self.conn.clone();
+        let payload = format!("{EPHEMERAL}{}", frame.as_str());
+        redis::cmd("PUBLISH")
+            .arg(self.keys.client(channel))
+            .arg(payload)
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn history(
+        &self,
+        channel: Channel,
+        since: Option<&Position>,
+    ) -> Result<HistoryReply, BusError> {
+        let mut conn = self.conn.clone();
+        let from = since.map_or(String::new(), |s| s.offset.saturating_add(1).to_string());
+        let (top, epoch, now, entries): (u64, String, i64, Vec<Vec<u8>>) = self
+            .history
+            .key(self.keys.stream(channel))
+            .key(self.keys.meta(channel))
+            .arg(new_epoch())
+            .arg(millis(self.limits.meta_ttl))
+            .arg(from)
+            .arg(self.limits.size.max(1))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        let top_position = Position {
+            epoch: epoch.clone(),
+            offset: top,
+        };
+        let Some(since) = since else {
+            return Ok(HistoryReply {
+                top: top_position,
+                events: Some(Vec::new()),
+            });
+        };
+        let events = (since.epoch == epoch && since.offset <= top)
+            .then(|| recover(channel, since.offset, top, now, self.limits.ttl, &entries))
+            .flatten();
+        Ok(HistoryReply {
+            top: top_position,
+            events,
+        })
+    }
+
+    async fn subscribe(&self, channel: Channel) -> Result<(), BusError> {
+        let (reply, answer) = oneshot::channel();
+        {
+            let mut interest = lock(&self.interest);
+            *interest.entry(channel).or_default() += 1;
+            // Every subscribe goes through the listener, not only the first: a second caller
+            // must not return before the first one's SUBSCRIBE is in place either.
+            let sent = self
+                .commands
+                .send(Command::Subscribe(self.keys.client(channel), reply));
+            if sent.is_err() {
+                drop(interest);
+                self.release(channel);
+                return Err(unavailable("the pub/sub listener has stopped"));
+            }
+        }
+        match answer.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
+                self.release(channel);
+                Err(unavailable(e))
+            }
+            Err(_) => {
+                self.release(channel);
+                Err(unavailable("the pub/sub listener has stopped"))
+            }
+        }
+    }
+
+    fn unsubscribe(&self, channel: Channel) {
+        self.release(channel);
+    }
+
+    async fn presence_join(
+        &self,
+        channel: Channel,
+        conn: ConnId,
+        member: Member,
+    ) -> Result<bool, BusError> {
+        let mut redis = self.conn.clone();
+        let json = serde_json::to_string(&member).map_err(unavailable)?;
+        let first: i64 = self
+            .join
+            .key(self.keys.presence(channel))
+            .key(self.keys.presence_counts(channel))
+            .arg(self.conn_field(conn))
+            .arg(json)
+            .arg(member.account_id.0)
+            .invoke_async(&mut redis)
+            .await
+            .map_err(unavailable)?;
+        Ok(first == 1)
+    }
+
+    async fn presence_leave(
+        &self,
+        channel: Channel,
+        conn: ConnId,
+        account: AccountId,
+    ) -> Result<bool, BusError> {
+        let mut redis = self.conn.clone();
+        let last: i64 = self
+            .leave
+            .key(self.keys.presence(channel))
+            .key(self.keys.presence_counts(channel))
+            .arg(self.conn_field(conn))
+            .arg(account.0)
+            .invoke_async(&mut redis)
+            .await
+            .map_err(unavailable)?;
+        Ok(last == 1)
+    }
+
+    async fn presence(&self, channel: Channel) -> Result<Vec<Member>, BusError> {
+        let mut conn = self.conn.clone();
+        let values: Vec<Vec<u8>> = redis::cmd("HVALS")
+            .arg(self.keys.presence(channel))
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        let mut members = BTreeMap::new();
+        for value in values {
+            match serde_json::from_slice::<Member>(&value) {
+                Ok(member) => {
+                    members.entry(member.account_id).or_insert(member);
+                }
+                Err(e) => {
+                    tracing::warn!(%channel, error = %e, "skipping a malformed presence entry")
+                }
+            }
+        }
+        Ok(members.into_values().collect())
+    }
+
+    async fn ready(&self) -> bool {
+        if !self.listening.load(Ordering::Acquire) {
+            return false;
+        }
+        let mut conn = self.conn.clone();
+        let cmd = redis::cmd("PING");
+        let ping = cmd.query_async::<()>(&mut conn);
+        matches!(tokio::time::timeout(READY_TIMEOUT, ping).await, Ok(Ok(())))
+    }
+}
+
+/// The events after `since` up to `top`, or `None` unless every one of them is still held and
+/// young enough: recovery is exact or nothing.
+fn recover(
+    channel: Channel,
+    since: u64,
+    top: u64,
+    now: i64,
+    ttl: Duration,
+    entries: &[Vec<u8>],
+) -> Option<Vec<(Audience, Frame)>> {
+    let oldest = now.saturating_sub(ttl.as_millis() as i64);
+    let mut events = Vec::with_capacity(entries.len());
+    let mut expected = since.saturating_add(1);
+    for entry in entries {
+        let Some(envelope) = std::str::from_utf8(entry).ok().and_then(Envelope::parse) else {
+            tracing::warn!(%channel, "malformed history entry; not recovering");
+            return None;
+        };
+        if envelope.offset > top {
+            break;
+        }
+        if envelope.offset < expected || envelope.time < oldest {
+            continue;
+        }
+        if envelope.offset != expected {
+            return None;
+        }
+        events.push((envelope.audience, envelope.frame(channel)));
+        expected = expected.saturating_add(1);
+    }
+    (expected == top.saturating_add(1)).then_some(events)
+}
+
+/// This node's pub/sub connection: subscribes what the node has interest in and hands what
+/// arrives to the hub, in arrival order.
+struct Listener {
+    client: Client,
+    handler: Arc<dyn DeliveryHandler>,
+    keys: Keys,
+    interest: Interest,
+    listening: Arc<AtomicBool>,
+}
+
+enum Ended {
+    /// The bus is gone.
+    Stop,
+    /// The connection failed; reconnect.
+    Lost,
+}
+
+impl Listener {
+    async fn run(self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut delay = RETRY_MIN;
+        loop {
+            match self.connect().await {
+                Ok((sink, stream, subscribed)) => {
+                    delay = RETRY_MIN;
+                    self.listening.store(true, Ordering::Release);
+                    let ended = self.serve(sink, stream, subscribed, &mut commands).await;
+                    self.listening.store(false, Ordering::Release);
+                    match ended {
+                        Ended::Stop => return,
+                        Ended::Lost => {
+                            tracing::warn!("Redis pub/sub connection lost; reconnecting")
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot reach Redis pub/sub; retrying"),
+            }
+            // While there is no connection, subscribing fails at once: callers learn of the
+            // outage instead of waiting on it.
+            let pause = tokio::time::sleep(delay);
+            tokio::pin!(pause);
+            loop {
+                tokio::select! {
+                    _ = &mut pause => break,
+                    command = commands.recv() => match command {
+                        None => return,
+                        Some(Command::Subscribe(_, reply)) => {
+                            let _ = reply.send(Err("Redis pub/sub is reconnecting".into()));
+                        }
+                        Some(Command::Unsubscribe(_)) => {}
+                    },
+                }
+            }
+            delay = (delay * 2).min(RETRY_MAX);
+        }
+    }
+
+    /// Opens the connection and subscribes every channel of local interest again.
+    async fn connect(&self) -> Result<(PubSubSink, PubSubStream, HashSet<String>), String> {
+        let pubsub = tokio::time::timeout(CONNECT_TIMEOUT, self.client.get_async_pubsub())
+            .await
+            .map_err(|_| "connect timed out".to_owned())?
+            .map_err(|e| e.to_string())?;
+        let (mut sink, stream) = pubsub.split();
+        let names: HashSet<String> = lock(&self.interest)
+            .keys()
+            .map(|c| self.keys.client(*c))
+            .collect();
+        if !names.is_empty() {
+            let list: Vec<&String> = names.iter().collect();
+            tokio::time::timeout(PROBE_TIMEOUT, sink.subscribe(list))
+                .await
+                .map_err(|_| "SUBSCRIBE timed out".to_owned())?
+                .map_err(|e| e.to_string())?;
+        }
+        Ok((sink, stream, names))
+    }
+
+    async fn serve(
+        &self,
+        mut sink: PubSubSink,
+        mut stream: PubSubStream,
+        mut subscribed: HashSet<String>,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+    ) -> Ended {
+        let mut probe = tokio::time::interval(PROBE_EVERY);
+        probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        probe.tick().await;
+        loop {
+            tokio::select! {
+                message = stream.next() => match message {
+                    Some(message) => self.dispatch(&message),
+                    None => return Ended::Lost,
+                },
+                command = commands.recv() => match command {
+                    None => return Ended::Stop,
+                    Some(Command::Subscribe(name, reply)) => {
+                        if subscribed.contains(&name) {
+                            let _ = reply.send(Ok(()));
+                            continue;
+                        }
+                        match tokio::time::timeout(PROBE_TIMEOUT, sink.subscribe(&name)).await {
+                            Ok(Ok(())) => {
+                                subscribed.insert(name);
+                                let _ = reply.send(Ok(()));
+                            }
+                            Ok(Err(e)) => {
+                                let _ = reply.send(Err(e.to_string()));
+                                return Ended::Lost;
+                            }
+                            Err(_) => {
+                                let _ = reply.send(Err("SUBSCRIBE timed out".into()));
+                                return Ended::Lost;
+                            }
+                        }
+                    }
+                    Some(Command::Unsubscribe(name)) => {
+                        if subscribed.remove(&name) {
+                            let done = tokio::time::timeout(PROBE_TIMEOUT, sink.unsubscribe(&name));
+                            if !matches!(done.await, Ok(Ok(()))) {
+                                return Ended::Lost;
+                            }
+                        }
+                    }
+                },
+                _ = probe.tick() => {
+                    let ping = sink.ping::<redis::Value>();
+                    if !matches!(tokio::time::timeout(PROBE_TIMEOUT, ping).await, Ok(Ok(_))) {
+                        return Ended::Lost;
+                    }
+                }
+            }
+        }
+    }
+
+    fn dispatch(&self, message: &redis::Msg) {
+        let Some(channel) = self.keys.channel_of(message.get_channel_name()) else {
+            tracing::warn!(
+                name = message.get_channel_name(),
+                "message on an unknown pub/sub channel"
+            );
+            return;
+        };
+        let Ok(text) = std::str::from_utf8(message.get_payload_bytes()) else {
+            tracing::warn!(%channel, "skipping a pub/sub message that is not UTF-8");
+            return;
+        };
+        if let Some(frame) = text.strip_prefix(EPHEMERAL) {
+            self.handler
+                .deliver(channel, None, Audience::All, &Frame::from(frame));
+            return;
+        }
+        match Envelope::parse(text) {
+            Some(envelope) => self.handler.deliver(
+                channel,
+                Some(envelope.offset),
+                envelope.audience,
+                &envelope.frame(channel),
+            ),
+            None => tracing::warn!(%channel, "skipping a malformed pub/sub message"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hehe_protocol::PlaceId;
+
+    #[test]
+    fn envelopes_round_trip_and_malformed_ones_are_refused() {
+        let text = "7:abcdEFGH:s:1700000000000:vote:cast\n{\"n\":1}";
+        let e = Envelope::parse(text).expect("well-formed");
+        assert_eq!(
+            (e.offset, e.epoch, e.audience, e.time, e.kind, e.data.get()),
+            (
+                7,
+                "abcdEFGH",
+                Audience::Staff,
+                1_700_000_000_000,
+                "vote:cast",
+                "{\"n\":1}"
+            )
+        );
+        for bad in [
+            "",
+            "7:e:a:1:k",
+            "x:e:a:1:k\n{}",
+            "7:e:z:1:k\n{}",
+            "7:e:a:1:k\n{",
+        ] {
+            assert!(Envelope::parse(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn pub_sub_names_map_back_to_channels() {
+        let keys = Keys {
+            prefix: "hehe".into(),
+        };
+        let home = Channel::Home(PlaceId(3));
+        assert_eq!(keys.channel_of(&keys.client(home)), Some(home));
+        assert_eq!(keys.channel_of("other.client.{home:3}"), None);
+        assert_eq!(keys.channel_of("hehe.client.{nonsense}"), None);
+    }
+}
