@@ -7,8 +7,8 @@ mod common;
 use common::TestRedis;
 use hehe_protocol::{AccountId, Channel, MeetingId, Member, PlaceId, Position, ServerMsg};
 use hehe_server::bus::memory::{HistoryLimits, MemoryBus};
-use hehe_server::bus::redis::RedisBus;
-use hehe_server::bus::{Audience, Bus, DeliveryHandler, Publication};
+use hehe_server::bus::redis::{RedisBus, RedisConfig};
+use hehe_server::bus::{At, Audience, Bus, DeliveryHandler, Publication};
 use hehe_server::hub::Frame;
 use serde_json::value::RawValue;
 use std::sync::{Arc, Mutex};
@@ -22,7 +22,8 @@ struct Recorder {
 }
 
 impl DeliveryHandler for Recorder {
-    fn deliver(&self, channel: Channel, offset: Option<u64>, audience: Audience, frame: &Frame) {
+    fn deliver(&self, channel: Channel, at: Option<At<'_>>, audience: Audience, frame: &Frame) {
+        let offset = at.map(|a| a.offset);
         if audience == Audience::Staff {
             self.staff_only.lock().unwrap().extend(offset);
         }
@@ -692,4 +693,241 @@ async fn a_redis_node_resubscribes_after_losing_redis() {
     let frames = f.seen.frames(HOME);
     assert_ne!(decode(&frames[0]).epoch, decode(&frames[1]).epoch);
     assert!(f.bus.ready().await);
+}
+
+/// A Redis bus (one node) checking positions as often as `every`.
+async fn redis_checking(redis: &TestRedis, every: Duration) -> Fixture {
+    let seen = Arc::new(Recorder::default());
+    let config = RedisConfig {
+        position_check_interval: every,
+    };
+    let bus = RedisBus::connect_with(&redis.url, &redis.prefix, LIMITS, config, seen.clone())
+        .await
+        .expect("Redis bus");
+    Fixture {
+        bus: Arc::new(bus),
+        seen,
+    }
+}
+
+/// Writes straight into Redis what the bus's publish script writes, to stage what pub/sub can
+/// do: lose a message, or bring one twice. Mirrors the bus's key and envelope layout.
+struct Backdoor {
+    conn: redis::aio::MultiplexedConnection,
+    prefix: String,
+}
+
+impl Backdoor {
+    async fn open(redis: &TestRedis) -> Backdoor {
+        let client = redis::Client::open(redis.url.as_str()).unwrap();
+        Backdoor {
+            conn: client.get_multiplexed_async_connection().await.unwrap(),
+            prefix: redis.prefix.clone(),
+        }
+    }
+
+    fn envelope(epoch: &str, offset: u64, text: &str) -> String {
+        let data = serde_json::json!({ "text": text });
+        format!("{offset}:{epoch}:a:1700000000000:message\n{data}")
+    }
+
+    /// Takes the channel's next offset and appends the event, without publishing it.
+    async fn append_unpublished(&mut self, channel: Channel, epoch: &str, text: &str) -> u64 {
+        let meta = format!("{}.meta.{{{channel}}}", self.prefix);
+        let stream = format!("{}.stream.{{{channel}}}", self.prefix);
+        let offset: u64 = redis::cmd("HINCRBY")
+            .arg(&meta)
+            .arg("s")
+            .arg(1)
+            .query_async(&mut self.conn)
+            .await
+            .unwrap();
+        redis::cmd("XADD")
+            .arg(&stream)
+            .arg(format!("{offset}-0"))
+            .arg("d")
+            .arg(Self::envelope(epoch, offset, text))
+            .arg("a")
+            .arg("a")
+            .query_async::<()>(&mut self.conn)
+            .await
+            .unwrap();
+        offset
+    }
+
+    /// Publishes an envelope to the nodes without taking an offset or keeping it.
+    async fn publish_only(&mut self, channel: Channel, epoch: &str, offset: u64, text: &str) {
+        redis::cmd("PUBLISH")
+            .arg(format!("{}.client.{{{channel}}}", self.prefix))
+            .arg(Self::envelope(epoch, offset, text))
+            .query_async::<()>(&mut self.conn)
+            .await
+            .unwrap();
+    }
+}
+
+fn texts(frames: &[String]) -> Vec<String> {
+    frames
+        .iter()
+        .map(|f| {
+            decode(f).data["text"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_redis_node_fills_a_hole_from_the_stream() {
+    let Some(shared) = TestRedis::connect().await else {
+        return;
+    };
+    // No position check during the test: only the next event can reveal the hole.
+    let f = redis_checking(&shared, Duration::from_secs(3600)).await;
+    let mut backdoor = Backdoor::open(&shared).await;
+    f.bus.subscribe(HOME).await.unwrap();
+    let first = publish(f.bus.as_ref(), HOME, "one").await;
+    assert_eq!(f.seen.offsets_after(HOME, 1).await, [1]);
+
+    let lost = backdoor
+        .append_unpublished(HOME, &first.epoch, "never published")
+        .await;
+    assert_eq!(lost, 2);
+    let third = publish(f.bus.as_ref(), HOME, "three").await;
+    assert_eq!(third.offset, 3);
+    assert_eq!(f.seen.offsets_after(HOME, 3).await, [1, 2, 3]);
+    assert_eq!(
+        texts(&f.seen.frames(HOME)),
+        ["one", "never published", "three"]
+    );
+}
+
+#[tokio::test]
+async fn a_redis_node_delivers_what_is_gone_from_the_stream_anyway() {
+    let Some(shared) = TestRedis::connect().await else {
+        return;
+    };
+    let f = redis_checking(&shared, Duration::from_secs(3600)).await;
+    let mut backdoor = Backdoor::open(&shared).await;
+    f.bus.subscribe(HOME).await.unwrap();
+    let first = publish(f.bus.as_ref(), HOME, "one").await;
+    f.seen.offsets_after(HOME, 1).await;
+    // The offset is taken but the entry never reaches the stream, as if trimmed away: the
+    // hole stays, and the hub (not this bus) closes its subscribers over it.
+    let meta = format!("{}.meta.{{{HOME}}}", shared.prefix);
+    redis::cmd("HINCRBY")
+        .arg(&meta)
+        .arg("s")
+        .arg(1)
+        .query_async::<()>(&mut backdoor.conn)
+        .await
+        .unwrap();
+    let third = publish(f.bus.as_ref(), HOME, "three").await;
+    assert_eq!((third.epoch, third.offset), (first.epoch, 3));
+    assert_eq!(f.seen.offsets_after(HOME, 2).await, [1, 3]);
+}
+
+#[tokio::test]
+async fn a_redis_node_finds_a_lost_last_event_by_checking_positions() {
+    let Some(shared) = TestRedis::connect().await else {
+        return;
+    };
+    let f = redis_checking(&shared, Duration::from_millis(100)).await;
+    let mut backdoor = Backdoor::open(&shared).await;
+    f.bus.subscribe(HOME).await.unwrap();
+    let first = publish(f.bus.as_ref(), HOME, "one").await;
+    assert_eq!(f.seen.offsets_after(HOME, 1).await, [1]);
+
+    // Nothing follows it on pub/sub: only the position check can notice.
+    backdoor
+        .append_unpublished(HOME, &first.epoch, "lost tail")
+        .await;
+    assert_eq!(f.seen.offsets_after(HOME, 2).await, [1, 2]);
+    assert_eq!(texts(&f.seen.frames(HOME)), ["one", "lost tail"]);
+
+    // And later checks find nothing more to deliver.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(f.seen.offsets(HOME), [1, 2]);
+}
+
+#[tokio::test]
+async fn a_redis_node_drops_repeated_events() {
+    let Some(shared) = TestRedis::connect().await else {
+        return;
+    };
+    let f = redis_checking(&shared, Duration::from_millis(100)).await;
+    let mut backdoor = Backdoor::open(&shared).await;
+    f.bus.subscribe(HOME).await.unwrap();
+    let first = publish(f.bus.as_ref(), HOME, "one").await;
+    publish(f.bus.as_ref(), HOME, "two").await;
+    assert_eq!(f.seen.offsets_after(HOME, 2).await, [1, 2]);
+
+    backdoor
+        .publish_only(HOME, &first.epoch, 1, "one again")
+        .await;
+    backdoor
+        .publish_only(HOME, &first.epoch, 2, "two again")
+        .await;
+    // A later event proves the repeats were read (pub/sub keeps order) and dropped.
+    publish(f.bus.as_ref(), HOME, "three").await;
+    assert_eq!(f.seen.offsets_after(HOME, 3).await, [1, 2, 3]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(texts(&f.seen.frames(HOME)), ["one", "two", "three"]);
+}
+
+#[tokio::test]
+async fn a_redis_node_starts_counting_again_in_a_new_epoch() {
+    let Some(shared) = TestRedis::connect().await else {
+        return;
+    };
+    let f = redis_checking(&shared, Duration::from_secs(3600)).await;
+    let mut backdoor = Backdoor::open(&shared).await;
+    f.bus.subscribe(HOME).await.unwrap();
+    publish(f.bus.as_ref(), HOME, "one").await;
+    publish(f.bus.as_ref(), HOME, "two").await;
+    f.seen.offsets_after(HOME, 2).await;
+    // Offset 1 of another epoch is not a repeat of this one's.
+    backdoor.publish_only(HOME, "newepoch", 1, "fresh").await;
+    assert_eq!(f.seen.offsets_after(HOME, 3).await, [1, 2, 1]);
+}
+
+#[tokio::test]
+async fn a_failed_position_check_changes_nothing_and_checks_go_on() {
+    let Some(shared) = TestRedis::connect().await else {
+        return;
+    };
+    let f = redis_checking(&shared, Duration::from_millis(100)).await;
+    let mut backdoor = Backdoor::open(&shared).await;
+    for channel in [HOME, STREET] {
+        f.bus.subscribe(channel).await.unwrap();
+    }
+    let first = publish(f.bus.as_ref(), HOME, "one").await;
+    publish(f.bus.as_ref(), STREET, "street").await;
+    f.seen.offsets_after(HOME, 1).await;
+    f.seen.offsets_after(STREET, 1).await;
+
+    // A meta key of the wrong type makes every check fail, for all channels at once.
+    let street_meta = format!("{}.meta.{{{STREET}}}", shared.prefix);
+    redis::pipe()
+        .cmd("DEL")
+        .arg(&street_meta)
+        .cmd("SET")
+        .arg(&street_meta)
+        .arg("not a hash")
+        .query_async::<()>(&mut backdoor.conn)
+        .await
+        .unwrap();
+    backdoor
+        .append_unpublished(HOME, &first.epoch, "lost tail")
+        .await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(f.seen.offsets(HOME), [1], "nothing comes of a failed check");
+
+    redis::cmd("DEL")
+        .arg(&street_meta)
+        .query_async::<()>(&mut backdoor.conn)
+        .await
+        .unwrap();
+    assert_eq!(f.seen.offsets_after(HOME, 2).await, [1, 2]);
 }

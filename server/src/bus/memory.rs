@@ -1,7 +1,7 @@
 //! The in-process bus: one node, history kept in memory. A restart starts every channel in a
 //! new epoch, so resuming clients are told `recovered: false` and reload over HTTP.
 
-use super::{Audience, Bus, BusError, ConnId, DeliveryHandler, HistoryReply, Publication};
+use super::{At, Audience, Bus, BusError, ConnId, DeliveryHandler, HistoryReply, Publication};
 use crate::hub::Frame;
 use async_trait::async_trait;
 use dashmap::DashMap;
@@ -154,8 +154,12 @@ impl Bus for MemoryBus {
         let offset = s.top;
         let text = EventEncoder::encode(p.channel, offset, &s.epoch, &p.kind, unix_ms(), &p.data);
         let frame = Frame::from(text);
+        let at = At {
+            offset,
+            epoch: &s.epoch,
+        };
         self.handler
-            .deliver(p.channel, Some(offset), p.audience, &frame);
+            .deliver(p.channel, Some(at), p.audience, &frame);
         s.entries.push_back(Entry {
             offset,
             audience: p.audience,

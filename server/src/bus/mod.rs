@@ -58,11 +58,18 @@ pub enum BusError {
     Unavailable(String),
 }
 
+/// Where a delivered event sits: its offset in the stream its epoch names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct At<'a> {
+    pub offset: u64,
+    pub epoch: &'a str,
+}
+
 /// Receives what the bus delivers to this node. Implemented by the hub.
 pub trait DeliveryHandler: Send + Sync + 'static {
-    /// An event or an ephemeral frame (presence) for a channel. `offset` is set for events.
-    /// Called in offset order for each channel. Must not block.
-    fn deliver(&self, channel: Channel, offset: Option<u64>, audience: Audience, frame: &Frame);
+    /// An event (`at` set) or an ephemeral frame (presence) for a channel. Called in offset
+    /// order for each channel. Must not block.
+    fn deliver(&self, channel: Channel, at: Option<At<'_>>, audience: Audience, frame: &Frame);
 }
 
 #[async_trait]

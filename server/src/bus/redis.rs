@@ -2,11 +2,16 @@
 //! share channels. Events travel between nodes over Redis pub/sub as compact envelopes, and
 //! each node encodes the client frame once from the envelope it receives.
 //!
+//! Pub/sub may lose messages (a reconnect, an output-buffer cut). The listener remembers the
+//! last offset it handed over per channel, drops repeats, and fills a hole from the channel's
+//! stream before delivering what revealed it; a periodic position check against each stream's
+//! top finds a lost last event, which nothing later reveals.
+//!
 //! Keys carry the channel inside a hash tag, so one channel's stream, meta, results and
 //! presence share a cluster slot and one Lua script may touch them all.
 
 use super::memory::HistoryLimits;
-use super::{Audience, Bus, BusError, ConnId, DeliveryHandler, HistoryReply, Publication};
+use super::{At, Audience, Bus, BusError, ConnId, DeliveryHandler, HistoryReply, Publication};
 use crate::hub::Frame;
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -114,6 +119,27 @@ const PROBE_EVERY: Duration = Duration::from_secs(15);
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 const RETRY_MIN: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(5);
+/// Reads back from streams happen in the pub/sub read loop; while Redis is away the shared
+/// connection can wait out its reconnects for much longer, and the loop must not.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How the Redis bus behaves beyond what history keeps.
+#[derive(Debug, Clone)]
+pub struct RedisConfig {
+    /// How often the node compares what it delivered on each channel with the stream's top in
+    /// Redis. Pub/sub drops messages silently (a reconnect, an output-buffer cut); a hole is
+    /// noticed when the next event arrives, but a lost last event has no next one, and only
+    /// this check finds it.
+    pub position_check_interval: Duration,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            position_check_interval: Duration::from_secs(40),
+        }
+    }
+}
 
 #[derive(Clone)]
 struct Keys {
@@ -256,11 +282,22 @@ impl RedisBus {
         limits: HistoryLimits,
         handler: Arc<dyn DeliveryHandler>,
     ) -> Result<Self, BusError> {
+        Self::connect_with(url, prefix, limits, RedisConfig::default(), handler).await
+    }
+
+    /// `connect`, with settings other than the defaults.
+    pub async fn connect_with(
+        url: &str,
+        prefix: &str,
+        limits: HistoryLimits,
+        config: RedisConfig,
+        handler: Arc<dyn DeliveryHandler>,
+    ) -> Result<Self, BusError> {
         let client = Client::open(url).map_err(unavailable)?;
-        let config = ConnectionManagerConfig::new()
+        let manager = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_response_timeout(Some(Duration::from_secs(3)));
-        let conn = ConnectionManager::new_with_config(client.clone(), config)
+        let conn = ConnectionManager::new_with_config(client.clone(), manager)
             .await
             .map_err(unavailable)?;
         let keys = Keys {
@@ -271,6 +308,8 @@ impl RedisBus {
         let (commands, rx) = mpsc::unbounded_channel();
         let listener = Listener {
             client,
+            conn: conn.clone(),
+            position_check: config.position_check_interval.max(Duration::from_millis(1)),
             handler,
             keys: keys.clone(),
             interest: interest.clone(),
@@ -534,6 +573,9 @@ fn recover(
 /// arrives to the hub, in arrival order.
 struct Listener {
     client: Client,
+    /// For reading back from streams what pub/sub did not bring.
+    conn: ConnectionManager,
+    position_check: Duration,
     handler: Arc<dyn DeliveryHandler>,
     keys: Keys,
     interest: Interest,
@@ -547,15 +589,59 @@ enum Ended {
     Lost,
 }
 
+/// The last event this node handed to the hub on a channel: what tells a hole or a repeat in
+/// what pub/sub brings.
+struct Seen {
+    epoch: String,
+    last: u64,
+}
+
+/// Per channel of local interest. Kept across reconnects, so the first event after an outage
+/// reveals what the outage swallowed; dropped with the interest.
+type Tracked = HashMap<Channel, Seen>;
+
+/// What to do with a numbered event that pub/sub brought.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    /// The hub already has it.
+    Repeat,
+    /// Offsets `from..=to` went missing before it: fetch them from the stream first.
+    Fill { from: u64, to: u64 },
+    /// Deliver it. Also the answer for a channel's first event and a new epoch's, which
+    /// restart the count.
+    Deliver,
+}
+
+fn next(seen: Option<&Seen>, epoch: &str, offset: u64) -> Next {
+    match seen {
+        Some(seen) if seen.epoch == epoch => {
+            if offset <= seen.last {
+                Next::Repeat
+            } else if offset > seen.last.saturating_add(1) {
+                Next::Fill {
+                    from: seen.last + 1,
+                    to: offset - 1,
+                }
+            } else {
+                Next::Deliver
+            }
+        }
+        _ => Next::Deliver,
+    }
+}
+
 impl Listener {
     async fn run(self, mut commands: mpsc::UnboundedReceiver<Command>) {
         let mut delay = RETRY_MIN;
+        let mut tracked = Tracked::new();
         loop {
             match self.connect().await {
                 Ok((sink, stream, subscribed)) => {
                     delay = RETRY_MIN;
                     self.listening.store(true, Ordering::Release);
-                    let ended = self.serve(sink, stream, subscribed, &mut commands).await;
+                    let ended = self
+                        .serve(sink, stream, subscribed, &mut commands, &mut tracked)
+                        .await;
                     self.listening.store(false, Ordering::Release);
                     match ended {
                         Ended::Stop => return,
@@ -578,11 +664,17 @@ impl Listener {
                         Some(Command::Subscribe(_, reply)) => {
                             let _ = reply.send(Err("Redis pub/sub is reconnecting".into()));
                         }
-                        Some(Command::Unsubscribe(_)) => {}
+                        Some(Command::Unsubscribe(name)) => self.forget(&name, &mut tracked),
                     },
                 }
             }
             delay = (delay * 2).min(RETRY_MAX);
+        }
+    }
+
+    fn forget(&self, name: &str, tracked: &mut Tracked) {
+        if let Some(channel) = self.keys.channel_of(name) {
+            tracked.remove(&channel);
         }
     }
 
@@ -613,14 +705,19 @@ impl Listener {
         mut stream: PubSubStream,
         mut subscribed: HashSet<String>,
         commands: &mut mpsc::UnboundedReceiver<Command>,
+        tracked: &mut Tracked,
     ) -> Ended {
         let mut probe = tokio::time::interval(PROBE_EVERY);
         probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         probe.tick().await;
+        // The first tick is not skipped: after a reconnect, what the outage swallowed at the
+        // end of a channel is found at once rather than one interval later.
+        let mut check = tokio::time::interval(self.position_check);
+        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 message = stream.next() => match message {
-                    Some(message) => self.dispatch(&message),
+                    Some(message) => self.dispatch(&message, tracked).await,
                     None => return Ended::Lost,
                 },
                 command = commands.recv() => match command {
@@ -646,6 +743,7 @@ impl Listener {
                         }
                     }
                     Some(Command::Unsubscribe(name)) => {
+                        self.forget(&name, tracked);
                         if subscribed.remove(&name) {
                             let done = tokio::time::timeout(PROBE_TIMEOUT, sink.unsubscribe(&name));
                             if !matches!(done.await, Ok(Ok(()))) {
@@ -660,11 +758,12 @@ impl Listener {
                         return Ended::Lost;
                     }
                 }
+                _ = check.tick() => self.check_positions(tracked).await,
             }
         }
     }
 
-    fn dispatch(&self, message: &redis::Msg) {
+    async fn dispatch(&self, message: &redis::Msg, tracked: &mut Tracked) {
         let Some(channel) = self.keys.channel_of(message.get_channel_name()) else {
             tracing::warn!(
                 name = message.get_channel_name(),
@@ -681,14 +780,145 @@ impl Listener {
                 .deliver(channel, None, Audience::All, &Frame::from(frame));
             return;
         }
-        match Envelope::parse(text) {
-            Some(envelope) => self.handler.deliver(
-                channel,
-                Some(envelope.offset),
-                envelope.audience,
-                &envelope.frame(channel),
-            ),
-            None => tracing::warn!(%channel, "skipping a malformed pub/sub message"),
+        let Some(envelope) = Envelope::parse(text) else {
+            tracing::warn!(%channel, "skipping a malformed pub/sub message");
+            return;
+        };
+        match next(tracked.get(&channel), envelope.epoch, envelope.offset) {
+            Next::Repeat => return,
+            // Awaited here rather than handed to another task: everything after this event on
+            // the connection must wait for the hole to be filled anyway, or the channel's
+            // order breaks. It costs one round trip, bounded by `FETCH_TIMEOUT`, and happens
+            // only when pub/sub has already lost something.
+            Next::Fill { from, to } => self.fill(channel, envelope.epoch, from, to, tracked).await,
+            Next::Deliver => {}
+        }
+        self.hand_over(channel, &envelope, tracked);
+    }
+
+    fn hand_over(&self, channel: Channel, envelope: &Envelope<'_>, tracked: &mut Tracked) {
+        let at = At {
+            offset: envelope.offset,
+            epoch: envelope.epoch,
+        };
+        self.handler.deliver(
+            channel,
+            Some(at),
+            envelope.audience,
+            &envelope.frame(channel),
+        );
+        match tracked.get_mut(&channel) {
+            Some(seen) if seen.epoch == envelope.epoch => seen.last = envelope.offset,
+            _ => {
+                tracked.insert(
+                    channel,
+                    Seen {
+                        epoch: envelope.epoch.to_owned(),
+                        last: envelope.offset,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Delivers, in order, the entries `from..=to` of `epoch` that the stream still holds.
+    /// What it no longer holds (trimmed or expired), or what cannot be read now, stays missing:
+    /// the event that revealed the hole is delivered after this all the same, the hub closes
+    /// the subscribers that see the hole with 4005, and they resume from their position or
+    /// reload, as after any loss.
+    async fn fill(&self, channel: Channel, epoch: &str, from: u64, to: u64, tracked: &mut Tracked) {
+        let mut conn = self.conn.clone();
+        let mut range = redis::cmd("XRANGE");
+        range
+            .arg(self.keys.stream(channel))
+            .arg(format!("{from}-0"))
+            .arg(format!("{to}-0"));
+        let read = range.query_async::<Vec<(String, HashMap<String, Vec<u8>>)>>(&mut conn);
+        let entries = match tokio::time::timeout(FETCH_TIMEOUT, read).await {
+            Ok(Ok(entries)) => entries,
+            Ok(Err(e)) => {
+                tracing::warn!(%channel, error = %e, "cannot read back missed events");
+                return;
+            }
+            Err(_) => {
+                tracing::warn!(%channel, "reading back missed events timed out");
+                return;
+            }
+        };
+        let mut filled = 0;
+        for (_, fields) in &entries {
+            let Some(envelope) = fields
+                .get("d")
+                .and_then(|d| std::str::from_utf8(d).ok())
+                .and_then(Envelope::parse)
+            else {
+                tracing::warn!(%channel, "skipping a malformed stream entry");
+                continue;
+            };
+            // A stream restarted in another epoch reuses offsets; its entries are not the
+            // ones missed.
+            if envelope.epoch != epoch
+                || next(tracked.get(&channel), epoch, envelope.offset) == Next::Repeat
+            {
+                continue;
+            }
+            self.hand_over(channel, &envelope, tracked);
+            filled += 1;
+        }
+        let missing = to - from + 1;
+        if filled < missing {
+            tracing::warn!(%channel, missing, filled, "missed events are gone from the stream");
+        } else {
+            tracing::debug!(%channel, filled, "filled a hole in pub/sub deliveries");
+        }
+    }
+
+    /// Catches a lost last event, which no later event reveals. All channels' tops come in
+    /// one pipelined round trip; a failure only waits for the next check. Runs in the read
+    /// loop for the same reason as `fill`: what it delivers must not cross what pub/sub
+    /// delivers on the same channel.
+    async fn check_positions(&self, tracked: &mut Tracked) {
+        {
+            // An event read just after its channel's unsubscribe starts tracking again for a
+            // channel nobody here wants; this is where such leftovers go.
+            let interest = lock(&self.interest);
+            tracked.retain(|channel, _| interest.contains_key(channel));
+        }
+        if tracked.is_empty() {
+            return;
+        }
+        let channels: Vec<Channel> = tracked.keys().copied().collect();
+        let mut pipe = redis::pipe();
+        for channel in &channels {
+            pipe.cmd("HMGET")
+                .arg(self.keys.meta(*channel))
+                .arg("e")
+                .arg("s");
+        }
+        let mut conn = self.conn.clone();
+        let read = pipe.query_async::<Vec<(Option<String>, Option<u64>)>>(&mut conn);
+        let tops = match tokio::time::timeout(FETCH_TIMEOUT, read).await {
+            Ok(Ok(tops)) => tops,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "position check failed; trying again later");
+                return;
+            }
+            Err(_) => {
+                tracing::warn!("position check timed out; trying again later");
+                return;
+            }
+        };
+        for (channel, top) in channels.into_iter().zip(tops) {
+            let (Some(epoch), Some(top)) = top else {
+                continue;
+            };
+            let Some(seen) = tracked.get(&channel) else {
+                continue;
+            };
+            if seen.epoch == epoch && top > seen.last {
+                let from = seen.last + 1;
+                self.fill(channel, &epoch, from, top, tracked).await;
+            }
         }
     }
 }
@@ -722,6 +952,21 @@ mod tests {
         ] {
             assert!(Envelope::parse(bad).is_none(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn holes_and_repeats_are_told_apart_within_an_epoch() {
+        let seen = Seen {
+            epoch: "e".into(),
+            last: 4,
+        };
+        assert_eq!(next(None, "e", 9), Next::Deliver);
+        assert_eq!(next(Some(&seen), "e", 5), Next::Deliver);
+        assert_eq!(next(Some(&seen), "e", 4), Next::Repeat);
+        assert_eq!(next(Some(&seen), "e", 1), Next::Repeat);
+        assert_eq!(next(Some(&seen), "e", 8), Next::Fill { from: 5, to: 7 });
+        assert_eq!(next(Some(&seen), "other", 1), Next::Deliver);
+        assert_eq!(next(Some(&seen), "other", 9), Next::Deliver);
     }
 
     #[test]

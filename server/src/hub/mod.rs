@@ -5,7 +5,7 @@ mod outbox;
 
 pub use outbox::{Next, Outbox, PushError};
 
-use crate::bus::{Audience, DeliveryHandler};
+use crate::bus::{At, Audience, DeliveryHandler};
 use crate::metrics::Metrics;
 use dashmap::DashMap;
 use hehe_protocol::{AccountId, ServerMsg};
@@ -28,11 +28,22 @@ pub struct Subscription {
     state: Mutex<SubState>,
 }
 
+/// A position kept per subscription: the offset, and the epoch as a hash (eight bytes rather
+/// than a string for each of thousands of subscriptions).
+type Pos = (u64, u64);
+
+fn epoch_id(epoch: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    epoch.hash(&mut h);
+    h.finish()
+}
+
 enum SubState {
     /// Subscribing: live deliveries wait here until the reply with the history has been queued.
-    Buffering(Vec<(Option<u64>, Audience, Frame)>),
-    /// Live: `last` is the offset of the last event queued for the client.
-    Live { last: u64 },
+    Buffering(Vec<(Option<Pos>, Audience, Frame)>),
+    /// Live: the position of the last event queued for the client.
+    Live { last: u64, epoch: u64 },
 }
 
 impl Subscription {
@@ -51,12 +62,19 @@ impl Subscription {
 
     /// Queues a delivery, skipping events the client already has and closing the connection
     /// when one is missing.
-    fn offer(&self, offset: Option<u64>, audience: Audience, frame: &Frame, metrics: &Metrics) {
+    fn offer(&self, at: Option<At<'_>>, audience: Audience, frame: &Frame, metrics: &Metrics) {
         let mut state = self.lock();
+        let pos = at.map(|a| (a.offset, epoch_id(a.epoch)));
         match &mut *state {
-            SubState::Buffering(buffer) => buffer.push((offset, audience, frame.clone())),
-            SubState::Live { last } => {
-                if let Some(offset) = offset {
+            SubState::Buffering(buffer) => buffer.push((pos, audience, frame.clone())),
+            SubState::Live { last, epoch } => {
+                if let Some((offset, stream)) = pos {
+                    if stream != *epoch {
+                        // The stream was reset (its history lost): the client must resubscribe,
+                        // learn `recovered: false`, and reload; its old offsets mean nothing.
+                        self.outbox.close(CloseCode::INSUFFICIENT_STATE);
+                        return;
+                    }
                     if offset <= *last {
                         return;
                     }
@@ -119,7 +137,7 @@ impl Hub {
     /// Queues `reply` (the subscribe answer, with the history up to `top`), then what arrived
     /// while subscribing, and turns the subscription live. Returns false when the buffered
     /// events do not continue `top` without a hole; the connection is then closing.
-    pub fn go_live(&self, sub: &Subscription, top: u64, reply: Frame) -> bool {
+    pub fn go_live(&self, sub: &Subscription, top: u64, epoch: &str, reply: Frame) -> bool {
         let mut state = sub.lock();
         let SubState::Buffering(buffer) = &mut *state else {
             return true;
@@ -128,14 +146,15 @@ impl Hub {
         // A failed push means the connection is closing; nothing more to do for it.
         let _ = sub.outbox.push(reply);
         let mut last = top;
-        for (offset, audience, frame) in buffer {
-            if let Some(offset) = offset {
-                if offset <= last {
+        let epoch = epoch_id(epoch);
+        for (pos, audience, frame) in buffer {
+            if let Some((offset, stream)) = pos {
+                if stream == epoch && offset <= last {
                     continue;
                 }
-                if offset != last + 1 {
+                if stream != epoch || offset != last + 1 {
                     sub.outbox.close(CloseCode::INSUFFICIENT_STATE);
-                    *state = SubState::Live { last };
+                    *state = SubState::Live { last, epoch };
                     return false;
                 }
                 last = offset;
@@ -144,7 +163,7 @@ impl Hub {
                 let _ = sub.outbox.push(frame);
             }
         }
-        *state = SubState::Live { last };
+        *state = SubState::Live { last, epoch };
         true
     }
 
@@ -204,11 +223,11 @@ impl Hub {
 }
 
 impl DeliveryHandler for Hub {
-    fn deliver(&self, channel: Channel, offset: Option<u64>, audience: Audience, frame: &Frame) {
+    fn deliver(&self, channel: Channel, at: Option<At<'_>>, audience: Audience, frame: &Frame) {
         // Only synchronous pushes happen under the map's read lock: no await, no socket I/O.
         if let Some(subs) = self.channels.get(&channel) {
             for sub in subs.iter() {
-                sub.offer(offset, audience, frame, &self.metrics);
+                sub.offer(at, audience, frame, &self.metrics);
             }
         }
     }
@@ -217,6 +236,10 @@ impl DeliveryHandler for Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at(offset: u64) -> At<'static> {
+        At { offset, epoch: "e" }
+    }
 
     fn hub() -> Hub {
         Hub::new(Arc::new(Metrics::new()))
@@ -236,13 +259,35 @@ mod tests {
         let outbox = Arc::new(Outbox::new(1 << 20));
         let sub = hub.register(channel, 1, AccountId(1), outbox.clone(), false);
         // Offsets 2 and 3 arrive while the history (up to 2) is being read.
-        hub.deliver(channel, Some(2), Audience::All, &Frame::from("e2"));
+        hub.deliver(channel, Some(at(2)), Audience::All, &Frame::from("e2"));
         hub.deliver(channel, None, Audience::All, &Frame::from("p"));
-        hub.deliver(channel, Some(3), Audience::All, &Frame::from("e3"));
-        assert!(hub.go_live(&sub, 2, Frame::from("reply")));
-        hub.deliver(channel, Some(3), Audience::All, &Frame::from("e3 again"));
-        hub.deliver(channel, Some(4), Audience::All, &Frame::from("e4"));
+        hub.deliver(channel, Some(at(3)), Audience::All, &Frame::from("e3"));
+        assert!(hub.go_live(&sub, 2, "e", Frame::from("reply")));
+        hub.deliver(
+            channel,
+            Some(at(3)),
+            Audience::All,
+            &Frame::from("e3 again"),
+        );
+        hub.deliver(channel, Some(at(4)), Audience::All, &Frame::from("e4"));
         assert_eq!(drain(&outbox).await, ["reply", "p", "e3", "e4"]);
+    }
+
+    #[tokio::test]
+    async fn a_new_epoch_closes_with_insufficient_state() {
+        let hub = hub();
+        let channel = Channel::Home(hehe_protocol::PlaceId(1));
+        let outbox = Arc::new(Outbox::new(1 << 20));
+        let sub = hub.register(channel, 1, AccountId(1), outbox.clone(), false);
+        assert!(hub.go_live(&sub, 5, "e", Frame::from("reply")));
+        // The stream restarted (its store lost it): offset 1 of a new epoch is no duplicate.
+        let reset = At {
+            offset: 1,
+            epoch: "other",
+        };
+        hub.deliver(channel, Some(reset), Audience::All, &Frame::from("new e1"));
+        assert_eq!(drain(&outbox).await, ["reply"]);
+        assert_eq!(drain(&outbox).await, ["close 4005"]);
     }
 
     #[tokio::test]
@@ -251,8 +296,8 @@ mod tests {
         let channel = Channel::Home(hehe_protocol::PlaceId(1));
         let outbox = Arc::new(Outbox::new(1 << 20));
         let sub = hub.register(channel, 1, AccountId(1), outbox.clone(), false);
-        assert!(hub.go_live(&sub, 5, Frame::from("reply")));
-        hub.deliver(channel, Some(7), Audience::All, &Frame::from("e7"));
+        assert!(hub.go_live(&sub, 5, "e", Frame::from("reply")));
+        hub.deliver(channel, Some(at(7)), Audience::All, &Frame::from("e7"));
         assert_eq!(drain(&outbox).await, ["reply"]);
         assert_eq!(drain(&outbox).await, ["close 4005"]);
     }
@@ -267,15 +312,15 @@ mod tests {
         let w = hub.register(channel, 2, AccountId(2), worker.clone(), true);
         hub.deliver(
             channel,
-            Some(1),
+            Some(at(1)),
             Audience::Staff,
             &Frame::from("note while subscribing"),
         );
-        assert!(hub.go_live(&r, 0, Frame::from("reply")));
-        assert!(hub.go_live(&w, 0, Frame::from("reply")));
-        hub.deliver(channel, Some(2), Audience::All, &Frame::from("update"));
-        hub.deliver(channel, Some(3), Audience::Staff, &Frame::from("note"));
-        hub.deliver(channel, Some(4), Audience::All, &Frame::from("done"));
+        assert!(hub.go_live(&r, 0, "e", Frame::from("reply")));
+        assert!(hub.go_live(&w, 0, "e", Frame::from("reply")));
+        hub.deliver(channel, Some(at(2)), Audience::All, &Frame::from("update"));
+        hub.deliver(channel, Some(at(3)), Audience::Staff, &Frame::from("note"));
+        hub.deliver(channel, Some(at(4)), Audience::All, &Frame::from("done"));
         assert_eq!(drain(&resident).await, ["reply", "update", "done"]);
         assert_eq!(
             drain(&worker).await,

@@ -455,14 +455,19 @@ impl Session {
             id,
             result: ReplyResult::Subscribed {
                 channel,
-                epoch: history.top.epoch,
+                epoch: history.top.epoch.clone(),
                 offset: history.top.offset,
                 recovered,
                 events,
                 presence,
             },
         };
-        hub.go_live(&sub, history.top.offset, Frame::from(reply.to_json()));
+        hub.go_live(
+            &sub,
+            history.top.offset,
+            &history.top.epoch,
+            Frame::from(reply.to_json()),
+        );
         self.subs.insert(channel, registration);
         Ok(())
     }
