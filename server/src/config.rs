@@ -101,6 +101,11 @@ pub struct Config {
     #[arg(long, env = "HEHE_REDIS_PREFIX", default_value = "hehe")]
     pub redis_prefix: String,
 
+    /// How often a node checks each channel's stream in Redis for events its pub/sub missed
+    /// (a lost last event has no successor to reveal the hole), in seconds.
+    #[arg(long, env = "HEHE_REDIS_POSITION_CHECK_SECS", default_value_t = 40)]
+    pub redis_position_check_secs: u64,
+
     /// Interval of the server's ping, in seconds.
     #[arg(long, env = "HEHE_HEARTBEAT_SECS", default_value_t = 25)]
     pub heartbeat_secs: u64,

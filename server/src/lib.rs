@@ -87,10 +87,14 @@ pub async fn build_state_with(
     let bus: Arc<dyn Bus> = if config.redis_url.is_empty() {
         Arc::new(MemoryBus::new(limits, Arc::new(hub.clone())))
     } else {
-        let bus = RedisBus::connect(
+        let redis = bus::redis::RedisConfig {
+            position_check_interval: Duration::from_secs(config.redis_position_check_secs.max(1)),
+        };
+        let bus = RedisBus::connect_with(
             &config.redis_url,
             &config.redis_prefix,
             limits,
+            redis,
             Arc::new(hub.clone()),
         )
         .await
