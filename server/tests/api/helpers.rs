@@ -179,6 +179,20 @@ pub async fn restart(mut app: TestApp) -> TestApp {
     .await
 }
 
+/// Another node of `first`'s deployment: the same settings (database, Redis and its prefix,
+/// token secret) and clock, its own data directory, and `first`'s demo, not seeded again.
+/// Tokens pass between nodes only when `first` was given a `token_secret`.
+pub async fn spawn_node(first: &TestApp) -> TestApp {
+    assert!(
+        !first.config.token_secret.is_empty(),
+        "nodes share tokens only with a configured token secret"
+    );
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut config = first.config.clone();
+    config.data_dir = dir.path().to_path_buf();
+    serve(config, dir, Some(first.demo.clone()), first.time.clone()).await
+}
+
 pub const QUIET: Duration = Duration::from_millis(300);
 pub const WAIT: Duration = Duration::from_secs(10);
 
