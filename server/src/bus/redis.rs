@@ -294,9 +294,14 @@ impl RedisBus {
         handler: Arc<dyn DeliveryHandler>,
     ) -> Result<Self, BusError> {
         let client = Client::open(url).map_err(unavailable)?;
+        // Few, short retries: while Redis is down a command should fail fast with `unavailable`
+        // (the client retries with backoff) rather than hold its caller for seconds; the
+        // manager reconnects on the next use anyway.
         let manager = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_response_timeout(Some(Duration::from_secs(3)));
+            .set_response_timeout(Some(Duration::from_secs(3)))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
         let conn = ConnectionManager::new_with_config(client.clone(), manager)
             .await
             .map_err(unavailable)?;
