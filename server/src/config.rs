@@ -86,8 +86,9 @@ pub struct Config {
     #[arg(long, env = "HEHE_HISTORY_META_TTL_SECS", default_value_t = 24 * 3600)]
     pub history_meta_ttl_secs: u64,
 
-    /// Redis URL of the bus shared by several nodes, e.g. `redis://127.0.0.1:6379`. Empty means
-    /// the in-process bus: one node, history kept in memory.
+    /// Redis URL of the bus shared by several nodes, e.g. `redis://127.0.0.1:6379`. Several
+    /// comma-separated URLs shard channels over as many Redis instances (the same list, in the
+    /// same order, on every node). Empty means the in-process bus: one node, history in memory.
     #[arg(
         long,
         env = "HEHE_REDIS_URL",

@@ -87,19 +87,35 @@ pub async fn build_state_with(
     let bus: Arc<dyn Bus> = if config.redis_url.is_empty() {
         Arc::new(MemoryBus::new(limits, Arc::new(hub.clone())))
     } else {
-        let redis = bus::redis::RedisConfig {
-            position_check_interval: Duration::from_secs(config.redis_position_check_secs.max(1)),
-        };
-        let bus = RedisBus::connect_with(
-            &config.redis_url,
-            &config.redis_prefix,
-            limits,
-            redis,
-            Arc::new(hub.clone()),
-        )
-        .await
-        .context("connecting to Redis")?;
-        Arc::new(bus)
+        // Several URLs: one Redis per shard, channels spread over them by a stable hash.
+        let mut shards: Vec<Arc<dyn Bus>> = Vec::new();
+        for url in config
+            .redis_url
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
+            let redis = bus::redis::RedisConfig {
+                position_check_interval: Duration::from_secs(
+                    config.redis_position_check_secs.max(1),
+                ),
+            };
+            let shard = RedisBus::connect_with(
+                url,
+                &config.redis_prefix,
+                limits,
+                redis,
+                Arc::new(hub.clone()),
+            )
+            .await
+            .context("connecting to Redis")?;
+            shards.push(Arc::new(shard));
+        }
+        match shards.len() {
+            0 => anyhow::bail!("HEHE_REDIS_URL holds no URL"),
+            1 => shards.remove(0),
+            _ => Arc::new(bus::sharded::ShardedBus::new(shards)),
+        }
     };
     let tokens = Tokens::new(
         &secret,

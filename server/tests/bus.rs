@@ -8,6 +8,7 @@ use common::TestRedis;
 use hehe_protocol::{AccountId, Channel, MeetingId, Member, PlaceId, Position, ServerMsg};
 use hehe_server::bus::memory::{HistoryLimits, MemoryBus};
 use hehe_server::bus::redis::{RedisBus, RedisConfig};
+use hehe_server::bus::sharded::ShardedBus;
 use hehe_server::bus::{At, Audience, Bus, DeliveryHandler, Publication};
 use hehe_server::hub::Frame;
 use serde_json::value::RawValue;
@@ -109,6 +110,23 @@ async fn redis(redis: &TestRedis, limits: HistoryLimits) -> Fixture {
     }
 }
 
+/// Two Redis "instances" (two prefixes on the test's Redis) behind one sharded bus.
+async fn sharded(redis: &TestRedis, limits: HistoryLimits) -> Fixture {
+    let seen = Arc::new(Recorder::default());
+    let mut shards: Vec<Arc<dyn Bus>> = Vec::new();
+    for shard in ["s0", "s1"] {
+        let prefix = format!("{}.{shard}", redis.prefix);
+        let bus = RedisBus::connect(&redis.url, &prefix, limits, seen.clone())
+            .await
+            .expect("Redis bus");
+        shards.push(Arc::new(bus));
+    }
+    Fixture {
+        bus: Arc::new(ShardedBus::new(shards)),
+        seen,
+    }
+}
+
 macro_rules! every_bus {
     ($($name:ident),* $(,)?) => {
         mod on_memory {
@@ -127,6 +145,17 @@ macro_rules! every_bus {
                         return;
                     };
                     super::$name(async |limits| super::redis(&redis, limits).await).await;
+                }
+            )*
+        }
+        mod on_sharded_redis {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(redis) = super::TestRedis::connect().await else {
+                        return;
+                    };
+                    super::$name(async |limits| super::sharded(&redis, limits).await).await;
                 }
             )*
         }
@@ -930,4 +959,45 @@ async fn a_failed_position_check_changes_nothing_and_checks_go_on() {
         .await
         .unwrap();
     assert_eq!(f.seen.offsets_after(HOME, 2).await, [1, 2]);
+}
+
+#[tokio::test]
+async fn channels_spread_over_the_shards() {
+    let Some(shared) = TestRedis::connect().await else {
+        return;
+    };
+    let seen = Arc::new(Recorder::default());
+    let shard = |suffix: &'static str| {
+        let (url, prefix, seen) = (
+            shared.url.clone(),
+            format!("{}.{suffix}", shared.prefix),
+            seen.clone(),
+        );
+        async move {
+            Arc::new(
+                RedisBus::connect(&url, &prefix, LIMITS, seen)
+                    .await
+                    .expect("shard"),
+            ) as Arc<dyn Bus>
+        }
+    };
+    let (s0, s1) = (shard("s0").await, shard("s1").await);
+    let sharded = ShardedBus::new(vec![s0.clone(), s1.clone()]);
+    // Publish on a few channels; each one's stream exists on its own shard only.
+    let channels: Vec<Channel> = (1..=8).map(|i| Channel::Home(PlaceId(i))).collect();
+    for channel in &channels {
+        sharded
+            .publish(publication(*channel, "x", None))
+            .await
+            .unwrap();
+    }
+    let mut used = [0; 2];
+    for channel in &channels {
+        let on = sharded.shard_of(*channel);
+        used[on] += 1;
+        let (here, there) = if on == 0 { (&s0, &s1) } else { (&s1, &s0) };
+        assert_eq!(here.history(*channel, None).await.unwrap().top.offset, 1);
+        assert_eq!(there.history(*channel, None).await.unwrap().top.offset, 0);
+    }
+    assert!(used[0] > 0 && used[1] > 0, "{used:?}");
 }

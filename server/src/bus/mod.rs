@@ -6,6 +6,7 @@
 
 pub mod memory;
 pub mod redis;
+pub mod sharded;
 
 use crate::hub::Frame;
 use async_trait::async_trait;
