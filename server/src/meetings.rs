@@ -262,11 +262,10 @@ async fn after_effects(
     for event in events {
         match event {
             RoomEvent::Removed { who } => {
-                // Their connections leave the room, and the room sees them go.
-                for conn in state.hub.evict(channel, *who) {
-                    if state.bus.presence_leave(channel, conn, *who).await? {
-                        state.presence.left(channel, crate::presence::gone(*who));
-                    }
+                // Their connections leave the room on every node, and the room sees them go.
+                let was_present = state.bus.evict(channel, *who).await?;
+                if was_present {
+                    state.presence.left(channel, crate::presence::gone(*who));
                 }
             }
             // A running tally after each anonymous ballot would tell the room how that

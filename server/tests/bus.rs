@@ -20,6 +20,7 @@ use std::time::Duration;
 struct Recorder {
     seen: Mutex<Vec<(Channel, Option<u64>, String)>>,
     staff_only: Mutex<Vec<u64>>,
+    evicted: Mutex<Vec<(Channel, AccountId)>>,
 }
 
 impl DeliveryHandler for Recorder {
@@ -32,6 +33,10 @@ impl DeliveryHandler for Recorder {
             .lock()
             .unwrap()
             .push((channel, offset, frame.as_str().to_owned()));
+    }
+
+    fn evict(&self, channel: Channel, account: AccountId) {
+        self.evicted.lock().unwrap().push((channel, account));
     }
 }
 
@@ -1000,4 +1005,65 @@ async fn channels_spread_over_the_shards() {
         assert_eq!(there.history(*channel, None).await.unwrap().top.offset, 0);
     }
     assert!(used[0] > 0 && used[1] > 0, "{used:?}");
+}
+
+#[tokio::test]
+async fn an_eviction_reaches_every_node_and_empties_presence() {
+    let Some(shared) = TestRedis::connect().await else {
+        return;
+    };
+    let (a, b) = (redis(&shared, LIMITS).await, redis(&shared, LIMITS).await);
+    let room = Channel::Room(MeetingId(9));
+    b.bus.subscribe(room).await.unwrap();
+    let li = Member {
+        account_id: AccountId(11),
+        name: "Li".into(),
+        role: None,
+    };
+    let wang = Member {
+        account_id: AccountId(10),
+        name: "Wang".into(),
+        role: None,
+    };
+    a.bus.presence_join(room, 1, li.clone()).await.unwrap();
+    b.bus.presence_join(room, 2, li.clone()).await.unwrap();
+    b.bus.presence_join(room, 3, wang.clone()).await.unwrap();
+    assert!(
+        a.bus.evict(room, AccountId(11)).await.unwrap(),
+        "Li was present"
+    );
+    // Node b, subscribed, hears of it; presence keeps only Wang.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while b.seen.evicted.lock().unwrap().is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "eviction never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(*b.seen.evicted.lock().unwrap(), [(room, AccountId(11))]);
+    assert_eq!(a.bus.presence(room).await.unwrap(), vec![wang]);
+    assert!(
+        !a.bus.evict(room, AccountId(11)).await.unwrap(),
+        "gone already"
+    );
+    // Li's later leaves find nothing to remove.
+    assert!(!b.bus.presence_leave(room, 2, AccountId(11)).await.unwrap());
+}
+
+#[tokio::test]
+async fn the_memory_bus_evicts_too() {
+    let seen = Arc::new(Recorder::default());
+    let bus = MemoryBus::new(LIMITS, seen.clone());
+    let room = Channel::Room(MeetingId(9));
+    let li = Member {
+        account_id: AccountId(11),
+        name: "Li".into(),
+        role: None,
+    };
+    bus.presence_join(room, 1, li).await.unwrap();
+    assert!(bus.evict(room, AccountId(11)).await.unwrap());
+    assert_eq!(*seen.evicted.lock().unwrap(), [(room, AccountId(11))]);
+    assert!(bus.presence(room).await.unwrap().is_empty());
+    assert!(!bus.evict(room, AccountId(11)).await.unwrap());
 }

@@ -271,6 +271,17 @@ impl Bus for MemoryBus {
         Ok(members)
     }
 
+    async fn evict(&self, channel: Channel, account: AccountId) -> Result<bool, BusError> {
+        self.handler.evict(channel, account);
+        let present = match self.presence.get_mut(&channel) {
+            Some(mut set) => set.members.remove(&account).is_some(),
+            None => false,
+        };
+        self.presence
+            .remove_if(&channel, |_, s| s.members.is_empty());
+        Ok(present)
+    }
+
     async fn ready(&self) -> bool {
         true
     }

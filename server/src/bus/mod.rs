@@ -71,6 +71,9 @@ pub trait DeliveryHandler: Send + Sync + 'static {
     /// An event (`at` set) or an ephemeral frame (presence) for a channel. Called in offset
     /// order for each channel. Must not block.
     fn deliver(&self, channel: Channel, at: Option<At<'_>>, audience: Audience, frame: &Frame);
+
+    /// Ends every subscription of `account` to `channel` on this node.
+    fn evict(&self, channel: Channel, account: AccountId);
 }
 
 #[async_trait]
@@ -113,6 +116,10 @@ pub trait Bus: Send + Sync + 'static {
 
     /// Who is present, one entry per account.
     async fn presence(&self, channel: Channel) -> Result<Vec<Member>, BusError>;
+
+    /// Puts `account` out of `channel` on every node (a person removed from a meeting): their
+    /// subscriptions end and they leave its presence. True when they were present.
+    async fn evict(&self, channel: Channel, account: AccountId) -> Result<bool, BusError>;
 
     /// Whether the bus can publish and deliver now.
     async fn ready(&self) -> bool;

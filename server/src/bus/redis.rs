@@ -108,8 +108,26 @@ end
 return 0
 "#;
 
+/// Removes every connection of one account from a channel's presence, then tells every node
+/// to end that account's subscriptions: one step, so no node keeps them after the removal.
+/// Returns 1 when the account was present.
+const EVICT: &str = r#"
+local present = redis.call('HDEL', KEYS[2], ARGV[1])
+local entries = redis.call('HGETALL', KEYS[1])
+for i = 1, #entries, 2 do
+  local ok, member = pcall(cjson.decode, entries[i + 1])
+  if ok and tonumber(member['account_id']) == tonumber(ARGV[1]) then
+    redis.call('HDEL', KEYS[1], entries[i])
+  end
+end
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return present
+"#;
+
 /// Marks a pub/sub message as an ephemeral frame rather than a numbered event envelope.
 const EPHEMERAL: char = '!';
+/// Marks a pub/sub message as an eviction: `~<account id>`.
+const EVICTION: char = '~';
 
 const READY_TIMEOUT: Duration = Duration::from_secs(1);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -271,6 +289,7 @@ pub struct RedisBus {
     history: Script,
     join: Script,
     leave: Script,
+    evict: Script,
 }
 
 impl RedisBus {
@@ -333,6 +352,7 @@ impl RedisBus {
             history: Script::new(HISTORY),
             join: Script::new(PRESENCE_JOIN),
             leave: Script::new(PRESENCE_LEAVE),
+            evict: Script::new(EVICT),
         })
     }
 
@@ -507,6 +527,21 @@ impl Bus for RedisBus {
             .await
             .map_err(unavailable)?;
         Ok(last == 1)
+    }
+
+    async fn evict(&self, channel: Channel, account: AccountId) -> Result<bool, BusError> {
+        let mut redis = self.conn.clone();
+        let present: i64 = self
+            .evict
+            .key(self.keys.presence(channel))
+            .key(self.keys.presence_counts(channel))
+            .arg(account.0)
+            .arg(self.keys.client(channel))
+            .arg(format!("{EVICTION}{}", account.0))
+            .invoke_async(&mut redis)
+            .await
+            .map_err(unavailable)?;
+        Ok(present == 1)
     }
 
     async fn presence(&self, channel: Channel) -> Result<Vec<Member>, BusError> {
@@ -780,6 +815,13 @@ impl Listener {
             tracing::warn!(%channel, "skipping a pub/sub message that is not UTF-8");
             return;
         };
+        if let Some(account) = text.strip_prefix(EVICTION) {
+            match account.parse::<i64>() {
+                Ok(id) => self.handler.evict(channel, AccountId(id)),
+                Err(_) => tracing::warn!(%channel, "skipping a malformed eviction"),
+            }
+            return;
+        }
         if let Some(frame) = text.strip_prefix(EPHEMERAL) {
             self.handler
                 .deliver(channel, None, Audience::All, &Frame::from(frame));

@@ -108,6 +108,10 @@ impl Bus for ShardedBus {
         self.shard(channel).presence(channel).await
     }
 
+    async fn evict(&self, channel: Channel, account: AccountId) -> Result<bool, BusError> {
+        self.shard(channel).evict(channel, account).await
+    }
+
     /// Ready only when every shard is: a channel on a dead shard cannot be served.
     async fn ready(&self) -> bool {
         for shard in &self.shards {

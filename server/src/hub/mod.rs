@@ -231,6 +231,10 @@ impl DeliveryHandler for Hub {
             }
         }
     }
+
+    fn evict(&self, channel: Channel, account: AccountId) {
+        Hub::evict(self, channel, account);
+    }
 }
 
 #[cfg(test)]

@@ -2,9 +2,9 @@
 
 use crate::common::{TestDatabase, TestRedis};
 use crate::helpers::*;
-use hehe_client::Connection;
+use hehe_client::{Connection, Incoming};
 use hehe_protocol::meeting::RoomAction;
-use hehe_protocol::{AccountId, Channel, ErrorCode, RequestId, Role};
+use hehe_protocol::{AccountId, Channel, ErrorCode, RequestId, Role, ServerMsg};
 use hehe_server::auth::TokenKind;
 use hehe_server::config::Config;
 use std::collections::BTreeMap;
@@ -595,4 +595,63 @@ async fn a_deadline_fires_exactly_once_with_three_nodes() {
     }
     drop(nodes);
     drop(db);
+}
+
+#[tokio::test]
+async fn a_participant_removed_on_one_node_is_put_out_on_the_others() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let Some(redis) = TestRedis::connect().await else {
+        return;
+    };
+    let nodes = three_nodes(&db, &redis).await;
+    let demo = nodes[0].demo.clone();
+    let (meeting, room) = (demo.meeting, Channel::Room(demo.meeting));
+    let mut chair = nodes[0].connect("chief").await;
+    chair.subscribe(room, None).await.unwrap();
+    chair.room_action(meeting, RoomAction::Start).await.unwrap();
+    // The same person is in the room from two other nodes (a phone and a laptop).
+    let (who, mut phone) = resident_on(&nodes[0], &nodes[1], "twice").await;
+    phone.subscribe(room, None).await.unwrap();
+    let token = nodes[2]
+        .state
+        .tokens
+        .issue(who, TokenKind::Access, nodes[2].state.now())
+        .token;
+    let mut laptop = Connection::connect(&nodes[2].ws_url(), &token)
+        .await
+        .unwrap();
+    laptop.subscribe(room, None).await.unwrap();
+
+    chair
+        .room_action(meeting, RoomAction::Remove { who })
+        .await
+        .unwrap();
+    for conn in [&mut phone, &mut laptop] {
+        let notice = loop {
+            match conn.recv_timeout(WAIT).await.unwrap() {
+                Incoming::Msg(ServerMsg::Unsubscribed { channel, code, .. }) => {
+                    break (channel, code);
+                }
+                Incoming::Msg(_) => continue,
+                Incoming::Closed { code, .. } => panic!("closed with {code:?}"),
+            }
+        };
+        assert_eq!(notice, (room, ErrorCode::Forbidden));
+    }
+    // Nothing more reaches either, and the room's presence no longer lists them.
+    chair
+        .room_action(
+            meeting,
+            RoomAction::Say {
+                text: "We go on.".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert!(phone.next_event_timeout(QUIET).await.is_err());
+    assert!(laptop.next_event_timeout(QUIET).await.is_err());
+    let present = chair.presence(room).await.unwrap();
+    assert!(present.iter().all(|m| m.account_id != who), "{present:?}");
 }
