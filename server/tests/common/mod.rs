@@ -126,3 +126,72 @@ impl Drop for TestRedis {
         }
     }
 }
+
+/// A Redis server of the test's own on a free loopback port, without persistence, which the
+/// test stops and starts again; killed when dropped.
+pub struct OwnRedis {
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl OwnRedis {
+    /// `None` (with a printed reason) where `redis-server` cannot run and services are not
+    /// required.
+    pub async fn start() -> Option<OwnRedis> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut own = OwnRedis { port, child: None };
+        match own.launch().await {
+            Ok(()) => Some(own),
+            Err(e) if std::env::var("HEHE_REQUIRE_SERVICES").is_ok_and(|v| v == "1") => {
+                panic!("redis-server is required but would not run: {e}")
+            }
+            Err(e) => {
+                eprintln!("skipped: redis-server would not run ({e})");
+                None
+            }
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    pub async fn launch(&mut self) -> Result<(), String> {
+        let child = std::process::Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        self.child = Some(child);
+        let client = redis::Client::open(self.url()).map_err(|e| e.to_string())?;
+        for _ in 0..200 {
+            if let Ok(mut conn) = client.get_multiplexed_async_connection().await
+                && redis::cmd("PING")
+                    .query_async::<()>(&mut conn)
+                    .await
+                    .is_ok()
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        Err("it did not answer".into())
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
