@@ -98,21 +98,33 @@ pub async fn load_room(state: &AppState, record: &MeetingRecord) -> AppResult<Ro
     Ok(room)
 }
 
+/// The meeting, the caller's standing in it and its room now; `not_found` (naming `what`) when
+/// the meeting does not exist or the caller may not know of it.
+async fn in_room(
+    state: &AppState,
+    who: &Identity,
+    meeting: MeetingId,
+    what: &str,
+) -> AppResult<(MeetingRecord, RoomActor, Room)> {
+    let record = state
+        .store
+        .meeting(meeting)
+        .await?
+        .ok_or_else(|| AppError::not_found(what))?;
+    let actor = room_actor(state, who, &record)
+        .await?
+        .ok_or_else(|| AppError::not_found(what))?;
+    let room = load_room(state, &record).await?;
+    Ok((record, actor, room))
+}
+
 /// Checks that the actor may come in, and logs their first arrival (a locked room admits only
 /// those who came before).
 pub async fn enter(state: &AppState, who: &Identity, meeting: MeetingId) -> AppResult<()> {
     let lock = state.room_lock(meeting);
     let _turn = lock.lock().await;
     for _ in 0..ATTEMPTS {
-        let record = state
-            .store
-            .meeting(meeting)
-            .await?
-            .ok_or_else(|| AppError::not_found("channel"))?;
-        let actor = room_actor(state, who, &record)
-            .await?
-            .ok_or_else(|| AppError::not_found("channel"))?;
-        let room = load_room(state, &record).await?;
+        let (record, actor, room) = in_room(state, who, meeting, "channel").await?;
         may_enter(&room, &actor)?;
         if room.admitted.contains(&actor.id) {
             return Ok(());
@@ -134,15 +146,7 @@ pub async fn enter(state: &AppState, who: &Identity, meeting: MeetingId) -> AppR
 /// Succeeds when the actor may be in the room now (not removed, not locked out), without
 /// logging anything: for reading presence.
 pub async fn may_be_in(state: &AppState, who: &Identity, meeting: MeetingId) -> AppResult<()> {
-    let record = state
-        .store
-        .meeting(meeting)
-        .await?
-        .ok_or_else(|| AppError::not_found("channel"))?;
-    let actor = room_actor(state, who, &record)
-        .await?
-        .ok_or_else(|| AppError::not_found("channel"))?;
-    let room = load_room(state, &record).await?;
+    let (_, actor, room) = in_room(state, who, meeting, "channel").await?;
     Ok(may_enter(&room, &actor)?)
 }
 
@@ -196,15 +200,7 @@ pub async fn act(
     let lock = state.room_lock(meeting);
     let _turn = lock.lock().await;
     for _ in 0..ATTEMPTS {
-        let record = state
-            .store
-            .meeting(meeting)
-            .await?
-            .ok_or_else(|| AppError::not_found("meeting"))?;
-        let actor = room_actor(state, who, &record)
-            .await?
-            .ok_or_else(|| AppError::not_found("meeting"))?;
-        let room = load_room(state, &record).await?;
+        let (record, actor, room) = in_room(state, who, meeting, "meeting").await?;
         let events = decide(&room, &actor, &action)?;
         let ballot = match &action {
             RoomAction::CastVote { vote, choices } => Some(NewBallot {
@@ -376,18 +372,10 @@ pub async fn detail(
     who: &Identity,
     meeting: MeetingId,
 ) -> AppResult<MeetingDetail> {
-    let record = state
-        .store
-        .meeting(meeting)
-        .await?
-        .ok_or_else(|| AppError::not_found("meeting"))?;
-    let actor = room_actor(state, who, &record)
-        .await?
-        .ok_or_else(|| AppError::not_found("meeting"))?;
+    let (record, actor, mut room) = in_room(state, who, meeting, "meeting").await?;
     if !(actor.eligible || actor.chair || actor.secretary) {
         return Err(AppError::forbidden());
     }
-    let mut room = load_room(state, &record).await?;
     let log: Vec<RoomEventInfo> = state
         .store
         .room_events(meeting, 0)
@@ -589,15 +577,7 @@ async fn open_to(
     who: &Identity,
     meeting: MeetingId,
 ) -> AppResult<(MeetingRecord, RoomActor, Room)> {
-    let record = state
-        .store
-        .meeting(meeting)
-        .await?
-        .ok_or_else(|| AppError::not_found("meeting"))?;
-    let actor = room_actor(state, who, &record)
-        .await?
-        .ok_or_else(|| AppError::not_found("meeting"))?;
-    let room = load_room(state, &record).await?;
+    let (record, actor, room) = in_room(state, who, meeting, "meeting").await?;
     may_enter(&room, &actor)?;
     Ok((record, actor, room))
 }
