@@ -6,6 +6,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CloseLabels {
@@ -23,6 +24,10 @@ pub struct Metrics {
     pub events_delivered: Counter,
     pub outbox_drops: Counter,
     pub closes: Family<CloseLabels, Counter>,
+    /// Read from /proc at every scrape, so the load test and dashboards see this process's
+    /// cost without a separate exporter.
+    cpu_seconds: Gauge<f64, AtomicU64>,
+    resident_bytes: Gauge,
 }
 
 impl Default for Metrics {
@@ -82,8 +87,22 @@ impl Metrics {
             "Connections closed by the server, by close code",
             closes.clone(),
         );
+        let cpu_seconds = Gauge::<f64, AtomicU64>::default();
+        let resident_bytes = Gauge::default();
+        registry.register(
+            "process_cpu_seconds",
+            "CPU time (user + system) this process has used, in seconds",
+            cpu_seconds.clone(),
+        );
+        registry.register(
+            "process_resident_memory_bytes",
+            "Resident memory of this process, in bytes",
+            resident_bytes.clone(),
+        );
         Self {
             registry,
+            cpu_seconds,
+            resident_bytes,
             connections,
             subscriptions,
             frames_in,
@@ -105,9 +124,28 @@ impl Metrics {
 
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
+        self.sample_process();
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+
+    fn sample_process(&self) {
+        // Several servers may share one test process; they then report the same figures,
+        // which is true of the process they share.
+        let Ok(me) = procfs::process::Process::myself() else {
+            return;
+        };
+        if let Ok(stat) = me.stat() {
+            let ticks = (stat.utime + stat.stime) as f64;
+            self.cpu_seconds
+                .set(ticks / procfs::ticks_per_second() as f64);
+        }
+        if let Ok(statm) = me.statm() {
+            let bytes = statm.resident.saturating_mul(procfs::page_size());
+            self.resident_bytes
+                .set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        }
     }
 }

@@ -166,6 +166,9 @@ async fn health_readiness_and_metrics() {
     }
     assert_eq!(app.metric("hehe_connections").await, 1.0);
     assert_eq!(app.metric("hehe_subscriptions").await, 1.0);
+    // The test process has run the seed's password hashing, so both are above zero.
+    assert!(app.metric("hehe_process_cpu_seconds").await > 0.0);
+    assert!(app.metric("hehe_process_resident_memory_bytes").await > 1_000_000.0);
     conn.close().await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(app.metric("hehe_connections").await, 0.0);
