@@ -107,6 +107,12 @@ pub struct Config {
     #[arg(long, env = "HEHE_REDIS_POSITION_CHECK_SECS", default_value_t = 40)]
     pub redis_position_check_secs: u64,
 
+    /// How long a presence entry in Redis outlives the last renewal by its node, in
+    /// milliseconds. Nodes renew three times per period; when a node dies, its people are
+    /// announced as gone this long after.
+    #[arg(long, env = "HEHE_REDIS_PRESENCE_TTL_MS", default_value_t = 60_000)]
+    pub redis_presence_ttl_ms: u64,
+
     /// Interval of the server's ping, in seconds.
     #[arg(long, env = "HEHE_HEARTBEAT_SECS", default_value_t = 25)]
     pub heartbeat_secs: u64,

@@ -99,6 +99,7 @@ pub async fn build_state_with(
                 position_check_interval: Duration::from_secs(
                     config.redis_position_check_secs.max(1),
                 ),
+                presence_ttl: Duration::from_millis(config.redis_presence_ttl_ms.max(30)),
             };
             let shard = RedisBus::connect_with(
                 url,

@@ -177,6 +177,7 @@ every_bus!(
     broadcasts_are_delivered_but_not_kept,
     presence_counts_people_not_connections,
     concurrent_publishes_get_unique_contiguous_offsets,
+    many_channels_subscribe_and_unsubscribe_at_once,
 );
 
 const HOME: Channel = Channel::Home(PlaceId(1));
@@ -663,10 +664,19 @@ async fn a_redis_node_resubscribes_after_losing_redis() {
 
 /// A Redis bus (one node) checking positions as often as `every`.
 async fn redis_checking(redis: &TestRedis, every: Duration) -> Fixture {
+    redis_with(
+        redis,
+        RedisConfig {
+            position_check_interval: every,
+            ..RedisConfig::default()
+        },
+    )
+    .await
+}
+
+/// A Redis bus (one node) with settings of the test's own.
+async fn redis_with(redis: &TestRedis, config: RedisConfig) -> Fixture {
     let seen = Arc::new(Recorder::default());
-    let config = RedisConfig {
-        position_check_interval: every,
-    };
     let bus = RedisBus::connect_with(&redis.url, &redis.prefix, LIMITS, config, seen.clone())
         .await
         .expect("Redis bus");
@@ -998,4 +1008,174 @@ async fn the_memory_bus_evicts_too() {
     assert_eq!(*seen.evicted.lock().unwrap(), [(room, AccountId(11))]);
     assert!(bus.presence(room).await.unwrap().is_empty());
     assert!(!bus.evict(room, AccountId(11)).await.unwrap());
+}
+
+/// A reconnect storm: hundreds of channels subscribed at once (the Redis bus gathers them into
+/// a few SUBSCRIBE commands), then half of them dropped at once.
+async fn many_channels_subscribe_and_unsubscribe_at_once(
+    make: impl AsyncFn(HistoryLimits) -> Fixture,
+) {
+    let f = make(LIMITS).await;
+    let channels: Vec<Channel> = (1..=300)
+        .map(|i| Channel::Home(PlaceId(1000 + i)))
+        .collect();
+    let subscribed =
+        futures_util::future::join_all(channels.iter().map(|c| f.bus.subscribe(*c))).await;
+    assert!(subscribed.iter().all(Result::is_ok), "{subscribed:?}");
+    for channel in &channels {
+        publish(f.bus.as_ref(), *channel, "one").await;
+    }
+    f.seen
+        .until("one event on every channel", |r| r.count() >= 300)
+        .await;
+    for channel in &channels {
+        assert_eq!(f.seen.offsets(*channel), [1], "{channel}");
+    }
+
+    // Half dropped and taken again at once: the Redis bus's batch then holds unsubscribes
+    // followed by subscribes of the same channels, which must leave them subscribed.
+    let (dropped, _) = channels.split_at(150);
+    for channel in dropped {
+        f.bus.unsubscribe(*channel);
+    }
+    let again = futures_util::future::join_all(dropped.iter().map(|c| f.bus.subscribe(*c))).await;
+    assert!(again.iter().all(Result::is_ok), "{again:?}");
+    for channel in &channels {
+        publish(f.bus.as_ref(), *channel, "two").await;
+    }
+    f.seen
+        .until("a second event on every channel", |r| r.count() >= 600)
+        .await;
+    for channel in &channels {
+        assert_eq!(f.seen.offsets(*channel), [1, 2], "{channel}");
+    }
+}
+
+fn member(id: i64, name: &str) -> Member {
+    Member {
+        account_id: AccountId(id),
+        name: name.into(),
+        role: None,
+    }
+}
+
+/// The presence frames a recorder received on `channel`, as (joined ids, left ids).
+fn presence_frames(seen: &Recorder, channel: Channel) -> Vec<(Vec<i64>, Vec<i64>)> {
+    seen.frames(channel)
+        .iter()
+        .filter_map(|f| match serde_json::from_str::<ServerMsg>(f).ok()? {
+            ServerMsg::Presence { joins, leaves, .. } => Some((
+                joins.iter().map(|m| m.account_id.0).collect(),
+                leaves.iter().map(|m| m.account_id.0).collect(),
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+fn short_presence() -> RedisConfig {
+    RedisConfig {
+        presence_ttl: Duration::from_millis(300),
+        ..RedisConfig::default()
+    }
+}
+
+#[tokio::test]
+async fn a_dead_nodes_people_leave_presence_when_their_time_runs_out() {
+    let Some(shared) = TestRedis::connect().await else {
+        return;
+    };
+    let a = redis_with(&shared, short_presence()).await;
+    let b = redis_with(&shared, short_presence()).await;
+    let room = Channel::Room(MeetingId(21));
+    b.bus.subscribe(room).await.unwrap();
+    a.bus
+        .presence_join(room, 1, member(10, "Wang"))
+        .await
+        .unwrap();
+    // Li is on both nodes: losing one node must not make her leave.
+    a.bus
+        .presence_join(room, 2, member(11, "Li"))
+        .await
+        .unwrap();
+    b.bus
+        .presence_join(room, 3, member(11, "Li"))
+        .await
+        .unwrap();
+
+    // Renewed while their node lives: still there after several lifetimes of an entry.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let ids = |members: Vec<Member>| members.iter().map(|m| m.account_id.0).collect::<Vec<_>>();
+    assert_eq!(ids(b.bus.presence(room).await.unwrap()), [10, 11]);
+    assert!(presence_frames(&b.seen, room).is_empty(), "nobody left yet");
+
+    drop(a); // as a crash: no leave is ever sent
+    b.seen
+        .until("Wang's leave", |r| !presence_frames(r, room).is_empty())
+        .await;
+    assert_eq!(presence_frames(&b.seen, room), [(vec![], vec![10])]);
+    assert_eq!(ids(b.bus.presence(room).await.unwrap()), [11]);
+    // Li's own leave from b is still her last one.
+    assert!(b.bus.presence_leave(room, 3, AccountId(11)).await.unwrap());
+    assert!(b.bus.presence(room).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn reading_presence_sweeps_out_the_dead_even_where_no_node_listens() {
+    let Some(shared) = TestRedis::connect().await else {
+        return;
+    };
+    let a = redis_with(&shared, short_presence()).await;
+    let b = redis_with(&shared, short_presence()).await;
+    let room = Channel::Room(MeetingId(22));
+    a.bus
+        .presence_join(room, 1, member(10, "Wang"))
+        .await
+        .unwrap();
+    drop(a);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(b.bus.presence(room).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_node_puts_back_its_people_when_their_entries_were_lost() {
+    let Some(shared) = TestRedis::connect().await else {
+        return;
+    };
+    let a = redis_with(&shared, short_presence()).await;
+    let room = Channel::Room(MeetingId(23));
+    a.bus.subscribe(room).await.unwrap();
+    a.bus
+        .presence_join(room, 1, member(10, "Wang"))
+        .await
+        .unwrap();
+    // As after a Redis restart, or a sweep by a node that thought this one dead.
+    let client = redis::Client::open(shared.url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}.presence*", shared.prefix))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    redis::cmd("DEL")
+        .arg(&keys)
+        .query_async::<()>(&mut conn)
+        .await
+        .unwrap();
+
+    a.seen
+        .until("Wang announced again", |r| {
+            !presence_frames(r, room).is_empty()
+        })
+        .await;
+    assert_eq!(presence_frames(&a.seen, room), [(vec![10], vec![])]);
+    assert_eq!(
+        a.bus.presence(room).await.unwrap(),
+        vec![member(10, "Wang")]
+    );
+    // An eviction is not undone by renewals.
+    assert!(a.bus.evict(room, AccountId(10)).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(a.bus.presence(room).await.unwrap().is_empty());
 }

@@ -91,21 +91,72 @@ end
 return {top, epoch, now, out}
 "#;
 
-/// Returns 1 when the connection is the account's first in the channel.
+/// Returns 1 when the connection is the account's first in the channel. Every entry has an
+/// expiry time its node keeps pushing forward: a node that dies stops doing so, and whoever
+/// sweeps next removes what it left behind.
 const PRESENCE_JOIN: &str = r#"
-if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-if redis.call('HINCRBY', KEYS[2], ARGV[3], 1) == 1 then return 1 end
-return 0
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[4])
+redis.call('ZADD', KEYS[3], now + ttl, ARGV[1])
+local first = 0
+if redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+  if redis.call('HINCRBY', KEYS[2], ARGV[3], 1) == 1 then first = 1 end
+end
+for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, 2 * ttl) end
+return first
 "#;
 
 /// Returns 1 when the connection was the account's last in the channel.
 const PRESENCE_LEAVE: &str = r#"
+redis.call('ZREM', KEYS[3], ARGV[1])
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
 if redis.call('HINCRBY', KEYS[2], ARGV[2], -1) <= 0 then
   redis.call('HDEL', KEYS[2], ARGV[2])
   return 1
 end
 return 0
+"#;
+
+/// Removes the entries whose time ran out, after pushing forward the times of the calling
+/// node's own entries (ARGV[3..] in triples: field, member, account), which it puts back when
+/// they are missing: a sweep by another node during a partition, or a restarted Redis, must
+/// not hide people who are still connected. Returns the accounts that left and those that
+/// came back, and with ARGV[2] == '1' everyone present.
+const PRESENCE_KEEP: &str = r#"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[1])
+local back = {}
+for i = 3, #ARGV, 3 do
+  local field, member, account = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  redis.call('ZADD', KEYS[3], now + ttl, field)
+  if redis.call('HSET', KEYS[1], field, member) == 1 then
+    if redis.call('HINCRBY', KEYS[2], account, 1) == 1 then table.insert(back, account) end
+  end
+end
+if #ARGV > 2 then
+  for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, 2 * ttl) end
+end
+local gone = {}
+for _, field in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)) do
+  redis.call('ZREM', KEYS[3], field)
+  local member = redis.call('HGET', KEYS[1], field)
+  if member then
+    redis.call('HDEL', KEYS[1], field)
+    local ok, decoded = pcall(cjson.decode, member)
+    if ok and decoded['account_id'] then
+      local account = string.format('%d', decoded['account_id'])
+      if redis.call('HINCRBY', KEYS[2], account, -1) <= 0 then
+        redis.call('HDEL', KEYS[2], account)
+        table.insert(gone, account)
+      end
+    end
+  end
+end
+local present = {}
+if ARGV[2] == '1' then present = redis.call('HVALS', KEYS[1]) end
+return {gone, back, present}
 "#;
 
 /// Removes every connection of one account from a channel's presence, then tells every node
@@ -118,6 +169,7 @@ for i = 1, #entries, 2 do
   local ok, member = pcall(cjson.decode, entries[i + 1])
   if ok and tonumber(member['account_id']) == tonumber(ARGV[1]) then
     redis.call('HDEL', KEYS[1], entries[i])
+    redis.call('ZREM', KEYS[3], entries[i])
   end
 end
 redis.call('PUBLISH', ARGV[2], ARGV[3])
@@ -140,6 +192,8 @@ const RETRY_MAX: Duration = Duration::from_secs(5);
 /// Reads back from streams happen in the pub/sub read loop; while Redis is away the shared
 /// connection can wait out its reconnects for much longer, and the loop must not.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
+/// Most queued subscribe and unsubscribe commands the listener takes in one go.
+const MAX_BATCH: usize = 1024;
 
 /// How the Redis bus behaves beyond what history keeps.
 #[derive(Debug, Clone)]
@@ -149,12 +203,16 @@ pub struct RedisConfig {
     /// noticed when the next event arrives, but a lost last event has no next one, and only
     /// this check finds it.
     pub position_check_interval: Duration,
+    /// How long a presence entry outlives the last sign of its node. Nodes renew their
+    /// entries three times per period, so a node's crash shows as leaves this long after it.
+    pub presence_ttl: Duration,
 }
 
 impl Default for RedisConfig {
     fn default() -> Self {
         Self {
             position_check_interval: Duration::from_secs(40),
+            presence_ttl: Duration::from_secs(60),
         }
     }
 }
@@ -179,6 +237,9 @@ impl Keys {
     }
     fn presence_counts(&self, channel: Channel) -> String {
         format!("{}.presence.count.{{{channel}}}", self.prefix)
+    }
+    fn presence_expiry(&self, channel: Channel) -> String {
+        format!("{}.presence.expiry.{{{channel}}}", self.prefix)
     }
     fn client(&self, channel: Channel) -> String {
         format!("{}.client.{{{channel}}}", self.prefix)
@@ -272,6 +333,10 @@ enum Command {
 /// Channels this node has local interest in, with how many `subscribe` calls hold each.
 type Interest = Arc<Mutex<HashMap<Channel, usize>>>;
 
+/// This node's own presence entries per channel: field → (account, member JSON), what the
+/// keeper renews.
+type Present = Arc<Mutex<HashMap<Channel, HashMap<String, (AccountId, String)>>>>;
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -290,6 +355,9 @@ pub struct RedisBus {
     join: Script,
     leave: Script,
     evict: Script,
+    keeper: Arc<Keeper>,
+    /// Stops the keeper's renewals when the bus goes, as a crash would.
+    _keeping: tokio_util::sync::DropGuard,
 }
 
 impl RedisBus {
@@ -328,6 +396,7 @@ impl RedisBus {
             prefix: prefix.to_owned(),
         };
         let interest = Interest::default();
+        let present = Present::default();
         let listening = Arc::new(AtomicBool::new(false));
         let (commands, rx) = mpsc::unbounded_channel();
         let listener = Listener {
@@ -337,10 +406,23 @@ impl RedisBus {
             handler,
             keys: keys.clone(),
             interest: interest.clone(),
+            present: present.clone(),
             listening: listening.clone(),
         };
         tokio::spawn(listener.run(rx));
+        let keeper = Arc::new(Keeper {
+            conn: conn.clone(),
+            keys: keys.clone(),
+            interest: interest.clone(),
+            present,
+            ttl: config.presence_ttl.max(Duration::from_millis(30)),
+            script: Script::new(PRESENCE_KEEP),
+        });
+        let keeping = tokio_util::sync::CancellationToken::new();
+        tokio::spawn(keeper.clone().run(keeping.clone()));
         Ok(Self {
+            keeper,
+            _keeping: keeping.drop_guard(),
             conn,
             keys,
             limits,
@@ -497,16 +579,23 @@ impl Bus for RedisBus {
     ) -> Result<bool, BusError> {
         let mut redis = self.conn.clone();
         let json = serde_json::to_string(&member).map_err(unavailable)?;
+        let field = self.conn_field(conn);
         let first: i64 = self
             .join
             .key(self.keys.presence(channel))
             .key(self.keys.presence_counts(channel))
-            .arg(self.conn_field(conn))
-            .arg(json)
+            .key(self.keys.presence_expiry(channel))
+            .arg(&field)
+            .arg(&json)
             .arg(member.account_id.0)
+            .arg(millis(self.keeper.ttl))
             .invoke_async(&mut redis)
             .await
             .map_err(unavailable)?;
+        lock(&self.keeper.present)
+            .entry(channel)
+            .or_default()
+            .insert(field, (member.account_id, json));
         Ok(first == 1)
     }
 
@@ -517,11 +606,15 @@ impl Bus for RedisBus {
         account: AccountId,
     ) -> Result<bool, BusError> {
         let mut redis = self.conn.clone();
+        let field = self.conn_field(conn);
+        // Forgotten before the removal, so a renewal cannot put the entry back after it.
+        self.keeper.forget(channel, |f, _| f == field);
         let last: i64 = self
             .leave
             .key(self.keys.presence(channel))
             .key(self.keys.presence_counts(channel))
-            .arg(self.conn_field(conn))
+            .key(self.keys.presence_expiry(channel))
+            .arg(&field)
             .arg(account.0)
             .invoke_async(&mut redis)
             .await
@@ -531,10 +624,12 @@ impl Bus for RedisBus {
 
     async fn evict(&self, channel: Channel, account: AccountId) -> Result<bool, BusError> {
         let mut redis = self.conn.clone();
+        self.keeper.forget(channel, |_, a| a == account);
         let present: i64 = self
             .evict
             .key(self.keys.presence(channel))
             .key(self.keys.presence_counts(channel))
+            .key(self.keys.presence_expiry(channel))
             .arg(account.0)
             .arg(self.keys.client(channel))
             .arg(format!("{EVICTION}{}", account.0))
@@ -545,12 +640,8 @@ impl Bus for RedisBus {
     }
 
     async fn presence(&self, channel: Channel) -> Result<Vec<Member>, BusError> {
-        let mut conn = self.conn.clone();
-        let values: Vec<Vec<u8>> = redis::cmd("HVALS")
-            .arg(self.keys.presence(channel))
-            .query_async(&mut conn)
-            .await
-            .map_err(unavailable)?;
+        // Swept first, so a crashed node's people are not listed once their time is up.
+        let values = self.keeper.keep(channel, true).await?;
         let mut members = BTreeMap::new();
         for value in values {
             match serde_json::from_slice::<Member>(&value) {
@@ -573,6 +664,106 @@ impl Bus for RedisBus {
         let cmd = redis::cmd("PING");
         let ping = cmd.query_async::<()>(&mut conn);
         matches!(tokio::time::timeout(READY_TIMEOUT, ping).await, Ok(Ok(())))
+    }
+}
+
+/// Renews this node's presence entries and sweeps out expired ones, announcing who left
+/// (their node died) or came back (their entry had been swept while this node could not
+/// reach Redis).
+struct Keeper {
+    conn: ConnectionManager,
+    keys: Keys,
+    interest: Interest,
+    present: Present,
+    ttl: Duration,
+    script: Script,
+}
+
+impl Keeper {
+    async fn run(self: Arc<Self>, stop: tokio_util::sync::CancellationToken) {
+        let mut tick = tokio::time::interval(self.ttl / 3);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
+            // Channels with people of this node's, and channels it delivers: whoever listens
+            // to a channel keeps its presence honest.
+            let mut channels: HashSet<Channel> = lock(&self.present).keys().copied().collect();
+            channels.extend(lock(&self.interest).keys().copied());
+            for channel in channels {
+                if stop.is_cancelled() {
+                    return;
+                }
+                if let Err(e) = self.keep(channel, false).await {
+                    tracing::debug!(%channel, error = %e, "presence not renewed");
+                }
+            }
+        }
+    }
+
+    fn forget(&self, channel: Channel, matches: impl Fn(&str, AccountId) -> bool) {
+        let mut present = lock(&self.present);
+        if let Some(entries) = present.get_mut(&channel) {
+            entries.retain(|field, (account, _)| !matches(field, *account));
+            if entries.is_empty() {
+                present.remove(&channel);
+            }
+        }
+    }
+
+    /// One renewal and sweep of `channel`; with `list`, returns everyone present after it.
+    async fn keep(&self, channel: Channel, list: bool) -> Result<Vec<Vec<u8>>, BusError> {
+        let mine: Vec<(String, AccountId, String)> = lock(&self.present)
+            .get(&channel)
+            .map(|entries| {
+                entries
+                    .iter()
+                    .map(|(field, (account, json))| (field.clone(), *account, json.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut invocation = self.script.prepare_invoke();
+        invocation
+            .key(self.keys.presence(channel))
+            .key(self.keys.presence_counts(channel))
+            .key(self.keys.presence_expiry(channel))
+            .arg(millis(self.ttl))
+            .arg(if list { "1" } else { "0" });
+        for (field, account, json) in &mine {
+            invocation.arg(field).arg(json).arg(account.0);
+        }
+        let mut conn = self.conn.clone();
+        let (gone, back, present): (Vec<i64>, Vec<i64>, Vec<Vec<u8>>) = invocation
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        if !gone.is_empty() || !back.is_empty() {
+            let joins = back
+                .iter()
+                .filter_map(|id| {
+                    let json = &mine.iter().find(|(_, a, _)| a.0 == *id)?.2;
+                    serde_json::from_str::<Member>(json).ok()
+                })
+                .collect();
+            let leaves = gone
+                .into_iter()
+                .map(|id| crate::presence::gone(AccountId(id)))
+                .collect();
+            let frame = hehe_protocol::ServerMsg::Presence {
+                channel,
+                joins,
+                leaves,
+            };
+            redis::cmd("PUBLISH")
+                .arg(self.keys.client(channel))
+                .arg(format!("{EPHEMERAL}{}", frame.to_json()))
+                .query_async::<()>(&mut conn)
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(present)
     }
 }
 
@@ -619,6 +810,8 @@ struct Listener {
     handler: Arc<dyn DeliveryHandler>,
     keys: Keys,
     interest: Interest,
+    /// Evicted people are dropped from it, so this node stops renewing their entries.
+    present: Present,
     listening: Arc<AtomicBool>,
 }
 
@@ -760,38 +953,21 @@ impl Listener {
                     Some(message) => self.dispatch(&message, tracked).await,
                     None => return Ended::Lost,
                 },
-                command = commands.recv() => match command {
-                    None => return Ended::Stop,
-                    Some(Command::Subscribe(name, reply)) => {
-                        if subscribed.contains(&name) {
-                            let _ = reply.send(Ok(()));
-                            continue;
-                        }
-                        match tokio::time::timeout(PROBE_TIMEOUT, sink.subscribe(&name)).await {
-                            Ok(Ok(())) => {
-                                subscribed.insert(name);
-                                let _ = reply.send(Ok(()));
-                            }
-                            Ok(Err(e)) => {
-                                let _ = reply.send(Err(e.to_string()));
-                                return Ended::Lost;
-                            }
-                            Err(_) => {
-                                let _ = reply.send(Err("SUBSCRIBE timed out".into()));
-                                return Ended::Lost;
-                            }
+                command = commands.recv() => {
+                    let Some(first) = command else { return Ended::Stop };
+                    // Whatever else is already queued goes with it: a reconnect storm's
+                    // thousands of subscribes become a few SUBSCRIBE commands.
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match commands.try_recv() {
+                            Ok(command) => batch.push(command),
+                            Err(_) => break,
                         }
                     }
-                    Some(Command::Unsubscribe(name)) => {
-                        self.forget(&name, tracked);
-                        if subscribed.remove(&name) {
-                            let done = tokio::time::timeout(PROBE_TIMEOUT, sink.unsubscribe(&name));
-                            if !matches!(done.await, Ok(Ok(()))) {
-                                return Ended::Lost;
-                            }
-                        }
+                    if self.apply(batch, &mut sink, &mut subscribed, tracked).await.is_err() {
+                        return Ended::Lost;
                     }
-                },
+                }
                 _ = probe.tick() => {
                     let ping = sink.ping::<redis::Value>();
                     if !matches!(tokio::time::timeout(PROBE_TIMEOUT, ping).await, Ok(Ok(_))) {
@@ -799,6 +975,92 @@ impl Listener {
                     }
                 }
                 _ = check.tick() => self.check_positions(tracked).await,
+            }
+        }
+    }
+
+    /// Carries out queued commands in their order, each run of subscribes (or unsubscribes) as
+    /// one Redis command. Err when the connection failed; every waiting caller has its answer.
+    async fn apply(
+        &self,
+        batch: Vec<Command>,
+        sink: &mut PubSubSink,
+        subscribed: &mut HashSet<String>,
+        tracked: &mut Tracked,
+    ) -> Result<(), ()> {
+        let mut batch = batch.into_iter().peekable();
+        while let Some(command) = batch.next() {
+            match command {
+                Command::Subscribe(name, reply) => {
+                    let mut replies = vec![reply];
+                    let mut names = vec![name];
+                    while let Some(Command::Subscribe(..)) = batch.peek() {
+                        if let Some(Command::Subscribe(name, reply)) = batch.next() {
+                            names.push(name);
+                            replies.push(reply);
+                        }
+                    }
+                    let fresh: Vec<&String> = names
+                        .iter()
+                        .filter(|n| !subscribed.contains(*n))
+                        .collect::<HashSet<_>>()
+                        .into_iter()
+                        .collect();
+                    let outcome = if fresh.is_empty() {
+                        Ok(())
+                    } else {
+                        match tokio::time::timeout(PROBE_TIMEOUT, sink.subscribe(&fresh)).await {
+                            Ok(Ok(())) => Ok(()),
+                            Ok(Err(e)) => Err(e.to_string()),
+                            Err(_) => Err("SUBSCRIBE timed out".to_owned()),
+                        }
+                    };
+                    let failed = outcome.is_err();
+                    if !failed {
+                        subscribed.extend(fresh.into_iter().cloned());
+                    }
+                    for reply in replies {
+                        let _ = reply.send(outcome.clone());
+                    }
+                    if failed {
+                        self.abandon(batch, tracked);
+                        return Err(());
+                    }
+                }
+                Command::Unsubscribe(name) => {
+                    let mut names = vec![name];
+                    while let Some(Command::Unsubscribe(_)) = batch.peek() {
+                        if let Some(Command::Unsubscribe(name)) = batch.next() {
+                            names.push(name);
+                        }
+                    }
+                    for name in &names {
+                        self.forget(name, tracked);
+                    }
+                    let gone: Vec<String> =
+                        names.into_iter().filter(|n| subscribed.remove(n)).collect();
+                    if !gone.is_empty() {
+                        let done = tokio::time::timeout(PROBE_TIMEOUT, sink.unsubscribe(&gone));
+                        if !matches!(done.await, Ok(Ok(()))) {
+                            self.abandon(batch, tracked);
+                            return Err(());
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// What is left of a batch when the connection failed: subscribers learn of the outage,
+    /// unsubscribes need no Redis command on the next connection, which subscribes afresh.
+    fn abandon(&self, rest: impl Iterator<Item = Command>, tracked: &mut Tracked) {
+        for command in rest {
+            match command {
+                Command::Subscribe(_, reply) => {
+                    let _ = reply.send(Err("Redis pub/sub is reconnecting".into()));
+                }
+                Command::Unsubscribe(name) => self.forget(&name, tracked),
             }
         }
     }
@@ -817,7 +1079,12 @@ impl Listener {
         };
         if let Some(account) = text.strip_prefix(EVICTION) {
             match account.parse::<i64>() {
-                Ok(id) => self.handler.evict(channel, AccountId(id)),
+                Ok(id) => {
+                    if let Some(entries) = lock(&self.present).get_mut(&channel) {
+                        entries.retain(|_, (account, _)| account.0 != id);
+                    }
+                    self.handler.evict(channel, AccountId(id));
+                }
                 Err(_) => tracing::warn!(%channel, "skipping a malformed eviction"),
             }
             return;

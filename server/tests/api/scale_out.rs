@@ -271,6 +271,10 @@ impl ProcessNode {
             .env("HEHE_REDIS_URL", &c.redis_url)
             .env("HEHE_REDIS_PREFIX", &c.redis_prefix)
             .env("HEHE_TOKEN_SECRET", &c.token_secret)
+            .env(
+                "HEHE_REDIS_PRESENCE_TTL_MS",
+                c.redis_presence_ttl_ms.to_string(),
+            )
             .env("HEHE_SEED_DEMO", "false")
             .env("HEHE_LOG", "warn")
             .stdout(std::process::Stdio::null())
@@ -378,6 +382,56 @@ async fn a_client_of_a_killed_node_resumes_on_another_with_no_loss_and_no_duplic
     assert_eq!(got, want, "no loss, no duplicate, one order");
     drop(victim);
     drop((first, other));
+    drop(db);
+}
+
+#[tokio::test]
+async fn the_people_of_a_killed_node_are_announced_gone() {
+    let Some(db) = TestDatabase::create().await else {
+        return;
+    };
+    let Some(redis) = TestRedis::connect().await else {
+        return;
+    };
+    let first = spawn_app_with(|c| {
+        deployment(c, &db, &redis.url, &redis.prefix);
+        c.redis_presence_ttl_ms = 600;
+    })
+    .await;
+    let mut victim = ProcessNode::start(&first).await;
+    let room = Channel::Room(first.demo.meeting);
+    let (resident_id, lead_id) = (first.demo.account("resident"), first.demo.account("lead"));
+
+    let mut resident = first.connect("resident").await;
+    resident.subscribe(room, None).await.unwrap();
+    let token = victim
+        .http
+        .login("lead", hehe_server::store::seed::DEMO_PASSWORD)
+        .await
+        .unwrap()
+        .access_token;
+    let mut lead = Connection::connect(&victim.http.ws_url(), &token)
+        .await
+        .unwrap();
+    lead.subscribe(room, None).await.unwrap();
+    loop {
+        let change = resident.next_presence_timeout(WAIT).await.expect("a join");
+        if change.joins.iter().any(|m| m.account_id == lead_id) {
+            break;
+        }
+    }
+
+    // SIGKILL: the lead's node never says the lead left; the entry's time runs out instead.
+    victim.kill();
+    let change = resident.next_presence_timeout(WAIT).await.expect("a leave");
+    let leaves: Vec<_> = change.leaves.iter().map(|m| m.account_id).collect();
+    assert_eq!(leaves, [lead_id]);
+    let members = resident.presence(room).await.unwrap();
+    assert_eq!(
+        members.iter().map(|m| m.account_id).collect::<Vec<_>>(),
+        [resident_id]
+    );
+    drop(first);
     drop(db);
 }
 
