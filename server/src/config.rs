@@ -178,6 +178,11 @@ pub struct Config {
     /// Log as JSON lines instead of text.
     #[arg(long, env = "HEHE_LOG_JSON", default_value_t = false, action = clap::ArgAction::Set)]
     pub log_json: bool,
+
+    /// Resident accounts `load-00001`… (password `hehe-demo`) added when the demo is seeded,
+    /// for `hehe-loadtest`. Leave at 0 outside load tests.
+    #[arg(long, env = "HEHE_LOADTEST_ACCOUNTS", default_value_t = 0)]
+    pub loadtest_accounts: u32,
 }
 
 impl Config {

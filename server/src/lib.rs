@@ -70,11 +70,11 @@ pub async fn build_state_with(
     .context("opening the database")?;
     let store: Arc<dyn Store> = Arc::new(store);
     if config.seed_demo
-        && store::seed::seed_demo(store.as_ref(), unix_ms())
-            .await?
-            .is_some()
+        && let Some(demo) = store::seed::seed_demo(store.as_ref(), unix_ms()).await?
     {
         tracing::info!("seeded the demo neighbourhood");
+        store::seed::seed_loadtest_accounts(store.as_ref(), &demo, config.loadtest_accounts)
+            .await?;
     }
     let metrics = Arc::new(Metrics::new());
     let hub = Hub::new(metrics.clone());

@@ -13,15 +13,18 @@ use hehe_protocol::{
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::error::{Error as WsError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode as WsCloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
+use tokio_tungstenite::{
+    MaybeTlsStream, WebSocketStream, client_async_with_config, connect_async_with_config,
+};
 
 type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -37,6 +40,19 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long [`Connection::close`] waits for the server to answer the close frame.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How [`Connection::open_with`] opens its socket. The defaults are those of
+/// [`Connection::open`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// Local address to connect from (port chosen by the system), e.g. `127.0.0.2`.
+    pub local_ip: Option<IpAddr>,
+    /// Bytes of the WebSocket read buffer, allocated per connection (the library's default is
+    /// 128 KiB, too much for tens of thousands of mostly idle connections).
+    pub read_buffer_size: Option<usize>,
+    /// Bytes gathered before a write to the socket.
+    pub write_buffer_size: Option<usize>,
+}
 
 /// What [`Connection::recv`] hands out.
 #[derive(Debug, Clone, PartialEq)]
@@ -160,7 +176,61 @@ impl Connection {
             .await
             .map_err(|_| ClientError::Timeout)?
             .map_err(|e| ClientError::WebSocket(format!("cannot connect to {ws_url}: {e}")))?;
-        Ok(Self {
+        Ok(Self::over(ws))
+    }
+
+    /// Opens a plain `ws://` WebSocket without authenticating, as [`open`](Self::open) does,
+    /// with the socket and buffers `options` set. The load test uses it to open tens of
+    /// thousands of connections: from several loopback source addresses, since one source
+    /// address has only some 28,000 ports towards one server, and with small buffers.
+    pub async fn open_with(ws_url: &str, options: &ConnectOptions) -> Result<Self> {
+        let cannot = |e: &dyn fmt::Display| {
+            ClientError::WebSocket(format!("cannot connect to {ws_url}: {e}"))
+        };
+        let rest = ws_url
+            .strip_prefix("ws://")
+            .ok_or_else(|| cannot(&"only ws:// URLs can be opened with options"))?;
+        let authority = rest.split('/').next().unwrap_or_default();
+        let connecting = async {
+            let target = tokio::net::lookup_host(authority)
+                .await
+                .map_err(|e| cannot(&e))?
+                .next()
+                .ok_or_else(|| cannot(&"the host has no address"))?;
+            let socket = if target.is_ipv4() {
+                TcpSocket::new_v4()
+            } else {
+                TcpSocket::new_v6()
+            }
+            .map_err(|e| cannot(&e))?;
+            if let Some(ip) = options.local_ip {
+                socket
+                    .bind(SocketAddr::new(ip, 0))
+                    .map_err(|e| cannot(&format!("binding {ip}: {e}")))?;
+            }
+            let stream = socket.connect(target).await.map_err(|e| cannot(&e))?;
+            stream.set_nodelay(true).map_err(|e| cannot(&e))?;
+            let mut config = WebSocketConfig::default()
+                .max_message_size(Some(MAX_MESSAGE_SIZE))
+                .max_frame_size(Some(MAX_MESSAGE_SIZE));
+            if let Some(size) = options.read_buffer_size {
+                config = config.read_buffer_size(size);
+            }
+            if let Some(size) = options.write_buffer_size {
+                config = config.write_buffer_size(size);
+            }
+            client_async_with_config(ws_url, MaybeTlsStream::Plain(stream), Some(config))
+                .await
+                .map_err(|e| cannot(&e))
+        };
+        let (ws, _response) = timeout(CONNECT_TIMEOUT, connecting)
+            .await
+            .map_err(|_| ClientError::Timeout)??;
+        Ok(Self::over(ws))
+    }
+
+    fn over(ws: WsStream) -> Self {
+        Self {
             ws,
             buffer: VecDeque::new(),
             closed: None,
@@ -171,12 +241,19 @@ impl Connection {
             heartbeat_secs: None,
             positions: BTreeMap::new(),
             request_timeout: REQUEST_TIMEOUT,
-        })
+        }
     }
 
     /// Opens a WebSocket and authenticates with an access token.
     pub async fn connect(ws_url: &str, token: &str) -> Result<Self> {
         let mut conn = Self::open(ws_url).await?;
+        conn.authenticate(token).await?;
+        Ok(conn)
+    }
+
+    /// [`open_with`](Self::open_with), then authenticates with an access token.
+    pub async fn connect_with(ws_url: &str, options: &ConnectOptions, token: &str) -> Result<Self> {
+        let mut conn = Self::open_with(ws_url, options).await?;
         conn.authenticate(token).await?;
         Ok(conn)
     }

@@ -34,7 +34,8 @@ mod error;
 mod http;
 
 pub use connection::{
-    Connection, Incoming, MAX_MESSAGE_SIZE, Posted, PresenceChange, REQUEST_TIMEOUT, Subscribed,
+    ConnectOptions, Connection, Incoming, MAX_MESSAGE_SIZE, Posted, PresenceChange,
+    REQUEST_TIMEOUT, Subscribed,
 };
 pub use error::{ClientError, Result};
 pub use http::HttpClient;

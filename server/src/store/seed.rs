@@ -227,3 +227,35 @@ fn fixed<const N: usize>(v: Vec<PlaceId>) -> StoreResult<[PlaceId; N]> {
     v.try_into()
         .map_err(|_| StoreError::Corrupt("demo seed made an unexpected number of places".into()))
 }
+
+/// Username of the `n`th load-test account (from 1): `load-00001`, `load-00002`, …
+pub fn loadtest_username(n: u32) -> String {
+    format!("load-{n:05}")
+}
+
+/// Adds `count` resident accounts for the load test (`hehe-loadtest`), with the demo password,
+/// after the demo has been seeded. Account `n` lives in the community `(n - 1) % 3` of
+/// [Riverside, Orchard, Lakeside], so every third account is a participant of the Riverside
+/// hearing (`room:1`). Their ids follow one another, which lets the load test mint tokens for
+/// them from the first one's id.
+pub async fn seed_loadtest_accounts(store: &dyn Store, demo: &Demo, count: u32) -> StoreResult<()> {
+    if count == 0 {
+        return Ok(());
+    }
+    let communities = [
+        demo.communities[0],
+        demo.communities[1],
+        demo.other_community,
+    ];
+    // One argon2 hash reused for every account: hashing each would take minutes for thousands.
+    let hash = hash_password(DEMO_PASSWORD);
+    for n in 1..=count {
+        let username = loadtest_username(n);
+        let id = store.insert_account(&username, &username, &hash).await?;
+        let community = communities[(n as usize - 1) % communities.len()];
+        store
+            .insert_grant(id, Role::Resident, Some(community))
+            .await?;
+    }
+    Ok(())
+}

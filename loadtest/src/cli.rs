@@ -1,0 +1,205 @@
+//! Command-line options. Every scenario takes the common options; the fan-out scenarios (room,
+//! reconnect storm, cross-node) share the room's.
+
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// Hard bounds, so that no typo turns a load test into a runaway.
+pub const MAX_CONNECTIONS: u32 = 200_000;
+pub const MAX_DURATION_SECS: f64 = 3600.0;
+pub const MAX_RATE: f64 = 10_000.0;
+/// Connections one process holds at most, well under its open-files limit (20,000 here).
+pub const MAX_PER_PROCESS: u32 = 15_000;
+/// Connections from one source address to one server: the ephemeral ports of one address.
+pub const MAX_PER_SOURCE_IP: u32 = 25_000;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hehe-loadtest",
+    version,
+    about = "Load test for a Hehe server on this machine"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Idle connections, each subscribed to its home and street channels, held for a while:
+    /// connect times, server memory per connection, errors.
+    Idle {
+        #[command(flatten)]
+        common: Common,
+        /// Connections to open.
+        #[arg(long, default_value_t = 1000)]
+        connections: u32,
+        /// Load-test accounts to spread them over (0: one per connection).
+        #[arg(long, default_value_t = 0)]
+        accounts: u32,
+    },
+    /// A living room of members and publishers saying numbered lines: deliveries per second,
+    /// end-to-end latency, exact accounting of every line.
+    Room {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        room: RoomArgs,
+    },
+    /// Like `room`; meanwhile a share of the members drop at once and resume from their last
+    /// positions. Every line must still arrive exactly once, in order.
+    ReconnectStorm {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        room: RoomArgs,
+        /// Share of the members that drop.
+        #[arg(long, default_value_t = 0.5)]
+        drop_share: f64,
+        /// Seconds into publishing when they drop (default: half the duration).
+        #[arg(long)]
+        drop_after: Option<f64>,
+    },
+    /// Like `room`, with members and publishers spread over several nodes (repeat `--url`)
+    /// that share a database, a Redis and a token secret.
+    CrossNode {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        room: RoomArgs,
+    },
+    /// Internal: a worker process of a run, driven over standard input and output.
+    #[command(hide = true)]
+    Worker,
+}
+
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct Common {
+    /// Server URL, on loopback; repeat for several nodes (clients go to each in turn).
+    #[arg(long = "url", default_value = "http://127.0.0.1:8080")]
+    pub urls: Vec<String>,
+    /// The server's token secret (its HEHE_TOKEN_SECRET): tokens are minted here instead of
+    /// logging in every account.
+    #[arg(
+        long,
+        env = "HEHE_TOKEN_SECRET",
+        default_value = "",
+        hide_env_values = true
+    )]
+    #[serde(skip)]
+    pub token_secret: String,
+    /// Password of the demo and load-test accounts.
+    #[arg(long, default_value = "hehe-demo")]
+    #[serde(skip)]
+    pub password: String,
+    /// Worker processes holding the connections (0: all in this process).
+    #[arg(long, default_value_t = 0)]
+    pub workers: usize,
+    /// Connections per worker process; when set, starts as many workers as that takes.
+    #[arg(long)]
+    pub per_worker: Option<u32>,
+    /// Source addresses to connect from, e.g. `127.0.0.2-127.0.0.5` (one address offers some
+    /// 28,000 ports towards a server). Empty: the system's choice.
+    #[arg(long, default_value = "")]
+    pub source_ips: String,
+    /// New connections per second, all workers together (0: no pacing).
+    #[arg(long, default_value_t = 1000.0)]
+    pub connect_rate: f64,
+    /// Connection attempts in flight at once, per worker.
+    #[arg(long, default_value_t = 200)]
+    pub connect_concurrency: usize,
+    /// Seconds to publish (fan-out scenarios) or to hold the connections (idle).
+    #[arg(long, default_value_t = 10.0)]
+    pub duration: f64,
+    /// Seconds to wait, after publishing, for the last deliveries.
+    #[arg(long, default_value_t = 10.0)]
+    pub drain: f64,
+    /// Bytes of each client's WebSocket read buffer.
+    #[arg(long, default_value_t = 4096)]
+    pub read_buffer: usize,
+    /// Write the report as JSON to this file.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Write the report as a self-contained HTML page to this file.
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Exit with 0 even when an invariant fails (only report).
+    #[arg(long)]
+    pub report_only: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+    /// The program to run workers with (default: this one).
+    #[arg(long, hide = true)]
+    #[serde(skip)]
+    pub worker_exe: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct RoomArgs {
+    /// Members subscribed to the room.
+    #[arg(long, default_value_t = 100)]
+    pub members: u32,
+    /// Lines said per second, all publishers together.
+    #[arg(long, default_value_t = 20.0)]
+    pub rate: f64,
+    /// Bytes per line (at most 2000, the room's limit).
+    #[arg(long, default_value_t = 100)]
+    pub payload: usize,
+    /// Publishing connections; each says its lines one after another.
+    #[arg(long, default_value_t = 1)]
+    pub publishers: u32,
+    /// The meeting whose room is used (1: the demo's Riverside hearing, whose participants are
+    /// every third load-test account).
+    #[arg(long, default_value_t = 1)]
+    pub meeting: i64,
+    /// The demo account that chairs the meeting and starts it.
+    #[arg(long, default_value = "chief")]
+    pub chair: String,
+}
+
+impl Common {
+    /// Refuses options outside the hard bounds.
+    pub fn validate(&self, connections: u32) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            connections <= MAX_CONNECTIONS,
+            "at most {MAX_CONNECTIONS} connections"
+        );
+        anyhow::ensure!(
+            self.duration > 0.0 && self.duration <= MAX_DURATION_SECS,
+            "the duration is between 0 and {MAX_DURATION_SECS} s"
+        );
+        anyhow::ensure!(
+            (0.0..=MAX_DURATION_SECS).contains(&self.drain),
+            "the drain is between 0 and {MAX_DURATION_SECS} s"
+        );
+        anyhow::ensure!(
+            self.connect_rate >= 0.0 && self.connect_rate <= 100_000.0,
+            "the connect rate is between 0 and 100000 per second"
+        );
+        anyhow::ensure!(!self.urls.is_empty(), "at least one --url");
+        Ok(())
+    }
+
+    /// How many worker processes hold `connections` (0: the coordinator's own process).
+    pub fn worker_count(&self, connections: u32) -> usize {
+        match self.per_worker {
+            Some(per) if per > 0 => connections.div_ceil(per) as usize,
+            _ => self.workers,
+        }
+    }
+}
+
+impl RoomArgs {
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.members >= 1, "at least one member");
+        anyhow::ensure!(self.publishers >= 1, "at least one publisher");
+        anyhow::ensure!(
+            self.rate > 0.0 && self.rate <= MAX_RATE,
+            "the rate is between 0 and {MAX_RATE} per second"
+        );
+        anyhow::ensure!(self.payload <= 2000, "a line holds at most 2000 bytes");
+        Ok(())
+    }
+}

@@ -1,0 +1,80 @@
+//! `hehe-loadtest`: load for a Hehe server on this machine, measured exactly.
+//!
+//! A coordinator (this process) prepares a run (accounts, tokens, the meeting), spreads its
+//! connections over workers (child processes, or tasks of its own for small runs), publishes,
+//! and adds up what the workers saw into a [`report::Report`]. Every event a publisher had
+//! acknowledged must reach every subscriber exactly once and in order; the report counts what
+//! did not, and the program fails when an invariant does not hold.
+//!
+//! Modules: `cli` (options), `accounts` (load-test accounts and tokens), `net` (loopback checks,
+//! source addresses, the server's `/metrics`), `worker` (the workers, their protocol and their
+//! clients), `publisher`, `payload` (what a published line says), `measure` (histograms and
+//! accounting), `scenarios` and `report` (JSON and HTML).
+
+pub mod accounts;
+pub mod cli;
+pub mod measure;
+pub mod net;
+pub mod payload;
+pub mod publisher;
+pub mod report;
+pub mod scenarios;
+pub mod worker;
+
+use cli::Command;
+use report::Report;
+use scenarios::fanout::{self, Variant};
+
+/// Runs a scenario (not `worker`) and returns its report.
+pub async fn run(command: &Command) -> anyhow::Result<Report> {
+    match command {
+        Command::Idle {
+            common,
+            connections,
+            accounts,
+        } => scenarios::idle::run(common, *connections, *accounts).await,
+        Command::Room { common, room } => fanout::run(common, room, Variant::Room).await,
+        Command::ReconnectStorm {
+            common,
+            room,
+            drop_share,
+            drop_after,
+        } => {
+            let after = drop_after.unwrap_or(common.duration / 2.0);
+            let variant = Variant::Storm {
+                share: *drop_share,
+                after,
+            };
+            fanout::run(common, room, variant).await
+        }
+        Command::CrossNode { common, room } => fanout::run(common, room, Variant::CrossNode).await,
+        Command::Worker => anyhow::bail!("`worker` is run by the coordinator, not by hand"),
+    }
+}
+
+/// Writes the report where the options ask.
+pub fn write_report(common: &cli::Common, report: &Report) -> anyhow::Result<()> {
+    use anyhow::Context;
+    if let Some(path) = &common.report {
+        let json = serde_json::to_string_pretty(report)?;
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &common.html {
+        std::fs::write(path, report::html::render(report))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
+impl Command {
+    /// The common options of a scenario.
+    pub fn common(&self) -> Option<&cli::Common> {
+        match self {
+            Command::Idle { common, .. }
+            | Command::Room { common, .. }
+            | Command::ReconnectStorm { common, .. }
+            | Command::CrossNode { common, .. } => Some(common),
+            Command::Worker => None,
+        }
+    }
+}
