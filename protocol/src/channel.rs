@@ -19,6 +19,9 @@ pub enum Channel {
     Issue(IssueId),
     /// `user:<account id>`: a person's own inbox.
     User(AccountId),
+    /// `ops:1`: the deployment's live figures for the ops dashboard: every node's counters and
+    /// the running load test's. The id names the deployment; there is one, `1`.
+    Ops(i64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -29,15 +32,17 @@ pub enum ChannelKind {
     Room,
     Issue,
     User,
+    Ops,
 }
 
 impl ChannelKind {
-    pub const ALL: [ChannelKind; 5] = [
+    pub const ALL: [ChannelKind; 6] = [
         ChannelKind::Street,
         ChannelKind::Home,
         ChannelKind::Room,
         ChannelKind::Issue,
         ChannelKind::User,
+        ChannelKind::Ops,
     ];
 
     pub fn prefix(self) -> &'static str {
@@ -47,11 +52,15 @@ impl ChannelKind {
             ChannelKind::Room => "room",
             ChannelKind::Issue => "issue",
             ChannelKind::User => "user",
+            ChannelKind::Ops => "ops",
         }
     }
 }
 
 impl Channel {
+    /// The ops dashboard's channel.
+    pub const OPS: Channel = Channel::Ops(1);
+
     /// Longest valid channel name in bytes (kind, colon and a 19-digit id).
     pub const MAX_LEN: usize = 26;
 
@@ -62,6 +71,7 @@ impl Channel {
             Channel::Room(_) => ChannelKind::Room,
             Channel::Issue(_) => ChannelKind::Issue,
             Channel::User(_) => ChannelKind::User,
+            Channel::Ops(_) => ChannelKind::Ops,
         }
     }
 
@@ -72,6 +82,7 @@ impl Channel {
             Channel::Room(id) => id.0,
             Channel::Issue(id) => id.0,
             Channel::User(id) => id.0,
+            Channel::Ops(id) => id,
         }
     }
 
@@ -89,11 +100,11 @@ impl utoipa::PartialSchema for Channel {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::Type::String)
-            .pattern(Some("^(street|home|room|issue|user):[1-9][0-9]*$"))
+            .pattern(Some("^(street|home|room|issue|user|ops):[1-9][0-9]*$"))
             .max_length(Some(Self::MAX_LEN))
             .description(Some(
-                "A live channel, written `<kind>:<id>`: `street`, `home`, `room`, `issue` or \
-                 `user`, a colon and a positive decimal id without leading zeros.",
+                "A live channel, written `<kind>:<id>`: `street`, `home`, `room`, `issue`, \
+                 `user` or `ops`, a colon and a positive decimal id without leading zeros.",
             ))
             .examples(["home:12"])
             .into()
@@ -113,7 +124,7 @@ impl fmt::Display for Channel {
 pub enum ParseChannelError {
     #[error("a channel is written <kind>:<id>")]
     Shape,
-    #[error("unknown channel kind; expected street, home, room, issue or user")]
+    #[error("unknown channel kind; expected street, home, room, issue, user or ops")]
     UnknownKind,
     #[error("a channel id is a positive integer")]
     BadId,
@@ -138,6 +149,7 @@ impl FromStr for Channel {
             "room" => Channel::Room(MeetingId(id)),
             "issue" => Channel::Issue(IssueId(id)),
             "user" => Channel::User(AccountId(id)),
+            "ops" => Channel::Ops(id),
             _ => return Err(ParseChannelError::UnknownKind),
         })
     }

@@ -12,6 +12,7 @@ pub mod http;
 mod ids;
 pub mod issue;
 pub mod meeting;
+pub mod ops;
 mod role;
 mod server_msg;
 pub mod stats;

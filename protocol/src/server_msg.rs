@@ -11,6 +11,7 @@ use serde_json::value::RawValue;
 /// event seen (`offset`). Offsets start at 1 and grow by one per event; a new epoch means the
 /// stream was reset and offsets from the old one mean nothing.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Position {
     pub epoch: String,
     pub offset: u64,

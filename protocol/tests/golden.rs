@@ -12,6 +12,7 @@ use hehe_protocol::issue::{
     Satisfaction, Visibility,
 };
 use hehe_protocol::meeting::{NewVote, RoomAction, RoomEventInfo, RoomMode};
+use hehe_protocol::ops::{LagWindow, LatencySummary, LoadtestProgress, NodeStats};
 use hehe_protocol::stats::{
     CommunityCounters, Counters, Durations, IssueStats, Satisfaction as SatisfactionCounts,
     StatsReport,
@@ -382,6 +383,65 @@ fn counters_event() -> Event {
         kind: "stats.counters".into(),
         time: ACKNOWLEDGED_AT,
         data: serde_json::to_value(counters).unwrap(),
+    }
+}
+
+/// One node's report on the ops channel (`server/event_ops_node_stats.json`), a day after it
+/// started.
+fn node_stats_event() -> Event {
+    let stats = NodeStats {
+        node: "10.0.3.11:8080".into(),
+        time: 1_767_578_520_000,
+        uptime_secs: 86_400,
+        connections: 12_840,
+        subscriptions: 25_680,
+        frames_in: 3_311_842,
+        frames_out: 48_112_090,
+        events_published: 402_113,
+        events_delivered: 47_998_512,
+        outbox_drops: 12,
+        closes: [(4000, 310), (4001, 2)].into(),
+        rate_limited: Default::default(),
+        bus_lag: LagWindow {
+            count: 1480,
+            mean_ms: 0.6,
+            max_ms: 4.0,
+        },
+        cpu_seconds: 5120.5,
+        resident_bytes: 183_500_800,
+    };
+    Event {
+        channel: Channel::OPS,
+        offset: 5071,
+        epoch: "qpzkvmwa".into(),
+        kind: "node.stats".into(),
+        time: 1_767_578_520_004,
+        data: serde_json::to_value(stats).unwrap(),
+    }
+}
+
+/// Thirty seconds into a 5,000-member room run of the load test.
+fn loadtest_progress() -> LoadtestProgress {
+    LoadtestProgress {
+        run: "room-5000-20".into(),
+        scenario: "room".into(),
+        elapsed_secs: 30.0,
+        connections: 5000,
+        sent: 600,
+        received: 3_000_000,
+        deliveries_per_sec: 100_000.0,
+        latency_ms: LatencySummary {
+            p50: 3.1,
+            p90: 7.9,
+            p99: 14.2,
+            max: 31.0,
+        },
+        lost: 0,
+        duplicates: 0,
+        out_of_order: 0,
+        errors: 0,
+        closes: Default::default(),
+        done: false,
     }
 }
 
@@ -855,6 +915,7 @@ fn server_fixtures() -> Vec<(&'static str, ServerMsg)> {
             ServerMsg::Event(leak_acknowledged_event()),
         ),
         ("event_stats_counters", ServerMsg::Event(counters_event())),
+        ("event_ops_node_stats", ServerMsg::Event(node_stats_event())),
         (
             "event_room_floor_given",
             ServerMsg::Event(floor_given_event()),
@@ -1012,6 +1073,7 @@ fn check_http_fixtures(seen: &mut BTreeSet<String>) {
     // What 赵敏 is shown at 10:30 before reporting the leak from building 5 herself.
     check(seen, "http/similar", vec![leak_in_progress()]);
     check(seen, "http/stats_report", january_report());
+    check(seen, "http/loadtest_progress", loadtest_progress());
     check(
         seen,
         "http/issue_action",
@@ -1179,6 +1241,7 @@ fn event_encoder_matches_the_event_fixtures() {
     assert_encoder_matches::<MessageData>("server/event", &live_event());
     assert_encoder_matches::<IssueUpdate>("server/event_issue_updated", &leak_acknowledged_event());
     assert_encoder_matches::<Counters>("server/event_stats_counters", &counters_event());
+    assert_encoder_matches::<NodeStats>("server/event_ops_node_stats", &node_stats_event());
     assert_encoder_matches::<RoomEventInfo>("server/event_room_floor_given", &floor_given_event());
     assert_encoder_matches::<Value>("server/event_room_vote_result", &vote_result_event());
 }

@@ -124,6 +124,8 @@ async fn resolve(
             state.store.account(owner).await?.ok_or_else(not_found)?;
             (ChannelTarget::User(owner), true)
         }
+        Channel::OPS => (ChannelTarget::Ops, true),
+        Channel::Ops(_) => return Err(not_found()),
     })
 }
 

@@ -113,6 +113,16 @@ pub struct Config {
     #[arg(long, env = "HEHE_REDIS_PRESENCE_TTL_MS", default_value_t = 60_000)]
     pub redis_presence_ttl_ms: u64,
 
+    /// The name this node reports under on the ops channel; the address it listens on when
+    /// empty.
+    #[arg(long, env = "HEHE_NODE_NAME", default_value = "")]
+    pub node_name: String,
+
+    /// How often this node reports its figures on the ops channel `ops:1`, in milliseconds;
+    /// 0 turns the reports off.
+    #[arg(long, env = "HEHE_OPS_STATS_MS", default_value_t = 1000)]
+    pub ops_stats_ms: u64,
+
     /// Interval of the server's ping, in seconds.
     #[arg(long, env = "HEHE_HEARTBEAT_SECS", default_value_t = 25)]
     pub heartbeat_secs: u64,

@@ -22,6 +22,7 @@ pub mod live;
 pub mod media;
 pub mod meetings;
 pub mod metrics;
+pub mod ops;
 pub mod presence;
 pub mod state;
 pub mod stats;
@@ -211,6 +212,18 @@ pub async fn serve(
             }
         }
     });
+
+    if state.config.ops_stats_ms > 0 {
+        // Unless named, a node goes by the address it listens on.
+        let node = match state.config.node_name.as_str() {
+            "" => listener
+                .local_addr()
+                .map_or_else(|_| "unknown".to_owned(), |a| a.to_string()),
+            name => name.to_owned(),
+        };
+        let every = Duration::from_millis(state.config.ops_stats_ms);
+        tokio::spawn(ops::report(state.clone(), node, every, token.clone()));
+    }
 
     let grace = state.config.shutdown_grace();
     let sessions = state.sessions.clone();

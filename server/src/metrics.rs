@@ -5,8 +5,11 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-use std::sync::atomic::AtomicU64;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CloseLabels {
@@ -24,6 +27,11 @@ pub struct Metrics {
     pub events_delivered: Counter,
     pub outbox_drops: Counter,
     pub closes: Family<CloseLabels, Counter>,
+    /// The same counts, readable for the ops channel's reports.
+    closes_by_code: Mutex<BTreeMap<u16, u64>>,
+    bus_lag: Histogram,
+    lag_window: LagCounters,
+    fanout: Histogram,
     /// Read from /proc at every scrape, so the load test and dashboards see this process's
     /// cost without a separate exporter.
     cpu_seconds: Gauge<f64, AtomicU64>,
@@ -87,6 +95,18 @@ impl Metrics {
             "Connections closed by the server, by close code",
             closes.clone(),
         );
+        let bus_lag = Histogram::new(LATENCY_BUCKETS);
+        registry.register(
+            "bus_lag_seconds",
+            "From an event's publication (on any node) to its arrival at this node's hub",
+            bus_lag.clone(),
+        );
+        let fanout = Histogram::new(LATENCY_BUCKETS);
+        registry.register(
+            "fanout_seconds",
+            "Time to queue one event for every local subscriber of its channel",
+            fanout.clone(),
+        );
         let cpu_seconds = Gauge::<f64, AtomicU64>::default();
         let resident_bytes = Gauge::default();
         registry.register(
@@ -101,6 +121,10 @@ impl Metrics {
         );
         Self {
             registry,
+            closes_by_code: Mutex::new(BTreeMap::new()),
+            bus_lag,
+            lag_window: LagCounters::default(),
+            fanout,
             cpu_seconds,
             resident_bytes,
             connections,
@@ -115,11 +139,64 @@ impl Metrics {
     }
 
     pub fn closed(&self, code: u16) {
+        *self
+            .closes_by_code
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(code)
+            .or_default() += 1;
         self.closes
             .get_or_create(&CloseLabels {
                 code: code.to_string(),
             })
             .inc();
+    }
+
+    /// An event arrived `lag_ms` after its publication.
+    pub fn arrived(&self, lag_ms: i64) {
+        // Clocks of two nodes may disagree by a little; a negative lag is no lag.
+        let ms = lag_ms.max(0) as u64;
+        self.bus_lag.observe(ms as f64 / 1000.0);
+        self.lag_window.count.fetch_add(1, Ordering::Relaxed);
+        self.lag_window.sum_ms.fetch_add(ms, Ordering::Relaxed);
+        self.lag_window.max_ms.fetch_max(ms, Ordering::Relaxed);
+    }
+
+    pub fn fanned_out(&self, took: std::time::Duration) {
+        self.fanout.observe(took.as_secs_f64());
+    }
+
+    /// Totals for the ops channel; the lag window starts over.
+    pub fn snapshot(&self) -> Snapshot {
+        self.sample_process();
+        let count = self.lag_window.count.swap(0, Ordering::Relaxed);
+        let sum = self.lag_window.sum_ms.swap(0, Ordering::Relaxed);
+        let max = self.lag_window.max_ms.swap(0, Ordering::Relaxed);
+        Snapshot {
+            connections: self.connections.get(),
+            subscriptions: self.subscriptions.get(),
+            frames_in: self.frames_in.get(),
+            frames_out: self.frames_out.get(),
+            events_published: self.events_published.get(),
+            events_delivered: self.events_delivered.get(),
+            outbox_drops: self.outbox_drops.get(),
+            closes: self
+                .closes_by_code
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+            lag: hehe_protocol::ops::LagWindow {
+                count,
+                mean_ms: if count == 0 {
+                    0.0
+                } else {
+                    sum as f64 / count as f64
+                },
+                max_ms: max as f64,
+            },
+            cpu_seconds: self.cpu_seconds.get(),
+            resident_bytes: self.resident_bytes.get().max(0) as u64,
+        }
     }
 
     /// The Prometheus text exposition of every metric.
@@ -148,4 +225,31 @@ impl Metrics {
                 .set(i64::try_from(bytes).unwrap_or(i64::MAX));
         }
     }
+}
+
+/// Seconds: from well under a millisecond (one node) to seconds (a node in trouble).
+const LATENCY_BUCKETS: [f64; 13] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+#[derive(Default)]
+struct LagCounters {
+    count: AtomicU64,
+    sum_ms: AtomicU64,
+    max_ms: AtomicU64,
+}
+
+/// Counter totals at one moment.
+pub struct Snapshot {
+    pub connections: i64,
+    pub subscriptions: i64,
+    pub frames_in: u64,
+    pub frames_out: u64,
+    pub events_published: u64,
+    pub events_delivered: u64,
+    pub outbox_drops: u64,
+    pub closes: BTreeMap<u16, u64>,
+    pub lag: hehe_protocol::ops::LagWindow,
+    pub cpu_seconds: f64,
+    pub resident_bytes: u64,
 }

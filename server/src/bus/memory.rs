@@ -152,11 +152,13 @@ impl Bus for MemoryBus {
         }
         s.top += 1;
         let offset = s.top;
-        let text = EventEncoder::encode(p.channel, offset, &s.epoch, &p.kind, unix_ms(), &p.data);
+        let time = unix_ms();
+        let text = EventEncoder::encode(p.channel, offset, &s.epoch, &p.kind, time, &p.data);
         let frame = Frame::from(text);
         let at = At {
             offset,
             epoch: &s.epoch,
+            time,
         };
         self.handler
             .deliver(p.channel, Some(at), p.audience, &frame);

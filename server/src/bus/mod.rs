@@ -64,6 +64,8 @@ pub enum BusError {
 pub struct At<'a> {
     pub offset: u64,
     pub epoch: &'a str,
+    /// When it was published, in milliseconds since the Unix epoch.
+    pub time: i64,
 }
 
 /// Receives what the bus delivers to this node. Implemented by the hub.

@@ -1114,6 +1114,7 @@ impl Listener {
         let at = At {
             offset: envelope.offset,
             epoch: envelope.epoch,
+            time: envelope.time,
         };
         self.handler.deliver(
             channel,

@@ -40,6 +40,8 @@ pub enum ChannelTarget {
     },
     /// A person's inbox.
     User(AccountId),
+    /// The deployment's live figures: for those who run it, never about residents.
+    Ops,
 }
 
 /// Roles that handle issues for the places under them.
@@ -72,6 +74,7 @@ impl Actor {
 pub fn can_read(actor: &Actor, target: &ChannelTarget) -> bool {
     match *target {
         ChannelTarget::User(owner) => actor.id == owner,
+        ChannelTarget::Ops => actor.has_role(Role::Ops) || actor.has_role(Role::Admin),
         // Privacy beats every role: not even an admin reads a mediation they are not part of.
         ChannelTarget::Room {
             private: true,
@@ -106,7 +109,11 @@ pub fn can_post(actor: &Actor, target: &ChannelTarget) -> bool {
     match *target {
         // An inbox is written by the server, an issue's timeline by issue actions, and a room
         // by room actions (`say`), which know who is muted, removed or holds the floor.
-        ChannelTarget::User(_) | ChannelTarget::Issue { .. } | ChannelTarget::Room { .. } => false,
+        // The ops channel carries what the nodes (and the load test, over HTTP) report.
+        ChannelTarget::User(_)
+        | ChannelTarget::Issue { .. }
+        | ChannelTarget::Room { .. }
+        | ChannelTarget::Ops => false,
         _ if actor.has_role(Role::Admin) => true,
         // Street notices come from the street's chief.
         ChannelTarget::Street(place) => actor
@@ -232,12 +239,13 @@ mod tests {
             ),
             ("user self", User(ME)),
             ("user other", User(SOMEONE)),
+            ("ops", Ops),
         ]
     }
 
     // One row per target (in the order above); one column per role:
     // resident, building lead, grid worker, community official, street chief, ops, admin.
-    const READ: [(&str, [u8; 7]); 21] = [
+    const READ: [(&str, [u8; 7]); 22] = [
         ("street own", [1, 1, 1, 1, 1, 0, 1]),
         ("street other", [0, 0, 0, 0, 0, 0, 1]),
         ("home own", [1, 1, 1, 1, 1, 0, 1]),
@@ -259,9 +267,10 @@ mod tests {
         ("issue private involved", [1, 1, 1, 1, 1, 1, 1]),
         ("user self", [1, 1, 1, 1, 1, 1, 1]),
         ("user other", [0, 0, 0, 0, 0, 0, 0]),
+        ("ops", [0, 0, 0, 0, 0, 1, 1]),
     ];
 
-    const POST: [(&str, [u8; 7]); 21] = [
+    const POST: [(&str, [u8; 7]); 22] = [
         ("street own", [0, 0, 0, 0, 1, 0, 1]),
         ("street other", [0, 0, 0, 0, 0, 0, 1]),
         ("home own", [0, 0, 0, 1, 1, 0, 1]),
@@ -283,6 +292,7 @@ mod tests {
         ("issue private involved", [0; 7]),
         ("user self", [0; 7]),
         ("user other", [0; 7]),
+        ("ops", [0; 7]),
     ];
 
     fn check(table: &[(&str, [u8; 7])], rule: fn(&Actor, &ChannelTarget) -> bool) {

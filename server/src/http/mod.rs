@@ -9,6 +9,7 @@ mod health;
 mod issues;
 mod meetings;
 mod openapi;
+mod ops;
 
 pub use extract::{AppJson, Authenticated};
 pub use openapi::ApiDoc;
@@ -28,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .merge(meetings::router())
         .merge(appraisals::router())
         .merge(openapi::router())
+        .merge(ops::router())
         .merge(crate::ws::router())
         .layer(
             // The span names the route, never the URI, which may carry ids or query values.

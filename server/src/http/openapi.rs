@@ -1,7 +1,7 @@
 //! The OpenAPI document of the HTTP API, and a page to browse it. Both are built into the
 //! binary: the page loads nothing but the document, so it works on machines without internet.
 
-use super::{auth, channels, health, issues, meetings};
+use super::{auth, channels, health, issues, meetings, ops};
 use crate::state::AppState;
 use axum::Router;
 use axum::http::header;
@@ -69,6 +69,8 @@ pub(super) mod docs {
         health::healthz,
         health::readyz,
         health::metrics,
+        ops::dashboard,
+        ops::loadtest,
         openapi_json,
         docs_page,
     ),
@@ -81,7 +83,7 @@ pub(super) mod docs {
         (name = "meetings", description = "Meetings and their living rooms"),
         (name = "appraisals", description = "Appraisal meetings: residents score officials and services"),
         (name = "websocket", description = "The live protocol"),
-        (name = "operations", description = "Health, readiness and metrics"),
+        (name = "operations", description = "Health, readiness, metrics and the ops dashboard"),
         (name = "documentation", description = "This document and its browser"),
     )
 )]

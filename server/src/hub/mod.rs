@@ -224,12 +224,18 @@ impl Hub {
 
 impl DeliveryHandler for Hub {
     fn deliver(&self, channel: Channel, at: Option<At<'_>>, audience: Audience, frame: &Frame) {
+        if let Some(at) = at {
+            self.metrics
+                .arrived(crate::bus::memory::unix_ms().saturating_sub(at.time));
+        }
+        let started = std::time::Instant::now();
         // Only synchronous pushes happen under the map's read lock: no await, no socket I/O.
         if let Some(subs) = self.channels.get(&channel) {
             for sub in subs.iter() {
                 sub.offer(at, audience, frame, &self.metrics);
             }
         }
+        self.metrics.fanned_out(started.elapsed());
     }
 
     fn evict(&self, channel: Channel, account: AccountId) {
@@ -242,7 +248,11 @@ mod tests {
     use super::*;
 
     fn at(offset: u64) -> At<'static> {
-        At { offset, epoch: "e" }
+        At {
+            offset,
+            epoch: "e",
+            time: 0,
+        }
     }
 
     fn hub() -> Hub {
@@ -288,6 +298,7 @@ mod tests {
         let reset = At {
             offset: 1,
             epoch: "other",
+            time: 0,
         };
         hub.deliver(channel, Some(reset), Audience::All, &Frame::from("new e1"));
         assert_eq!(drain(&outbox).await, ["reply"]);

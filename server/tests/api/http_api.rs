@@ -161,6 +161,10 @@ async fn health_readiness_and_metrics() {
         "hehe_events_published_total",
         "hehe_events_delivered_total",
         "hehe_outbox_drops_total",
+        "hehe_bus_lag_seconds_bucket",
+        "hehe_fanout_seconds_bucket",
+        "hehe_process_cpu_seconds",
+        "hehe_process_resident_memory_bytes",
     ] {
         assert!(text.contains(name), "{name} missing from /metrics");
     }

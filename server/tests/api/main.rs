@@ -13,6 +13,7 @@ mod idempotency;
 mod issues;
 mod lifecycle;
 mod openapi;
+mod ops;
 mod postgres;
 mod presence;
 mod resume;

@@ -46,6 +46,8 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("get", "/healthz", false),
     ("get", "/readyz", false),
     ("get", "/metrics", false),
+    ("get", "/ops", false),
+    ("post", "/api/ops/loadtest", true),
     ("get", "/ws", false),
 ];
 
@@ -58,6 +60,7 @@ const FIXTURES: &[(&str, &str)] = &[
     ("issue_action", "IssueAction"),
     ("issue_detail", "IssueDetail"),
     ("issue_summary", "IssueSummary"),
+    ("loadtest_progress", "LoadtestProgress"),
     ("login_request", "LoginRequest"),
     ("message_page", "MessagePage"),
     ("new_issue", "NewIssue"),
@@ -331,7 +334,7 @@ async fn special_types_have_their_wire_schemas() {
     assert_eq!(schemas["Channel"]["type"], "string");
     assert_eq!(
         schemas["Channel"]["pattern"],
-        "^(street|home|room|issue|user):[1-9][0-9]*$"
+        "^(street|home|room|issue|user|ops):[1-9][0-9]*$"
     );
     assert_eq!(schemas["RequestId"]["type"], "string");
     for id in ["AccountId", "PlaceId", "IssueId"] {
