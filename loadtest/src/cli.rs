@@ -69,6 +69,16 @@ pub enum Command {
         #[command(flatten)]
         room: RoomArgs,
     },
+    /// A day in a street: residents raise issues, the official dispatches them, the worker
+    /// handles them, the chief holds a vote, the residents rate. How long an issue takes to
+    /// reach the worker; whether every step reached the reporter. Runs in this process.
+    Neighbourhood {
+        #[command(flatten)]
+        common: Common,
+        /// Residents taking part (every third load-test account, in Riverside).
+        #[arg(long, default_value_t = 50)]
+        residents: u32,
+    },
     /// Internal: a worker process of a run, driven over standard input and output.
     #[command(hide = true)]
     Worker,

@@ -48,6 +48,9 @@ pub async fn run(command: &Command) -> anyhow::Result<Report> {
             fanout::run(common, room, variant).await
         }
         Command::CrossNode { common, room } => fanout::run(common, room, Variant::CrossNode).await,
+        Command::Neighbourhood { common, residents } => {
+            scenarios::neighbourhood::run(common, *residents).await
+        }
         Command::Worker => anyhow::bail!("`worker` is run by the coordinator, not by hand"),
     }
 }
@@ -73,7 +76,8 @@ impl Command {
             Command::Idle { common, .. }
             | Command::Room { common, .. }
             | Command::ReconnectStorm { common, .. }
-            | Command::CrossNode { common, .. } => Some(common),
+            | Command::CrossNode { common, .. }
+            | Command::Neighbourhood { common, .. } => Some(common),
             Command::Worker => None,
         }
     }

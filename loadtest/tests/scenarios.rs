@@ -162,6 +162,24 @@ async fn after_a_reconnect_storm_every_line_is_still_accounted_for() {
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_day_in_the_street_reaches_the_worker_and_every_reporter() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(config(dir.path())).await;
+    let command = Command::Neighbourhood {
+        common: common(&[&server.url]),
+        residents: 12,
+    };
+    let report = hehe_loadtest::run(&command).await.expect("run");
+    assert!(report.ok, "{}", report.summary());
+    assert_eq!(report.publish.acknowledged, 12);
+    let c = report.deliveries.counts;
+    assert_eq!((c.expected, c.received, c.lost), (60, 60, 0));
+    assert_eq!(report.latencies.len(), 3);
+    assert!(report.latencies.values().all(|l| l.count == 12));
+    server.stop().await;
+}
+
 /// A Redis of the test's own prefix, or `None` (with the reason printed) when it is unreachable
 /// and not required.
 async fn redis() -> Option<(String, String)> {

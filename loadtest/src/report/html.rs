@@ -102,12 +102,14 @@ pub fn render(report: &Report) -> String {
     page.push_str("</table>");
 
     page.push_str("<h2>Latency</h2>");
-    page.push_str(&percentile_table(&[
+    let mut rows = vec![
         ("end to end", &d.latency),
         ("publish acknowledgement", &p.acknowledgement),
         ("connect + auth", &c.connect),
         ("subscribe", &c.subscribe),
-    ]));
+    ];
+    rows.extend(report.latencies.iter().map(|(what, l)| (what.as_str(), l)));
+    page.push_str(&percentile_table(&rows));
     page.push_str(&percentile_bars("End-to-end latency (ms)", &d.latency));
 
     page.push_str("<h2>Over time</h2>");
@@ -150,9 +152,16 @@ fn percentile_table(rows: &[(&str, &Percentiles)]) -> String {
     for (name, p) in rows {
         let _ = write!(
             out,
-            "<tr><th>{name}</th><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td>\
+            "<tr><th>{}</th><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td>\
              <td>{:.2}</td><td>{:.2}</td><td>{:.2}</td></tr>",
-            p.count, p.p50_ms, p.p90_ms, p.p99_ms, p.p999_ms, p.max_ms, p.mean_ms
+            escape(name),
+            p.count,
+            p.p50_ms,
+            p.p90_ms,
+            p.p99_ms,
+            p.p999_ms,
+            p.max_ms,
+            p.mean_ms
         );
     }
     out.push_str("</table><p>Milliseconds.</p>");

@@ -24,6 +24,9 @@ pub struct Report {
     /// Connections the server closed, by close code ("none": ended without a code).
     pub closes: Tally,
     pub reconnect: ReconnectFigures,
+    /// Further latencies a scenario measures, by what they time.
+    #[serde(default)]
+    pub latencies: std::collections::BTreeMap<String, Percentiles>,
     pub invariants: Vec<Invariant>,
     /// Subscribers whose events did not add up, the first few of each worker.
     pub problems: Vec<SubscriberProblem>,
@@ -195,6 +198,12 @@ impl Report {
             out.push_str(&format!(
                 "reconnects {} (dropped {}, failed {}), recovered:false {}\n",
                 r.reconnects, r.dropped, r.failed, r.recovered_false
+            ));
+        }
+        for (what, l) in &self.latencies {
+            out.push_str(&format!(
+                "{what}: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({})\n",
+                l.p50_ms, l.p99_ms, l.max_ms, l.count
             ));
         }
         for (kind, n) in &self.errors {

@@ -3,6 +3,7 @@
 
 pub mod fanout;
 pub mod idle;
+pub mod neighbourhood;
 
 use crate::cli::{Common, MAX_PER_PROCESS, MAX_PER_SOURCE_IP};
 use crate::measure::{self, Percentiles, add_pairs, add_per_second, add_tally, histogram};
