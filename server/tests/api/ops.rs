@@ -153,3 +153,23 @@ async fn the_load_test_reports_to_the_dashboards() {
     // Refused reports published nothing.
     assert_no_more_events(&mut dashboard).await;
 }
+
+#[tokio::test]
+async fn the_dashboard_page_is_served_self_contained() {
+    let app = spawn_app().await;
+    let response = reqwest::get(format!("http://{}/ops", app.addr))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    let page = response.text().await.unwrap();
+    assert!(page.contains("ops:1"), "the page reads the ops channel");
+    assert!(
+        !page.contains("http://") && !page.contains("https://"),
+        "no outside assets"
+    );
+}
