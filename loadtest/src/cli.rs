@@ -140,6 +140,10 @@ pub struct Common {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// An ops or admin account (a demo account, e.g. `ops`) to post the run's figures with,
+    /// once a second, to the ops channel that the dashboard at /ops shows. None: no posts.
+    #[arg(long)]
+    pub ops_account: Option<String>,
     /// The program to run workers with (default: this one).
     #[arg(long, hide = true)]
     #[serde(skip)]

@@ -15,6 +15,7 @@ pub mod accounts;
 pub mod cli;
 pub mod measure;
 pub mod net;
+pub mod ops;
 pub mod payload;
 pub mod publisher;
 pub mod report;
@@ -27,13 +28,27 @@ use scenarios::fanout::{self, Variant};
 
 /// Runs a scenario (not `worker`) and returns its report.
 pub async fn run(command: &Command) -> anyhow::Result<Report> {
-    match command {
+    let Some(common) = command.common() else {
+        anyhow::bail!("`worker` is run by the coordinator, not by hand");
+    };
+    let first = net::loopback_url(common.urls.first().map_or("", String::as_str))?;
+    let http = hehe_client::HttpClient::new(first);
+    let feed = ops::Feed::connect(
+        &http,
+        common.ops_account.as_deref(),
+        &common.password,
+        command.scenario(),
+    )
+    .await?;
+    let report = match command {
         Command::Idle {
             common,
             connections,
             accounts,
-        } => scenarios::idle::run(common, *connections, *accounts).await,
-        Command::Room { common, room } => fanout::run(common, room, Variant::Room).await,
+        } => scenarios::idle::run(common, *connections, *accounts, feed.clone()).await,
+        Command::Room { common, room } => {
+            fanout::run(common, room, Variant::Room, feed.clone()).await
+        }
         Command::ReconnectStorm {
             common,
             room,
@@ -45,14 +60,20 @@ pub async fn run(command: &Command) -> anyhow::Result<Report> {
                 share: *drop_share,
                 after,
             };
-            fanout::run(common, room, variant).await
+            fanout::run(common, room, variant, feed.clone()).await
         }
-        Command::CrossNode { common, room } => fanout::run(common, room, Variant::CrossNode).await,
+        Command::CrossNode { common, room } => {
+            fanout::run(common, room, Variant::CrossNode, feed.clone()).await
+        }
         Command::Neighbourhood { common, residents } => {
             scenarios::neighbourhood::run(common, *residents).await
         }
-        Command::Worker => anyhow::bail!("`worker` is run by the coordinator, not by hand"),
+        Command::Worker => unreachable!("refused above"),
+    }?;
+    if let Some(feed) = &feed {
+        feed.finish(&report).await;
     }
+    Ok(report)
 }
 
 /// Writes the report where the options ask.
@@ -79,6 +100,18 @@ impl Command {
             | Command::CrossNode { common, .. }
             | Command::Neighbourhood { common, .. } => Some(common),
             Command::Worker => None,
+        }
+    }
+
+    /// The scenario's name, as in reports.
+    pub fn scenario(&self) -> &'static str {
+        match self {
+            Command::Idle { .. } => "idle",
+            Command::Room { .. } => "room",
+            Command::ReconnectStorm { .. } => "reconnect-storm",
+            Command::CrossNode { .. } => "cross-node",
+            Command::Neighbourhood { .. } => "neighbourhood",
+            Command::Worker => "worker",
         }
     }
 }

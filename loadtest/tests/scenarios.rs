@@ -76,6 +76,7 @@ fn common(urls: &[&str]) -> Common {
         html: None,
         report_only: false,
         quiet: true,
+        ops_account: None,
         worker_exe: None,
     }
 }
@@ -135,8 +136,37 @@ async fn a_room_delivers_every_line_to_every_member_once() {
         common: common(&[&server.url]),
         room: room(30, 100.0),
     };
+    // The ops dashboards follow the run on the ops channel.
+    let http = hehe_client::HttpClient::new(server.url.clone());
+    let ops = http.login("ops", "hehe-demo").await.expect("ops login");
+    let mut dashboard = hehe_client::Connection::connect(&http.ws_url(), &ops.access_token)
+        .await
+        .expect("connect as ops");
+    dashboard
+        .subscribe(hehe_protocol::Channel::OPS, None)
+        .await
+        .expect("subscribe to the ops channel");
+    let command = match command {
+        Command::Room { mut common, room } => {
+            common.ops_account = Some("ops".into());
+            Command::Room { common, room }
+        }
+        other => other,
+    };
     let report = hehe_loadtest::run(&command).await.expect("run");
     assert_exact(&report, 30);
+    let last = loop {
+        let event = dashboard
+            .next_event_timeout(Duration::from_secs(10))
+            .await
+            .expect("the load test's progress on the ops channel");
+        if event.kind == "loadtest.progress" && event.data["done"] == true {
+            break event.data;
+        }
+    };
+    assert_eq!(last["scenario"], "room");
+    assert_eq!(last["lost"], 0);
+    assert_eq!(last["received"], report.deliveries.counts.received);
     // Each publisher waits for one line's reply before the next: a loaded machine gets fewer.
     assert!(report.publish.acknowledged >= 10, "{}", report.summary());
     assert!(report.server.cpu_seconds.is_some());

@@ -7,7 +7,8 @@ use hehe_protocol::http::{
 use hehe_protocol::issue::{
     CategoryInfo, IssueAction, IssueDetail, IssueSummary, NewIssue, PhotoInfo,
 };
-use hehe_protocol::{Channel, IssueId, RequestId, WS_PATH};
+use hehe_protocol::ops::LoadtestProgress;
+use hehe_protocol::{Channel, IssueId, Position, RequestId, WS_PATH};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
@@ -183,6 +184,21 @@ impl HttpClient {
             .post(self.url(&format!("/api/issues/{issue}/photos")))
             .bearer_auth(access_token)
             .multipart(form);
+        decode(request.send().await).await
+    }
+
+    /// `POST /api/ops/loadtest`: a load test's figures so far, published on the ops channel
+    /// (`ops:1`) for the dashboards. Ops and admin accounts only.
+    pub async fn report_loadtest(
+        &self,
+        access_token: &str,
+        progress: &LoadtestProgress,
+    ) -> Result<Position> {
+        let request = self
+            .http
+            .post(self.url("/api/ops/loadtest"))
+            .bearer_auth(access_token)
+            .json(progress);
         decode(request.send().await).await
     }
 

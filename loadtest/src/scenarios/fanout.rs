@@ -6,6 +6,7 @@ use super::{Fleet, Servers, Sources, connect_limit, jobs, merge, new_report, run
 use crate::accounts::{Accounts, CLASSES, TokenSource};
 use crate::cli::{Common, RoomArgs};
 use crate::measure::{Percentiles, add_tally, histogram};
+use crate::ops::Feed;
 use crate::publisher::{self, Published, PublisherSpec};
 use crate::report::Report;
 use crate::worker::protocol::{ClientSpec, FromWorker, ToWorker};
@@ -14,8 +15,6 @@ use futures_util::StreamExt;
 use hehe_client::{ClientError, ConnectOptions, Connection};
 use hehe_protocol::meeting::RoomAction;
 use hehe_protocol::{Channel, ErrorCode, MeetingId};
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -51,7 +50,12 @@ fn account(k: u32) -> u32 {
     1 + CLASSES * k
 }
 
-pub async fn run(common: &Common, room: &RoomArgs, variant: Variant) -> anyhow::Result<Report> {
+pub async fn run(
+    common: &Common,
+    room: &RoomArgs,
+    variant: Variant,
+    ops: Option<Feed>,
+) -> anyhow::Result<Report> {
     common.validate(room.members + room.publishers)?;
     room.validate()?;
     let servers = Servers::new(&common.urls)?;
@@ -87,7 +91,7 @@ pub async fn run(common: &Common, room: &RoomArgs, variant: Variant) -> anyhow::
     let run = run_tag();
     let workers = common.worker_count(room.members);
     let jobs = jobs(common, &run, clients, workers, true)?;
-    let mut fleet = Fleet::start(common, jobs, workers > 0)?;
+    let mut fleet = Fleet::start(common, jobs, workers > 0, ops)?;
     report.connections.workers = fleet.workers();
     fleet
         .gather("connecting", connect_limit(common, room.members), |m| {
@@ -98,7 +102,7 @@ pub async fn run(common: &Common, room: &RoomArgs, variant: Variant) -> anyhow::
     tokio::time::sleep(SETTLE).await;
 
     report.server.before_publish = servers.sample().await;
-    let acked_count = Arc::new(AtomicU64::new(0));
+    let acked_count = fleet.sent.clone();
     let publishing_began = Instant::now();
     let until = publishing_began + Duration::from_secs_f64(common.duration);
     let publishers: Vec<_> = (0..room.publishers as usize)

@@ -5,6 +5,7 @@
 use super::{Fleet, Servers, Sources, connect_limit, jobs, merge, new_report, run_tag};
 use crate::accounts::{Accounts, TokenSource};
 use crate::cli::Common;
+use crate::ops::Feed;
 use crate::report::Report;
 use crate::worker::protocol::{ClientSpec, FromWorker};
 use std::time::Duration;
@@ -13,7 +14,12 @@ use tokio::time::Instant;
 /// Lets the server's allocator settle after the last connection before memory is read.
 const SETTLE: Duration = Duration::from_secs(1);
 
-pub async fn run(common: &Common, connections: u32, accounts: u32) -> anyhow::Result<Report> {
+pub async fn run(
+    common: &Common,
+    connections: u32,
+    accounts: u32,
+    ops: Option<Feed>,
+) -> anyhow::Result<Report> {
     common.validate(connections)?;
     anyhow::ensure!(connections >= 1, "at least one connection");
     let servers = Servers::new(&common.urls)?;
@@ -48,7 +54,7 @@ pub async fn run(common: &Common, connections: u32, accounts: u32) -> anyhow::Re
         .collect();
     let workers = common.worker_count(connections);
     let jobs = jobs(common, &run_tag(), clients, workers, false)?;
-    let mut fleet = Fleet::start(common, jobs, workers > 0)?;
+    let mut fleet = Fleet::start(common, jobs, workers > 0, ops)?;
     report.connections.workers = fleet.workers();
     fleet
         .gather("connecting", connect_limit(common, connections), |m| {

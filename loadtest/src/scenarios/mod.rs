@@ -8,13 +8,17 @@ pub mod neighbourhood;
 use crate::cli::{Common, MAX_PER_PROCESS, MAX_PER_SOURCE_IP};
 use crate::measure::{self, Percentiles, add_pairs, add_per_second, add_tally, histogram};
 use crate::net;
+use crate::ops::{self, Feed};
 use crate::report::Report;
 use crate::worker::link::WorkerLink;
-use crate::worker::protocol::{ClientSpec, FromWorker, Job, ToWorker, WorkerResult};
+use crate::worker::protocol::{ClientSpec, FromWorker, Job, LatencyNow, ToWorker, WorkerResult};
 use anyhow::{Context, bail};
 use hehe_client::HttpClient;
+use hehe_protocol::ops::LatencySummary;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::process::Child;
 use tokio::sync::mpsc;
@@ -104,15 +108,23 @@ pub fn jobs(
 pub struct Fleet {
     txs: Vec<mpsc::UnboundedSender<ToWorker>>,
     rx: mpsc::UnboundedReceiver<(usize, FromWorker)>,
-    progress: Vec<(u64, u64, u64)>,
+    progress: Vec<Progress>,
     attempted: u64,
+    /// Events published and acknowledged, counted by the publishers, for the dashboards.
+    pub sent: Arc<AtomicU64>,
+    ops: Option<OpsState>,
     pub bar: ProgressBar,
     _children: Vec<Child>,
 }
 
 impl Fleet {
     /// Starts one worker per job: child processes when `processes`, else tasks of this process.
-    pub fn start(common: &Common, jobs: Vec<Job>, processes: bool) -> anyhow::Result<Self> {
+    pub fn start(
+        common: &Common,
+        jobs: Vec<Job>,
+        processes: bool,
+        ops: Option<Feed>,
+    ) -> anyhow::Result<Self> {
         let exe = match &common.worker_exe {
             Some(exe) => exe.clone(),
             None => std::env::current_exe().context("finding this program to run workers")?,
@@ -153,10 +165,16 @@ impl Fleet {
             bar
         };
         Ok(Self {
-            progress: vec![(0, 0, 0); txs.len()],
+            progress: vec![Progress::default(); txs.len()],
             txs,
             rx,
             attempted,
+            sent: Arc::new(AtomicU64::new(0)),
+            ops: ops.map(|feed| OpsState {
+                feed,
+                last: Instant::now(),
+                received: 0,
+            }),
             bar,
             _children: children,
         })
@@ -194,20 +212,64 @@ impl Fleet {
                     connected,
                     failed,
                     received,
+                    latency,
                 } => {
-                    self.progress[index] = (connected, failed, received);
-                    let (c, f, r) = self
-                        .progress
-                        .iter()
-                        .fold((0, 0, 0), |a, p| (a.0 + p.0, a.1 + p.1, a.2 + p.2));
+                    self.progress[index] = Progress {
+                        connected,
+                        failed,
+                        received,
+                        latency,
+                    };
+                    let (c, f, r) = self.progress.iter().fold((0, 0, 0), |a, p| {
+                        (a.0 + p.connected, a.1 + p.failed, a.2 + p.received)
+                    });
                     self.bar.set_position(c + f);
                     self.bar
                         .set_message(format!("connected {c}, failed {f}, received {r}"));
+                    self.feed_ops(c, f, r);
                 }
                 FromWorker::Fatal { error } => bail!("worker {index}: {error}"),
                 other => return Ok((index, other)),
             }
         }
+    }
+
+    /// Posts progress to the dashboards, at most once per [`ops::INTERVAL`].
+    fn feed_ops(&mut self, connections: u64, failed: u64, received: u64) {
+        let Some(ops) = self.ops.as_mut() else {
+            return;
+        };
+        let elapsed = ops.last.elapsed();
+        if elapsed < ops::INTERVAL {
+            return;
+        }
+        // Percentiles do not add up across workers: the median is weighted by count, the
+        // upper percentiles are the workers' worst (an upper bound). The report is exact.
+        let latencies: Vec<LatencyNow> = self.progress.iter().filter_map(|p| p.latency).collect();
+        let count: u64 = latencies.iter().map(|l| l.count).sum();
+        let worst = |f: fn(&LatencyNow) -> f64| latencies.iter().map(f).fold(0.0, f64::max);
+        let latency = LatencySummary {
+            p50: latencies
+                .iter()
+                .map(|l| l.p50 * l.count as f64)
+                .sum::<f64>()
+                / count.max(1) as f64,
+            p90: worst(|l| l.p90),
+            p99: worst(|l| l.p99),
+            max: worst(|l| l.max),
+        };
+        let live = ops::Live {
+            connections,
+            sent: self.sent.load(Ordering::Relaxed),
+            received,
+            deliveries_per_sec: received.saturating_sub(ops.received) as f64
+                / elapsed.as_secs_f64(),
+            errors: failed,
+            latency,
+        };
+        ops.feed.progress(live);
+        ops.last = Instant::now();
+        ops.received = received;
     }
 
     /// Waits until every worker has sent a message `pick` takes, for at most `limit`.
@@ -251,6 +313,22 @@ impl Fleet {
         self.bar.finish_and_clear();
         Ok(results)
     }
+}
+
+/// A worker's last progress.
+#[derive(Debug, Clone, Copy, Default)]
+struct Progress {
+    connected: u64,
+    failed: u64,
+    received: u64,
+    latency: Option<LatencyNow>,
+}
+
+/// The dashboards' feed, and when it was last fed.
+struct OpsState {
+    feed: Feed,
+    last: Instant,
+    received: u64,
 }
 
 /// How long connecting may take: at the configured pace, plus slack.

@@ -6,10 +6,10 @@ pub mod client;
 pub mod link;
 pub mod protocol;
 
-use crate::measure::{Counts, Received, to_pairs};
+use crate::measure::{Counts, Percentiles, Received, to_pairs};
 use client::{Ctl, Shared};
 use hehe_client::ConnectOptions;
-use protocol::{FromWorker, Job, SubscriberProblem, ToWorker, WorkerResult};
+use protocol::{FromWorker, Job, LatencyNow, SubscriberProblem, ToWorker, WorkerResult};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -224,10 +224,22 @@ async fn report_progress(shared: Arc<Shared>, tx: mpsc::UnboundedSender<FromWork
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     loop {
         tick.tick().await;
+        let latency = {
+            let stats = shared.stats.lock().unwrap_or_else(|e| e.into_inner());
+            let p = Percentiles::of(&stats.latency);
+            (p.count > 0).then_some(LatencyNow {
+                count: p.count,
+                p50: p.p50_ms,
+                p90: p.p90_ms,
+                p99: p.p99_ms,
+                max: p.max_ms,
+            })
+        };
         let progress = FromWorker::Progress {
             connected: shared.connected.load(Ordering::Relaxed),
             failed: shared.failed.load(Ordering::Relaxed),
             received: shared.received.load(Ordering::Relaxed),
+            latency,
         };
         if tx.send(progress).is_err() {
             return;

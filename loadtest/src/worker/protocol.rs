@@ -57,6 +57,9 @@ pub enum FromWorker {
         connected: u64,
         failed: u64,
         received: u64,
+        /// End-to-end latency so far, for the ops dashboards.
+        #[serde(default)]
+        latency: Option<LatencyNow>,
     },
     /// Every connection was attempted.
     Ready {
@@ -73,6 +76,16 @@ pub enum FromWorker {
     Fatal {
         error: String,
     },
+}
+
+/// A worker's latency percentiles so far, in milliseconds.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct LatencyNow {
+    pub count: u64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p99: f64,
+    pub max: f64,
 }
 
 /// A worker's measurements; histograms as (µs, count) pairs.
