@@ -13,6 +13,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     hehe_server::telemetry::init(&config.log, config.log_json);
+    // Every connection holds a file; a soft limit left below the hard one (often 1,024)
+    // would refuse connections long before memory or CPU run out.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(limit, "open files limit"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit"),
+    }
     let listener = TcpListener::bind(config.listen).await?;
     tracing::info!(addr = %listener.local_addr()?, "listening");
     hehe_server::run(config, listener, hehe_server::shutdown_signal()).await
