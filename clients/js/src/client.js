@@ -107,6 +107,7 @@ export const PROTOCOL_VERSION = 1;
  *   unsubscribe): dropped with it instead of being resent.
  * @property {ReturnType<typeof setTimeout> | undefined} timer
  * @property {number} busyRetries `request_in_progress` answers so far.
+ * @property {() => void} [onLost] For connection-scoped commands: their connection is gone.
  */
 
 /**
@@ -159,6 +160,8 @@ export class HeheClient extends Emitter {
     this._retryTimer = undefined;
     /** @type {ReturnType<typeof setTimeout> | undefined} */
     this._refreshTimer = undefined;
+    /** Why the next attempt needs a token. @type {TokenReason} */
+    this._nextReason = 'reconnect';
     /** @type {Array<{ resolve: (s: AuthenticatedResult) => void, reject: (e: HeheError) => void }>} */
     this._readyWaiters = [];
     // A random prefix per client plus a counter makes request ids unique for good, which the
@@ -205,6 +208,17 @@ export class HeheClient extends Emitter {
     if (this.state === 'open' && this.session) return Promise.resolve(this.session);
     if (this.state === 'closed') return Promise.reject(new HeheError('connection_closed', 'the client is closed'));
     return new Promise((resolve, reject) => this._readyWaiters.push({ resolve, reject }));
+  }
+
+  /**
+   * While waiting to reconnect, tries at once: for when the app knows the network is back (the
+   * browser's `online` event, a mini-program's `onShow`, `wx.onNetworkStatusChange`).
+   */
+  reconnectNow() {
+    if (this.state !== 'reconnecting' || this._conn) return;
+    clearTimeout(this._retryTimer);
+    this._backoff.reset();
+    this._attempt(this._nextReason);
   }
 
   /**
@@ -419,7 +433,7 @@ export class HeheClient extends Emitter {
       const error = err instanceof HeheError ? err : new HeheError('network', 'getToken failed', { cause: err });
       if (!error.retryable) {
         // A refresh token that is refused needs the user to log in again: retrying cannot help.
-        this._stop(4501, 'no token', error);
+        this._stop(reason === 'expired' ? 4003 : 4501, 'no usable token', error);
         return;
       }
       this._log.warn?.('getToken failed; will retry', { code: error.code });
@@ -570,6 +584,7 @@ export class HeheClient extends Emitter {
       if (p.connectionScoped) {
         this._pending.delete(id);
         clearTimeout(p.timer);
+        p.onLost?.();
       } else if (p.sentOn === conn) {
         p.sentOn = null;
       }
@@ -587,6 +602,7 @@ export class HeheClient extends Emitter {
     this._setState('reconnecting');
     this.emit('reconnecting', { code, reason: why, delayMs, attempt: this._backoff.attempt });
     clearTimeout(this._retryTimer);
+    this._nextReason = reason;
     const gen = ++this._attemptGen;
     this._retryTimer = setTimeout(() => {
       if (gen === this._attemptGen && this.state === 'reconnecting') this._attempt(reason);
@@ -855,15 +871,18 @@ export class HeheClient extends Emitter {
    */
   _unsubscribe(sub) {
     if (this._subs.get(sub.channel) === sub) this._subs.delete(sub.channel);
-    const wasSubscribed = sub._everSubscribed;
     sub._end();
     const conn = this._conn;
-    if (!conn?.authenticated || !wasSubscribed) return Promise.resolve();
+    // Sent even while the subscribe is still on its way: the server handles frames in order, so
+    // this undoes it instead of leaving a subscription nobody reads.
+    if (!conn?.authenticated) return Promise.resolve();
     return new Promise((resolve) => {
-      // Errors (not_subscribed: the server ended it first) leave the same outcome: not subscribed.
+      // Errors (not_subscribed: the server ended it first) and a lost connection all leave the
+      // same outcome: not subscribed.
       this._connectionCommand(conn, { type: 'unsubscribe', id: this.nextRequestId(), channel: sub.channel }, {
         resolve: () => resolve(),
         reject: () => resolve(),
+        onLost: () => resolve(),
       });
     });
   }
@@ -884,7 +903,7 @@ export class HeheClient extends Emitter {
    * A command that lives and dies with one connection; resolved or silently dropped with it.
    * @param {Connection} conn
    * @param {ClientFrame & { id: string }} frame
-   * @param {{ resolve: (result: any) => void, reject: (err: HeheError) => void }} handlers
+   * @param {{ resolve: (result: any) => void, reject: (err: HeheError) => void, onLost?: () => void }} handlers
    */
   _connectionCommand(conn, frame, handlers) {
     /** @type {Pending} */
@@ -893,6 +912,7 @@ export class HeheClient extends Emitter {
       frame,
       resolve: handlers.resolve,
       reject: handlers.reject,
+      onLost: handlers.onLost,
       sentOn: conn,
       connectionScoped: true,
       timer: undefined,
@@ -902,6 +922,7 @@ export class HeheClient extends Emitter {
       // An unanswered subscribe means the connection is not working: start over.
       if (this._pending.get(frame.id) === pending) {
         this._pending.delete(frame.id);
+        pending.onLost?.();
         if (this._conn === conn) this._drop(conn, `no answer to ${frame.type}`);
       }
     }, this._requestTimeoutMs);

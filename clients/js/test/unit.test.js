@@ -256,3 +256,44 @@ test('HTTP: errors by code, proxies without a body, token provider refreshes', a
   await http.submitIssue(fixture('http/new_issue.json'), { requestId: 'abc-1' });
   assert.equal(JSON.parse(calls[4].init.body).request_id, 'abc-1');
 });
+
+test('reconnectNow skips the backoff; unsubscribing a pending subscribe undoes it', async () => {
+  const fake = fakeServer();
+  const client = fakeClient(fake, { reconnectMinMs: 60_000, reconnectMaxMs: 60_000 });
+  await fake.authenticate();
+  /** @type {string[]} */
+  const states = [];
+  client.on('state', (s) => states.push(s));
+  fake.close(1006);
+  assert.equal(client.state, 'reconnecting');
+  client.reconnectNow();
+  await until(() => fake.sockets.length === 2);
+  await fake.authenticate();
+  assert.deepEqual(states, ['reconnecting', 'open']);
+
+  const p = client.subscribe('home:12');
+  await until(() => fake.sent('subscribe').length === 1);
+  const sub = client.subscription('home:12');
+  const unsubscribing = sub?.unsubscribe();
+  await until(() => fake.sent('unsubscribe').length === 1);
+  fake.push({ type: 'reply', id: fake.sent('unsubscribe')[0].id, result: { kind: 'unsubscribed', channel: 'home:12' } });
+  await unsubscribing;
+  await assert.rejects(p, { code: 'connection_closed' });
+  assert.equal(fake.sent('unsubscribe').length, 1, 'the server is told, so it keeps no orphan');
+  client.close();
+});
+
+test('an unsubscribe still waiting when the connection drops settles', async () => {
+  const fake = fakeServer();
+  const client = fakeClient(fake);
+  await fake.authenticate();
+  const p = client.subscribe('home:12');
+  await until(() => fake.sent('subscribe').length === 1);
+  fake.push({ ...fixture('server/reply_subscribed.json'), id: fake.sent('subscribe')[0].id });
+  const sub = await p;
+  const unsubscribing = sub.unsubscribe();
+  fake.close(1006);
+  await unsubscribing;
+  assert.equal(sub.state, 'ended');
+  client.close();
+});
