@@ -115,15 +115,9 @@ export class Subscription extends Emitter {
       reset = { channel: this.channel, since, position: { epoch: result.epoch, offset: result.offset } };
     }
     // Live events continue right after the reply's top, which may lie past the last event seen
-    // (skipped internal entries), so the top becomes the position.
-    if (
-      !this.position ||
-      this.position.epoch !== result.epoch ||
-      this.position.offset < result.offset ||
-      !result.recovered
-    ) {
-      this.position = { epoch: result.epoch, offset: result.offset };
-    }
+    // (skipped internal entries), so the top becomes the position. The server is authoritative
+    // the other way too: a saved position beyond the top must not swallow the next events.
+    this.position = { epoch: result.epoch, offset: result.offset };
     if (Array.isArray(result.presence)) {
       this.hasPresence = true;
       this.members = result.presence.slice();
