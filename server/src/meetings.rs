@@ -19,6 +19,7 @@ use hehe_protocol::meeting::{
 };
 use hehe_protocol::{Channel, ErrorCode, MeetingId, RequestId, Role};
 use serde_json::json;
+use tokio::sync::oneshot;
 
 const ATTEMPTS: usize = 8;
 
@@ -118,29 +119,109 @@ async fn in_room(
     Ok((record, actor, room))
 }
 
+/// Someone entering a meeting for the first time, waiting for their arrival to be logged.
+pub struct Arrival {
+    actor: RoomActor,
+    logged: oneshot::Sender<AppResult<()>>,
+}
+
 /// Checks that the actor may come in, and logs their first arrival (a locked room admits only
 /// those who came before).
+///
+/// A crowd arrives at once when a big meeting starts. Arrivals queue up, and whoever gets the
+/// room's turn logs every arrival waiting in one write: a thousand people cost a handful of
+/// transactions instead of a thousand in a row. `entered` entries are not sent on the room's
+/// channel (presence shows who comes), or the crowd would cost each member a frame per arrival.
 pub async fn enter(state: &AppState, who: &Identity, meeting: MeetingId) -> AppResult<()> {
-    let lock = state.room_lock(meeting);
-    let _turn = lock.lock().await;
-    for _ in 0..ATTEMPTS {
-        let (record, actor, room) = in_room(state, who, meeting, "channel").await?;
-        may_enter(&room, &actor)?;
-        if room.admitted.contains(&actor.id) {
-            return Ok(());
-        }
-        let events = [RoomEvent::Entered { who: actor.id }];
-        match append(state, &record, &room, Some(actor.id), &events, None, None).await {
-            Ok(RoomWritten::Appended(infos)) => return publish(state, meeting, &infos).await,
-            Ok(_) => return Ok(()),
-            Err(StoreError::Stale) => continue,
-            Err(e) => return Err(e.into()),
+    let (_, actor, room) = in_room(state, who, meeting, "channel").await?;
+    may_enter(&room, &actor)?;
+    if room.admitted.contains(&actor.id) {
+        return Ok(());
+    }
+    let (logged, outcome) = oneshot::channel();
+    state
+        .arrivals
+        .entry(meeting)
+        .or_default()
+        .push(Arrival { actor, logged });
+    {
+        let lock = state.room_lock(meeting);
+        let _turn = lock.lock().await;
+        // Empty when an earlier turn took our arrival along.
+        let waiting = state
+            .arrivals
+            .remove(&meeting)
+            .map(|(_, waiting)| waiting)
+            .unwrap_or_default();
+        if !waiting.is_empty() {
+            log_arrivals(state, meeting, waiting).await;
         }
     }
-    Err(AppError::new(
-        ErrorCode::RequestInProgress,
-        "the room is busy; retry",
-    ))
+    outcome.await.unwrap_or_else(|_| Err(busy()))
+}
+
+fn busy() -> AppError {
+    AppError::new(ErrorCode::RequestInProgress, "the room is busy; retry")
+}
+
+/// Logs the first arrival of everyone waiting who may come in, in one write, and answers each.
+async fn log_arrivals(state: &AppState, meeting: MeetingId, waiting: Vec<Arrival>) {
+    let mut waiting = waiting;
+    for _ in 0..ATTEMPTS {
+        let loaded = async {
+            let record = state
+                .store
+                .meeting(meeting)
+                .await?
+                .ok_or_else(|| AppError::not_found("channel"))?;
+            let room = load_room(state, &record).await?;
+            AppResult::Ok((record, room))
+        };
+        let (record, room) = match loaded.await {
+            Ok(loaded) => loaded,
+            Err(e) => return answer_all(waiting, &e),
+        };
+        // The room may have changed (locked, someone removed) since each checked on arrival.
+        let mut events = Vec::new();
+        let mut entering = Vec::new();
+        for arrival in waiting {
+            if let Err(refusal) = may_enter(&room, &arrival.actor) {
+                let _ = arrival.logged.send(Err(refusal.into()));
+            } else if room.admitted.contains(&arrival.actor.id)
+                || entering
+                    .iter()
+                    .any(|a: &Arrival| a.actor.id == arrival.actor.id)
+            {
+                let _ = arrival.logged.send(Ok(()));
+            } else {
+                events.push(RoomEvent::Entered {
+                    who: arrival.actor.id,
+                });
+                entering.push(arrival);
+            }
+        }
+        if events.is_empty() {
+            return;
+        }
+        match append(state, &record, &room, None, &events, None, None).await {
+            Ok(_) => {
+                for arrival in entering {
+                    let _ = arrival.logged.send(Ok(()));
+                }
+                return;
+            }
+            Err(StoreError::Stale) => waiting = entering,
+            Err(e) => return answer_all(entering, &e.into()),
+        }
+    }
+    answer_all(waiting, &busy());
+}
+
+fn answer_all(waiting: Vec<Arrival>, error: &AppError) {
+    for arrival in waiting {
+        let copy = AppError::new(error.code, error.message.clone());
+        let _ = arrival.logged.send(Err(copy));
+    }
 }
 
 /// Succeeds when the actor may be in the room now (not removed, not locked out), without

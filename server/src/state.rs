@@ -42,6 +42,9 @@ pub struct AppState {
     /// Each room as its log left it, with the seq of the last entry folded in, so an action
     /// folds only the entries since (a 5,000-person meeting logs 5,000 arrivals).
     pub rooms: Arc<DashMap<MeetingId, (crate::domain::meeting::Room, u32)>>,
+    /// First arrivals in each meeting waiting to be logged: whoever gets the room's turn logs
+    /// all that are waiting in one write (see `meetings::enter`).
+    pub arrivals: Arc<DashMap<MeetingId, Vec<crate::meetings::Arrival>>>,
     /// Joins and leaves, gathered into one `presence` frame per channel and window.
     pub presence: Arc<crate::presence::PresenceBatcher>,
     next_conn: Arc<AtomicU64>,
@@ -82,6 +85,7 @@ impl AppState {
             media: extras.media,
             room_locks: Arc::new(DashMap::new()),
             rooms: Arc::new(DashMap::new()),
+            arrivals: Arc::new(DashMap::new()),
             presence,
             next_conn: Arc::new(AtomicU64::new(1)),
         }

@@ -1069,3 +1069,54 @@ async fn a_hearing_decides_and_a_second_round_follows_the_first() {
         400
     );
 }
+
+#[tokio::test]
+async fn a_crowd_entering_at_once_is_logged_once_each_without_a_frame_per_arrival() {
+    let app = spawn_app().await;
+    let meeting = app.demo.meeting;
+    let room = Channel::Room(meeting);
+    let mut chair = app.connect("chief").await;
+    chair.subscribe(room, None).await.unwrap();
+    let mut people = residents(&app, 120).await;
+    // Everyone at once, some twice (a second device): arrivals queue and are logged together.
+    let joins = people.iter_mut().map(|(_, c)| c.subscribe(room, None));
+    for joined in futures_util::future::join_all(joins).await {
+        joined.expect("joins the room");
+    }
+    let mut second = app.connect("chief").await;
+    second.subscribe(room, None).await.unwrap();
+
+    let token = app.login("chief").await.access_token;
+    let (status, body) = app
+        .http
+        .get_bytes(&token, &format!("/api/meetings/{meeting}"))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let detail: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let mut entered: Vec<i64> = detail["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "entered")
+        .map(|e| e["data"]["who"].as_i64().unwrap())
+        .collect();
+    entered.sort();
+    let mut expected: Vec<i64> = people.iter().map(|(id, _)| id.0).collect();
+    expected.push(app.demo.account("chief").0);
+    expected.sort();
+    assert_eq!(entered, expected, "each first arrival logged exactly once");
+    let seqs: Vec<u64> = detail["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+
+    // The chair heard of the crowd through presence only: no room event per arrival.
+    chair.room_action(meeting, RoomAction::Start).await.unwrap();
+    let first = chair.next_event_timeout(WAIT).await.unwrap();
+    let entry = first.data["kind"].as_str().unwrap().to_owned();
+    assert_eq!(entry, "started", "the first event on the channel");
+}
