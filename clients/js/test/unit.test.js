@@ -297,3 +297,30 @@ test('an unsubscribe still waiting when the connection drops settles', async () 
   assert.equal(sub.state, 'ended');
   client.close();
 });
+
+test('the SDK has no runtime dependencies and imports only its own modules', () => {
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+  const pkg = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8'));
+  assert.equal(pkg.type, 'module');
+  assert.deepEqual(Object.keys(pkg.dependencies ?? {}), []);
+  for (const file of ['hehe.js', 'client.js', 'subscription.js', 'transport.js', 'http.js', 'errors.js', 'emitter.js', 'backoff.js', 'types.js']) {
+    const src = readFileSync(resolve(root, 'src', file), 'utf8');
+    for (const m of src.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+'([^']+)'/gm)) {
+      assert.ok(m[1].startsWith('./'), `${file} imports ${m[1]}`);
+    }
+    assert.ok(!/\bprocess\.|\brequire\(|\bBuffer\b/.test(src), `${file} uses a Node-only global`);
+  }
+});
+
+test('without a WebSocket on the platform the client stops with a clear error', async () => {
+  const g = /** @type {any} */ (globalThis);
+  const saved = g.WebSocket;
+  delete g.WebSocket;
+  try {
+    const client = new (await import('../src/hehe.js')).HeheClient({ url: 'ws://nowhere/ws', token: 't' });
+    await assert.rejects(client.ready(), (err) => err instanceof HeheError && err.code === 'connection_closed' && /transport/.test(err.message));
+    assert.equal(client.state, 'closed');
+  } finally {
+    if (saved) g.WebSocket = saved;
+  }
+});
