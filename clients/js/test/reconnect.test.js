@@ -83,6 +83,7 @@ test('network drop while the official posts: reconnect, resume, exactly once', a
       net.dropNetwork();
     }
     if (i === 14) {
+      await waitFor(() => resident.state === 'open', 'the reconnection after the first drop');
       net.offline = true;
       net.dropNetwork();
     }
