@@ -78,6 +78,36 @@ pub enum Command {
         /// Residents taking part (every third load-test account, in Riverside).
         #[arg(long, default_value_t = 50)]
         residents: u32,
+        /// Sustained load instead of the day: this many issues per second, all residents
+        /// together, paced evenly over them for `--duration` seconds; measures submit →
+        /// visible to the grid worker and accounts for every issue.
+        #[arg(long)]
+        submit_rate: Option<f64>,
+    },
+    /// A minimal WebSocket broadcast server to compare Hehe with: every text frame a client
+    /// sends goes to every connected client; `GET /cpu` on the same port answers its process
+    /// CPU seconds and resident memory. Loopback only; stops on Ctrl-C, SIGTERM or
+    /// `--max-secs`.
+    BaselineServer {
+        /// Address to listen on (loopback only; port 0 picks one and prints it).
+        #[arg(long, default_value = "127.0.0.1:9300")]
+        listen: std::net::SocketAddr,
+        /// Seconds after which the server stops by itself.
+        #[arg(long, default_value_t = 3600.0)]
+        max_secs: f64,
+        /// Connections held at once at most; further ones are closed at once.
+        #[arg(long, default_value_t = 20_000)]
+        max_connections: u32,
+    },
+    /// `room` against the baseline server (`baseline-server`): members receive numbered,
+    /// time-stamped lines from publisher sockets; latency, deliveries per second and per
+    /// server CPU-second, exact accounting. A line is acknowledged when its publisher (a
+    /// member too) gets it back.
+    Baseline {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        room: BaselineArgs,
     },
     /// Internal: a worker process of a run, driven over standard input and output.
     #[command(hide = true)]
@@ -171,6 +201,35 @@ pub struct RoomArgs {
     /// The demo account that chairs the meeting and starts it.
     #[arg(long, default_value = "chief")]
     pub chair: String,
+}
+
+#[derive(Debug, Clone, Args, Serialize)]
+pub struct BaselineArgs {
+    /// Members connected to the baseline server (publishers come on top).
+    #[arg(long, default_value_t = 100)]
+    pub members: u32,
+    /// Lines said per second, all publishers together.
+    #[arg(long, default_value_t = 20.0)]
+    pub rate: f64,
+    /// Bytes per line (at most 2000, as in a room).
+    #[arg(long, default_value_t = 100)]
+    pub payload: usize,
+    /// Publishing connections; each says its lines one after another.
+    #[arg(long, default_value_t = 1)]
+    pub publishers: u32,
+}
+
+impl BaselineArgs {
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.members >= 1, "at least one member");
+        anyhow::ensure!(self.publishers >= 1, "at least one publisher");
+        anyhow::ensure!(
+            self.rate > 0.0 && self.rate <= MAX_RATE,
+            "the rate is between 0 and {MAX_RATE} per second"
+        );
+        anyhow::ensure!(self.payload <= 2000, "a line holds at most 2000 bytes");
+        Ok(())
+    }
 }
 
 impl Common {

@@ -12,6 +12,7 @@
 //! accounting), `scenarios` and `report` (JSON and HTML).
 
 pub mod accounts;
+pub mod baseline_server;
 pub mod cli;
 pub mod measure;
 pub mod net;
@@ -29,8 +30,12 @@ use scenarios::fanout::{self, Variant};
 /// Runs a scenario (not `worker`) and returns its report.
 pub async fn run(command: &Command) -> anyhow::Result<Report> {
     let Some(common) = command.common() else {
-        anyhow::bail!("`worker` is run by the coordinator, not by hand");
+        anyhow::bail!("`worker` and `baseline-server` are not scenarios");
     };
+    if let Command::Baseline { common, room } = command {
+        // No Hehe server: no ops feed either.
+        return scenarios::baseline::run(common, room).await;
+    }
     let first = net::loopback_url(common.urls.first().map_or("", String::as_str))?;
     let http = hehe_client::HttpClient::new(first);
     let feed = ops::Feed::connect(
@@ -65,10 +70,17 @@ pub async fn run(command: &Command) -> anyhow::Result<Report> {
         Command::CrossNode { common, room } => {
             fanout::run(common, room, Variant::CrossNode, feed.clone()).await
         }
-        Command::Neighbourhood { common, residents } => {
-            scenarios::neighbourhood::run(common, *residents).await
+        Command::Neighbourhood {
+            common,
+            residents,
+            submit_rate,
+        } => match submit_rate {
+            Some(rate) => scenarios::neighbourhood::sustained(common, *residents, *rate).await,
+            None => scenarios::neighbourhood::run(common, *residents).await,
+        },
+        Command::Worker | Command::BaselineServer { .. } | Command::Baseline { .. } => {
+            unreachable!("handled above")
         }
-        Command::Worker => unreachable!("refused above"),
     }?;
     if let Some(feed) = &feed {
         feed.finish(&report).await;
@@ -98,8 +110,9 @@ impl Command {
             | Command::Room { common, .. }
             | Command::ReconnectStorm { common, .. }
             | Command::CrossNode { common, .. }
-            | Command::Neighbourhood { common, .. } => Some(common),
-            Command::Worker => None,
+            | Command::Neighbourhood { common, .. }
+            | Command::Baseline { common, .. } => Some(common),
+            Command::Worker | Command::BaselineServer { .. } => None,
         }
     }
 
@@ -111,6 +124,8 @@ impl Command {
             Command::ReconnectStorm { .. } => "reconnect-storm",
             Command::CrossNode { .. } => "cross-node",
             Command::Neighbourhood { .. } => "neighbourhood",
+            Command::Baseline { .. } => "baseline",
+            Command::BaselineServer { .. } => "baseline-server",
             Command::Worker => "worker",
         }
     }

@@ -29,6 +29,24 @@ async fn main() -> ExitCode {
             }
         };
     }
+    if let Command::BaselineServer {
+        listen,
+        max_secs,
+        max_connections,
+    } = cli.command
+    {
+        let limits = hehe_loadtest::baseline_server::Limits {
+            max_secs,
+            max_connections,
+        };
+        return match hehe_loadtest::baseline_server::main(listen, limits).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("baseline-server: {e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let Some(common) = cli.command.common() else {
         return ExitCode::FAILURE;
     };

@@ -67,6 +67,31 @@ pub async fn sample(servers: &[HttpClient]) -> Option<ServerSample> {
     Some(total)
 }
 
+/// The process figures of the baseline server, from its `GET /cpu` (`server` is its
+/// `http://` address).
+pub async fn sample_baseline(server: &HttpClient) -> Option<ServerSample> {
+    let (status, text) = server.get_text("/cpu").await.ok()?;
+    if status != 200 {
+        return None;
+    }
+    Some(ServerSample {
+        cpu_seconds: metric(&text, "cpu_seconds")?,
+        resident_bytes: metric(&text, "resident_bytes")?,
+    })
+}
+
+/// Checks that `url` (`ws://host:port` or `http://host:port`) names a loopback server and
+/// returns its `ws://` and `http://` forms.
+pub fn loopback_ws_url(url: &str) -> anyhow::Result<(String, String)> {
+    let http = match url.strip_prefix("ws://") {
+        Some(rest) => format!("http://{rest}"),
+        None => url.to_owned(),
+    };
+    let http = loopback_url(&http)?;
+    let ws = format!("ws://{}", http.trim_start_matches("http://"));
+    Ok((ws, http))
+}
+
 /// The value of an unlabelled metric in Prometheus text.
 fn metric(text: &str, name: &str) -> Option<f64> {
     text.lines().find_map(|line| {
@@ -93,6 +118,12 @@ mod tests {
         assert!(loopback_url("http://10.0.0.1:8080").is_err());
         assert!(loopback_url("http://example.com").is_err());
         assert!(loopback_url("https://127.0.0.1").is_err());
+        let (ws, http) = loopback_ws_url("ws://127.0.0.1:9300/").unwrap();
+        assert_eq!(
+            (ws.as_str(), http.as_str()),
+            ("ws://127.0.0.1:9300", "http://127.0.0.1:9300")
+        );
+        assert!(loopback_ws_url("ws://10.1.2.3:9300").is_err());
     }
 
     #[test]

@@ -123,3 +123,78 @@ fn kind(what: &str, e: &ClientError) -> String {
         _ => format!("{what}: other"),
     }
 }
+
+/// How long a baseline publisher waits for its own line to come back.
+const ECHO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A publisher of the baseline server: says numbered lines on a plain WebSocket at a steady
+/// rate, one at a time. The server sends every line to every connection, the sender's too: a
+/// line is acknowledged when it comes back (the baseline has no replies). A line not back
+/// within [`ECHO_TIMEOUT`] is an error and is not acknowledged; it is never sent again (the
+/// baseline has no request ids to make a retry safe).
+pub async fn run_baseline(
+    spec: PublisherSpec,
+    until: Instant,
+    acked_count: Arc<AtomicU64>,
+) -> Published {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let mut out = Published {
+        acked: Vec::new(),
+        sent: 0,
+        errors: Tally::new(),
+        ack: histogram(),
+    };
+    let mut ws = match crate::worker::raw::connect(&spec.ws_url, spec.options.local_ip, None).await
+    {
+        Ok(ws) => ws,
+        Err(e) => {
+            *out.errors.entry(kind("publisher connect", &e)).or_default() += 1;
+            return out;
+        }
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / spec.rate.max(0.001)));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    'lines: for seq in 1u32.. {
+        tick.tick().await;
+        if Instant::now() >= until {
+            break;
+        }
+        let sent_us = unix_us();
+        let stamp = Stamp {
+            publisher: spec.index,
+            seq,
+            sent_us,
+        };
+        let text = payload::encode(&spec.run, stamp, spec.payload);
+        out.sent += 1;
+        if let Err(e) = ws.send(Message::text(text)).await {
+            *out.errors.entry(format!("publish: {e}")).or_default() += 1;
+            break;
+        }
+        let deadline = Instant::now() + ECHO_TIMEOUT;
+        loop {
+            match tokio::time::timeout_at(deadline, ws.next()).await {
+                Err(_) => {
+                    *out.errors.entry("publish: timeout".into()).or_default() += 1;
+                    continue 'lines;
+                }
+                Ok(Some(Ok(Message::Text(echo)))) => {
+                    if payload::decode(&spec.run, echo.as_str()) == Some(stamp) {
+                        out.acked.push(seq);
+                        acked_count.fetch_add(1, Ordering::Relaxed);
+                        let _ = out.ack.record(unix_us().saturating_sub(sent_us).max(1));
+                        continue 'lines;
+                    }
+                }
+                Ok(Some(Ok(_))) => {}
+                Ok(Some(Err(_)) | None) => {
+                    *out.errors.entry("publish: closed".into()).or_default() += 1;
+                    break 'lines;
+                }
+            }
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(None)).await;
+    out
+}

@@ -2,7 +2,7 @@
 //! directory, the demo and 200 load-test accounts seeded), checked by its report: every event
 //! accounted for, none lost, none duplicated.
 
-use hehe_loadtest::cli::{Command, Common, RoomArgs};
+use hehe_loadtest::cli::{BaselineArgs, Command, Common, RoomArgs};
 use hehe_loadtest::report::Report;
 use hehe_server::config::Config;
 use std::path::PathBuf;
@@ -200,6 +200,7 @@ async fn a_day_in_the_street_reaches_the_worker_and_every_reporter() {
     let command = Command::Neighbourhood {
         common: common(&[&server.url]),
         residents: 12,
+        submit_rate: None,
     };
     let report = hehe_loadtest::run(&command).await.expect("run");
     assert!(report.ok, "{}", report.summary());
@@ -209,6 +210,69 @@ async fn a_day_in_the_street_reaches_the_worker_and_every_reporter() {
     assert_eq!(report.latencies.len(), 3);
     assert!(report.latencies.values().all(|l| l.count == 12));
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sustained_submissions_each_reach_the_worker_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(config(dir.path())).await;
+    let mut common = common(&[&server.url]);
+    common.duration = 2.0;
+    // 20 issues a second for 2 s from 10 residents: about 40 issues, each seen once.
+    let command = Command::Neighbourhood {
+        common,
+        residents: 10,
+        submit_rate: Some(20.0),
+    };
+    let report = hehe_loadtest::run(&command).await.expect("run");
+    assert!(report.ok, "{}", report.summary());
+    let p = &report.publish;
+    assert!(p.acknowledged >= 30, "{}", report.summary());
+    assert_eq!(p.sent, p.acknowledged);
+    let c = report.deliveries.counts;
+    assert_eq!(c.expected, p.acknowledged);
+    assert_eq!((c.received, c.lost, c.duplicated), (c.expected, 0, 0));
+    assert_eq!(report.deliveries.latency.count, c.received);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_baseline_server_broadcasts_every_line_to_every_member_once() {
+    use hehe_loadtest::baseline_server::{Limits, bind, serve};
+    let listener = bind("127.0.0.1:0".parse().unwrap()).await.expect("bind");
+    let url = format!("ws://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let limits = Limits {
+        max_secs: 120.0,
+        max_connections: 100,
+    };
+    let server = tokio::spawn(serve(listener, limits, async move {
+        let _ = stopped.await;
+    }));
+    // 20 members, 50 lines in a second.
+    let mut common = common(&[&url]);
+    common.duration = 1.0;
+    let command = Command::Baseline {
+        common,
+        room: BaselineArgs {
+            members: 20,
+            rate: 50.0,
+            payload: 64,
+            publishers: 1,
+        },
+    };
+    let report = hehe_loadtest::run(&command).await.expect("run");
+    assert_exact(&report, 20);
+    assert!(report.publish.acknowledged >= 40, "{}", report.summary());
+    assert_eq!(report.publish.sent, report.publish.acknowledged);
+    assert!(report.server.cpu_seconds.is_some(), "{}", report.summary());
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(15), server)
+        .await
+        .expect("the baseline server stops")
+        .expect("join")
+        .expect("serve");
 }
 
 /// A Redis of the test's own prefix, or `None` (with the reason printed) when it is unreachable

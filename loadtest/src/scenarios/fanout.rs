@@ -165,7 +165,13 @@ pub async fn run(
     report.server.after_publish = servers.sample().await;
     merge(&mut report, attempted, &results);
     report.elapsed_secs = started.elapsed().as_secs_f64();
-    add_publish_figures(&mut report, room, &published, publishing_secs);
+    add_publish_figures(
+        &mut report,
+        room.publishers,
+        room.rate,
+        &published,
+        publishing_secs,
+    );
     add_server_figures(&mut report);
 
     report.check_connections();
@@ -242,11 +248,17 @@ async fn gather_drops(fleet: &mut Fleet, outstanding: usize) -> anyhow::Result<(
     Ok((dropped, failed))
 }
 
-fn add_publish_figures(report: &mut Report, room: &RoomArgs, published: &[Published], secs: f64) {
+pub(super) fn add_publish_figures(
+    report: &mut Report,
+    publishers: u32,
+    rate: f64,
+    published: &[Published],
+    secs: f64,
+) {
     let mut ack = histogram();
     let p = &mut report.publish;
-    p.publishers = room.publishers;
-    p.rate_asked = room.rate;
+    p.publishers = publishers;
+    p.rate_asked = rate;
     for one in published {
         p.sent += one.sent;
         p.acknowledged += one.acked.len() as u64;
@@ -258,7 +270,7 @@ fn add_publish_figures(report: &mut Report, room: &RoomArgs, published: &[Publis
     report.deliveries.per_second_mean = report.deliveries.counts.received as f64 / secs.max(0.001);
 }
 
-fn add_server_figures(report: &mut Report) {
+pub(super) fn add_server_figures(report: &mut Report) {
     let s = &mut report.server;
     if let (Some(before), Some(after)) = (s.before_connect, s.after_connect)
         && report.connections.connected > 0

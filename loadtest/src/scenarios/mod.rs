@@ -1,6 +1,7 @@
 //! The scenarios, and what they share: the fleet of workers, spreading clients over workers and
 //! source addresses, and adding up the workers' results.
 
+pub mod baseline;
 pub mod fanout;
 pub mod idle;
 pub mod neighbourhood;
@@ -89,6 +90,7 @@ pub fn jobs(
             connect_concurrency: common.connect_concurrency,
             read_buffer: common.read_buffer,
             track,
+            raw: false,
         })
         .collect();
     for (i, client) in clients.into_iter().enumerate() {

@@ -21,6 +21,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 
+mod sustained;
+
+/// Sustained issue submissions (`--submit-rate`): see [`sustained`].
+pub async fn sustained(common: &Common, residents: u32, rate: f64) -> anyhow::Result<Report> {
+    sustained::run(common, residents, rate).await
+}
+
 /// At most this many residents: the day runs in this process, one connection each.
 pub const MAX_RESIDENTS: u32 = 2000;
 
@@ -36,11 +43,16 @@ const STEPS: [&str; 5] = [
 /// The demo meeting held: the Riverside hearing, whose participants the residents are.
 const MEETING: MeetingId = MeetingId(1);
 
-/// When the worker's watcher saw each issue: raised (home channel), dispatched (inbox).
+/// When the worker's watcher saw each issue of this run: raised (home channel), dispatched
+/// (inbox).
 #[derive(Default)]
 struct Seen {
     raised: BTreeMap<IssueId, u64>,
+    /// How many times each issue showed up as raised (once, or something is duplicated).
+    raised_times: BTreeMap<IssueId, u64>,
     dispatched: BTreeMap<IssueId, u64>,
+    /// Whether the watcher's connection ended before it was told to stop.
+    ended_early: bool,
 }
 
 pub async fn run(common: &Common, residents: u32) -> anyhow::Result<Report> {
@@ -84,7 +96,7 @@ pub async fn run(common: &Common, residents: u32) -> anyhow::Result<Report> {
     // The worker's phone: the community's home channel and the worker's own inbox.
     let seen = Arc::new(Mutex::new(Seen::default()));
     let (stop_watching, watching) = tokio::sync::oneshot::channel::<()>();
-    let watcher = watch_as_worker(&ws, &worker, seen.clone(), watching).await?;
+    let watcher = watch_as_worker(&ws, &worker, &run, seen.clone(), watching).await?;
 
     // Every resident on a connection of their own that follows their inbox.
     let mut people = Vec::new();
@@ -316,6 +328,7 @@ async fn act(conn: &mut Connection, issue: IssueId, action: IssueAction, errors:
 async fn watch_as_worker(
     ws: &str,
     worker: &TokenResponse,
+    run: &str,
     seen: Arc<Mutex<Seen>>,
     mut stop: tokio::sync::oneshot::Receiver<()>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
@@ -334,18 +347,25 @@ async fn watch_as_worker(
             .await
             .context("subscribing the worker's watcher")?;
     }
+    // This run's issues only: their titles start with the run's tag.
+    let ours = format!("lt {run} ");
     Ok(tokio::spawn(async move {
         loop {
             tokio::select! {
                 _ = &mut stop => break,
                 incoming = conn.recv() => match incoming {
                     Ok(Incoming::Msg(ServerMsg::Event(event))) => {
-                        let Some((id, state)) = issue_state(&event) else { continue };
-                        let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
                         let now = unix_us();
+                        let Some((id, state)) = issue_state(&event) else { continue };
+                        let title = event.data.get("issue").and_then(|i| i.get("title"));
+                        if !title.and_then(|t| t.as_str()).is_some_and(|t| t.starts_with(&ours)) {
+                            continue;
+                        }
+                        let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
                         match (event.kind.as_str(), state.as_str()) {
                             ("issue.summary", "submitted") => {
                                 seen.raised.entry(id).or_insert(now);
+                                *seen.raised_times.entry(id).or_default() += 1;
                             }
                             ("inbox.issue", "dispatched") => {
                                 seen.dispatched.entry(id).or_insert(now);
@@ -354,7 +374,10 @@ async fn watch_as_worker(
                         }
                     }
                     Ok(Incoming::Msg(_)) => {}
-                    Ok(Incoming::Closed { .. }) | Err(_) => break,
+                    Ok(Incoming::Closed { .. }) | Err(_) => {
+                        seen.lock().unwrap_or_else(|e| e.into_inner()).ended_early = true;
+                        break;
+                    }
                 },
             }
         }

@@ -74,16 +74,16 @@ impl Shared {
         }
     }
 
-    fn stats(&self) -> std::sync::MutexGuard<'_, Stats> {
+    pub fn stats(&self) -> std::sync::MutexGuard<'_, Stats> {
         // A panicking client cannot leave the figures half-written in a way that matters.
         self.stats.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn error(&self, what: &str, e: &ClientError) {
+    pub fn error(&self, what: &str, e: &ClientError) {
         *self.stats().errors.entry(error_kind(what, e)).or_default() += 1;
     }
 
-    fn closed(&self, code: Option<u16>) {
+    pub fn closed(&self, code: Option<u16>) {
         let key = code.map_or_else(|| "none".to_owned(), |c| c.to_string());
         *self.stats().closes.entry(key).or_default() += 1;
     }
@@ -154,7 +154,7 @@ pub async fn run(
     let _ = conn.close().await;
 }
 
-async fn wait_for_stop(ctl: &mut mpsc::UnboundedReceiver<Ctl>) {
+pub async fn wait_for_stop(ctl: &mut mpsc::UnboundedReceiver<Ctl>) {
     while let Some(command) = ctl.recv().await {
         match command {
             Ctl::Drop(answer) => {
@@ -257,11 +257,17 @@ async fn resume(
 /// Counts an event; for this run's numbered events, its latency and its place in the
 /// accounting.
 fn note(shared: &Shared, received: &Mutex<Received>, event: &Event) {
+    note_text(shared, received, payload::text_of(event));
+}
+
+/// Counts a received event or line whose text (if it has one) is `text`; for this run's
+/// numbered lines, their latency and their place in the accounting.
+pub fn note_text(shared: &Shared, received: &Mutex<Received>, text: Option<&str>) {
     shared.events.fetch_add(1, Ordering::Relaxed);
     if !shared.track {
         return;
     }
-    let Some(stamp) = payload::text_of(event).and_then(|t| payload::decode(&shared.run, t)) else {
+    let Some(stamp) = text.and_then(|t| payload::decode(&shared.run, t)) else {
         return;
     };
     let fresh = received

@@ -5,6 +5,7 @@
 pub mod client;
 pub mod link;
 pub mod protocol;
+pub mod raw;
 
 use crate::measure::{Counts, Percentiles, Received, to_pairs};
 use client::{Ctl, Shared};
@@ -99,13 +100,23 @@ async fn connect_all(job: &Job, shared: &Arc<Shared>) -> Vec<Client> {
         let (ctl, ctl_rx) = mpsc::unbounded_channel();
         let (ready_tx, ready_rx) = oneshot::channel();
         let received = Arc::new(Mutex::new(Received::default()));
-        let task = tokio::spawn(client::run(
-            spec.clone(),
-            shared.clone(),
-            received.clone(),
-            ctl_rx,
-            ready_tx,
-        ));
+        let task = if job.raw {
+            tokio::spawn(raw::run(
+                spec.clone(),
+                shared.clone(),
+                received.clone(),
+                ctl_rx,
+                ready_tx,
+            ))
+        } else {
+            tokio::spawn(client::run(
+                spec.clone(),
+                shared.clone(),
+                received.clone(),
+                ctl_rx,
+                ready_tx,
+            ))
+        };
         // The slot is free once the client is connected (or has failed).
         let outcome = tokio::spawn(async move {
             let connected = ready_rx.await.unwrap_or(false);

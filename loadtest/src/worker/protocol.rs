@@ -31,6 +31,10 @@ pub struct Job {
     pub read_buffer: usize,
     /// Account for this run's numbered events (fan-out scenarios); otherwise only count events.
     pub track: bool,
+    /// Plain WebSocket clients of the baseline server (no `auth`, no subscriptions, every text
+    /// frame a line) instead of Hehe clients.
+    #[serde(default)]
+    pub raw: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
