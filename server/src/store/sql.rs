@@ -25,6 +25,10 @@ pub enum Backend {
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    /// Place paths read so far. A place never moves once made (there is no way to change its
+    /// parent or delete it), so a path read once stays true; every subscribe and permission
+    /// check needs one, and a city has a few hundred thousand places at most.
+    paths: dashmap::DashMap<PlaceId, PlacePath>,
 }
 
 impl SqlStore {
@@ -64,7 +68,58 @@ impl SqlStore {
             Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
             Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
         }
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            paths: dashmap::DashMap::new(),
+        })
+    }
+
+    async fn read_place_path(&self, id: PlaceId) -> StoreResult<Option<PlacePath>> {
+        let rows = sqlx::query(
+            "WITH RECURSIVE up (id, kind, parent_id, depth) AS ( \
+               SELECT id, kind, parent_id, 0 FROM places WHERE id = $1 \
+               UNION ALL \
+               SELECT p.id, p.kind, p.parent_id, up.depth + 1 \
+                 FROM places p JOIN up ON p.id = up.parent_id WHERE up.depth < 4 \
+             ) SELECT id, kind FROM up",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await?;
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let (mut street, mut community, mut grid, mut building) = (None, None, None, None);
+        for row in &rows {
+            let place = PlaceId(row.try_get("id")?);
+            let kind: String = row.try_get("kind")?;
+            let slot = match place_kind(&kind)? {
+                PlaceKind::Street => &mut street,
+                PlaceKind::Community => &mut community,
+                PlaceKind::Grid => &mut grid,
+                PlaceKind::Building => &mut building,
+            };
+            if slot.replace(place).is_some() {
+                return Err(corrupt(format!(
+                    "place {id} has two ancestors of kind {kind}"
+                )));
+            }
+        }
+        let street = street.ok_or_else(|| corrupt(format!("place {id} is not under a street")))?;
+        let path = PlacePath {
+            street,
+            community,
+            grid,
+            building,
+        };
+        // Levels must be filled from the top with no gap, and the path must end at `id`.
+        let gapless =
+            (community.is_some() || grid.is_none()) && (grid.is_some() || building.is_none());
+        if !gapless || path.leaf() != id {
+            return Err(corrupt(format!("place {id} sits in a malformed tree")));
+        }
+        Ok(Some(path))
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -182,50 +237,14 @@ impl Store for SqlStore {
     }
 
     async fn place_path(&self, id: PlaceId) -> StoreResult<Option<PlacePath>> {
-        let rows = sqlx::query(
-            "WITH RECURSIVE up (id, kind, parent_id, depth) AS ( \
-               SELECT id, kind, parent_id, 0 FROM places WHERE id = $1 \
-               UNION ALL \
-               SELECT p.id, p.kind, p.parent_id, up.depth + 1 \
-                 FROM places p JOIN up ON p.id = up.parent_id WHERE up.depth < 4 \
-             ) SELECT id, kind FROM up",
-        )
-        .bind(id.0)
-        .fetch_all(&self.pool)
-        .await?;
-        if rows.is_empty() {
-            return Ok(None);
+        if let Some(path) = self.paths.get(&id) {
+            return Ok(Some(*path));
         }
-        let (mut street, mut community, mut grid, mut building) = (None, None, None, None);
-        for row in &rows {
-            let place = PlaceId(row.try_get("id")?);
-            let kind: String = row.try_get("kind")?;
-            let slot = match place_kind(&kind)? {
-                PlaceKind::Street => &mut street,
-                PlaceKind::Community => &mut community,
-                PlaceKind::Grid => &mut grid,
-                PlaceKind::Building => &mut building,
-            };
-            if slot.replace(place).is_some() {
-                return Err(corrupt(format!(
-                    "place {id} has two ancestors of kind {kind}"
-                )));
-            }
+        let path = self.read_place_path(id).await?;
+        if let Some(path) = path {
+            self.paths.insert(id, path);
         }
-        let street = street.ok_or_else(|| corrupt(format!("place {id} is not under a street")))?;
-        let path = PlacePath {
-            street,
-            community,
-            grid,
-            building,
-        };
-        // Levels must be filled from the top with no gap, and the path must end at `id`.
-        let gapless =
-            (community.is_some() || grid.is_none()) && (grid.is_some() || building.is_none());
-        if !gapless || path.leaf() != id {
-            return Err(corrupt(format!("place {id} sits in a malformed tree")));
-        }
-        Ok(Some(path))
+        Ok(path)
     }
 
     async fn insert_account(
