@@ -280,6 +280,18 @@ pub async fn act(
     // Other nodes may still race this one; the log's seq check catches that, and we retry.
     let lock = state.room_lock(meeting);
     let _turn = lock.lock().await;
+    // A retry is answered as the first try was, before the room is asked: the action it
+    // carried may no longer fit the room it changed (a hand already up, a meeting started).
+    match state.store.room_command(who.actor.id, request_id).await? {
+        Some((done, last_seq)) if done == meeting => return Ok(last_seq),
+        Some(_) => {
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                "this request id was used for another meeting",
+            ));
+        }
+        None => {}
+    }
     for _ in 0..ATTEMPTS {
         let (record, actor, room) = in_room(state, who, meeting, "meeting").await?;
         let events = decide(&room, &actor, &action)?;

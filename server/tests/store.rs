@@ -48,6 +48,7 @@ both_backends!(
     messages_are_stored_once_per_request_id,
     messages_page_newest_first,
     meetings_know_their_place,
+    a_room_command_is_remembered,
     the_demo_seeds_once,
 );
 
@@ -267,6 +268,46 @@ async fn meetings_know_their_place(store: &dyn Store) {
             .await
             .is_err()
     );
+}
+
+async fn a_room_command_is_remembered(store: &dyn Store) {
+    use hehe_protocol::meeting::MeetingState;
+    use hehe_server::domain::meeting::RoomEvent;
+    use hehe_server::store::meetings::{RoomWrite, RoomWritten};
+    let street = store
+        .insert_place(PlaceKind::Street, None, "S", "街")
+        .await
+        .unwrap();
+    let chair = author(store).await;
+    let meeting = store
+        .insert_meeting("hearing", "Drainage", street, chair, 5)
+        .await
+        .unwrap();
+    let id = hehe_protocol::RequestId::parse("start-1").unwrap();
+    assert_eq!(store.room_command(chair, &id).await.unwrap(), None);
+    let before = store.meeting(meeting).await.unwrap().unwrap().last_seq;
+    let write = RoomWrite {
+        meeting,
+        expected_last_seq: before,
+        actor: Some(chair),
+        events: &[RoomEvent::Started],
+        state: MeetingState::Live,
+        minutes: None,
+        decision: None,
+        ballot: None,
+        command: Some((chair, &id)),
+        at: 1,
+    };
+    assert!(matches!(
+        store.append_room(write).await.unwrap(),
+        RoomWritten::Appended(_)
+    ));
+    assert_eq!(
+        store.room_command(chair, &id).await.unwrap(),
+        Some((meeting, before + 1))
+    );
+    let other = store.insert_account("li.wei", "李伟", "-").await.unwrap();
+    assert_eq!(store.room_command(other, &id).await.unwrap(), None);
 }
 
 async fn the_demo_seeds_once(store: &dyn Store) {

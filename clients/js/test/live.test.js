@@ -267,7 +267,6 @@ describe('living room', () => {
 
   test(
     'a room action retried with its request id gets the first reply (§11.8)',
-    { todo: 'server bug: the retry is refused (invalid_request/conflict) because the action is re-validated before the idempotency record is consulted' },
     async () => {
       const { client: resident } = connect(residentHttp);
       const chiefHttp = await login(server.base, 'chief');

@@ -137,6 +137,13 @@ pub trait MeetingStore: Send + Sync {
         after_seq: u32,
     ) -> StoreResult<Vec<(RoomEventInfo, RoomEvent)>>;
 
+    /// A room command already applied: its meeting and the log's last seq after it.
+    async fn room_command(
+        &self,
+        account: AccountId,
+        request_id: &RequestId,
+    ) -> StoreResult<Option<(MeetingId, u32)>>;
+
     /// Appends entries. `StoreError::Stale` when others appended since `expected_last_seq`.
     async fn append_room(&self, write: RoomWrite<'_>) -> StoreResult<RoomWritten>;
 

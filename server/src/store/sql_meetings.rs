@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use hehe_protocol::meeting::{
     MeetingKind, MeetingState, RegistrationInfo, RegistrationStatus, RoomEventInfo,
 };
-use hehe_protocol::{AccountId, IssueId, MeetingId, PlaceId};
+use hehe_protocol::{AccountId, IssueId, MeetingId, PlaceId, RequestId};
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use sqlx::any::AnyRow;
@@ -263,6 +263,28 @@ impl MeetingStore for SqlStore {
                 Ok((info, event))
             })
             .collect()
+    }
+
+    async fn room_command(
+        &self,
+        account: AccountId,
+        request_id: &RequestId,
+    ) -> StoreResult<Option<(MeetingId, u32)>> {
+        let row = sqlx::query(
+            "SELECT meeting_id, last_seq FROM meeting_commands \
+             WHERE account_id = $1 AND request_id = $2",
+        )
+        .bind(account.0)
+        .bind(request_id.as_str())
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|row| {
+            Ok((
+                MeetingId(row.try_get("meeting_id")?),
+                row.try_get::<i64, _>("last_seq")? as u32,
+            ))
+        })
+        .transpose()
     }
 
     async fn append_room(&self, w: RoomWrite<'_>) -> StoreResult<RoomWritten> {

@@ -1120,3 +1120,50 @@ async fn a_crowd_entering_at_once_is_logged_once_each_without_a_frame_per_arriva
     let entry = first.data["kind"].as_str().unwrap().to_owned();
     assert_eq!(entry, "started", "the first event on the channel");
 }
+
+#[tokio::test]
+async fn a_retried_room_action_is_answered_as_the_first_try() {
+    let app = spawn_app().await;
+    let meeting = app.demo.meeting;
+    let room = Channel::Room(meeting);
+    let mut chair = app.connect("chief").await;
+    chair.subscribe(room, None).await.unwrap();
+    let start = hehe_protocol::RequestId::parse("start-1").unwrap();
+    let first = chair
+        .room_action_with_id(start.clone(), meeting, RoomAction::Start)
+        .await
+        .unwrap();
+    // Again from another connection, as after a reconnect: the meeting has started, but the
+    // retry gets the first answer, not a conflict.
+    let mut again = app.connect("chief").await;
+    let second = again
+        .room_action_with_id(start.clone(), meeting, RoomAction::Start)
+        .await
+        .unwrap();
+    assert_eq!(first, second);
+
+    let mut resident = app.connect("resident").await;
+    resident.subscribe(room, None).await.unwrap();
+    let hand = hehe_protocol::RequestId::parse("hand-1").unwrap();
+    let up = resident
+        .room_action_with_id(hand.clone(), meeting, RoomAction::RaiseHand)
+        .await
+        .unwrap();
+    let retried = resident
+        .room_action_with_id(hand.clone(), meeting, RoomAction::RaiseHand)
+        .await
+        .unwrap();
+    assert_eq!(up, retried, "the hand is up once");
+    // A new request id is a new action, and the hand is already up.
+    let refused = resident
+        .room_action(meeting, RoomAction::RaiseHand)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some(ErrorCode::InvalidRequest));
+    // The same id for another meeting is a conflict.
+    let other = resident
+        .room_action_with_id(hand, app.demo.mediation, RoomAction::RaiseHand)
+        .await
+        .unwrap_err();
+    assert_eq!(other.code(), Some(ErrorCode::Conflict));
+}
