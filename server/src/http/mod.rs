@@ -10,6 +10,7 @@ mod issues;
 mod meetings;
 mod openapi;
 mod ops;
+mod web;
 
 pub use extract::{AppJson, Authenticated};
 pub use openapi::ApiDoc;
@@ -30,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .merge(appraisals::router())
         .merge(openapi::router())
         .merge(ops::router())
+        .merge(web::router())
         .merge(crate::ws::router())
         .layer(
             // The span names the route, never the URI, which may carry ids or query values.

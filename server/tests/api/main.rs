@@ -21,3 +21,4 @@ mod rooms;
 mod scale_out;
 mod slow_consumer;
 mod stats;
+mod web;

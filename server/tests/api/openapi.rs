@@ -49,6 +49,9 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("get", "/ops", false),
     ("post", "/api/ops/loadtest", true),
     ("get", "/ws", false),
+    ("get", "/", false),
+    ("get", "/web/{path}", false),
+    ("get", "/sdk/{path}", false),
 ];
 
 /// Which component schema each HTTP fixture of `hehe-protocol` is an instance of; `[X]` is a
