@@ -158,7 +158,12 @@ fn serve(file: Option<EmbeddedFile>, path: &str, headers: &HeaderMap) -> Respons
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
     if fresh {
-        return (StatusCode::NOT_MODIFIED, common, [(header::ETAG, etag_value)]).into_response();
+        return (
+            StatusCode::NOT_MODIFIED,
+            common,
+            [(header::ETAG, etag_value)],
+        )
+            .into_response();
     }
     (
         common,

@@ -44,7 +44,10 @@ async fn assets_have_their_content_types() {
     let app = spawn_app().await;
     let js = get(&app, "/web/app.js").await;
     assert_eq!(js.status(), 200);
-    assert_eq!(js.headers()["content-type"], "text/javascript; charset=utf-8");
+    assert_eq!(
+        js.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
     assert!(js.headers().contains_key("etag"));
     let css = get(&app, "/web/app.css").await;
     assert_eq!(css.status(), 200);
@@ -65,7 +68,10 @@ async fn the_sdk_module_is_served() {
     let app = spawn_app().await;
     let sdk = get(&app, "/sdk/hehe.js").await;
     assert_eq!(sdk.status(), 200);
-    assert_eq!(sdk.headers()["content-type"], "text/javascript; charset=utf-8");
+    assert_eq!(
+        sdk.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
     let body = sdk.text().await.unwrap();
     assert!(body.contains("export { HeheClient"), "{body}");
     let client = get(&app, "/sdk/client.js").await;
