@@ -33,6 +33,11 @@ pub const BACKLOG: usize = 4096;
 /// Largest frame a client may send (as Hehe's default).
 const MAX_FRAME: usize = 64 << 10;
 
+/// Bytes of each connection's read buffer and of what it gathers before writing, as Hehe's
+/// defaults (`HEHE_WS_READ_BUFFER_BYTES`, `HEHE_WS_WRITE_BUFFER_BYTES`).
+const READ_BUFFER: usize = 512;
+const WRITE_BUFFER: usize = 8192;
+
 /// How long a new connection has to send its first bytes (handshake or `GET /cpu`).
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -135,9 +140,13 @@ async fn connection(
     if tokio::time::timeout(HANDSHAKE_TIMEOUT, asks_for_cpu(&stream)).await?? {
         return answer_cpu(stream, counters).await;
     }
+    // Buffers sized like Hehe's defaults (tungstenite's, 128 KiB each, would dwarf the rest
+    // of what a connection holds).
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_FRAME))
-        .max_frame_size(Some(MAX_FRAME));
+        .max_frame_size(Some(MAX_FRAME))
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER);
     let accepting = tokio_tungstenite::accept_async_with_config(stream, Some(config));
     let ws = tokio::time::timeout(HANDSHAKE_TIMEOUT, accepting).await??;
     let (mut sink, mut source) = ws.split();
