@@ -10,6 +10,10 @@ const SVG_NS = 'http://www.w3.org/2000/svg';
  * @param {...any} children
  */
 export function h(spec, attrs, ...children) {
+  if (!isAttrs(attrs)) {
+    children.unshift(attrs);
+    attrs = null;
+  }
   const [tag, ...rest] = spec.split(/(?=[.#])/);
   const el = document.createElement(tag || 'div');
   for (const part of rest) {
@@ -19,6 +23,11 @@ export function h(spec, attrs, ...children) {
   apply(el, attrs);
   append(el, children);
   return el;
+}
+
+/** A plain object of attributes, not a child (a node, a text, a list or nothing). */
+function isAttrs(x) {
+  return x !== null && typeof x === 'object' && !(x instanceof Node) && !Array.isArray(x);
 }
 
 /** An SVG element; attributes are set as they are. */

@@ -1,0 +1,68 @@
+// The issue loop in two browsers: a resident raises an issue with a photo; the official accepts
+// and dispatches it over the HTTP API (the test's own calls, see README); the grid worker sees it
+// arrive live, acknowledges it, posts progress with a photo and completes it; the resident sees
+// every step live and rates it.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setup, signIn, apiAs, pngFile, SCREENSHOTS } from './support.js';
+
+test('a resident raises an issue, the grid worker handles it live, the resident rates it', async (t) => {
+  const { base, browser } = await setup(t);
+  const resident = await signIn(browser, base, 'resident');
+  const worker = await signIn(browser, base, 'worker');
+
+  // The worker waits in the grid worker inbox.
+  await worker.getByTestId('chat-worker').click();
+  await worker.getByTestId('worker-list').waitFor();
+
+  // The resident raises it: category, building 1 of Riverside grid 1 (place 4), text, photo.
+  await resident.getByTestId('raise-issue').click();
+  await resident.getByTestId('raise-category').selectOption('clutter');
+  await resident.getByTestId('raise-place-id').fill('4');
+  await resident.getByTestId('raise-title').fill('Bikes block the stairwell of building 1');
+  await resident.getByTestId('raise-description').fill('Old bikes and boxes on floors 1 to 3 block the fire escape.');
+  await resident.getByTestId('raise-photo').setInputFiles(pngFile('stairwell.png', [200, 60, 60]));
+  await resident.getByTestId('raise-submit').click();
+  await resident.getByTestId('issue-page').waitFor();
+  await resident.locator('[data-testid="issue-state"][data-state="submitted"]').waitFor();
+  await resident.getByTestId('photo-before').waitFor();
+  const id = Number((await resident.evaluate(() => location.hash)).split('/')[1]);
+  assert.ok(id > 0, 'the issue page is open');
+
+  // The official accepts and dispatches it to the worker (HTTP API).
+  const official = await apiAs(base, 'official');
+  const workerAccount = (await apiAs(base, 'worker')).account;
+  await official.action(id, { kind: 'accept' });
+  await resident.locator('[data-testid="issue-state"][data-state="accepted"]').waitFor();
+  await official.action(id, { kind: 'dispatch', assignee: workerAccount.id });
+  await resident.locator('[data-testid="issue-state"][data-state="dispatched"]').waitFor();
+
+  // It arrives live in the worker's inbox: one tap acknowledges it.
+  await worker.getByTestId(`ack-${id}`).click();
+  await resident.locator('[data-testid="issue-state"][data-state="in_progress"]').waitFor();
+
+  // Progress with a photo of the work, then completion.
+  await worker.getByTestId(`issue-card-${id}`).click();
+  await worker.getByTestId('act-progress').click();
+  await worker.getByTestId('progress-text').fill('Cleared floors 1 and 2; the rest tomorrow morning.');
+  await worker.getByTestId('progress-photo').setInputFiles(pngFile('cleared.png', [60, 160, 60]));
+  await worker.getByTestId('progress-submit').click();
+  await resident.getByTestId('photo-after').waitFor();
+  await resident.getByText('Cleared floors 1 and 2; the rest tomorrow morning.').waitFor();
+  await worker.getByTestId('act-complete').click();
+  await resident.locator('[data-testid="issue-state"][data-state="awaiting_rating"]').waitFor();
+  await resident.screenshot({ path: `${SCREENSHOTS}/issue-375.png` });
+
+  // The resident rates it: closed as fixed.
+  await resident.getByTestId('act-rate').click();
+  await resident.getByTestId('star-4').click();
+  await resident.getByTestId('rate-comment').fill('Much better, thank you.');
+  await resident.getByTestId('rate-submit').click();
+  await resident.locator('[data-testid="issue-state"][data-state="closed"]').waitFor();
+  await worker.locator('[data-testid="issue-state"][data-state="closed"]').waitFor();
+  const kinds = await resident.locator('[data-testid="timeline"] li').evaluateAll((els) => els.map((e) => e.dataset.kind));
+  for (const kind of ['submitted', 'photo', 'accepted', 'dispatched', 'acknowledged', 'update', 'completed', 'rated']) {
+    assert.ok(kinds.includes(kind), `the timeline shows ${kind}: ${kinds}`);
+  }
+});
