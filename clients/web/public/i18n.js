@@ -166,7 +166,8 @@ const STRINGS = {
   'system': ['系统', 'System'],
 };
 
-let lang = (typeof sessionStorage !== 'undefined' && sessionStorage.getItem('hehe.lang')) || 'zh';
+// The saved choice, else the browser's language: Chinese for zh-*, English otherwise.
+let lang = sessionStorage.getItem('hehe.lang') || (/^zh\b/i.test(navigator.language || 'zh') ? 'zh' : 'en');
 
 export function getLang() {
   return lang;
