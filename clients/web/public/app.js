@@ -921,7 +921,13 @@ function boardView() {
     stats = await api('GET', `/api/stats?place=${place.id}`);
     if (street) {
       const ids = new Set([...stats.parts.map((p) => p.place_id), ...(S.counters?.communities || []).map((c) => c.community_id)]);
-      await Promise.all([...ids].map(async (cid) => gridStats.set(cid, await api('GET', `/api/stats?place=${cid}`)).catch(() => {})));
+      await Promise.all(
+        [...ids].map((cid) =>
+          api('GET', `/api/stats?place=${cid}`)
+            .then((st) => gridStats.set(cid, st))
+            .catch(() => {}),
+        ),
+      );
     }
     const scope = street ? { street: street.id } : { community: place.id };
     escalations = await S.http.issues({ ...scope, state: 'escalated', limit: 20 });
@@ -1050,8 +1056,8 @@ function roomView(id) {
         { testid: `person-${aid}`, dataset: { muted: String(room.muted.includes(aid)) } },
         h('span.name', name(aid)),
         aid === meeting.chair && h('span.tag.chair', t('room.chair')),
-        room.floor === aid && h('span.tag.floor', '🎤'),
-        room.hands.includes(aid) && h('span.tag.hand', `✋ ${t('room.hand')}`),
+        room.floor === aid && h('span.tag.floor', t('room.speaking')),
+        room.hands.includes(aid) && h('span.tag.hand', t('room.hand')),
         room.muted.includes(aid) && h('span.tag.muted', t('room.muted')),
         chair && live && aid !== meeting.chair && [
           h('button.btn.small.secondary', { testid: `floor-${aid}`, onclick: () => roomAct({ kind: 'give_floor', to: aid }) }, t('room.giveFloor')),
@@ -1094,9 +1100,9 @@ function roomView(id) {
         h('div', { testid: 'floor' }, room.floor ? t('room.floor', { name: name(room.floor) }) : t('room.noFloor')),
         h(
           'div.actions',
-          live && !removed && (room.hands.includes(S.me.id)
+          live && !removed && !chair && (room.hands.includes(S.me.id)
             ? h('button.btn.small.secondary', { testid: 'lower-hand', onclick: () => roomAct({ kind: 'lower_hand' }) }, t('room.lower'))
-            : room.floor !== S.me.id && h('button.btn.small', { testid: 'raise-hand', onclick: () => roomAct({ kind: 'raise_hand' }) }, `✋ ${t('room.raise')}`)),
+            : room.floor !== S.me.id && h('button.btn.small', { testid: 'raise-hand', onclick: () => roomAct({ kind: 'raise_hand' }) }, t('room.raise'))),
           chair && room.state === 'published' && h('button.btn.small', { testid: 'room-start', onclick: () => roomAct({ kind: 'start' }) }, t('room.start')),
           chair && live && [
             h('button.btn.small.secondary', { testid: 'room-lock', onclick: () => roomAct({ kind: room.locked ? 'unlock' : 'lock' }) }, room.locked ? t('room.unlock') : t('room.lock')),
@@ -1171,6 +1177,13 @@ function roomView(id) {
       if (e.kind === 'vote_cast' && e.data?.voter === S.me.id) myBallots.add(e.data.vote);
     }
     detail = fresh;
+    // A meeting reached by its address (GET /api/meetings may not list it) joins the chats.
+    if (!S.chats.has(channel)) {
+      chat(channel, { kind: 'room', meeting: fresh.meeting, title: () => t('chat.room', { name: fresh.meeting.title }), route: `#room/${id}` });
+      renderList();
+    }
+    const title = mainPane.querySelector('[data-testid="view-title"]');
+    if (title) title.textContent = t('chat.room', { name: fresh.meeting.title });
     for (const ev of buffered.splice(0)) onEvent(ev);
     render();
   }

@@ -25,7 +25,7 @@ export function barChart(rows, opts) {
       const y = y0 + j * 18;
       const w = Math.max(v > 0 ? 2 : 0, v * scale);
       svg.append(
-        s('rect', { x: labelW, y, width: w, height: 14, rx: 3, class: `bar ${opts.classes[j]}` }),
+        s('rect', { x: labelW, y, width: w, height: 14, rx: 3, class: `cbar ${opts.classes[j]}` }),
         s('text', { x: labelW + w + 4, y: y + 11, class: 'chart-value' }, String(v)),
       );
     });
@@ -34,7 +34,7 @@ export function barChart(rows, opts) {
   opts.series.forEach((name, j) => {
     const x = labelW + j * 90;
     svg.append(
-      s('rect', { x, y: ly - 9, width: 10, height: 10, rx: 2, class: `bar ${opts.classes[j]}` }),
+      s('rect', { x, y: ly - 9, width: 10, height: 10, rx: 2, class: `cbar ${opts.classes[j]}` }),
       s('text', { x: x + 14, y: ly, class: 'chart-legend' }, name),
     );
   });

@@ -122,6 +122,7 @@ const STRINGS = {
   'room.removed': ['你已被移出会场', 'You were removed from the room'],
   'room.you': ['（我）', ' (you)'],
   'room.hand': ['举手中', 'hand up'],
+  'room.speaking': ['发言中', 'speaking'],
   'room.muted': ['禁言', 'muted'],
   'room.chair': ['主持人', 'chair'],
   'error': ['出错了：{code}', 'Error: {code}'],
