@@ -58,4 +58,12 @@ test('a chair mutes a participant: the input is disabled and the server refuses 
   // Unmuted, she may speak again.
   await chief.getByTestId(`unmute-${residentId}`).click();
   await resident.locator('[data-testid="composer-input"]:enabled').waitFor();
+
+  // A vote: the muted-then-unmuted participant casts a ballot and the tally moves live.
+  await chief.getByTestId('open-vote').click();
+  await chief.getByTestId('vote-question').fill('Replace the whole pipe from the maintenance fund?');
+  await chief.getByTestId('vote-submit').click();
+  await resident.getByTestId('cast-1-0').click();
+  await chief.getByTestId('vote-1').getByText('1 ballots').waitFor();
+  await resident.getByTestId('vote-1').getByText('1 ballots').waitFor();
 });

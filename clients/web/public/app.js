@@ -288,7 +288,13 @@ function channelsOf(kind) {
 
 function placeOf(channel) {
   const id = Number(channel.split(':')[1]);
-  return S.places.get(id) || { id, name: `#${id}`, name_zh: `#${id}` };
+  return S.places.get(id) || null;
+}
+
+/** "Home · Riverside", or just "Home" when no grant names the place. */
+function channelTitle(key, channel) {
+  const place = placeOf(channel);
+  return place ? t(key, { name: placeName(place) }) : t(key, { name: '' }).replace(/ · $/, '');
 }
 
 function chat(key, props) {
@@ -300,10 +306,10 @@ function chat(key, props) {
 function buildChats() {
   S.chats.clear();
   for (const channel of channelsOf('street')) {
-    chat(channel, { kind: 'street', channel, title: () => t('chat.street', { name: placeName(placeOf(channel)) }) });
+    chat(channel, { kind: 'street', channel, title: () => channelTitle('chat.street', channel) });
   }
   for (const channel of channelsOf('home')) {
-    chat(channel, { kind: 'home', channel, title: () => t('chat.home', { name: placeName(placeOf(channel)) }) });
+    chat(channel, { kind: 'home', channel, title: () => channelTitle('chat.home', channel) });
   }
   chat('mine', { kind: 'mine', title: () => t('chat.mine'), route: '#mine' });
   if (hasRole('grid_worker', 'community_official', 'street_chief')) chat('worker', { kind: 'worker', title: () => t('chat.worker'), route: '#worker' });
@@ -1085,9 +1091,21 @@ function roomView(id) {
             count !== undefined && h('span', String(count)),
           );
         }),
+        v.open && live && !myBallots.has(v.id) && v.multiple && multiBallot(v),
         h('div.card-meta', t('room.ballots', { n: v.ballots }), v.counts ? '' : ` · ${t('room.hidden')}`),
         chair && v.open && h('button.btn.small.secondary', { testid: `close-vote-${v.id}`, onclick: () => roomAct({ kind: 'close_vote', vote: v.id }) }, t('room.closeVote')),
       );
+    const multiBallot = (v) => {
+      const boxes = v.options.map((opt, i) => h('input', { type: 'checkbox', value: String(i) }));
+      return h(
+        'div',
+        boxes.map((box, i) => h('label.check', box, v.options[i])),
+        h('button.btn.small', {
+          testid: `cast-${v.id}`,
+          onclick: () => roomAct({ kind: 'cast_vote', vote: v.id, choices: boxes.filter((b) => b.checked).map((b) => Number(b.value)) }),
+        }, t('room.cast')),
+      );
+    };
     const minutesInput = h('input', { testid: 'minutes-input' });
     mount(
       page,
