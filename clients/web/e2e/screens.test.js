@@ -37,6 +37,17 @@ test('main screens at 375 px and 1280 px', async (t) => {
   await phone.getByTestId(`issue-card-${a.id}`).waitFor();
   await phone.screenshot({ path: `${SCREENSHOTS}/home-375.png` });
 
+  // A building lead starts a report in her building: the open drainage issue of the same grid
+  // is offered, and she says "me too" instead.
+  const lead = await signIn(browser, base, 'lead');
+  await lead.getByTestId('raise-issue').click();
+  await lead.getByTestId('raise-category').selectOption('drainage');
+  await lead.getByTestId(`metoo-${a.id}`).waitFor();
+  await lead.getByTestId('raise-title').fill('The drain leaks again');
+  await lead.screenshot({ path: `${SCREENSHOTS}/raise-375.png` });
+  await lead.getByTestId(`metoo-${a.id}`).click();
+  await lead.getByTestId(`metoo-${a.id}`).getByText('Added your report').waitFor();
+
   // The street chief's board on a desktop; a new issue moves it live.
   const desk = await signIn(browser, base, 'chief', 1280);
   await desk.getByTestId('chat-board').click();
