@@ -33,11 +33,6 @@ pub const BACKLOG: usize = 4096;
 /// Largest frame a client may send (as Hehe's default).
 const MAX_FRAME: usize = 64 << 10;
 
-/// Bytes of each connection's read buffer and of what it gathers before writing, as Hehe's
-/// defaults (`HEHE_WS_READ_BUFFER_BYTES`, `HEHE_WS_WRITE_BUFFER_BYTES`).
-const READ_BUFFER: usize = 512;
-const WRITE_BUFFER: usize = 8192;
-
 /// How long a new connection has to send its first bytes (handshake or `GET /cpu`).
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -48,6 +43,22 @@ pub struct Limits {
     pub max_secs: f64,
     /// Connections held at once; further ones are closed at once.
     pub max_connections: u32,
+    /// Bytes of each connection's read buffer and of what it gathers before writing; the
+    /// program's defaults are Hehe's (`HEHE_WS_READ_BUFFER_BYTES`, 512, and
+    /// `HEHE_WS_WRITE_BUFFER_BYTES`, 8192).
+    pub read_buffer: usize,
+    pub write_buffer: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_secs: 3600.0,
+            max_connections: 20_000,
+            read_buffer: 512,
+            write_buffer: 8192,
+        }
+    }
 }
 
 /// What the server counts, shown by `GET /cpu`.
@@ -89,6 +100,10 @@ pub async fn serve(
     stop: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     anyhow::ensure!(
+        (256..=1 << 20).contains(&limits.read_buffer) && limits.write_buffer <= 1 << 20,
+        "buffers are at most 1 MiB (and a read buffer at least 256 bytes)"
+    );
+    anyhow::ensure!(
         limits.max_secs > 0.0 && limits.max_secs <= crate::cli::MAX_DURATION_SECS * 24.0,
         "--max-secs is between 0 and a day"
     );
@@ -118,7 +133,7 @@ pub async fn serve(
                 counters.connections.fetch_add(1, Ordering::Relaxed);
                 let (lines, counters) = (lines.clone(), counters.clone());
                 connections.spawn(async move {
-                    if let Err(e) = connection(stream, lines, &counters).await {
+                    if let Err(e) = connection(stream, lines, &counters, limits).await {
                         tracing::debug!(error = %e, "connection ended");
                     }
                     counters.connections.fetch_sub(1, Ordering::Relaxed);
@@ -135,18 +150,19 @@ async fn connection(
     stream: TcpStream,
     lines: broadcast::Sender<Utf8Bytes>,
     counters: &Counters,
+    limits: Limits,
 ) -> anyhow::Result<()> {
     stream.set_nodelay(true)?;
     if tokio::time::timeout(HANDSHAKE_TIMEOUT, asks_for_cpu(&stream)).await?? {
         return answer_cpu(stream, counters).await;
     }
-    // Buffers sized like Hehe's defaults (tungstenite's, 128 KiB each, would dwarf the rest
-    // of what a connection holds).
+    // Buffers sized like Hehe's by default (tungstenite's own, 128 KiB each, would dwarf the
+    // rest of what a connection holds).
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_FRAME))
         .max_frame_size(Some(MAX_FRAME))
-        .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(WRITE_BUFFER);
+        .read_buffer_size(limits.read_buffer)
+        .write_buffer_size(limits.write_buffer);
     let accepting = tokio_tungstenite::accept_async_with_config(stream, Some(config));
     let ws = tokio::time::timeout(HANDSHAKE_TIMEOUT, accepting).await??;
     let (mut sink, mut source) = ws.split();

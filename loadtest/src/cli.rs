@@ -98,6 +98,12 @@ pub enum Command {
         /// Connections held at once at most; further ones are closed at once.
         #[arg(long, default_value_t = 20_000)]
         max_connections: u32,
+        /// Bytes of each connection's WebSocket read buffer (Hehe's default).
+        #[arg(long, default_value_t = 512)]
+        read_buffer: usize,
+        /// Bytes each connection gathers before writing to its socket (Hehe's default).
+        #[arg(long, default_value_t = 8192)]
+        write_buffer: usize,
     },
     /// `room` against the baseline server (`baseline-server`): members receive numbered,
     /// time-stamped lines from publisher sockets; latency, deliveries per second and per

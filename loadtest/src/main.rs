@@ -33,11 +33,15 @@ async fn main() -> ExitCode {
         listen,
         max_secs,
         max_connections,
+        read_buffer,
+        write_buffer,
     } = cli.command
     {
         let limits = hehe_loadtest::baseline_server::Limits {
             max_secs,
             max_connections,
+            read_buffer,
+            write_buffer,
         };
         return match hehe_loadtest::baseline_server::main(listen, limits).await {
             Ok(()) => ExitCode::SUCCESS,

@@ -246,6 +246,7 @@ async fn the_baseline_server_broadcasts_every_line_to_every_member_once() {
     let limits = Limits {
         max_secs: 120.0,
         max_connections: 100,
+        ..Limits::default()
     };
     let server = tokio::spawn(serve(listener, limits, async move {
         let _ = stopped.await;
