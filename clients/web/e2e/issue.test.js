@@ -42,12 +42,19 @@ test('a resident raises an issue, the grid worker handles it live, the resident 
   await worker.getByTestId(`ack-${id}`).click();
   await resident.locator('[data-testid="issue-state"][data-state="in_progress"]').waitFor();
 
+  // The resident's app goes offline (the SDK's close) while the worker reports progress; back
+  // online, the SDK resumes issue:<id> from its position and the page catches up.
+  await resident.evaluate(() => globalThis.hehe.client.close());
+  await resident.locator('[data-testid="main"] [data-testid="conn"][data-state="closed"]').waitFor();
+
   // Progress with a photo of the work, then completion.
   await worker.getByTestId(`issue-card-${id}`).click();
   await worker.getByTestId('act-progress').click();
   await worker.getByTestId('progress-text').fill('Cleared floors 1 and 2; the rest tomorrow morning.');
   await worker.getByTestId('progress-photo').setInputFiles(pngFile('cleared.png', [60, 160, 60]));
   await worker.getByTestId('progress-submit').click();
+  await worker.getByTestId('photo-after').waitFor();
+  await resident.evaluate(() => globalThis.hehe.client.connect());
   await resident.getByTestId('photo-after').waitFor();
   await resident.getByText('Cleared floors 1 and 2; the rest tomorrow morning.').waitFor();
   await worker.getByTestId('act-complete').click();

@@ -405,7 +405,7 @@ function renderShell() {
 
 function setConn(el) {
   el.className = `conn ${S.connState}`;
-  el.textContent = t(`state.${S.connState}`);
+  el.textContent = t(`conn.${S.connState}`);
   el.dataset.state = S.connState;
 }
 
