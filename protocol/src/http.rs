@@ -95,6 +95,18 @@ pub struct PlaceInfo {
     pub parent_id: Option<PlaceId>,
 }
 
+/// A place with the places above and directly under it: `GET /api/places/{id}`, for naming
+/// places and picking a building.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PlaceDetail {
+    pub place: PlaceInfo,
+    /// From the street down to the place's parent; empty for a street.
+    pub ancestors: Vec<PlaceInfo>,
+    /// The places directly under it, by id; empty for a building.
+    pub children: Vec<PlaceInfo>,
+}
+
 /// A stored channel message, as listed by `GET /api/channels/{channel}/messages`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

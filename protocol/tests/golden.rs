@@ -4,7 +4,7 @@
 
 use hehe_protocol::http::{
     AccountInfo, ApiError, GrantInfo, LoginRequest, MessageData, MessageInfo, MessagePage,
-    PlaceInfo, PlaceKind, RefreshRequest, TokenResponse,
+    PlaceDetail, PlaceInfo, PlaceKind, RefreshRequest, TokenResponse,
 };
 use hehe_protocol::issue::{
     CategoryInfo, Clock, DeadlineInfo, GeoPoint, IssueAction, IssueDetail, IssueEventInfo,
@@ -945,6 +945,43 @@ fn server_fixtures() -> Vec<(&'static str, ServerMsg)> {
     ]
 }
 
+/// 王芳's community, as `GET /api/places/12` answers it.
+fn lakeside_detail() -> PlaceDetail {
+    let place = |id, kind, name: &str, name_zh: &str, parent_id: Option<i64>| PlaceInfo {
+        id: PlaceId(id),
+        kind,
+        name: name.into(),
+        name_zh: name_zh.into(),
+        parent_id: parent_id.map(PlaceId),
+    };
+    PlaceDetail {
+        place: place(
+            12,
+            PlaceKind::Community,
+            "Lakeside Community",
+            "湖畔社区",
+            Some(3),
+        ),
+        ancestors: vec![place(3, PlaceKind::Street, "Hehe Street", "和合街道", None)],
+        children: vec![
+            place(
+                21,
+                PlaceKind::Grid,
+                "Lakeside grid 1",
+                "湖畔社区第1网格",
+                Some(12),
+            ),
+            place(
+                22,
+                PlaceKind::Grid,
+                "Lakeside grid 2",
+                "湖畔社区第2网格",
+                Some(12),
+            ),
+        ],
+    }
+}
+
 fn resident_account() -> AccountInfo {
     AccountInfo {
         id: AccountId(42),
@@ -1074,6 +1111,7 @@ fn check_http_fixtures(seen: &mut BTreeSet<String>) {
     check(seen, "http/similar", vec![leak_in_progress()]);
     check(seen, "http/stats_report", january_report());
     check(seen, "http/loadtest_progress", loadtest_progress());
+    check(seen, "http/place_detail", lakeside_detail());
     check(
         seen,
         "http/issue_action",

@@ -4,6 +4,7 @@
 use crate::bus::Publication;
 use crate::bus::memory::unix_ms;
 use crate::domain::access::{self, Actor, ChannelTarget, Grant};
+use crate::domain::places::PlacePath;
 use crate::domain::text::MessageText;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -173,8 +174,25 @@ pub async fn account_info(state: &AppState, identity: &Identity) -> AppResult<Ac
         let mut channels = vec![Channel::User(id)];
         if let Some(path) = path {
             channels.push(Channel::Street(path.street));
-            if let Some(c) = path.community {
-                channels.push(Channel::Home(c));
+            match path.community {
+                Some(c) => channels.push(Channel::Home(c)),
+                // A grant over a whole street reads the home of each community in it, where
+                // its role allows (a street chief does).
+                None => {
+                    let alone = Actor {
+                        id,
+                        grants: vec![Grant {
+                            role: row.role,
+                            scope: Some(path),
+                        }],
+                    };
+                    for community in state.store.children(path.street).await? {
+                        let home = PlacePath::community(path.street, community.id);
+                        if access::can_read(&alone, &ChannelTarget::Home(home)) {
+                            channels.push(Channel::Home(community.id));
+                        }
+                    }
+                }
             }
         }
         grants.push(GrantInfo {

@@ -438,11 +438,23 @@ fn info(record: &MeetingRecord) -> MeetingInfo {
 
 /// Meetings of the places the actor belongs to that they may know of.
 pub async fn list(state: &AppState, who: &Identity) -> AppResult<Vec<MeetingInfo>> {
+    // Meetings are held for a community or a street: those of the grant's own street and
+    // community, and for a grant over a whole street, those of every community in it.
     let mut places = Vec::new();
     for grant in &who.actor.grants {
         if let Some(scope) = grant.scope {
             places.push(scope.street);
-            places.extend(scope.community);
+            match scope.community {
+                Some(community) => places.push(community),
+                None => places.extend(
+                    state
+                        .store
+                        .children(scope.street)
+                        .await?
+                        .into_iter()
+                        .map(|p| p.id),
+                ),
+            }
         }
     }
     places.sort();

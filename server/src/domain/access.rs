@@ -105,6 +105,12 @@ pub fn can_read(actor: &Actor, target: &ChannelTarget) -> bool {
 }
 
 /// Whether `actor` may post a message to a channel with the `post` command.
+/// Whether the actor may look a place up (its name, what lies above and under it): a place on
+/// one line with one of their grants' places. Admins see every place; ops none.
+pub fn can_see_place(actor: &Actor, place: &PlacePath) -> bool {
+    actor.has_role(Role::Admin) || actor.placed().any(|(_, scope)| scope.on_one_line(place))
+}
+
 pub fn can_post(actor: &Actor, target: &ChannelTarget) -> bool {
     match *target {
         // An inbox is written by the server, an issue's timeline by issue actions, and a room
@@ -333,6 +339,42 @@ mod tests {
             let expected = name == "user self" || involved || member;
             assert_eq!(can_read(&nobody, &target), expected, "{name}");
             assert!(!can_post(&nobody, &target), "{name}");
+        }
+    }
+
+    #[test]
+    fn places_on_ones_own_line_are_seen() {
+        let places = [
+            ("street own", street(1), [1, 1, 1, 1, 1, 0, 1]),
+            ("street other", street(2), [0, 0, 0, 0, 0, 0, 1]),
+            ("community own", community(1, 10), [1, 1, 1, 1, 1, 0, 1]),
+            ("community other", community(1, 11), [0, 0, 0, 0, 1, 0, 1]),
+            ("grid own", grid(1, 10, 100), [1, 1, 1, 1, 1, 0, 1]),
+            ("grid other", grid(1, 10, 101), [1, 0, 0, 1, 1, 0, 1]),
+            (
+                "building own",
+                building(1, 10, 100, 1000),
+                [1, 1, 1, 1, 1, 0, 1],
+            ),
+            (
+                "building other grid",
+                building(1, 10, 101, 1010),
+                [1, 0, 0, 1, 1, 0, 1],
+            ),
+            (
+                "building other street",
+                building(2, 20, 200, 2000),
+                [0, 0, 0, 0, 0, 0, 1],
+            ),
+        ];
+        for (name, place, expected) in places {
+            for (role, want) in Role::ALL.into_iter().zip(expected) {
+                assert_eq!(
+                    can_see_place(&actor(role), &place),
+                    want == 1,
+                    "{role} on {name}"
+                );
+            }
         }
     }
 

@@ -10,6 +10,7 @@ mod issues;
 mod meetings;
 mod openapi;
 mod ops;
+mod places;
 mod web;
 
 pub use extract::{AppJson, Authenticated};
@@ -31,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .merge(appraisals::router())
         .merge(openapi::router())
         .merge(ops::router())
+        .merge(places::router())
         .merge(web::router())
         .merge(crate::ws::router())
         .layer(

@@ -1,7 +1,7 @@
 //! The OpenAPI document of the HTTP API, and a page to browse it. Both are built into the
 //! binary: the page loads nothing but the document, so it works on machines without internet.
 
-use super::{auth, channels, health, issues, meetings, ops};
+use super::{auth, channels, health, issues, meetings, ops, places};
 use crate::state::AppState;
 use axum::Router;
 use axum::http::header;
@@ -42,6 +42,7 @@ pub(super) mod docs {
         auth::me,
         channels::list,
         channels::post,
+        places::place,
         issues::categories,
         issues::list,
         issues::submit,
@@ -81,6 +82,7 @@ pub(super) mod docs {
     tags(
         (name = "auth", description = "Signing in, tokens and the caller's account"),
         (name = "channels", description = "The message archive of live channels"),
+        (name = "places", description = "Streets, communities, grids and buildings"),
         (name = "issues", description = "Residents' issues, from the report to the rating"),
         (name = "stats", description = "Issue statistics per street, community and grid"),
         (name = "meetings", description = "Meetings and their living rooms"),

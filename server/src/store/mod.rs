@@ -114,6 +114,9 @@ pub trait Store:
 
     async fn place(&self, id: PlaceId) -> StoreResult<Option<PlaceInfo>>;
 
+    /// The places directly under `id` (a street's communities, a grid's buildings), by id.
+    async fn children(&self, id: PlaceId) -> StoreResult<Vec<PlaceInfo>>;
+
     /// The place with its ancestors, or `None` when it does not exist.
     async fn place_path(&self, id: PlaceId) -> StoreResult<Option<PlacePath>>;
 

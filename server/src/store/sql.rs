@@ -223,17 +223,18 @@ impl Store for SqlStore {
                 .bind(id.0)
                 .fetch_optional(&self.pool)
                 .await?;
-        row.map(|row| {
-            let kind: String = row.try_get("kind")?;
-            Ok(PlaceInfo {
-                id: PlaceId(row.try_get("id")?),
-                kind: place_kind(&kind)?,
-                name: row.try_get("name")?,
-                name_zh: row.try_get("name_zh")?,
-                parent_id: row.try_get::<Option<i64>, _>("parent_id")?.map(PlaceId),
-            })
-        })
-        .transpose()
+        row.as_ref().map(place_info).transpose()
+    }
+
+    async fn children(&self, id: PlaceId) -> StoreResult<Vec<PlaceInfo>> {
+        let rows = sqlx::query(
+            "SELECT id, kind, parent_id, name, name_zh FROM places WHERE parent_id = $1 \
+             ORDER BY id",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(place_info).collect()
     }
 
     async fn place_path(&self, id: PlaceId) -> StoreResult<Option<PlacePath>> {
@@ -391,4 +392,15 @@ impl Store for SqlStore {
         .await?;
         rows.iter().map(message_row).collect()
     }
+}
+
+fn place_info(row: &AnyRow) -> StoreResult<PlaceInfo> {
+    let kind: String = row.try_get("kind")?;
+    Ok(PlaceInfo {
+        id: PlaceId(row.try_get("id")?),
+        kind: place_kind(&kind)?,
+        name: row.try_get("name")?,
+        name_zh: row.try_get("name_zh")?,
+        parent_id: row.try_get::<Option<i64>, _>("parent_id")?.map(PlaceId),
+    })
 }

@@ -14,6 +14,7 @@ mod issues;
 mod lifecycle;
 mod openapi;
 mod ops;
+mod places;
 mod postgres;
 mod presence;
 mod resume;
