@@ -160,6 +160,14 @@ pub async fn enter(state: &AppState, who: &Identity, meeting: MeetingId) -> AppR
     outcome.await.unwrap_or_else(|_| Err(busy()))
 }
 
+/// Another node appended to the room's log first. Each node's writers take turns, but nodes
+/// race: waiting a moment, by a random amount, keeps them from colliding again at once.
+async fn another_node_wrote() {
+    use rand::Rng;
+    let pause = rand::rng().random_range(1..=20);
+    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+}
+
 fn busy() -> AppError {
     AppError::new(ErrorCode::RequestInProgress, "the room is busy; retry")
 }
@@ -210,7 +218,10 @@ async fn log_arrivals(state: &AppState, meeting: MeetingId, waiting: Vec<Arrival
                 }
                 return;
             }
-            Err(StoreError::Stale) => waiting = entering,
+            Err(StoreError::Stale) => {
+                waiting = entering;
+                another_node_wrote().await;
+            }
             Err(e) => return answer_all(entering, &e.into()),
         }
     }
@@ -329,7 +340,7 @@ pub async fn act(
             Ok(RoomWritten::AlreadyVoted) => {
                 return Err(AppError::new(ErrorCode::Conflict, "you have voted already"));
             }
-            Err(StoreError::Stale) => continue,
+            Err(StoreError::Stale) => another_node_wrote().await,
             Err(e) => return Err(e.into()),
         }
     }

@@ -192,6 +192,8 @@ const RETRY_MAX: Duration = Duration::from_secs(5);
 /// Reads back from streams happen in the pub/sub read loop; while Redis is away the shared
 /// connection can wait out its reconnects for much longer, and the loop must not.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
+/// Presence entries renewed by one script run.
+const RENEW_CHUNK: usize = 500;
 /// Most queued subscribe and unsubscribe commands the listener takes in one go.
 const MAX_BATCH: usize = 1024;
 
@@ -641,7 +643,7 @@ impl Bus for RedisBus {
 
     async fn presence(&self, channel: Channel) -> Result<Vec<Member>, BusError> {
         // Swept first, so a crashed node's people are not listed once their time is up.
-        let values = self.keeper.keep(channel, true).await?;
+        let values = self.keeper.sweep(channel).await?;
         let mut members = BTreeMap::new();
         for value in values {
             match serde_json::from_slice::<Member>(&value) {
@@ -696,7 +698,7 @@ impl Keeper {
                 if stop.is_cancelled() {
                     return;
                 }
-                if let Err(e) = self.keep(channel, false).await {
+                if let Err(e) = self.renew(channel).await {
                     tracing::debug!(%channel, error = %e, "presence not renewed");
                 }
             }
@@ -713,8 +715,16 @@ impl Keeper {
         }
     }
 
-    /// One renewal and sweep of `channel`; with `list`, returns everyone present after it.
-    async fn keep(&self, channel: Channel, list: bool) -> Result<Vec<Vec<u8>>, BusError> {
+    /// Sweeps out the expired entries of `channel` and returns everyone present after it.
+    /// Renews nothing: a read comes with every subscribe, and renewing a crowd's entries at
+    /// each arrival would cost the square of the crowd.
+    async fn sweep(&self, channel: Channel) -> Result<Vec<Vec<u8>>, BusError> {
+        self.keep(channel, &[], true).await
+    }
+
+    /// Renews this node's entries of `channel`, a bounded number per script so that a big
+    /// room's renewal never holds Redis up for long, and sweeps out expired ones.
+    async fn renew(&self, channel: Channel) -> Result<(), BusError> {
         let mine: Vec<(String, AccountId, String)> = lock(&self.present)
             .get(&channel)
             .map(|entries| {
@@ -724,6 +734,23 @@ impl Keeper {
                     .collect()
             })
             .unwrap_or_default();
+        if mine.is_empty() {
+            self.keep(channel, &[], false).await?;
+        }
+        for chunk in mine.chunks(RENEW_CHUNK) {
+            self.keep(channel, chunk, false).await?;
+        }
+        Ok(())
+    }
+
+    /// One run of the keeping script: `mine` renewed (and put back where missing), expired
+    /// entries swept out and announced; with `list`, everyone present after it.
+    async fn keep(
+        &self,
+        channel: Channel,
+        mine: &[(String, AccountId, String)],
+        list: bool,
+    ) -> Result<Vec<Vec<u8>>, BusError> {
         let mut invocation = self.script.prepare_invoke();
         invocation
             .key(self.keys.presence(channel))
@@ -731,7 +758,7 @@ impl Keeper {
             .key(self.keys.presence_expiry(channel))
             .arg(millis(self.ttl))
             .arg(if list { "1" } else { "0" });
-        for (field, account, json) in &mine {
+        for (field, account, json) in mine {
             invocation.arg(field).arg(json).arg(account.0);
         }
         let mut conn = self.conn.clone();
