@@ -41,6 +41,7 @@ use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::store::{SqlStore, Store};
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use rand::RngCore;
 use std::future::Future;
 use std::path::Path;
@@ -228,6 +229,13 @@ pub async fn serve(
     let grace = state.config.shutdown_grace();
     let sessions = state.sessions.clone();
     let app = http::router(state);
+    // Events are small frames that must leave at once: without TCP_NODELAY, Nagle's algorithm
+    // holds a frame back while an earlier one waits for its acknowledgement.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let server = axum::serve(listener, app).with_graceful_shutdown({
         let token = token.clone();
         async move { token.cancelled().await }
