@@ -22,6 +22,7 @@ use serde_json::json;
 use tokio::sync::oneshot;
 
 const ATTEMPTS: usize = 8;
+const ARRIVAL_ATTEMPTS: usize = 40;
 
 impl From<RoomRefusal> for AppError {
     fn from(r: RoomRefusal) -> Self {
@@ -175,7 +176,10 @@ fn busy() -> AppError {
 /// Logs the first arrival of everyone waiting who may come in, in one write, and answers each.
 async fn log_arrivals(state: &AppState, meeting: MeetingId, waiting: Vec<Arrival>) {
     let mut waiting = waiting;
-    for _ in 0..ATTEMPTS {
+    // Arrivals never conflict with what another node wrote, they only need the room read
+    // again; when a crowd enters through several nodes at once, give them more tries than an
+    // action gets before telling anyone to retry.
+    for _ in 0..ARRIVAL_ATTEMPTS {
         let loaded = async {
             let record = state
                 .store
