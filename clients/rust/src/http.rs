@@ -7,8 +7,9 @@ use hehe_protocol::http::{
 use hehe_protocol::issue::{
     CategoryInfo, IssueAction, IssueDetail, IssueSummary, NewIssue, PhotoInfo,
 };
+use hehe_protocol::meeting::{MeetingDetail, MeetingInfo};
 use hehe_protocol::ops::LoadtestProgress;
-use hehe_protocol::{Channel, IssueId, Position, RequestId, WS_PATH};
+use hehe_protocol::{Channel, IssueId, MeetingId, Position, RequestId, WS_PATH};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
@@ -184,6 +185,24 @@ impl HttpClient {
             .post(self.url(&format!("/api/issues/{issue}/photos")))
             .bearer_auth(access_token)
             .multipart(form);
+        decode(request.send().await).await
+    }
+
+    /// `GET /api/meetings`: the meetings of the caller's street and community they may know of.
+    pub async fn meetings(&self, access_token: &str) -> Result<Vec<MeetingInfo>> {
+        let request = self
+            .http
+            .get(self.url("/api/meetings"))
+            .bearer_auth(access_token);
+        decode(request.send().await).await
+    }
+
+    /// `GET /api/meetings/{id}`: the meeting, its room now and its whole log.
+    pub async fn meeting(&self, access_token: &str, meeting: MeetingId) -> Result<MeetingDetail> {
+        let request = self
+            .http
+            .get(self.url(&format!("/api/meetings/{meeting}")))
+            .bearer_auth(access_token);
         decode(request.send().await).await
     }
 

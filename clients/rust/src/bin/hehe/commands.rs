@@ -1,0 +1,438 @@
+//! The one-shot commands: each asks the server once (or twice) and prints the answer.
+
+use crate::args::{ActCommand, ListArgs, RaiseArgs};
+use crate::error::{CliError, CliResult};
+use crate::output;
+use crate::session::Session;
+use hehe_client::Connection;
+use hehe_protocol::issue::{IssueAction, IssueSummary, NewIssue, PhotoInfo, PhotoKind};
+use hehe_protocol::{AccountId, Channel, IssueId, PlaceId, RequestId};
+use std::io::{BufRead, IsTerminal};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// Longest issue title the server takes, in characters.
+const TITLE_MAX: usize = 120;
+
+pub async fn login(
+    session: &mut Session,
+    username: &str,
+    password: Option<String>,
+    from_stdin: bool,
+    json: bool,
+) -> CliResult<()> {
+    let password = match password {
+        Some(password) => password,
+        None => read_password(from_stdin)?,
+    };
+    let tokens = session.http.login(username, &password).await?;
+    session.save_login(&tokens)?;
+    if json {
+        output::json(&tokens.account);
+    } else {
+        println!(
+            "logged in to {} as {} ({}, account {})",
+            session.http.base_url(),
+            tokens.account.username,
+            tokens.account.display_name,
+            tokens.account.id
+        );
+    }
+    Ok(())
+}
+
+/// The first line of stdin, or, on a terminal, a line typed without echo.
+fn read_password(from_stdin: bool) -> CliResult<String> {
+    let stdin = std::io::stdin();
+    let terminal = stdin.is_terminal() && !from_stdin;
+    if terminal {
+        eprint!("Password: ");
+        // `stty` reads the terminal from its stdin, which it inherits: ours.
+        let echo = |on: bool| {
+            Command::new("stty")
+                .arg(if on { "echo" } else { "-echo" })
+                .stdin(Stdio::inherit())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let hidden = echo(false);
+        let mut line = String::new();
+        let read = stdin.lock().read_line(&mut line);
+        if hidden {
+            echo(true);
+        }
+        eprintln!();
+        read?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        return Err(CliError::Usage("no password on stdin".into()));
+    }
+    Ok(password.to_owned())
+}
+
+pub fn logout(session: &mut Session, json: bool) -> CliResult<()> {
+    let had = session.forget()?;
+    if json {
+        output::json(&serde_json::json!({ "logged_out": had }));
+    } else if had {
+        println!("logged out of {}", session.http.base_url());
+    } else {
+        println!("not logged in to {}", session.http.base_url());
+    }
+    Ok(())
+}
+
+pub async fn whoami(session: &mut Session, json: bool) -> CliResult<()> {
+    let token = session.token().await?;
+    let me = session.http.me(&token).await?;
+    if json {
+        output::json(&me);
+        return Ok(());
+    }
+    println!(
+        "{} ({}), account {} on {}",
+        me.username,
+        me.display_name,
+        me.id,
+        session.http.base_url()
+    );
+    for grant in &me.grants {
+        let place = match &grant.place {
+            Some(p) => format!(
+                " of {} {} ({}, {})",
+                p.kind.as_str(),
+                p.id,
+                p.name,
+                p.name_zh
+            ),
+            None => String::new(),
+        };
+        let channels: Vec<String> = grant.channels.iter().map(|c| c.to_string()).collect();
+        println!("  {}{place}: {}", grant.role.as_str(), channels.join(" "));
+    }
+    Ok(())
+}
+
+pub async fn channels(session: &mut Session, json: bool) -> CliResult<()> {
+    let token = session.token().await?;
+    let me = session.http.me(&token).await?;
+    let mut channels: Vec<Channel> = Vec::new();
+    for channel in me.grants.iter().flat_map(|g| &g.channels) {
+        if !channels.contains(channel) {
+            channels.push(*channel);
+        }
+    }
+    if json {
+        output::json(&channels);
+    } else {
+        for channel in channels {
+            println!("{channel}");
+        }
+    }
+    Ok(())
+}
+
+pub async fn categories(session: &mut Session, json: bool) -> CliResult<()> {
+    let categories = session.http.categories().await?;
+    if json {
+        output::json(&categories);
+        return Ok(());
+    }
+    for c in categories {
+        let mut notes = Vec::new();
+        if c.requires_after_photo {
+            notes.push("after photo required");
+        }
+        if c.requires_verification {
+            notes.push("verified");
+        }
+        println!(
+            "{} ({}, {}): {} priority{}{}",
+            c.code,
+            c.name,
+            c.name_zh,
+            c.default_priority.as_str(),
+            if notes.is_empty() { "" } else { "; " },
+            notes.join(", ")
+        );
+    }
+    Ok(())
+}
+
+pub async fn post(
+    session: &mut Session,
+    channel: Channel,
+    text: &str,
+    json: bool,
+) -> CliResult<()> {
+    let token = session.token().await?;
+    let mut conn = Connection::connect(&session.http.ws_url(), &token).await?;
+    let posted = conn.post(channel, text).await?;
+    let _ = conn.close().await;
+    if json {
+        output::json(&serde_json::json!({
+            "channel": channel,
+            "message_id": posted.message_id,
+            "epoch": posted.epoch,
+            "offset": posted.offset,
+        }));
+    } else {
+        println!(
+            "posted message {} to {channel} (epoch {}, offset {})",
+            posted.message_id, posted.epoch, posted.offset
+        );
+    }
+    Ok(())
+}
+
+/// A fresh request id: the server applies a command once per id and account.
+fn request_id() -> RequestId {
+    let random: u64 = rand::random();
+    RequestId::parse(format!("cli-{random:016x}")).expect("a valid request id")
+}
+
+/// The first line of the text, cut to what a title may hold.
+fn title_of(text: &str) -> String {
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    if line.chars().count() <= TITLE_MAX {
+        line.to_owned()
+    } else {
+        let mut title: String = line.chars().take(TITLE_MAX - 1).collect();
+        title.push('…');
+        title
+    }
+}
+
+fn read_photo(path: &Path) -> CliResult<Vec<u8>> {
+    std::fs::read(path).map_err(|e| CliError::Usage(format!("reading {}: {e}", path.display())))
+}
+
+async fn upload(
+    session: &mut Session,
+    token: &str,
+    issue: IssueId,
+    kind: PhotoKind,
+    path: &Path,
+    keep_location: bool,
+) -> CliResult<PhotoInfo> {
+    let bytes = read_photo(path)?;
+    Ok(session
+        .http
+        .upload_photo(token, issue, kind.as_str(), bytes, keep_location)
+        .await?)
+}
+
+fn print_issue(issue: &IssueSummary, photo: Option<&PhotoInfo>, json: bool) {
+    if json {
+        output::json(&serde_json::json!({ "issue": issue, "photo": photo }));
+        return;
+    }
+    println!("{}", output::issue_line(issue));
+    if let Some(photo) = photo {
+        println!(
+            "  photo {} ({}): {}",
+            photo.id,
+            photo.kind.as_str(),
+            photo.url
+        );
+    }
+}
+
+pub async fn raise(session: &mut Session, args: RaiseArgs, json: bool) -> CliResult<()> {
+    // Read the photo before raising anything, so a wrong path raises nothing.
+    if let Some(path) = &args.photo {
+        read_photo(path)?;
+    }
+    let token = session.token().await?;
+    let issue = NewIssue {
+        category: args.category,
+        title: args.title.unwrap_or_else(|| title_of(&args.text)),
+        description: args.text,
+        place_id: PlaceId(args.place),
+        location: None,
+        public: !args.private,
+        priority: args.priority,
+        on_behalf_of: args.on_behalf_of.map(AccountId),
+    };
+    let summary = session
+        .http
+        .submit_issue(&token, &request_id(), &issue)
+        .await?;
+    let photo = match &args.photo {
+        Some(path) => Some(
+            upload(
+                session,
+                &token,
+                summary.id,
+                PhotoKind::Before,
+                path,
+                args.keep_location,
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    print_issue(&summary, photo.as_ref(), json);
+    Ok(())
+}
+
+pub async fn show(session: &mut Session, id: i64, json: bool) -> CliResult<()> {
+    let token = session.token().await?;
+    let detail = session.http.issue(&token, IssueId(id)).await?;
+    if json {
+        output::json(&detail);
+    } else {
+        output::issue_detail(&detail);
+    }
+    Ok(())
+}
+
+pub async fn list(session: &mut Session, args: ListArgs, json: bool) -> CliResult<()> {
+    let token = session.token().await?;
+    let mut query: Vec<(&str, String)> = Vec::new();
+    let numbers = [
+        ("community", args.community),
+        ("street", args.street),
+        ("grid", args.grid),
+        ("assignee", args.assignee),
+        ("before", args.before),
+    ];
+    for (name, value) in numbers {
+        if let Some(value) = value {
+            query.push((name, value.to_string()));
+        }
+    }
+    if args.mine {
+        query.push(("mine", "true".into()));
+    }
+    if let Some(state) = args.state {
+        query.push(("state", state));
+    }
+    if let Some(category) = args.category {
+        query.push(("category", category));
+    }
+    if let Some(limit) = args.limit {
+        query.push(("limit", limit.to_string()));
+    }
+    let issues = session.http.issues(&token, &query).await?;
+    if json {
+        output::json(&issues);
+    } else {
+        for issue in &issues {
+            println!("{}", output::issue_line(issue));
+        }
+    }
+    Ok(())
+}
+
+pub async fn act(session: &mut Session, id: i64, command: ActCommand, json: bool) -> CliResult<()> {
+    let issue = IssueId(id);
+    // A photo goes first: `complete` may need the `after` photo already there.
+    let photo = match &command {
+        ActCommand::Progress {
+            photo: Some(path),
+            photo_kind,
+            ..
+        } => Some((*photo_kind, path.clone())),
+        ActCommand::Complete {
+            photo: Some(path), ..
+        } => Some((PhotoKind::After, path.clone())),
+        _ => None,
+    };
+    if let Some((_, path)) = &photo {
+        read_photo(path)?;
+    }
+    let action = match command {
+        ActCommand::Accept => IssueAction::Accept,
+        ActCommand::Reject { reason } => IssueAction::Reject { reason },
+        ActCommand::Merge { into } => IssueAction::Merge {
+            into: IssueId(into),
+        },
+        ActCommand::Dispatch { to } => IssueAction::Dispatch {
+            assignee: AccountId(to),
+        },
+        ActCommand::Acknowledge => IssueAction::Acknowledge,
+        ActCommand::Progress { text, internal, .. } => IssueAction::PostUpdate { text, internal },
+        ActCommand::Complete { text, .. } => IssueAction::Complete { note: text },
+        ActCommand::Return { reason } => IssueAction::Return { reason },
+        ActCommand::Escalate { reason } => IssueAction::Escalate { reason },
+        ActCommand::Unfixable {
+            explanation,
+            resolution,
+        } => IssueAction::DeclareUnfixable {
+            explanation,
+            resolution,
+        },
+        ActCommand::VerifyOk => IssueAction::VerifyOk,
+        ActCommand::VerifyFail { reason } => IssueAction::VerifyFail { reason },
+        ActCommand::Rate {
+            not_resolved,
+            stars,
+            satisfaction,
+            comment,
+        } => IssueAction::Rate {
+            resolved: !not_resolved,
+            satisfaction,
+            stars,
+            comment,
+        },
+        ActCommand::Withdraw => IssueAction::Withdraw,
+        ActCommand::Follow => IssueAction::Follow,
+        ActCommand::Unfollow => IssueAction::Unfollow,
+        ActCommand::MeToo { note } => IssueAction::MeToo { note },
+    };
+    let token = session.token().await?;
+    let uploaded = match &photo {
+        Some((kind, path)) => Some(upload(session, &token, issue, *kind, path, false).await?),
+        None => None,
+    };
+    let summary = session
+        .http
+        .issue_action(&token, issue, &request_id(), &action)
+        .await?;
+    print_issue(&summary, uploaded.as_ref(), json);
+    Ok(())
+}
+
+pub async fn meetings(session: &mut Session, json: bool) -> CliResult<()> {
+    let token = session.token().await?;
+    let meetings = session.http.meetings(&token).await?;
+    if json {
+        output::json(&meetings);
+    } else {
+        for meeting in &meetings {
+            println!("{}", output::meeting_line(meeting));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_come_from_the_first_line_and_fit() {
+        assert_eq!(
+            title_of("\n  Leak behind building 5 \nmore"),
+            "Leak behind building 5"
+        );
+        let long = "水".repeat(200);
+        let title = title_of(&long);
+        assert_eq!(title.chars().count(), TITLE_MAX);
+        assert!(title.ends_with('…'));
+    }
+
+    #[test]
+    fn request_ids_are_valid_and_fresh() {
+        assert_ne!(request_id(), request_id());
+    }
+}
