@@ -6,11 +6,19 @@ use tokio::net::TcpListener;
 
 // mimalloc returns freed memory to the system more readily than glibc's per-thread arenas,
 // which matters for a process holding tens of thousands of small, long-lived connections.
+#[cfg(not(feature = "dhat-heap"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[cfg(feature = "dhat-heap")]
+#[global_allocator]
+static ALLOCATOR: dhat::Alloc = dhat::Alloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Written when main returns, after a graceful shutdown (SIGTERM or Ctrl-C).
+    #[cfg(feature = "dhat-heap")]
+    let _profiler = dhat::Profiler::new_heap();
     let config = Config::parse();
     hehe_server::telemetry::init(&config.log, config.log_json);
     // Every connection holds a file; a soft limit left below the hard one (often 1,024)

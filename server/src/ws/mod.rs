@@ -28,8 +28,10 @@ async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Respons
         .read_buffer_size(config.ws_read_buffer_bytes)
         .write_buffer_size(config.ws_write_buffer_bytes)
         .on_failed_upgrade(|e| tracing::debug!(error = %e, "websocket upgrade failed"))
-        .on_upgrade(move |socket| {
+        .on_upgrade(move |socket| async move {
+            // A task of our own rather than axum's upgrade task: that one would keep its own
+            // state (and our closure's) beside the session's for the life of the connection.
             let sessions = state.sessions.clone();
-            sessions.track_future(session::run(socket, state))
+            sessions.spawn(session::start(socket, state));
         })
 }

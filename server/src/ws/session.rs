@@ -12,22 +12,35 @@ use crate::hub::{Frame, Outbox};
 use crate::state::AppState;
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::StreamExt;
+use futures_util::stream::SplitStream;
 use hehe_protocol::{
     AccountSummary, Channel, ClientMsg, CloseCode, ErrorCode, Event, PROTOCOL_VERSION, Position,
     ReplyResult, RequestId, ServerMsg, decode_client_msg,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
+use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 use tracing::Instrument;
 
 /// Undecodable frames tolerated on one connection before it is closed as a protocol violation.
 const MAX_BAD_FRAMES: u32 = 10;
 
-pub async fn run(socket: WebSocket, state: AppState) {
+/// The session of a new socket, ready to run. Built outside the future on purpose: what an
+/// `async fn` takes as arguments stays in its future for as long as the future lives, and the
+/// unsplit socket and the state would stay in every idle connection's task.
+pub fn start(socket: WebSocket, state: AppState) -> impl Future<Output = ()> + Send + 'static {
     let conn = state.next_conn_id();
     let span = tracing::info_span!("session", conn, account = tracing::field::Empty);
-    Session::new(state, conn).run(socket).instrument(span).await
+    let session = Session::new(state, conn);
+    let (sink, stream) = socket.split();
+    let writer = tokio::spawn(write_loop(
+        sink,
+        session.outbox.clone(),
+        session.state.metrics.clone(),
+        session.state.config.close_grace(),
+    ));
+    session.run(stream, writer).instrument(span)
 }
 
 struct Session {
@@ -69,25 +82,23 @@ impl Session {
         }
     }
 
-    async fn run(mut self, socket: WebSocket) {
+    async fn run(
+        mut self,
+        mut stream: SplitStream<WebSocket>,
+        mut writer: JoinHandle<Option<CloseCode>>,
+    ) {
         let metrics = self.state.metrics.clone();
         metrics.connections.inc();
-        let (sink, mut stream) = socket.split();
-        let mut writer = tokio::spawn(write_loop(
-            sink,
-            self.outbox.clone(),
-            metrics.clone(),
-            self.state.config.close_grace(),
-        ));
         let config = self.state.config.clone();
         let shutdown = self.state.shutdown.clone();
         let auth_deadline = Instant::now() + config.auth_timeout();
-        let mut heartbeat =
-            tokio::time::interval_at(Instant::now() + config.heartbeat(), config.heartbeat());
-        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut next_ping = Instant::now() + config.heartbeat();
 
         let end = loop {
-            let pong_deadline = self.ping_sent.map(|t| t + config.heartbeat_timeout());
+            // One timer for whichever comes first of the auth deadline, the token's expiry,
+            // the pong deadline and the next ping: every timer an idle session holds is
+            // memory times the number of connections.
+            let deadline = self.next_deadline(auth_deadline, next_ping, &config);
             tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => break End::Close(CloseCode::SHUTDOWN),
@@ -110,27 +121,9 @@ impl Session {
                         Some(Err(e)) => break if too_big(&e) { End::Close(CloseCode::MESSAGE_TOO_BIG) } else { End::Gone },
                     }
                 }
-                _ = sleep_until(auth_deadline), if self.identity.is_none() => {
-                    break End::Close(CloseCode::UNAUTHORIZED);
-                }
-                _ = sleep_until(self.expires_at.unwrap_or(auth_deadline)), if self.expires_at.is_some() => {
-                    self.send(ServerMsg::Error {
-                        id: None,
-                        code: ErrorCode::TokenExpired,
-                        message: "the access token expired; refresh it and reconnect".into(),
-                    });
-                    break End::Close(CloseCode::TOKEN_EXPIRED);
-                }
-                _ = sleep_until(pong_deadline.unwrap_or(auth_deadline)), if pong_deadline.is_some() => {
-                    if self.ping_sent.is_some_and(|sent| self.last_seen < sent) {
-                        break End::Close(CloseCode::HEARTBEAT_TIMEOUT);
-                    }
-                    self.ping_sent = None;
-                }
-                _ = heartbeat.tick(), if self.identity.is_some() => {
-                    if self.ping_sent.is_none() {
-                        self.ping_sent = Some(Instant::now());
-                        self.send(ServerMsg::Ping);
+                _ = sleep_until(deadline) => {
+                    if let Some(end) = self.on_deadline(auth_deadline, &mut next_ping, &config) {
+                        break end;
                     }
                 }
             }
@@ -164,6 +157,61 @@ impl Session {
             code: err.code,
             message: err.message,
         });
+    }
+
+    /// The earliest moment the session must act on its own.
+    fn next_deadline(
+        &self,
+        auth_deadline: Instant,
+        next_ping: Instant,
+        config: &crate::config::Config,
+    ) -> Instant {
+        if self.identity.is_none() {
+            return auth_deadline;
+        }
+        let mut at = match self.ping_sent {
+            Some(sent) => sent + config.heartbeat_timeout(),
+            None => next_ping,
+        };
+        if let Some(expiry) = self.expires_at {
+            at = at.min(expiry);
+        }
+        at
+    }
+
+    /// Whatever fell due: the end of the session, or a ping to send.
+    fn on_deadline(
+        &mut self,
+        auth_deadline: Instant,
+        next_ping: &mut Instant,
+        config: &crate::config::Config,
+    ) -> Option<End> {
+        let now = Instant::now();
+        if self.identity.is_none() {
+            return (now >= auth_deadline).then_some(End::Close(CloseCode::UNAUTHORIZED));
+        }
+        if self.expires_at.is_some_and(|expiry| now >= expiry) {
+            self.send(ServerMsg::Error {
+                id: None,
+                code: ErrorCode::TokenExpired,
+                message: "the access token expired; refresh it and reconnect".into(),
+            });
+            return Some(End::Close(CloseCode::TOKEN_EXPIRED));
+        }
+        if let Some(sent) = self.ping_sent {
+            if now >= sent + config.heartbeat_timeout() {
+                if self.last_seen < sent {
+                    return Some(End::Close(CloseCode::HEARTBEAT_TIMEOUT));
+                }
+                self.ping_sent = None;
+            }
+        } else if now >= *next_ping {
+            self.ping_sent = Some(now);
+            self.send(ServerMsg::Ping);
+            // As an interval that skips missed ticks: the next ping a period from now.
+            *next_ping = now + config.heartbeat();
+        }
+        None
     }
 
     /// Handles one text frame; returns a close code when the connection must end.
