@@ -1,0 +1,377 @@
+//! The `hehe` binary against a real server started in this process (SQLite in a temporary
+//! directory, the demo neighbourhood seeded), each account with its own config directory.
+
+use hehe_server::config::Config;
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+
+const PASSWORD: &str = "hehe-demo";
+const WAIT: Duration = Duration::from_secs(15);
+
+/// A server on its own thread and runtime, so the tests can block on subprocesses.
+struct Server {
+    url: String,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> Server {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut config = Config::with_data_dir(dir.path());
+        config.seed_demo = true;
+        let (address, bound) = mpsc::channel::<SocketAddr>();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind");
+                address.send(listener.local_addr().expect("address")).ok();
+                hehe_server::run(config, listener, async move {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("the server runs");
+            });
+        });
+        let addr = bound.recv_timeout(WAIT).expect("the server binds");
+        let deadline = Instant::now() + WAIT;
+        while !ready(addr) {
+            assert!(Instant::now() < deadline, "the server did not become ready");
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        Server {
+            url: format!("http://{addr}"),
+            stop: Some(stop),
+            thread: Some(thread),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// `GET /readyz` answers 200.
+fn ready(addr: SocketAddr) -> bool {
+    let Ok(mut stream) = TcpStream::connect(addr) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.starts_with("HTTP/1.1 200")
+}
+
+/// The binary, speaking to `server` with the config directory `home`.
+fn hehe(server: &str, home: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hehe"));
+    command
+        .env("HEHE_SERVER", server)
+        .env("XDG_CONFIG_HOME", home)
+        .env("HOME", home)
+        .env_remove("HEHE_TOKEN");
+    command
+}
+
+/// Runs to the end with `stdin` as its input.
+fn run(mut command: Command, stdin: &str) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    wait(child)
+}
+
+/// Waits for a child, killing it after [`WAIT`].
+fn wait(mut child: Child) -> Output {
+    let deadline = Instant::now() + WAIT;
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let output = child.wait_with_output().expect("output");
+            panic!("the binary did not finish: {}", text(&output));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "status {:?}\nstdout: {}\nstderr: {}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// Runs and expects success; the JSON it printed.
+fn ok_json(command: Command) -> Value {
+    let output = run(command, "");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&output)))
+}
+
+/// One account's config directory, logged in.
+fn account(server: &Server, root: &Path, username: &str) -> std::path::PathBuf {
+    let home = root.join(username);
+    let mut login = hehe(&server.url, &home);
+    login.args(["login", username, "--password-stdin"]);
+    let output = run(login, &format!("{PASSWORD}\n"));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    home
+}
+
+fn act(server: &Server, home: &Path, issue: i64, action: &[&str]) -> Output {
+    let mut command = hehe(&server.url, home);
+    command
+        .args(["--json", "issue", "act", &issue.to_string()])
+        .args(action);
+    run(command, "")
+}
+
+#[test]
+fn a_session_of_an_official_a_resident_and_a_worker() {
+    let server = Server::start();
+    let root = tempfile::tempdir().expect("temporary directory");
+
+    // Logging in saves the tokens where only their owner reads them.
+    let official = account(&server, root.path(), "official");
+    let saved = official.join("hehe").join("credentials.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&saved)
+            .expect("credentials saved")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "credentials are private");
+    }
+    let mut wrong = hehe(&server.url, &root.path().join("nobody"));
+    wrong.args(["login", "official", "--password-stdin"]);
+    let refused = run(wrong, "not the password\n");
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("invalid_credentials"));
+
+    // The channels the official reads, from /api/me.
+    let mut channels = hehe(&server.url, &official);
+    channels.args(["channels", "--json"]);
+    let channels = ok_json(channels);
+    let home_channel = channels
+        .as_array()
+        .expect("an array")
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|c| c.starts_with("home:"))
+        .expect("a home channel")
+        .to_owned();
+
+    // A tail in the background prints what a post sends.
+    let mut tail = hehe(&server.url, &official);
+    tail.args(["tail", &home_channel, "--count", "1", "--json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut tail = tail.spawn().expect("tail starts");
+    let (line, lines) = mpsc::channel::<String>();
+    let stderr = tail.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = line.send(l);
+        }
+    });
+    loop {
+        let l = lines
+            .recv_timeout(WAIT)
+            .expect("the tail says when it follows the channel");
+        if l.contains("following") {
+            break;
+        }
+    }
+    let said = "Water is off 9-11 tomorrow";
+    let mut post = hehe(&server.url, &official);
+    post.args(["post", &home_channel, said]);
+    let posted = run(post, "");
+    assert_eq!(posted.status.code(), Some(0), "{}", text(&posted));
+    let tailed = wait(tail);
+    assert_eq!(tailed.status.code(), Some(0), "{}", text(&tailed));
+    let out = String::from_utf8_lossy(&tailed.stdout);
+    let events: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON lines"))
+        .collect();
+    assert_eq!(events.len(), 1, "{out}");
+    assert_eq!(events[0]["type"], "event");
+    assert_eq!(events[0]["channel"], home_channel.as_str());
+    assert_eq!(events[0]["kind"], "message");
+    assert_eq!(events[0]["data"]["text"], said);
+
+    // A resident raises an issue; the official accepts and dispatches it to the worker, who
+    // acknowledges it.
+    let resident = account(&server, root.path(), "resident");
+    let worker = account(&server, root.path(), "worker");
+    let mut whoami = hehe(&server.url, &worker);
+    whoami.args(["whoami", "--json"]);
+    let worker_id = ok_json(whoami)["id"].as_i64().expect("an account id");
+    let mut raise = hehe(&server.url, &resident);
+    raise.args([
+        "issue",
+        "raise",
+        "--category",
+        "clutter",
+        "--place",
+        "3",
+        "--text",
+        "Boxes in stairwell 2 block the fire escape",
+        "--json",
+    ]);
+    let raised = ok_json(raise);
+    assert_eq!(raised["issue"]["state"], "submitted");
+    assert_eq!(
+        raised["issue"]["title"],
+        "Boxes in stairwell 2 block the fire escape"
+    );
+    let issue = raised["issue"]["id"].as_i64().expect("an issue id");
+
+    let state = |output: Output| -> String {
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+        let answer: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        answer["issue"]["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(
+        state(act(&server, &official, issue, &["accept"])),
+        "accepted"
+    );
+    let to = worker_id.to_string();
+    assert_eq!(
+        state(act(&server, &official, issue, &["dispatch", "--to", &to])),
+        "dispatched"
+    );
+    assert_eq!(
+        state(act(&server, &worker, issue, &["acknowledge"])),
+        "in_progress"
+    );
+
+    // Refusals exit 2 with the stable code: a resident may not accept, and an issue in
+    // progress cannot be accepted again.
+    let forbidden = act(&server, &resident, issue, &["accept"]);
+    assert_eq!(forbidden.status.code(), Some(2), "{}", text(&forbidden));
+    assert!(String::from_utf8_lossy(&forbidden.stderr).contains("forbidden"));
+    let conflict = act(&server, &official, issue, &["accept"]);
+    assert_eq!(conflict.status.code(), Some(2), "{}", text(&conflict));
+    assert!(String::from_utf8_lossy(&conflict.stderr).contains("conflict"));
+
+    // The issue shows its timeline.
+    let mut show = hehe(&server.url, &resident);
+    show.args(["issue", "show", &issue.to_string(), "--json"]);
+    let detail = ok_json(show);
+    let kinds: Vec<&str> = detail["timeline"]
+        .as_array()
+        .expect("a timeline")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["submitted", "accepted", "dispatched", "acknowledged"]
+    );
+
+    // Saying something in a room that has not started is refused, after entering it.
+    let mut meetings = hehe(&server.url, &official);
+    meetings.args(["meetings", "--json"]);
+    let meeting = ok_json(meetings)[0]["id"].as_i64().expect("a meeting");
+    let mut join = hehe(&server.url, &official);
+    join.args([
+        "room",
+        "join",
+        &meeting.to_string(),
+        "--say",
+        "hello",
+        "--count",
+        "1",
+    ]);
+    let joined = run(join, "");
+    assert_eq!(joined.status.code(), Some(2), "{}", text(&joined));
+    assert!(String::from_utf8_lossy(&joined.stderr).contains("conflict"));
+
+    // Logging out forgets the tokens; then commands ask to log in.
+    let mut logout = hehe(&server.url, &official);
+    logout.arg("logout");
+    assert_eq!(run(logout, "").status.code(), Some(0));
+    let mut whoami = hehe(&server.url, &official);
+    whoami.arg("whoami");
+    let anonymous = run(whoami, "");
+    assert_eq!(anonymous.status.code(), Some(1), "{}", text(&anonymous));
+    assert!(String::from_utf8_lossy(&anonymous.stderr).contains("hehe login"));
+}
+
+#[test]
+fn an_unreachable_server_exits_3_and_bad_usage_1() {
+    // A port nobody listens on: bound, then let go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let home = tempfile::tempdir().expect("temporary directory");
+    for args in [
+        &["whoami", "--token", "x"][..],
+        &["tail", "home:2", "--token", "x"],
+        &["post", "home:2", "hello", "--token", "x"],
+    ] {
+        let mut command = hehe(&url, home.path());
+        command.args(args);
+        let output = run(command, "");
+        assert_eq!(output.status.code(), Some(3), "{args:?}: {}", text(&output));
+        assert!(String::from_utf8_lossy(&output.stderr).contains("cannot reach"));
+    }
+    let mut login = hehe(&url, home.path());
+    login.args(["login", "official", "--password-stdin"]);
+    assert_eq!(run(login, "hehe-demo\n").status.code(), Some(3));
+
+    let mut bad = hehe(&url, home.path());
+    bad.args(["issue", "act", "1", "frobnicate"]);
+    assert_eq!(run(bad, "").status.code(), Some(1));
+    let mut bad_channel = hehe(&url, home.path());
+    bad_channel.args(["tail", "nowhere:1"]);
+    assert_eq!(run(bad_channel, "").status.code(), Some(1));
+}
