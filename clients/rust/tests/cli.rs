@@ -17,53 +17,26 @@ const WAIT: Duration = Duration::from_secs(15);
 /// A server on its own thread and runtime, so the tests can block on subprocesses.
 struct Server {
     url: String,
+    addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Server {
     fn start() -> Server {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let mut config = Config::with_data_dir(dir.path());
-        config.seed_demo = true;
-        let (address, bound) = mpsc::channel::<SocketAddr>();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind");
-                address.send(listener.local_addr().expect("address")).ok();
-                hehe_server::run(config, listener, async move {
-                    let _ = stopped.await;
-                })
-                .await
-                .expect("the server runs");
-            });
-        });
-        let addr = bound.recv_timeout(WAIT).expect("the server binds");
-        let deadline = Instant::now() + WAIT;
-        while !ready(addr) {
-            assert!(Instant::now() < deadline, "the server did not become ready");
-            std::thread::sleep(Duration::from_millis(25));
-        }
+        let (addr, stop, thread) = serve(dir.path(), "127.0.0.1:0".parse().expect("address"));
         Server {
             url: format!("http://{addr}"),
+            addr,
             stop: Some(stop),
             thread: Some(thread),
-            _dir: dir,
+            dir,
         }
     }
-}
 
-impl Drop for Server {
-    fn drop(&mut self) {
+    fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -71,6 +44,54 @@ impl Drop for Server {
             let _ = thread.join();
         }
     }
+
+    /// Stops the server and starts it again on the same address and data.
+    fn restart(&mut self) {
+        self.stop();
+        let (_, stop, thread) = serve(self.dir.path(), self.addr);
+        self.stop = Some(stop);
+        self.thread = Some(thread);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Runs a server on `dir` at `addr` (port 0: any) until told to stop; returns once it is ready.
+fn serve(
+    dir: &Path,
+    addr: SocketAddr,
+) -> (SocketAddr, oneshot::Sender<()>, std::thread::JoinHandle<()>) {
+    let mut config = Config::with_data_dir(dir);
+    config.seed_demo = true;
+    let (address, bound) = mpsc::channel::<SocketAddr>();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+            address.send(listener.local_addr().expect("address")).ok();
+            hehe_server::run(config, listener, async move {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("the server runs");
+        });
+    });
+    let addr = bound.recv_timeout(WAIT).expect("the server binds");
+    let deadline = Instant::now() + WAIT;
+    while !ready(addr) {
+        assert!(Instant::now() < deadline, "the server did not become ready");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    (addr, stop, thread)
 }
 
 /// `GET /readyz` answers 200.
@@ -166,6 +187,54 @@ fn act(server: &Server, home: &Path, issue: i64, action: &[&str]) -> Output {
     run(command, "")
 }
 
+/// Starts `hehe tail` in the background; its stderr lines arrive on the receiver.
+fn spawn_tail(server: &Server, home: &Path, args: &[&str]) -> (Child, mpsc::Receiver<String>) {
+    let mut tail = hehe(&server.url, home);
+    tail.arg("tail")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut tail = tail.spawn().expect("tail starts");
+    let (line, lines) = mpsc::channel::<String>();
+    let stderr = tail.stderr.take().expect("stderr");
+    std::thread::spawn(move || {
+        for l in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = line.send(l);
+        }
+    });
+    (tail, lines)
+}
+
+/// Waits for the tail's notice that it follows its channel (again).
+fn wait_following(lines: &mpsc::Receiver<String>) {
+    loop {
+        let l = lines
+            .recv_timeout(WAIT)
+            .expect("the tail says when it follows the channel");
+        if l.contains("following") {
+            return;
+        }
+    }
+}
+
+fn post(server: &Server, home: &Path, channel: &str, message: &str) {
+    let mut post = hehe(&server.url, home);
+    post.args(["post", channel, message]);
+    let posted = run(post, "");
+    assert_eq!(posted.status.code(), Some(0), "{}", text(&posted));
+}
+
+/// The JSON lines a finished tail printed.
+fn tailed(tail: Child) -> Vec<Value> {
+    let output = wait(tail);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON lines"))
+        .collect()
+}
+
 #[test]
 fn a_session_of_an_official_a_resident_and_a_worker() {
     let server = Server::start();
@@ -203,40 +272,16 @@ fn a_session_of_an_official_a_resident_and_a_worker() {
         .to_owned();
 
     // A tail in the background prints what a post sends.
-    let mut tail = hehe(&server.url, &official);
-    tail.args(["tail", &home_channel, "--count", "1", "--json"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut tail = tail.spawn().expect("tail starts");
-    let (line, lines) = mpsc::channel::<String>();
-    let stderr = tail.stderr.take().expect("stderr");
-    std::thread::spawn(move || {
-        for l in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = line.send(l);
-        }
-    });
-    loop {
-        let l = lines
-            .recv_timeout(WAIT)
-            .expect("the tail says when it follows the channel");
-        if l.contains("following") {
-            break;
-        }
-    }
+    let (tail, lines) = spawn_tail(
+        &server,
+        &official,
+        &[&home_channel, "--count", "1", "--json"],
+    );
+    wait_following(&lines);
     let said = "Water is off 9-11 tomorrow";
-    let mut post = hehe(&server.url, &official);
-    post.args(["post", &home_channel, said]);
-    let posted = run(post, "");
-    assert_eq!(posted.status.code(), Some(0), "{}", text(&posted));
-    let tailed = wait(tail);
-    assert_eq!(tailed.status.code(), Some(0), "{}", text(&tailed));
-    let out = String::from_utf8_lossy(&tailed.stdout);
-    let events: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("JSON lines"))
-        .collect();
-    assert_eq!(events.len(), 1, "{out}");
+    post(&server, &official, &home_channel, said);
+    let events = tailed(tail);
+    assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0]["type"], "event");
     assert_eq!(events[0]["channel"], home_channel.as_str());
     assert_eq!(events[0]["kind"], "message");
@@ -374,4 +419,23 @@ fn an_unreachable_server_exits_3_and_bad_usage_1() {
     let mut bad_channel = hehe(&url, home.path());
     bad_channel.args(["tail", "nowhere:1"]);
     assert_eq!(run(bad_channel, "").status.code(), Some(1));
+}
+
+#[test]
+fn a_tail_reconnects_when_the_server_restarts() {
+    let mut server = Server::start();
+    let root = tempfile::tempdir().expect("temporary directory");
+    let official = account(&server, root.path(), "official");
+    let (tail, lines) = spawn_tail(&server, &official, &["home:2", "--count", "2", "--json"]);
+    wait_following(&lines);
+    post(&server, &official, "home:2", "before the restart");
+    // The server closes every connection with 4000 on its way down; the tail comes back.
+    server.restart();
+    wait_following(&lines);
+    post(&server, &official, "home:2", "after the restart");
+    let texts: Vec<Value> = tailed(tail)
+        .iter()
+        .map(|e| e["data"]["text"].clone())
+        .collect();
+    assert_eq!(texts, ["before the restart", "after the restart"]);
 }
