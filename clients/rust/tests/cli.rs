@@ -377,6 +377,34 @@ fn a_session_of_an_official_a_resident_and_a_worker() {
     let joined = run(join, "");
     assert_eq!(joined.status.code(), Some(2), "{}", text(&joined));
     assert!(String::from_utf8_lossy(&joined.stderr).contains("conflict"));
+    // Once its chair starts it, what is said there is printed.
+    let chief = account(&server, root.path(), "chief");
+    let mut start = hehe(&server.url, &chief);
+    start.args(["room", "act", &meeting.to_string(), "start"]);
+    let started = run(start, "");
+    assert_eq!(started.status.code(), Some(0), "{}", text(&started));
+    let mut join = hehe(&server.url, &official);
+    join.args([
+        "room",
+        "join",
+        &meeting.to_string(),
+        "--say",
+        "hello",
+        "--count",
+        "1",
+    ])
+    .arg("--json");
+    let joined = run(join, "");
+    assert_eq!(joined.status.code(), Some(0), "{}", text(&joined));
+    let frames: Vec<Value> = String::from_utf8_lossy(&joined.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON lines"))
+        .collect();
+    assert_eq!(frames[0]["type"], "presence", "{frames:?}");
+    let said = frames.last().expect("a frame");
+    assert_eq!(said["kind"], "room.event", "{frames:?}");
+    assert_eq!(said["data"]["kind"], "said");
+    assert_eq!(said["data"]["data"]["text"], "hello");
 
     // Logging out forgets the tokens; then commands ask to log in.
     let mut logout = hehe(&server.url, &official);

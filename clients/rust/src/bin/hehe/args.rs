@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 use hehe_protocol::Channel;
 use hehe_protocol::issue::{PhotoKind, Priority, Resolution, Satisfaction};
+use hehe_protocol::meeting::RoomMode;
 use serde::de::DeserializeOwned;
 use std::path::PathBuf;
 
@@ -100,6 +101,7 @@ pub enum IssueCommand {
     List(ListArgs),
     /// Act on an issue: accept, dispatch, acknowledge, progress, complete, rate…
     Act {
+        /// The issue's id.
         id: i64,
         #[command(subcommand)]
         action: ActCommand,
@@ -247,7 +249,9 @@ pub enum ActCommand {
     },
     /// The reporter withdraws the issue.
     Withdraw,
+    /// Get the issue's news in your inbox.
     Follow,
+    /// Stop getting its news.
     Unfollow,
     /// The same problem, seen by someone else.
     MeToo {
@@ -267,6 +271,104 @@ pub enum RoomCommand {
         /// Stop after this many events (presence changes do not count).
         #[arg(long)]
         count: Option<u64>,
+    },
+    /// Act in a meeting's living room (PROTOCOL.md §11.2 says who may do what, and when).
+    Act {
+        /// The meeting's id.
+        meeting: i64,
+        #[command(subcommand)]
+        action: RoomActCommand,
+    },
+}
+
+/// The room actions of PROTOCOL.md §7 `room_action`, in kebab case.
+#[derive(Debug, Subcommand)]
+pub enum RoomActCommand {
+    /// The chair publishes a draft meeting.
+    Publish,
+    /// The chair opens the meeting.
+    Start,
+    /// The chair ends it.
+    End,
+    /// The chair calls off a meeting that has not started.
+    Cancel,
+    /// Say something to the room.
+    Say {
+        #[arg(long)]
+        text: String,
+    },
+    React {
+        #[arg(long)]
+        emoji: String,
+    },
+    RaiseHand,
+    LowerHand,
+    /// The chair gives the floor: to an account id, or to the hand raised first.
+    GiveFloor {
+        #[arg(long)]
+        to: Option<i64>,
+    },
+    /// Nobody holds the floor any more.
+    TakeFloor,
+    Lock,
+    Unlock,
+    /// `open` or `floor_only`.
+    SetMode {
+        #[arg(long, value_parser = snake_case::<RoomMode>)]
+        mode: RoomMode,
+    },
+    Mute {
+        #[arg(long)]
+        who: i64,
+    },
+    Unmute {
+        #[arg(long)]
+        who: i64,
+    },
+    Remove {
+        #[arg(long)]
+        who: i64,
+    },
+    Readmit {
+        #[arg(long)]
+        who: i64,
+    },
+    /// The agenda item under discussion, counted from 0.
+    SetAgendaItem {
+        #[arg(long)]
+        index: u32,
+    },
+    /// The chair opens a vote: --option twice or more.
+    OpenVote {
+        #[arg(long)]
+        question: String,
+        #[arg(long = "option", required = true)]
+        options: Vec<String>,
+        #[arg(long)]
+        multiple: bool,
+        #[arg(long)]
+        anonymous: bool,
+        #[arg(long)]
+        hide_results: bool,
+    },
+    /// Vote: --choice for each chosen option, by index from 0.
+    CastVote {
+        #[arg(long)]
+        vote: u32,
+        #[arg(long = "choice", required = true)]
+        choices: Vec<u32>,
+    },
+    CloseVote {
+        #[arg(long)]
+        vote: u32,
+    },
+    AppendMinutes {
+        #[arg(long)]
+        text: String,
+    },
+    PublishMinutes {
+        #[arg(long)]
+        text: String,
     },
 }
 

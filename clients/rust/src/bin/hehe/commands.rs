@@ -1,12 +1,13 @@
 //! The one-shot commands: each asks the server once (or twice) and prints the answer.
 
-use crate::args::{ActCommand, ListArgs, RaiseArgs};
+use crate::args::{ActCommand, ListArgs, RaiseArgs, RoomActCommand};
 use crate::error::{CliError, CliResult};
 use crate::output;
 use crate::session::Session;
 use hehe_client::Connection;
 use hehe_protocol::issue::{IssueAction, IssueSummary, NewIssue, PhotoInfo, PhotoKind};
-use hehe_protocol::{AccountId, Channel, IssueId, PlaceId, RequestId};
+use hehe_protocol::meeting::{NewVote, RoomAction};
+use hehe_protocol::{AccountId, Channel, IssueId, MeetingId, PlaceId, RequestId};
 use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -171,8 +172,9 @@ pub async fn post(
 ) -> CliResult<()> {
     let token = session.token().await?;
     let mut conn = Connection::connect(&session.http.ws_url(), &token).await?;
-    let posted = conn.post(channel, text).await?;
+    let posted = conn.post(channel, text).await;
     let _ = conn.close().await;
+    let posted = posted?;
     if json {
         output::json(&serde_json::json!({
             "channel": channel,
@@ -399,6 +401,74 @@ pub async fn act(session: &mut Session, id: i64, command: ActCommand, json: bool
         .issue_action(&token, issue, &request_id(), &action)
         .await?;
     print_issue(&summary, uploaded.as_ref(), json);
+    Ok(())
+}
+
+pub async fn room_act(
+    session: &mut Session,
+    meeting: i64,
+    command: RoomActCommand,
+    json: bool,
+) -> CliResult<()> {
+    let action = match command {
+        RoomActCommand::Publish => RoomAction::Publish,
+        RoomActCommand::Start => RoomAction::Start,
+        RoomActCommand::End => RoomAction::End,
+        RoomActCommand::Cancel => RoomAction::Cancel,
+        RoomActCommand::Say { text } => RoomAction::Say { text },
+        RoomActCommand::React { emoji } => RoomAction::React { emoji },
+        RoomActCommand::RaiseHand => RoomAction::RaiseHand,
+        RoomActCommand::LowerHand => RoomAction::LowerHand,
+        RoomActCommand::GiveFloor { to } => RoomAction::GiveFloor {
+            to: to.map(AccountId),
+        },
+        RoomActCommand::TakeFloor => RoomAction::TakeFloor,
+        RoomActCommand::Lock => RoomAction::Lock,
+        RoomActCommand::Unlock => RoomAction::Unlock,
+        RoomActCommand::SetMode { mode } => RoomAction::SetMode { mode },
+        RoomActCommand::Mute { who } => RoomAction::Mute {
+            who: AccountId(who),
+        },
+        RoomActCommand::Unmute { who } => RoomAction::Unmute {
+            who: AccountId(who),
+        },
+        RoomActCommand::Remove { who } => RoomAction::Remove {
+            who: AccountId(who),
+        },
+        RoomActCommand::Readmit { who } => RoomAction::Readmit {
+            who: AccountId(who),
+        },
+        RoomActCommand::SetAgendaItem { index } => RoomAction::SetAgendaItem { index },
+        RoomActCommand::OpenVote {
+            question,
+            options,
+            multiple,
+            anonymous,
+            hide_results,
+        } => RoomAction::OpenVote {
+            vote: NewVote {
+                question,
+                options,
+                multiple,
+                anonymous,
+                hide_results,
+            },
+        },
+        RoomActCommand::CastVote { vote, choices } => RoomAction::CastVote { vote, choices },
+        RoomActCommand::CloseVote { vote } => RoomAction::CloseVote { vote },
+        RoomActCommand::AppendMinutes { text } => RoomAction::AppendMinutes { text },
+        RoomActCommand::PublishMinutes { text } => RoomAction::PublishMinutes { text },
+    };
+    let token = session.token().await?;
+    let mut conn = Connection::connect(&session.http.ws_url(), &token).await?;
+    let seq = conn.room_action(MeetingId(meeting), action).await;
+    let _ = conn.close().await;
+    let seq = seq?;
+    if json {
+        output::json(&serde_json::json!({ "meeting": meeting, "seq": seq }));
+    } else {
+        println!("done in room:{meeting}: log entry {seq}");
+    }
     Ok(())
 }
 

@@ -109,6 +109,9 @@ async fn run(cli: Cli) -> CliResult<()> {
             };
             follow::follow(session, options).await
         }
+        Command::Room(RoomCommand::Act { meeting, action }) => {
+            commands::room_act(session, meeting, action, json).await
+        }
         Command::Meetings => commands::meetings(session, json).await,
     }
 }

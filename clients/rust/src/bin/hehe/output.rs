@@ -247,7 +247,9 @@ fn room_entry(entry: &RoomEventInfo, names: &Names) -> String {
         }
     };
     let mut line = format!("{} {}", entry.seq, entry.kind);
-    if !actor.is_empty() && !matches!(entry.kind.as_str(), "said" | "reacted") {
+    // Someone's own hand or words need no "by".
+    let own = entry.actor.is_some_and(|a| d["who"].as_i64() == Some(a.0));
+    if !actor.is_empty() && !own {
         line.push_str(&format!(" by {actor}"));
     }
     if !detail.is_empty() {
