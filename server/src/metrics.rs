@@ -1,6 +1,7 @@
 //! Prometheus metrics, one registry per server instance (no global recorder, so several servers
 //! can run in one test process). Served as text at `/metrics`.
 
+use hehe_protocol::ops::{LagWindow, NodeStats};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -166,13 +167,17 @@ impl Metrics {
         self.fanout.observe(took.as_secs_f64());
     }
 
-    /// Totals for the ops channel; the lag window starts over.
-    pub fn snapshot(&self) -> Snapshot {
+    /// This node's figures for the ops channel, as `node` at `time`; the lag window starts
+    /// over.
+    pub fn node_stats(&self, node: &str, time: i64, uptime_secs: u64) -> NodeStats {
         self.sample_process();
         let count = self.lag_window.count.swap(0, Ordering::Relaxed);
         let sum = self.lag_window.sum_ms.swap(0, Ordering::Relaxed);
         let max = self.lag_window.max_ms.swap(0, Ordering::Relaxed);
-        Snapshot {
+        NodeStats {
+            node: node.to_owned(),
+            time,
+            uptime_secs,
             connections: self.connections.get(),
             subscriptions: self.subscriptions.get(),
             frames_in: self.frames_in.get(),
@@ -185,7 +190,9 @@ impl Metrics {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .clone(),
-            lag: hehe_protocol::ops::LagWindow {
+            // Counted once the limits of the hardening work exist.
+            rate_limited: Default::default(),
+            bus_lag: LagWindow {
                 count,
                 mean_ms: if count == 0 {
                     0.0
@@ -237,19 +244,4 @@ struct LagCounters {
     count: AtomicU64,
     sum_ms: AtomicU64,
     max_ms: AtomicU64,
-}
-
-/// Counter totals at one moment.
-pub struct Snapshot {
-    pub connections: i64,
-    pub subscriptions: i64,
-    pub frames_in: u64,
-    pub frames_out: u64,
-    pub events_published: u64,
-    pub events_delivered: u64,
-    pub outbox_drops: u64,
-    pub closes: BTreeMap<u16, u64>,
-    pub lag: hehe_protocol::ops::LagWindow,
-    pub cpu_seconds: f64,
-    pub resident_bytes: u64,
 }

@@ -34,24 +34,9 @@ async fn publish(state: &AppState, kind: &str, data: &impl Serialize) -> AppResu
 
 /// This node's figures now; the bus-lag window starts over.
 pub fn node_stats(state: &AppState, node: &str, started: Instant) -> NodeStats {
-    let m = state.metrics.snapshot();
-    NodeStats {
-        node: node.to_owned(),
-        time: unix_ms(),
-        uptime_secs: started.elapsed().as_secs(),
-        connections: m.connections,
-        subscriptions: m.subscriptions,
-        frames_in: m.frames_in,
-        frames_out: m.frames_out,
-        events_published: m.events_published,
-        events_delivered: m.events_delivered,
-        outbox_drops: m.outbox_drops,
-        closes: m.closes,
-        rate_limited: Default::default(),
-        bus_lag: m.lag,
-        cpu_seconds: m.cpu_seconds,
-        resident_bytes: m.resident_bytes,
-    }
+    state
+        .metrics
+        .node_stats(node, unix_ms(), started.elapsed().as_secs())
 }
 
 /// Reports this node's figures every `every` until `stop`.

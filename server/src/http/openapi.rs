@@ -151,17 +151,21 @@ async fn openapi_json() -> impl IntoResponse {
     responses((status = 200, description = "A self-contained HTML page", body = String, content_type = "text/html"))
 )]
 async fn docs_page() -> impl IntoResponse {
+    self_contained_page(include_str!("docs.html"))
+}
+
+/// A page whose scripts and styles are all inline, allowed to talk to this origin only.
+pub(super) fn self_contained_page(html: &'static str) -> impl IntoResponse {
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            // Everything the page needs is inline; it may fetch only from this origin.
             (
                 header::CONTENT_SECURITY_POLICY,
                 "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
                  connect-src 'self'; img-src data:",
             ),
         ],
-        include_str!("docs.html"),
+        html,
     )
 }
 

@@ -6,7 +6,7 @@ use super::{AppJson, Authenticated};
 use crate::error::AppResult;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -33,18 +33,8 @@ pub fn router() -> Router<AppState> {
     responses((status = 200, description = "A self-contained HTML page", body = String, content_type = "text/html"))
 )]
 async fn dashboard() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            // Everything is inline; the page talks only to this origin (HTTP and WebSocket).
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
-                 connect-src 'self'; img-src data:",
-            ),
-        ],
-        include_str!("ops.html"),
-    )
+    // It talks to this origin only, over HTTP and the WebSocket.
+    super::openapi::self_contained_page(include_str!("ops.html"))
 }
 
 /// Report a load test's figures to the ops dashboards.
