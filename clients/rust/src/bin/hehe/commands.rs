@@ -4,7 +4,7 @@ use crate::args::{ActCommand, ListArgs, RaiseArgs, RoomActCommand};
 use crate::error::{CliError, CliResult};
 use crate::output;
 use crate::session::Session;
-use hehe_client::Connection;
+use hehe_client::{ClientError, Connection};
 use hehe_protocol::issue::{IssueAction, IssueSummary, NewIssue, PhotoInfo, PhotoKind};
 use hehe_protocol::meeting::{NewVote, RoomAction};
 use hehe_protocol::{AccountId, Channel, IssueId, MeetingId, PlaceId, RequestId};
@@ -171,9 +171,21 @@ pub async fn post(
     json: bool,
 ) -> CliResult<()> {
     let token = session.token().await?;
-    let mut conn = Connection::connect(&session.http.ws_url(), &token).await?;
-    let posted = conn.post(channel, text).await;
+    let ws_url = session.http.ws_url();
+    let mut conn = Connection::connect(&ws_url, &token).await?;
+    let id = conn.next_request_id();
+    let mut posted = conn.post_with_id(id.clone(), channel, text).await;
     let _ = conn.close().await;
+    // Lost on the way, or the answer was: the same id again, on a new connection, posts at
+    // most once (PROTOCOL.md §6).
+    if let Err(ClientError::Closed { .. } | ClientError::Timeout | ClientError::WebSocket(_)) =
+        posted
+    {
+        eprintln!("hehe: no answer to the post; sending it again");
+        let mut conn = Connection::connect(&ws_url, &token).await?;
+        posted = conn.post_with_id(id, channel, text).await;
+        let _ = conn.close().await;
+    }
     let posted = posted?;
     if json {
         output::json(&serde_json::json!({
