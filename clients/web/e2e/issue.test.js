@@ -16,19 +16,30 @@ test('a resident raises an issue, the grid worker handles it live, the resident 
   await worker.getByTestId('chat-worker').click();
   await worker.getByTestId('worker-list').waitFor();
 
-  // The resident raises it: category, building 1 of Riverside grid 1 (place 4), text, photo.
+  // The resident raises it: category, then the building through the picker (her community's
+  // grids, then the grid's buildings: Riverside grid 1, building 1), text, photo.
   await resident.getByTestId('raise-issue').click();
   await resident.getByTestId('raise-category').selectOption('clutter');
-  await resident.getByTestId('raise-place-id').fill('4');
+  await resident.getByTestId('raise-grid').waitFor();
+  const grids = await resident.getByTestId('raise-grid').locator('option').allInnerTexts();
+  assert.deepEqual(grids, ['Choose a grid', 'Riverside grid 1', 'Riverside grid 2']);
+  await resident.getByTestId('raise-grid').selectOption({ label: 'Riverside grid 1' });
+  await resident.getByTestId('raise-building').waitFor();
+  const buildings = await resident.getByTestId('raise-building').locator('option').allInnerTexts();
+  assert.deepEqual(buildings, ['Riverside grid 1 (the whole grid)', 'Riverside building 1', 'Riverside building 2']);
+  await resident.getByTestId('raise-building').selectOption({ label: 'Riverside building 1' });
   await resident.getByTestId('raise-title').fill('Bikes block the stairwell of building 1');
   await resident.getByTestId('raise-description').fill('Old bikes and boxes on floors 1 to 3 block the fire escape.');
   await resident.getByTestId('raise-photo').setInputFiles(pngFile('stairwell.png', [200, 60, 60]));
+  assert.ok(!/\bnull\b|undefined/.test(await resident.getByRole('dialog').innerText()), 'the sheet shows no stray null');
+  await resident.screenshot({ path: `${SCREENSHOTS}/raise-picker-375.png` });
   await resident.getByTestId('raise-submit').click();
   await resident.getByTestId('issue-page').waitFor();
   await resident.locator('[data-testid="issue-state"][data-state="submitted"]').waitFor();
   await resident.getByTestId('photo-before').waitFor();
   const id = Number((await resident.evaluate(() => location.hash)).split('/')[1]);
   assert.ok(id > 0, 'the issue page is open');
+  await resident.getByTestId('issue-place').getByText('Riverside building 1').waitFor();
 
   // The official accepts and dispatches it to the worker (HTTP API).
   const official = await apiAs(base, 'official');

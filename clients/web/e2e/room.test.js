@@ -12,8 +12,11 @@ test('a chair mutes a participant: the input is disabled and the server refuses 
   const chief = await signIn(browser, base, 'chief', 1280);
   const resident = await signIn(browser, base, 'resident');
 
-  // GET /api/meetings does not list the hearing for its chair (see README): open it by its URL.
-  await chief.goto(`${base}/#room/1`);
+  // The street chief's chats list the hearing of his Riverside community, and its home chat.
+  await chief.getByTestId('chat-home:2').getByText('Home · Riverside').waitFor();
+  await chief.getByTestId('chat-home:9').getByText('Home · Orchard').waitFor();
+  await chief.getByTestId('chat-room:1').getByText('Riverside · Not started').waitFor();
+  await chief.getByTestId('chat-room:1').click();
   await chief.getByTestId('room-start').click();
   await chief.locator('[data-testid="room-state"][data-state="live"]').waitFor();
 

@@ -34,14 +34,18 @@ test('main screens at 375 px and 1280 px', async (t) => {
   await phone.screenshot({ path: `${SCREENSHOTS}/chats-375.png` });
   await phone.getByTestId('chat-home:2').click();
   await phone.locator('.bubble', { hasText: 'Water is off 9-11' }).waitFor();
-  await phone.getByTestId(`issue-card-${a.id}`).waitFor();
+  await phone.getByTestId(`issue-card-${a.id}`).getByTestId('issue-place').getByText('Riverside building 1').waitFor();
   await phone.screenshot({ path: `${SCREENSHOTS}/home-375.png` });
 
-  // A building lead starts a report in her building: the open drainage issue of the same grid
-  // is offered, and she says "me too" instead.
+  // A building lead starts a report in her building (the picker offers it and the grid around
+  // it): the open drainage issue of the same grid is offered, and she says "me too" instead.
   const lead = await signIn(browser, base, 'lead');
   await lead.getByTestId('raise-issue').click();
   await lead.getByTestId('raise-category').selectOption('drainage');
+  const picked = lead.getByTestId('raise-building');
+  await picked.waitFor();
+  assert.deepEqual(await picked.locator('option').allInnerTexts(), ['Riverside grid 1 (the whole grid)', 'Riverside building 1']);
+  assert.equal(await picked.inputValue(), '4');
   await lead.getByTestId(`metoo-${a.id}`).waitFor();
   await lead.getByTestId('raise-title').fill('The drain leaks again');
   await lead.screenshot({ path: `${SCREENSHOTS}/raise-375.png` });
@@ -56,5 +60,27 @@ test('main screens at 375 px and 1280 px', async (t) => {
   await raise(resident, 4, 'clutter', 'Boxes in the garage');
   await desk.waitForFunction((b) => Number(document.querySelector('[data-testid="board-open"]')?.textContent) === b + 1, before);
   assert.equal(Number(await desk.getByTestId('board-open').innerText()), before + 1);
+  // The per-grid figures follow (they are fetched again after the live counters moved).
+  await desk.getByTestId('board-grids-2').locator('text.chart-value', { hasText: /^3$/ }).waitFor();
+  // Every community and grid on the board is named, not numbered.
+  const board = desk.getByTestId('board');
+  for (const name of ['Hehe Street', 'Per grid · Riverside', 'Per grid · Orchard']) await board.getByText(name).first().waitFor();
+  const labels = await board.locator('text.chart-label').allTextContents();
+  for (const name of ['Riverside', 'Orchard', 'Riverside grid 1', 'Riverside grid 2', 'Orchard grid 1', 'Orchard grid 2']) assert.ok(labels.includes(name), `the board names ${name}: ${labels}`);
+  assert.ok(!labels.some((l) => /^#?\d+$|Community \d/.test(l)), `no place is shown by number: ${labels}`);
   await desk.screenshot({ path: `${SCREENSHOTS}/board-1280.png` });
+
+  // The street chief's picker walks the street: a community, its grids, a grid's buildings.
+  await desk.getByTestId('raise-issue').click();
+  await desk.getByTestId('raise-community').selectOption({ label: 'Orchard' });
+  await desk.getByTestId('raise-grid').selectOption({ label: 'Orchard grid 2' });
+  await desk.getByTestId('raise-building').waitFor();
+  const options = await desk.getByTestId('raise-building').locator('option').allInnerTexts();
+  assert.deepEqual(options, ['Orchard grid 2 (the whole grid)', 'Orchard building 3', 'Orchard building 4']);
+  await desk.mouse.click(5, 5); // the backdrop closes the sheet
+
+  // In Chinese, the places are named in Chinese.
+  await desk.getByTestId('lang').click();
+  await desk.getByTestId('chat-home:9').getByText('和合家园 · 果园社区').waitFor();
+  await desk.getByTestId('board').locator('text.chart-label', { hasText: '滨河社区第1网格' }).waitFor();
 });

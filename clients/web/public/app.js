@@ -145,6 +145,7 @@ function issueCard(issue, extra) {
     h(
       'div.card-meta',
       h('span', issue.reference),
+      issue.place_id && placeTag(issue.place_id, { testid: 'issue-place' }),
       issue.assignee && h('span', t('issue.assignee', { name: issue.assignee.name })),
       issue.due_at && OPEN_STATES.includes(issue.state) && h('span.due', { dataset: { due: String(issue.due_at) } }, dueText(issue.due_at)),
       issue.overdue && h('span.due.late', t('issue.overdue')),
@@ -166,6 +167,58 @@ function sheet(title, build) {
 
 function field(label, input) {
   return h('div.field', h('label', label), input);
+}
+
+// ---------------------------------------------------------------- places
+
+/** `GET /api/places/{id}` answers, by id: each fetched once (a promise of the detail or null). */
+const placeDetails = new Map();
+
+function knowPlace(place) {
+  if (place?.id) S.places.set(place.id, place);
+}
+
+/** The place, its ancestors and its children (all named in S.places), fetched once per id. */
+function placeDetail(id) {
+  if (!id) return Promise.resolve(null);
+  if (!placeDetails.has(id)) {
+    const once = api('GET', `/api/places/${id}`).then(
+      (d) => {
+        knowPlace(d.place);
+        for (const p of [...(d.ancestors || []), ...(d.children || [])]) knowPlace(p);
+        return d;
+      },
+      (e) => {
+        // A place the caller may not look up stays unnamed; a network error may be retried.
+        if (e.code !== 'not_found') placeDetails.delete(id);
+        return null;
+      },
+    );
+    placeDetails.set(id, once);
+  }
+  return placeDetails.get(id);
+}
+
+/** Names the places of `ids` not yet known (one request per id, at most once). */
+function namePlaces(ids) {
+  return Promise.all([...new Set(ids)].filter((id) => id && !S.places.has(id)).map(placeDetail));
+}
+
+/** A place's name in the current language, or its number while (or if) it is unknown. */
+function placeLabel(id) {
+  const place = S.places.get(id);
+  return place ? placeName(place) : `#${id}`;
+}
+
+/** A span naming a place; filled in when the name arrives. */
+function placeTag(id, attrs = {}) {
+  const el = h('span.place', { ...attrs, dataset: { placeId: String(id) } }, placeLabel(id));
+  if (!S.places.has(id)) {
+    placeDetail(id).then(() => {
+      for (const x of document.querySelectorAll(`[data-place-id="${id}"]`)) x.textContent = placeLabel(id);
+    });
+  }
+  return el;
 }
 
 // ---------------------------------------------------------------- session
@@ -244,6 +297,8 @@ function logout() {
   S.client = null;
   S.me = null;
   S.chats.clear();
+  S.places.clear();
+  placeDetails.clear();
   sessionStorage.removeItem('hehe.session');
   history.replaceState(null, '', location.pathname);
   showLogin();
@@ -252,7 +307,11 @@ function logout() {
 async function start() {
   S.me = await S.http.me();
   S.names.set(S.me.id, S.me.display_name);
-  for (const g of S.me.grants) if (g.place) S.places.set(g.place.id, g.place);
+  for (const g of S.me.grants) knowPlace(g.place);
+  // Name the places the chats are about: the grants' places with what lies above and under
+  // them (a street chief's communities), then any channel's place still unnamed.
+  await Promise.all(S.me.grants.map((g) => g.place && placeDetail(g.place.id)));
+  await namePlaces(['home', 'street'].flatMap((k) => channelsOf(k)).map((c) => Number(c.split(':')[1])));
   const provider = S.http.tokenProvider();
   S.client = new HeheClient({
     url: location.origin,
@@ -340,10 +399,12 @@ function buildChats() {
   }
   const rooms = S.chats.get('rooms');
   rooms.load = async () => {
-    const meetings = await api('GET', '/api/meetings');
+    // Those of the caller's communities and street: for a street chief, every community's.
+    const meetings = (await api('GET', '/api/meetings')).filter((m) => !['draft', 'cancelled'].includes(m.state));
+    await namePlaces(meetings.map((m) => m.place_id));
     for (const m of meetings) {
-      if (['draft', 'cancelled'].includes(m.state)) continue;
-      chat(`room:${m.id}`, { kind: 'room', meeting: m, title: () => t('chat.room', { name: m.title }), route: `#room/${m.id}`, last: t(`room.state.${m.state}`) });
+      const c = chat(`room:${m.id}`, { kind: 'room', meeting: m, title: () => t('chat.room', { name: m.title }), route: `#room/${m.id}` });
+      c.last = () => [c.meeting.place_id && placeLabel(c.meeting.place_id), t(`room.state.${c.meeting.state}`)].filter(Boolean).join(' · ');
     }
   };
 }
@@ -419,7 +480,7 @@ function renderList() {
   if (!listPane) return;
   const avatarText = { street: '街', home: '家', user: '我', room: '客', mine: '诉', worker: '办', board: '统' };
   const items = [...S.chats.values()].filter((c) => !c.hidden);
-  const raise = hasRole('resident', 'building_lead', 'grid_worker', 'community_official');
+  const raise = hasRole(...RAISERS);
   mount(
     listPane,
     h(
@@ -439,7 +500,7 @@ function renderList() {
             onclick: () => go(c.route || `#chat/${c.key}`),
           },
           h(`div.avatar.${c.kind}`, avatarText[c.kind] || '·'),
-          h('div.chat-text', h('div.chat-name', c.title()), h('div.chat-last', c.last || '')),
+          h('div.chat-text', h('div.chat-name', c.title()), h('div.chat-last', (typeof c.last === 'function' ? c.last() : c.last) || '')),
           c.unread > 0 && h('span.badge', { testid: 'unread' }, String(c.unread)),
         ),
       ),
@@ -611,6 +672,7 @@ function issueView(id) {
         h(
           'div.card-meta',
           h('span', issue.reference),
+          issue.place_id && placeTag(issue.place_id, { testid: 'issue-place' }),
           issue.assignee && h('span', { testid: 'issue-assignee' }, t('issue.assignee', { name: issue.assignee.name })),
           issue.due_at && OPEN_STATES.includes(issue.state) && h('span.due', { dataset: { due: String(issue.due_at) } }, dueText(issue.due_at)),
           issue.overdue && h('span.due.late', t('issue.overdue')),
@@ -796,26 +858,105 @@ function openRateSheet(issue, resolved) {
 
 // ---------------------------------------------------------------- raising an issue
 
+const RAISERS = ['resident', 'building_lead', 'grid_worker', 'community_official', 'street_chief'];
+
+/**
+ * The building picker: from the caller's grant place down through its children (street →
+ * communities → grids → buildings), one select a level. Issues are raised on a grid or a
+ * building (PROTOCOL.md §10), so a grid's select offers "the whole grid" first and a street's or
+ * community's asks for a choice; a building lead picks their building or the grid around it.
+ * `onChange(id)` gets the chosen grid or building, or null while there is none.
+ */
+function placePicker(onChange) {
+  const box = h('div.picker', { testid: 'raise-place' });
+  const roots = [];
+  for (const g of S.me.grants) if (RAISERS.includes(g.role) && g.place && !roots.some((p) => p.id === g.place.id)) roots.push(g.place);
+  let chosen = null;
+  let generation = 0;
+  const choose = (id) => {
+    const place = S.places.get(id);
+    const next = place && ['grid', 'building'].includes(place.kind) ? id : null;
+    if (next !== chosen) onChange((chosen = next));
+  };
+  /** A level: its options ({ place, expand, label }), the kind it lists and its placeholder. */
+  const optionsUnder = async (node) => {
+    const kids = (await placeDetail(node.id))?.children || [];
+    if (node.kind === 'grid') {
+      return { kind: 'building', options: [{ place: node, label: t('raise.wholeGrid', { name: placeName(node) }) }, ...kids.map((p) => ({ place: p }))] };
+    }
+    const kind = node.kind === 'street' ? 'community' : 'grid';
+    return { kind, placeholder: t(`raise.pick.${kind}`), options: kids.map((p) => ({ place: p, expand: true })) };
+  };
+  const addLevel = async (depth, level, preselect) => {
+    while (box.children.length > depth) box.lastElementChild?.remove();
+    if (!level.options.length) return choose(null);
+    const select = h(
+      'select',
+      { testid: `raise-${level.kind}`, 'aria-label': t(`raise.level.${level.kind}`) },
+      level.placeholder && h('option', { value: '' }, level.placeholder),
+      level.options.map((o) => h('option', { value: String(o.place.id) }, o.label || placeName(o.place))),
+    );
+    if (preselect) select.value = String(preselect);
+    const picked = async () => {
+      generation += 1;
+      const id = Number(select.value);
+      const option = level.options.find((o) => o.place.id === id);
+      while (box.children.length > depth + 1) box.lastElementChild?.remove();
+      choose(id || null);
+      if (option?.expand) await expandFrom(option.place, depth + 1);
+    };
+    select.addEventListener('change', picked);
+    box.append(select);
+    await picked();
+  };
+  const expandFrom = async (node, depth) => {
+    const mine = generation;
+    const level = await optionsUnder(node);
+    if (mine !== generation) return;
+    // Only one grid in a community (or community in a street): it is picked already.
+    const only = level.placeholder && level.options.length === 1 ? level.options[0].place.id : null;
+    await addLevel(depth, level, only);
+  };
+  (async () => {
+    if (roots.length === 1 && roots[0].kind !== 'building') return expandFrom(roots[0], 0);
+    // A building lead: their building or the grid around it; several grants: one of them.
+    const options = [];
+    for (const root of roots) {
+      if (root.kind === 'building') {
+        const grid = S.places.get(root.parent_id);
+        if (grid && roots.length === 1) options.push({ place: grid, label: t('raise.wholeGrid', { name: placeName(grid) }) });
+        options.push({ place: root });
+      } else options.push({ place: root, expand: true });
+    }
+    const kind = roots.length === 1 ? 'building' : 'scope';
+    await addLevel(0, { kind, options }, roots.length === 1 ? roots[0].id : null);
+  })().catch(() => {});
+  return box;
+}
+
 function openRaiseSheet() {
   sheet(t('raise'), (body, close) => {
     const category = h('select', { testid: 'raise-category' }, S.categories.map((c) => h('option', { value: c.code }, getLang() === 'zh' ? c.name_zh : c.name)));
-    const known = S.me.grants.map((g) => g.place).filter((p) => p && ['grid', 'building'].includes(p.kind));
-    const placeSelect = known.length ? h('select', { testid: 'raise-place' }, known.map((p) => h('option', { value: p.id }, placeName(p)))) : null;
-    // A community grant names no grid or building (no endpoint lists them): the number is typed.
-    const placeInput = h('input', { type: 'number', min: 1, testid: 'raise-place-id', inputMode: 'numeric' });
+    let placeId = null;
+    // Staff and building leads may raise an issue for a resident (a building lead must).
+    const onBehalf = hasRole('building_lead', 'grid_worker', 'community_official', 'street_chief')
+      ? h('input', { type: 'number', min: 1, testid: 'raise-on-behalf', inputMode: 'numeric' })
+      : null;
+    const leadOnly = !hasRole(...RAISERS.filter((r) => r !== 'building_lead'));
     const title = h('input', { testid: 'raise-title', maxLength: 120 });
     const description = h('textarea', { testid: 'raise-description', rows: 3 });
     const photo = h('input', { type: 'file', accept: 'image/jpeg,image/png,image/webp', testid: 'raise-photo' });
     const pub = h('input', { type: 'checkbox', checked: true });
     const similar = h('div', { testid: 'similar' });
     const err = h('div.error', { testid: 'raise-error' });
-    const placeId = () => Number(placeSelect?.value || placeInput.value);
+    let asked = 0;
     const findSimilar = async () => {
+      const mine = ++asked;
       mount(similar);
-      if (!placeId()) return;
+      if (!placeId || !category.value) return;
       try {
-        const list = await api('GET', `/api/issues/similar?category=${encodeURIComponent(category.value)}&place_id=${placeId()}`);
-        if (!list.length) return;
+        const list = await api('GET', `/api/issues/similar?category=${encodeURIComponent(category.value)}&place_id=${placeId}`);
+        if (!list.length || mine !== asked) return;
         mount(
           similar,
           h('div.label', t('raise.similar')),
@@ -842,20 +983,27 @@ function openRaiseSheet() {
       }
     };
     category.addEventListener('change', findSimilar);
-    placeSelect?.addEventListener('change', findSimilar);
-    placeInput.addEventListener('change', findSimilar);
+    const picker = placePicker((id) => {
+      placeId = id;
+      findSimilar();
+    });
     const submit = h('button.btn', {
       testid: 'raise-submit',
       onclick: async () => {
         err.textContent = '';
+        if (!placeId || (leadOnly && !Number(onBehalf?.value))) {
+          err.textContent = t(placeId ? 'raise.onBehalfNeeded' : 'raise.pickPlace');
+          return;
+        }
         submit.disabled = true;
         try {
           const issue = await S.http.submitIssue({
             category: category.value,
             title: title.value.trim(),
             description: description.value.trim(),
-            place_id: placeId(),
+            place_id: placeId,
             public: pub.checked,
+            on_behalf_of: Number(onBehalf?.value) || undefined,
           });
           if (photo.files?.[0]) await uploadPhoto(issue.id, photo.files[0], 'before');
           close();
@@ -868,7 +1016,8 @@ function openRaiseSheet() {
     }, t('raise.submit'));
     body.append(
       field(t('raise.category'), category),
-      placeSelect ? field(t('raise.place'), placeSelect) : field(t('raise.placeId'), placeInput),
+      field(t('raise.place'), picker),
+      onBehalf ? field(t(leadOnly ? 'raise.onBehalfLead' : 'raise.onBehalf'), onBehalf) : '',
       field(t('raise.title'), title),
       field(t('raise.description'), description),
       field(t('raise.photo'), photo),
@@ -877,7 +1026,6 @@ function openRaiseSheet() {
       err,
       h('div.actions', submit, h('button.btn.secondary', { type: 'button', onclick: close }, t('cancel'))),
     );
-    findSimilar();
   });
 }
 
@@ -890,17 +1038,30 @@ function boardView() {
   const page = h('div.page', { testid: 'board' }, h('div.empty', t('loading')));
   let stats = null;
   const gridStats = new Map();
+  /** @type {Map<number, number[]>} the places directly under a place, from GET /api/places */
+  const under = new Map();
   let escalations = [];
   let overdue = [];
-  const label = (id) => placeName(S.places.get(id) || { name: `Community ${id}`, name_zh: `社区 ${id}` });
+  const label = placeLabel;
+  /** A chart's rows: every place under `parent` (none left out for having no issues), then any
+   *  other the figures name; `parts` as [id, open, overdue]. */
+  const rowsUnder = (parent, parts) => {
+    const kids = under.get(parent) || [];
+    const ids = [...kids, ...parts.map(([id]) => id).filter((id) => !kids.includes(id))];
+    return ids.map((id) => {
+      const [, o = 0, d = 0] = parts.find(([pid]) => pid === id) || [];
+      return { label: label(id), values: [o, d] };
+    });
+  };
   const render = () => {
     if (!stats) return;
     const counters = S.counters && street && S.counters.street_id === street.id ? S.counters : null;
     const open = counters ? counters.open : stats.overall.open;
     const od = counters ? counters.overdue : stats.overall.overdue;
-    const rows = counters
-      ? counters.communities.map((c) => ({ label: label(c.community_id), values: [c.open, c.overdue] }))
-      : stats.parts.map((p) => ({ label: label(p.place_id), values: [p.open, p.overdue] }));
+    const rows = rowsUnder(
+      place.id,
+      counters ? counters.communities.map((c) => [c.community_id, c.open, c.overdue]) : stats.parts.map((p) => [p.place_id, p.open, p.overdue]),
+    );
     const series = { series: [t('board.open'), t('board.overdue')], classes: ['open', 'overdue'] };
     mount(
       page,
@@ -916,7 +1077,7 @@ function boardView() {
       ),
       h('div.section', h('h3', street ? t('board.communities') : t('board.grids', { name: placeName(place) })), barChart(rows, series)),
       [...gridStats.entries()].map(([cid, st]) =>
-        h('div.section', h('h3', t('board.grids', { name: label(cid) })), barChart(st.parts.map((p) => ({ label: `#${p.place_id}`, values: [p.open, p.overdue] })), series)),
+        h('div.section', { testid: `board-grids-${cid}` }, h('h3', t('board.grids', { name: label(cid) })), barChart(rowsUnder(cid, st.parts.map((p) => [p.place_id, p.open, p.overdue])), series)),
       ),
       h('div.section', h('h3', t('board.escalations')), escalations.length ? escalations.map((i) => issueCard(i)) : h('div.empty', t('board.none'))),
       h('div.section', h('h3', t('board.overdueList')), overdue.length ? overdue.map((i) => issueCard(i)) : h('div.empty', t('board.none'))),
@@ -925,16 +1086,22 @@ function boardView() {
   let timer;
   const load = async () => {
     stats = await api('GET', `/api/stats?place=${place.id}`);
+    // What lies under the board's place (a street's communities, a community's grids), named.
+    under.set(place.id, ((await placeDetail(place.id))?.children || []).map((p) => p.id));
     if (street) {
-      const ids = new Set([...stats.parts.map((p) => p.place_id), ...(S.counters?.communities || []).map((c) => c.community_id)]);
-      await Promise.all(
-        [...ids].map((cid) =>
-          api('GET', `/api/stats?place=${cid}`)
-            .then((st) => gridStats.set(cid, st))
-            .catch(() => {}),
-        ),
+      const ids = [...new Set([...under.get(place.id), ...stats.parts.map((p) => p.place_id), ...(S.counters?.communities || []).map((c) => c.community_id)])];
+      const per = await Promise.all(
+        ids.map(async (cid) => {
+          const [st, detail] = await Promise.all([api('GET', `/api/stats?place=${cid}`).catch(() => null), placeDetail(cid)]);
+          if (detail) under.set(cid, detail.children.map((p) => p.id));
+          return [cid, st];
+        }),
       );
+      gridStats.clear();
+      for (const [cid, st] of per) if (st) gridStats.set(cid, st);
     }
+    // Name any other place the figures mention (each fetched once, then cached).
+    await namePlaces([stats, ...gridStats.values()].flatMap((st) => st.parts.map((p) => p.place_id)));
     const scope = street ? { street: street.id } : { community: place.id };
     escalations = await S.http.issues({ ...scope, state: 'escalated', limit: 20 });
     overdue = (await S.http.issues({ ...scope, state: OPEN_STATES.join(','), limit: 200 })).filter((i) => i.overdue);
@@ -1047,6 +1214,11 @@ function roomView(id) {
   const render = () => {
     if (!detail) return;
     const { meeting, room } = detail;
+    const listed = S.chats.get(channel);
+    if (listed?.meeting && listed.meeting.state !== room.state) {
+      listed.meeting = { ...listed.meeting, state: room.state };
+      renderList();
+    }
     const chair = meeting.chair === S.me.id || (hasRole('admin') && !meeting.private);
     const live = room.state === 'live';
     const muted = room.muted.includes(S.me.id);
@@ -1195,11 +1367,6 @@ function roomView(id) {
       if (e.kind === 'vote_cast' && e.data?.voter === S.me.id) myBallots.add(e.data.vote);
     }
     detail = fresh;
-    // A meeting reached by its address (GET /api/meetings may not list it) joins the chats.
-    if (!S.chats.has(channel)) {
-      chat(channel, { kind: 'room', meeting: fresh.meeting, title: () => t('chat.room', { name: fresh.meeting.title }), route: `#room/${id}` });
-      renderList();
-    }
     const title = mainPane.querySelector('[data-testid="view-title"]');
     if (title) title.textContent = t('chat.room', { name: fresh.meeting.title });
     for (const ev of buffered.splice(0)) onEvent(ev);

@@ -8,7 +8,7 @@ import { s } from './dom.js';
 export function barChart(rows, opts) {
   const width = 320;
   const rowH = 18 * opts.series.length + 14;
-  const labelW = 96;
+  const labelW = 112;
   const height = Math.max(1, rows.length) * rowH + 24;
   const max = Math.max(1, ...rows.flatMap((r) => r.values));
   const scale = (width - labelW - 36) / max;
@@ -20,7 +20,7 @@ export function barChart(rows, opts) {
   });
   rows.forEach((row, i) => {
     const y0 = i * rowH + 6;
-    svg.append(s('text', { x: 0, y: y0 + 14, class: 'chart-label' }, row.label.slice(0, 14)));
+    svg.append(s('text', { x: 0, y: y0 + 14, class: 'chart-label' }, row.label.length > 18 ? `${row.label.slice(0, 17)}…` : row.label));
     row.values.forEach((v, j) => {
       const y = y0 + j * 18;
       const w = Math.max(v > 0 ? 2 : 0, v * scale);
