@@ -31,7 +31,7 @@ pub async fn login(
     if json {
         output::json(&tokens.account);
     } else {
-        println!(
+        out!(
             "logged in to {} as {} ({}, account {})",
             session.http.base_url(),
             tokens.account.username,
@@ -80,9 +80,9 @@ pub fn logout(session: &mut Session, json: bool) -> CliResult<()> {
     if json {
         output::json(&serde_json::json!({ "logged_out": had }));
     } else if had {
-        println!("logged out of {}", session.http.base_url());
+        out!("logged out of {}", session.http.base_url());
     } else {
-        println!("not logged in to {}", session.http.base_url());
+        out!("not logged in to {}", session.http.base_url());
     }
     Ok(())
 }
@@ -94,7 +94,7 @@ pub async fn whoami(session: &mut Session, json: bool) -> CliResult<()> {
         output::json(&me);
         return Ok(());
     }
-    println!(
+    out!(
         "{} ({}), account {} on {}",
         me.username,
         me.display_name,
@@ -113,7 +113,7 @@ pub async fn whoami(session: &mut Session, json: bool) -> CliResult<()> {
             None => String::new(),
         };
         let channels: Vec<String> = grant.channels.iter().map(|c| c.to_string()).collect();
-        println!("  {}{place}: {}", grant.role.as_str(), channels.join(" "));
+        out!("  {}{place}: {}", grant.role.as_str(), channels.join(" "));
     }
     Ok(())
 }
@@ -131,7 +131,7 @@ pub async fn channels(session: &mut Session, json: bool) -> CliResult<()> {
         output::json(&channels);
     } else {
         for channel in channels {
-            println!("{channel}");
+            out!("{channel}");
         }
     }
     Ok(())
@@ -151,7 +151,7 @@ pub async fn categories(session: &mut Session, json: bool) -> CliResult<()> {
         if c.requires_verification {
             notes.push("verified");
         }
-        println!(
+        out!(
             "{} ({}, {}): {} priority{}{}",
             c.code,
             c.name,
@@ -195,9 +195,11 @@ pub async fn post(
             "offset": posted.offset,
         }));
     } else {
-        println!(
+        out!(
             "posted message {} to {channel} (epoch {}, offset {})",
-            posted.message_id, posted.epoch, posted.offset
+            posted.message_id,
+            posted.epoch,
+            posted.offset
         );
     }
     Ok(())
@@ -249,9 +251,9 @@ fn print_issue(issue: &IssueSummary, photo: Option<&PhotoInfo>, json: bool) {
         output::json(&serde_json::json!({ "issue": issue, "photo": photo }));
         return;
     }
-    println!("{}", output::issue_line(issue));
+    out!("{}", output::issue_line(issue));
     if let Some(photo) = photo {
-        println!(
+        out!(
             "  photo {} ({}): {}",
             photo.id,
             photo.kind.as_str(),
@@ -341,7 +343,7 @@ pub async fn list(session: &mut Session, args: ListArgs, json: bool) -> CliResul
         output::json(&issues);
     } else {
         for issue in &issues {
-            println!("{}", output::issue_line(issue));
+            out!("{}", output::issue_line(issue));
         }
     }
     Ok(())
@@ -479,7 +481,7 @@ pub async fn room_act(
     if json {
         output::json(&serde_json::json!({ "meeting": meeting, "seq": seq }));
     } else {
-        println!("done in room:{meeting}: log entry {seq}");
+        out!("done in room:{meeting}: log entry {seq}");
     }
     Ok(())
 }
@@ -491,7 +493,7 @@ pub async fn meetings(session: &mut Session, json: bool) -> CliResult<()> {
         output::json(&meetings);
     } else {
         for meeting in &meetings {
-            println!("{}", output::meeting_line(meeting));
+            out!("{}", output::meeting_line(meeting));
         }
     }
     Ok(())

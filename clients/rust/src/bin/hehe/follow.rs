@@ -136,7 +136,7 @@ async fn connection(
                 leaves: Vec::new(),
             });
         } else {
-            println!("{channel} present: {}", output::members(present));
+            out!("{channel} present: {}", output::members(present));
         }
     }
     for event in &subscribed.events {
@@ -208,7 +208,7 @@ async fn connection(
                     if !leaves.is_empty() {
                         line.push_str(&format!(" -{}", output::members(&leaves)));
                     }
-                    println!("{line}");
+                    out!("{line}");
                 }
             }
             Incoming::Msg(ServerMsg::Unsubscribed { code, message, .. }) => {
@@ -238,7 +238,7 @@ fn print(event: &Event, options: &Follow, progress: &mut Progress) -> bool {
     if options.json {
         output::json(&ServerMsg::Event(event.clone()));
     } else {
-        println!("{}", output::event_line(event, &progress.names));
+        out!("{}", output::event_line(event, &progress.names));
     }
     progress.printed += 1;
     options.count.is_some_and(|n| progress.printed >= n)

@@ -7,11 +7,12 @@
 // A command-line tool's output is its stdout: printing there is what this binary is for.
 #![allow(clippy::print_stdout)]
 
+#[macro_use]
+mod output;
 mod args;
 mod commands;
 mod error;
 mod follow;
-mod output;
 mod session;
 
 use args::{Cli, Command, IssueCommand, RoomCommand};

@@ -5,11 +5,32 @@ use hehe_protocol::meeting::{MeetingInfo, RoomEventInfo};
 use hehe_protocol::{AccountId, Event, Member};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::fmt;
+use std::io::Write;
+
+/// `println!` that ends the program quietly when nobody reads stdout any more
+/// (`hehe tail home:2 | head -1`), where `println!` would panic.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::output::write_line(format_args!($($arg)*))
+    };
+}
+
+pub fn write_line(line: fmt::Arguments) {
+    let mut stdout = std::io::stdout().lock();
+    if stdout
+        .write_fmt(line)
+        .and_then(|()| stdout.write_all(b"\n"))
+        .is_err()
+    {
+        std::process::exit(0);
+    }
+}
 
 /// Prints a value as one line of JSON.
 pub fn json<T: Serialize + ?Sized>(value: &T) {
     // Our types serialize infallibly: every map key is a string.
-    println!("{}", serde_json::to_string(value).unwrap_or_default());
+    out!("{}", serde_json::to_string(value).unwrap_or_default());
 }
 
 /// `2026-01-05 10:02:00Z`: Unix ms as UTC, to the second.
@@ -83,15 +104,16 @@ pub fn timeline_entry(entry: &IssueEventInfo) -> String {
 }
 
 pub fn issue_detail(detail: &IssueDetail) {
-    println!("{}", issue_line(&detail.issue));
-    println!("  {}", detail.description.replace('\n', "\n  "));
+    out!("{}", issue_line(&detail.issue));
+    out!("  {}", detail.description.replace('\n', "\n  "));
     if let Some(reporter) = &detail.reporter {
-        println!(
+        out!(
             "  reported by {} (account {})",
-            reporter.name, reporter.account_id
+            reporter.name,
+            reporter.account_id
         );
     }
-    println!(
+    out!(
         "  place {}, grid {}, community {}; {} report(s), {} follower(s){}",
         detail.issue.place_id,
         detail.issue.grid_id,
@@ -105,7 +127,7 @@ pub fn issue_detail(detail: &IssueDetail) {
         }
     );
     for deadline in detail.deadlines.iter().filter(|d| d.running) {
-        println!(
+        out!(
             "  deadline {}: due {}{}",
             deadline.clock.as_str(),
             time(deadline.due_at),
@@ -113,7 +135,7 @@ pub fn issue_detail(detail: &IssueDetail) {
         );
     }
     for photo in &detail.photos {
-        println!(
+        out!(
             "  photo {} ({}, {} bytes): {}",
             photo.id,
             photo.kind.as_str(),
@@ -121,9 +143,9 @@ pub fn issue_detail(detail: &IssueDetail) {
             photo.url
         );
     }
-    println!("  timeline:");
+    out!("  timeline:");
     for entry in &detail.timeline {
-        println!(
+        out!(
             "    {} {:>3} {}",
             time(entry.time),
             entry.seq,
