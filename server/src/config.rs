@@ -65,6 +65,17 @@ pub struct Config {
     #[arg(long, env = "HEHE_WS_READ_BUFFER_BYTES", default_value_t = 512)]
     pub ws_read_buffer_bytes: usize,
 
+    /// Browser origins (`https://host[:port]`), comma-separated, whose pages may open the
+    /// WebSocket besides this server's own; `*` allows every origin. Clients that are not
+    /// browsers send no origin and are always let in.
+    #[arg(
+        long,
+        env = "HEHE_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
+    pub allowed_origins: Vec<String>,
+
     /// Bytes a WebSocket gathers before writing to the socket.
     #[arg(long, env = "HEHE_WS_WRITE_BUFFER_BYTES", default_value_t = 8192)]
     pub ws_write_buffer_bytes: usize,

@@ -189,6 +189,7 @@ pub(super) fn self_contained_page(html: &'static str) -> impl IntoResponse {
     responses(
         (status = 101, description = "Switching Protocols: the connection now speaks the Hehe frames of PROTOCOL.md"),
         (status = 400, description = "Not a WebSocket upgrade request (plain text)", body = String, content_type = "text/plain"),
+        (status = 403, description = "forbidden: a browser page whose Origin is neither this server's nor one the server lists", body = hehe_protocol::http::ApiError),
         (status = 426, description = "The connection cannot be upgraded (plain text)", body = String, content_type = "text/plain"),
         (status = 503, description = "The server is shutting down: reconnect, possibly to another node (plain text)", body = String, content_type = "text/plain"),
     )

@@ -1,5 +1,6 @@
 //! The WebSocket endpoint: the upgrade with its size limits, then one session task per socket.
 
+mod origin;
 mod registration;
 mod session;
 mod writer;
@@ -8,7 +9,7 @@ use crate::state::AppState;
 use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -16,9 +17,30 @@ pub fn router() -> Router<AppState> {
     Router::new().route(hehe_protocol::WS_PATH, get(upgrade))
 }
 
-async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+async fn upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
     if state.shutdown.is_cancelled() {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response();
+    }
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    if !origin::allowed(
+        text(header::ORIGIN),
+        text(header::HOST),
+        &state.config.allowed_origins,
+    ) {
+        tracing::debug!("websocket refused: origin not allowed");
+        return crate::error::AppError::new(
+            hehe_protocol::ErrorCode::Forbidden,
+            "this page's origin may not open a connection here",
+        )
+        .into_response();
     }
     let config = &state.config;
     ws.max_message_size(config.max_frame_bytes)

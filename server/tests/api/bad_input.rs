@@ -212,3 +212,42 @@ async fn subscribing_twice_or_beyond_the_limit_is_refused() {
         }
     }
 }
+
+/// The status of a WebSocket upgrade sent with `origin`, or 101 when it succeeded.
+async fn upgrade_with_origin(app: &TestApp, origin: Option<&str>) -> u16 {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = app.ws_url().into_client_request().unwrap();
+    if let Some(origin) = origin {
+        request
+            .headers_mut()
+            .insert("origin", origin.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok(_) => 101,
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(e) => panic!("upgrade failed otherwise: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn only_this_servers_pages_and_listed_origins_open_a_websocket() {
+    let app = spawn_app_with(|c| c.allowed_origins = vec!["https://app.hehe.example".into()]).await;
+    let own = format!("http://{}", app.addr);
+    assert_eq!(upgrade_with_origin(&app, None).await, 101, "not a browser");
+    assert_eq!(upgrade_with_origin(&app, Some(&own)).await, 101, "own page");
+    assert_eq!(
+        upgrade_with_origin(&app, Some("https://app.hehe.example")).await,
+        101,
+        "listed"
+    );
+    assert_eq!(
+        upgrade_with_origin(&app, Some("https://evil.example")).await,
+        403,
+        "a page elsewhere"
+    );
+    let open = spawn_app_with(|c| c.allowed_origins = vec!["*".into()]).await;
+    assert_eq!(
+        upgrade_with_origin(&open, Some("https://evil.example")).await,
+        101
+    );
+}
