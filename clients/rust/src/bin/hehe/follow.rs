@@ -8,6 +8,7 @@ use hehe_client::{ClientError, Connection, Incoming};
 use hehe_protocol::meeting::RoomAction;
 use hehe_protocol::{Channel, ClientMsg, CloseCode, ErrorCode, Event, Position, ServerMsg};
 use std::time::Duration;
+use tokio::time::Instant;
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -96,10 +97,7 @@ async fn connection(
     options: &Follow,
     progress: &mut Progress,
 ) -> Result<(), Stop> {
-    let token = session.token().await.map_err(|e| match e {
-        CliError::Unreachable(reason) => Stop::Retry(reason),
-        other => Stop::Fatal(other),
-    })?;
+    let token = session.token().await.map_err(token_stop)?;
     let ws_url = session.http.ws_url();
     let mut conn = Connection::connect(&ws_url, &token)
         .await
@@ -163,9 +161,25 @@ async fn connection(
     // the server is gone (PROTOCOL.md §3.2).
     let quiet = Duration::from_secs(conn.heartbeat_secs().unwrap_or(25).max(1));
     let mut pinged = false;
+    let mut refresh_at = refresh_due(&conn, session);
     loop {
-        let incoming = match conn.recv_timeout(quiet).await {
+        let wait = match refresh_at {
+            Some(at) => quiet.min(at.saturating_duration_since(Instant::now())),
+            None => quiet,
+        };
+        let incoming = match conn.recv_timeout(wait).await {
             Ok(incoming) => incoming,
+            // Replace the token before it expires, keeping the connection (§3.3).
+            Err(ClientError::Timeout) if refresh_at.is_some_and(|at| Instant::now() >= at) => {
+                session.expire();
+                let token = session.token().await.map_err(token_stop)?;
+                conn.refresh_token(&token)
+                    .await
+                    .map_err(|e| stop(session, e))?;
+                refresh_at = refresh_due(&conn, session);
+                pinged = false;
+                continue;
+            }
             Err(ClientError::Timeout) if !pinged => {
                 conn.send(&ClientMsg::Ping)
                     .await
@@ -219,6 +233,25 @@ async fn connection(
                 return Err(stop(session, ClientError::Closed { code, reason }));
             }
         }
+    }
+}
+
+/// When to replace the connection's access token: a minute before it expires (half its time
+/// left, if that is less), and never for a token given on the command line.
+fn refresh_due(conn: &Connection, session: &Session) -> Option<Instant> {
+    if !session.can_refresh() {
+        return None;
+    }
+    let left = conn.expires_at()? - now();
+    let early = (left / 2).clamp(0, 60_000);
+    let wait = u64::try_from(left - early).unwrap_or(0).max(1_000);
+    Some(Instant::now() + Duration::from_millis(wait))
+}
+
+fn token_stop(e: CliError) -> Stop {
+    match e {
+        CliError::Unreachable(reason) => Stop::Retry(reason),
+        other => Stop::Fatal(other),
     }
 }
 
