@@ -25,8 +25,13 @@ struct Server {
 
 impl Server {
     fn start() -> Server {
+        Server::start_with(|_| {})
+    }
+
+    fn start_with(tweak: fn(&mut Config)) -> Server {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let (addr, stop, thread) = serve(dir.path(), "127.0.0.1:0".parse().expect("address"));
+        let any = "127.0.0.1:0".parse().expect("address");
+        let (addr, stop, thread) = serve(dir.path(), any, tweak);
         Server {
             url: format!("http://{addr}"),
             addr,
@@ -48,7 +53,7 @@ impl Server {
     /// Stops the server and starts it again on the same address and data.
     fn restart(&mut self) {
         self.stop();
-        let (_, stop, thread) = serve(self.dir.path(), self.addr);
+        let (_, stop, thread) = serve(self.dir.path(), self.addr, |_| {});
         self.stop = Some(stop);
         self.thread = Some(thread);
     }
@@ -64,9 +69,11 @@ impl Drop for Server {
 fn serve(
     dir: &Path,
     addr: SocketAddr,
+    tweak: fn(&mut Config),
 ) -> (SocketAddr, oneshot::Sender<()>, std::thread::JoinHandle<()>) {
     let mut config = Config::with_data_dir(dir);
     config.seed_demo = true;
+    tweak(&mut config);
     let (address, bound) = mpsc::channel::<SocketAddr>();
     let (stop, stopped) = oneshot::channel::<()>();
     let thread = std::thread::spawn(move || {
@@ -466,4 +473,21 @@ fn a_tail_reconnects_when_the_server_restarts() {
         .map(|e| e["data"]["text"].clone())
         .collect();
     assert_eq!(texts, ["before the restart", "after the restart"]);
+}
+
+#[test]
+fn a_tail_keeps_its_connection_as_its_token_is_replaced() {
+    let server = Server::start_with(|config| config.access_token_ttl_secs = 3);
+    let root = tempfile::tempdir().expect("temporary directory");
+    let official = account(&server, root.path(), "official");
+    let (tail, lines) = spawn_tail(&server, &official, &["home:2", "--count", "2", "--json"]);
+    wait_following(&lines);
+    post(&server, &official, "home:2", "while the first token holds");
+    // Past the first token's expiry, and the next one's.
+    std::thread::sleep(Duration::from_secs(5));
+    post(&server, &official, "home:2", "on the third token");
+    assert_eq!(tailed(tail).len(), 2);
+    // Nothing but the first subscription: no close 4003, no reconnect.
+    let notices: Vec<String> = lines.try_iter().collect();
+    assert!(notices.is_empty(), "{notices:?}");
 }
