@@ -195,6 +195,18 @@ async fn connection(
         pinged = false;
         match incoming {
             Incoming::Msg(ServerMsg::Event(event)) if event.channel == channel => {
+                // A gap or a new epoch: resubscribe from the last position to fill it (§5).
+                if let Some(last) = &progress.position
+                    && (last.epoch != event.epoch
+                        || (event.offset > last.offset + 1
+                            && !matches!(channel, Channel::Issue(_))))
+                {
+                    let _ = conn.close().await;
+                    return Err(Stop::Retry(format!(
+                        "event {} of epoch {} after offset {} of epoch {}",
+                        event.offset, event.epoch, last.offset, last.epoch
+                    )));
+                }
                 if print(&event, options, progress) {
                     let _ = conn.close().await;
                     return Ok(());
