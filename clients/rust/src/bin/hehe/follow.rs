@@ -49,6 +49,9 @@ struct Progress {
 enum Stop {
     /// Reconnect and resume.
     Retry(String),
+    /// The server refused for now (`rate_limited`, `unavailable`…): reconnect and resume, or,
+    /// if no connection ever got in, report the refusal.
+    Refused(ErrorCode, String),
     /// Give up with this error.
     Fatal(CliError),
 }
@@ -64,12 +67,23 @@ async fn run(session: &mut Session, options: &Follow) -> CliResult<()> {
     };
     let mut backoff = FIRST_BACKOFF;
     loop {
-        match connection(session, options, &mut progress).await {
+        // A refusal for now, once in, is one more reason to come back later.
+        let ended = match connection(session, options, &mut progress).await {
+            Err(Stop::Refused(code, message)) if progress.connected => {
+                Err(Stop::Retry(format!("{code}: {message}")))
+            }
+            other => other,
+        };
+        match ended {
             Ok(()) => return Ok(()),
             Err(Stop::Fatal(e)) => return Err(e),
             // Never got in: the server is not there, say so instead of waiting for it.
             Err(Stop::Retry(reason)) if !progress.connected => {
                 return Err(CliError::Unreachable(reason));
+            }
+            // Refused before ever getting in: report it rather than insist.
+            Err(Stop::Refused(code, message)) => {
+                return Err(CliError::Refused { code, message });
             }
             Err(Stop::Retry(reason)) => {
                 // A connection that got as far as subscribing starts the backoff over.
@@ -301,7 +315,7 @@ fn stop(session: &mut Session, e: ClientError) -> Stop {
                 session.expire();
                 Stop::Retry("the access token expired".into())
             } else if code.retryable() {
-                Stop::Retry(format!("{code}: {message}"))
+                Stop::Refused(code, message)
             } else {
                 Stop::Fatal(CliError::Refused { code, message })
             }
