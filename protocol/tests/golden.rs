@@ -1044,7 +1044,12 @@ fn check_http_fixtures(seen: &mut BTreeSet<String>) {
                     name_zh: "和合街道".into(),
                     parent_id: None,
                 }),
-                channels: vec![STREET, HOME, Channel::Home(PlaceId(13))],
+                channels: vec![
+                    Channel::User(AccountId(7)),
+                    STREET,
+                    HOME,
+                    Channel::Home(PlaceId(13)),
+                ],
             },
             GrantInfo {
                 role: Role::Resident,
@@ -1055,7 +1060,11 @@ fn check_http_fixtures(seen: &mut BTreeSet<String>) {
                     name_zh: "果园社区".into(),
                     parent_id: Some(PlaceId(3)),
                 }),
-                channels: vec![Channel::Home(PlaceId(13)), STREET],
+                channels: vec![
+                    Channel::User(AccountId(7)),
+                    STREET,
+                    Channel::Home(PlaceId(13)),
+                ],
             },
         ];
         chief

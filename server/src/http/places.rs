@@ -16,7 +16,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/places/{id}", get(place))
 }
 
-/// A place, the places above it and those directly under it.
+/// A place, the places above it and those directly under it that the caller may see.
 ///
 /// For places on one line with one of the caller's grants (their own street, community, grid
 /// or building, what lies above it and what lies under it); admins see every place. Others are
@@ -58,7 +58,16 @@ async fn place(
             ancestors.push(info);
         }
     }
-    let children = state.store.children(id).await?;
+    // Under a place one may see lie places one may not (a building lead's grid holds other
+    // buildings): only those on one of the caller's lines are named.
+    let mut children = Vec::new();
+    for child in state.store.children(id).await? {
+        if let Some(path) = state.store.place_path(child.id).await?
+            && access::can_see_place(&identity.actor, &path)
+        {
+            children.push(child);
+        }
+    }
     Ok(Json(PlaceDetail {
         place,
         ancestors,

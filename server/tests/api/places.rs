@@ -43,6 +43,18 @@ async fn a_place_is_named_with_what_lies_above_and_under_it() {
         let (status, _) = get(&app, "resident", &format!("/api/places/{place}")).await;
         assert_eq!(status, 404, "{place}");
     }
+    // A building lead sees her grid, but of the buildings under it only her own.
+    let (status, body) = get(&app, "lead", &format!("/api/places/{}", app.demo.grids[0])).await;
+    assert_eq!(status, 200);
+    let detail: PlaceDetail = serde_json::from_slice(&body).unwrap();
+    let under: Vec<_> = detail.children.iter().map(|p| p.id).collect();
+    assert_eq!(under, [app.demo.buildings[0]]);
+    let sibling = app.demo.buildings[1];
+    assert_eq!(
+        get(&app, "lead", &format!("/api/places/{sibling}")).await.0,
+        404
+    );
+
     // The street chief sees the whole street; an admin sees every place; ops none.
     let orchard = app.demo.communities[1];
     assert_eq!(
