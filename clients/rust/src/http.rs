@@ -2,14 +2,14 @@
 
 use crate::error::{ClientError, Result};
 use hehe_protocol::http::{
-    AccountInfo, ApiError, LoginRequest, MessagePage, RefreshRequest, TokenResponse,
+    AccountInfo, ApiError, LoginRequest, MessagePage, PlaceDetail, RefreshRequest, TokenResponse,
 };
 use hehe_protocol::issue::{
     CategoryInfo, IssueAction, IssueDetail, IssueSummary, NewIssue, PhotoInfo,
 };
 use hehe_protocol::meeting::{MeetingDetail, MeetingInfo};
 use hehe_protocol::ops::LoadtestProgress;
-use hehe_protocol::{Channel, IssueId, MeetingId, Position, RequestId, WS_PATH};
+use hehe_protocol::{Channel, IssueId, MeetingId, PlaceId, Position, RequestId, WS_PATH};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
@@ -76,6 +76,15 @@ impl HttpClient {
     /// `GET /api/me`.
     pub async fn me(&self, access_token: &str) -> Result<AccountInfo> {
         let request = self.http.get(self.url("/api/me")).bearer_auth(access_token);
+        decode(request.send().await).await
+    }
+
+    /// `GET /api/places/{id}`: a place with the places above it and those directly under it.
+    pub async fn place(&self, access_token: &str, place: PlaceId) -> Result<PlaceDetail> {
+        let request = self
+            .http
+            .get(self.url(&format!("/api/places/{place}")))
+            .bearer_auth(access_token);
         decode(request.send().await).await
     }
 

@@ -301,6 +301,22 @@ fn a_session_of_an_official_a_resident_and_a_worker() {
     let mut whoami = hehe(&server.url, &worker);
     whoami.args(["whoami", "--json"]);
     let worker_id = ok_json(whoami)["id"].as_i64().expect("an account id");
+    // The resident's community, from `whoami`, and a grid of it, from `place`.
+    let mut whoami = hehe(&server.url, &resident);
+    whoami.args(["whoami", "--json"]);
+    let community = ok_json(whoami)["grants"][0]["place"]["id"]
+        .as_i64()
+        .expect("a community");
+    let mut place = hehe(&server.url, &resident);
+    place.args(["place", &community.to_string(), "--json"]);
+    let grid = ok_json(place)["children"]
+        .as_array()
+        .expect("children")
+        .iter()
+        .find(|p| p["kind"] == "grid")
+        .and_then(|p| p["id"].as_i64())
+        .expect("a grid")
+        .to_string();
     let mut raise = hehe(&server.url, &resident);
     raise.args([
         "issue",
@@ -308,7 +324,7 @@ fn a_session_of_an_official_a_resident_and_a_worker() {
         "--category",
         "clutter",
         "--place",
-        "3",
+        &grid,
         "--text",
         "Boxes in stairwell 2 block the fire escape",
         "--json",

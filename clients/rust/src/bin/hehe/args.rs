@@ -55,6 +55,8 @@ pub enum Command {
     Channels,
     /// The issue categories, with their codes.
     Categories,
+    /// A place with what lies above and under it (to find grids and buildings for issues).
+    Place { id: i64 },
     /// Follow a channel and print its events as they arrive.
     Tail(TailArgs),
     /// Post a message to a channel.

@@ -164,6 +164,27 @@ pub async fn categories(session: &mut Session, json: bool) -> CliResult<()> {
     Ok(())
 }
 
+pub async fn place(session: &mut Session, id: i64, json: bool) -> CliResult<()> {
+    let token = session.token().await?;
+    let detail = session.http.place(&token, PlaceId(id)).await?;
+    if json {
+        output::json(&detail);
+        return Ok(());
+    }
+    let line = |p: &hehe_protocol::http::PlaceInfo| {
+        format!("{} {} {} ({})", p.kind.as_str(), p.id, p.name, p.name_zh)
+    };
+    for (depth, above) in detail.ancestors.iter().enumerate() {
+        out!("{}{}", "  ".repeat(depth), line(above));
+    }
+    let depth = detail.ancestors.len();
+    out!("{}{}", "  ".repeat(depth), line(&detail.place));
+    for child in &detail.children {
+        out!("{}{}", "  ".repeat(depth + 1), line(child));
+    }
+    Ok(())
+}
+
 pub async fn post(
     session: &mut Session,
     channel: Channel,

@@ -65,6 +65,7 @@ async fn run(cli: Cli) -> CliResult<()> {
         Command::Whoami => commands::whoami(session, json).await,
         Command::Channels => commands::channels(session, json).await,
         Command::Categories => commands::categories(session, json).await,
+        Command::Place { id } => commands::place(session, id, json).await,
         Command::Tail(tail) => {
             let since = match (tail.since_offset, tail.epoch) {
                 (Some(offset), Some(epoch)) => Some(Position { epoch, offset }),
