@@ -690,10 +690,16 @@ impl Keeper {
                 _ = stop.cancelled() => return,
                 _ = tick.tick() => {}
             }
-            // Channels with people of this node's, and channels it delivers: whoever listens
-            // to a channel keeps its presence honest.
+            // Channels with people of this node's, and channels with presence it delivers:
+            // whoever listens to a room keeps its presence honest. (Inboxes, homes and streets
+            // keep none; a node delivers tens of thousands of them.)
             let mut channels: HashSet<Channel> = lock(&self.present).keys().copied().collect();
-            channels.extend(lock(&self.interest).keys().copied());
+            channels.extend(
+                lock(&self.interest)
+                    .keys()
+                    .copied()
+                    .filter(|c| c.has_presence()),
+            );
             for channel in channels {
                 if stop.is_cancelled() {
                     return;
