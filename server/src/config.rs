@@ -76,6 +76,15 @@ pub struct Config {
     )]
     pub allowed_origins: Vec<String>,
 
+    /// Wrong passwords in a row a username may have before its logins are refused for a while
+    /// (1 s, then doubling with each further failure).
+    #[arg(long, env = "HEHE_LOGIN_FREE_FAILURES", default_value_t = 5)]
+    pub login_free_failures: u32,
+
+    /// The longest a username's logins stay refused after failures, in seconds.
+    #[arg(long, env = "HEHE_LOGIN_MAX_LOCK_SECS", default_value_t = 900)]
+    pub login_max_lock_secs: u64,
+
     /// Bytes a WebSocket gathers before writing to the socket.
     #[arg(long, env = "HEHE_WS_WRITE_BUFFER_BYTES", default_value_t = 8192)]
     pub ws_write_buffer_bytes: usize,

@@ -19,6 +19,7 @@ pub mod http;
 pub mod hub;
 pub mod issues;
 pub mod live;
+pub mod login_guard;
 pub mod media;
 pub mod meetings;
 pub mod metrics;

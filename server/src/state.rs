@@ -45,6 +45,8 @@ pub struct AppState {
     /// First arrivals in each meeting waiting to be logged: whoever gets the room's turn logs
     /// all that are waiting in one write (see `meetings::enter`).
     pub arrivals: Arc<DashMap<MeetingId, Vec<crate::meetings::Arrival>>>,
+    /// Failed logins per username, for the backoff after them.
+    pub login_guard: Arc<crate::login_guard::LoginGuard>,
     /// Joins and leaves, gathered into one `presence` frame per channel and window.
     pub presence: Arc<crate::presence::PresenceBatcher>,
     next_conn: Arc<AtomicU64>,
@@ -70,6 +72,10 @@ impl AppState {
     ) -> Self {
         let window = std::time::Duration::from_millis(config.presence_batch_ms);
         let presence = crate::presence::PresenceBatcher::new(window);
+        let login_guard = Arc::new(crate::login_guard::LoginGuard::new(
+            config.login_free_failures,
+            std::time::Duration::from_secs(config.login_max_lock_secs.max(1)),
+        ));
         Self {
             config,
             store,
@@ -86,6 +92,7 @@ impl AppState {
             room_locks: Arc::new(DashMap::new()),
             rooms: Arc::new(DashMap::new()),
             arrivals: Arc::new(DashMap::new()),
+            login_guard,
             presence,
             next_conn: Arc::new(AtomicU64::new(1)),
         }

@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
         (status = 400, description = docs::INVALID_BODY, body = ApiError),
         (status = 401, description = "invalid_credentials: wrong username or password", body = ApiError),
         (status = 413, description = docs::TOO_LARGE, body = ApiError),
+        (status = 429, description = "rate_limited: too many wrong passwords for this username in a row; logins for it are refused for a while (1 s after the fifth, doubling with each further failure, at most 15 minutes by default)", body = ApiError),
         (status = 500, description = docs::INTERNAL, body = ApiError),
         (status = 503, description = docs::UNAVAILABLE, body = ApiError),
     )
@@ -44,6 +45,16 @@ async fn login(
     State(state): State<AppState>,
     AppJson(req): AppJson<LoginRequest>,
 ) -> AppResult<Json<TokenResponse>> {
+    // Refused before any hashing: a guessing run costs the server nothing while it waits.
+    if let Err(wait) = state.login_guard.check(&req.username) {
+        return Err(AppError::new(
+            ErrorCode::RateLimited,
+            format!(
+                "too many wrong passwords; try again in {} s",
+                wait.as_secs_f64().ceil() as u64
+            ),
+        ));
+    }
     let account = state.store.account_by_username(&req.username).await?;
     let hash = account
         .as_ref()
@@ -56,12 +67,14 @@ async fn login(
     let account = match account {
         Some(a) if matches && !a.disabled => a,
         _ => {
+            state.login_guard.failed(&req.username);
             return Err(AppError::new(
                 ErrorCode::InvalidCredentials,
                 "wrong username or password",
             ));
         }
     };
+    state.login_guard.succeeded(&req.username);
     tracing::info!(account = account.id.0, "login");
     issue_pair(&state, account.id).await
 }

@@ -52,6 +52,48 @@ async fn wrong_credentials_and_missing_tokens_are_refused() {
     );
 }
 
+fn status_and_code(err: ClientError) -> (u16, ErrorCode) {
+    match err {
+        ClientError::Api { status, error } => (status, error.code),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn wrong_passwords_in_a_row_lock_a_username_for_a_while() {
+    let app = spawn_app().await;
+    for _ in 0..5 {
+        let err = app.http.login("resident", "guess").await.unwrap_err();
+        assert_eq!(status_and_code(err), (401, ErrorCode::InvalidCredentials));
+    }
+    // Locked: even the right password is refused, and so is an unknown name's sixth try.
+    let err = app.http.login("resident", "hehe-demo").await.unwrap_err();
+    assert_eq!(status_and_code(err), (429, ErrorCode::RateLimited));
+    let err = app.http.login("Resident", "hehe-demo").await.unwrap_err();
+    assert_eq!(
+        status_and_code(err),
+        (429, ErrorCode::RateLimited),
+        "same name"
+    );
+    for _ in 0..6 {
+        let _ = app.http.login("nobody", "guess").await;
+    }
+    let err = app.http.login("nobody", "guess").await.unwrap_err();
+    assert_eq!(status_and_code(err), (429, ErrorCode::RateLimited));
+    // Others sign in as ever.
+    app.http.login("resident2", "hehe-demo").await.unwrap();
+
+    // After the lock (1 s after the fifth failure) the right password works and clears it.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    app.http.login("resident", "hehe-demo").await.unwrap();
+    let err = app.http.login("resident", "guess").await.unwrap_err();
+    assert_eq!(
+        status_and_code(err),
+        (401, ErrorCode::InvalidCredentials),
+        "count restarted"
+    );
+}
+
 #[tokio::test]
 async fn a_malformed_body_gets_invalid_request() {
     let app = spawn_app().await;
