@@ -6,6 +6,7 @@ use crate::ids::{IssueId, MeetingId, RequestId};
 use crate::issue::{IssueAction, NewIssue};
 use crate::meeting::RoomAction;
 use crate::server_msg::Position;
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
 /// A frame from client to server. Every command carries an `id`; the server answers it with a
@@ -150,7 +151,10 @@ pub fn decode_client_msg(text: &str) -> Result<ClientMsg, DecodeError> {
         Ok(msg) => return Ok(msg),
         Err(e) => e,
     };
-    if err.is_syntax() || err.is_eof() {
+    // serde stops at the first thing that does not fit a frame, before reading the rest: `1{x`
+    // fails as "an integer is no frame", `{"type":"x"}}` as an unknown type. Not JSON all the
+    // same, and bad frames are what a connection is closed for.
+    if err.is_syntax() || err.is_eof() || serde_json::from_str::<IgnoredAny>(text).is_err() {
         return Err(DecodeError {
             code: ErrorCode::BadFrame,
             id: None,
@@ -212,6 +216,22 @@ mod tests {
 
         let e = decode_client_msg(r#"[1,2,3]"#).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidRequest);
+    }
+
+    /// Found by the `client_frame` fuzz target: text that starts like JSON of the wrong shape
+    /// was answered `invalid_request` or `unknown_frame_type`, and escaped the bad-frame count.
+    #[test]
+    fn text_that_is_not_json_is_a_bad_frame_whatever_it_starts_with() {
+        for text in [
+            "1{notz json",
+            r#"{"type":"dance","id":"r1"}}"#,
+            r#"{"type":"subscribe","id":"r2","channel":"attic:1"} trailing"#,
+            "[1,2,3]]",
+        ] {
+            let e = decode_client_msg(text).unwrap_err();
+            assert_eq!(e.code, ErrorCode::BadFrame, "{text}");
+            assert_eq!(e.id, None);
+        }
     }
 
     #[test]
