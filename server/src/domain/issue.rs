@@ -274,6 +274,10 @@ fn text(raw: &str) -> Result<String, Refusal> {
     if t.chars().count() > MAX_TEXT_CHARS {
         return Err(Refusal::Invalid("the text is longer than 2000 characters"));
     }
+    // As for the issue's own title and description: a NUL cannot even be stored in PostgreSQL.
+    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(Refusal::Invalid("the text holds control characters"));
+    }
     Ok(t.to_owned())
 }
 

@@ -431,6 +431,51 @@ fn step(
     )
 }
 
+/// Found by the `issue` fuzz target: reasons, updates and comments kept control characters
+/// (a NUL, terminal escapes) that the issue's title and description are refused for.
+#[test]
+fn texts_on_actions_refuse_control_characters_but_keep_line_breaks_and_tabs() {
+    let admin = superuser();
+    let ctx = Context::default();
+    let open = all_powerful(IssueState::InProgress);
+    for bad in ["fixed\u{0}", "\u{1b}[31mred", "a\rb"] {
+        let update = IssueAction::PostUpdate {
+            text: bad.into(),
+            internal: false,
+        };
+        assert!(
+            matches!(step(&open, &admin, update, &ctx), Err(Refusal::Invalid(_))),
+            "{bad:?}"
+        );
+        let reject = IssueAction::Reject { reason: bad.into() };
+        let submitted = all_powerful(IssueState::Submitted);
+        assert!(matches!(
+            step(&submitted, &admin, reject, &ctx),
+            Err(Refusal::Invalid(_))
+        ));
+        let rate = IssueAction::Rate {
+            resolved: true,
+            satisfaction: None,
+            stars: None,
+            comment: Some(bad.into()),
+        };
+        let rating = all_powerful(IssueState::AwaitingRating);
+        assert!(matches!(
+            step(&rating, &admin, rate, &ctx),
+            Err(Refusal::Invalid(_))
+        ));
+    }
+    let update = IssueAction::PostUpdate {
+        text: " pipe replaced\n\tcheck tomorrow ".into(),
+        internal: false,
+    };
+    let d = step(&open, &admin, update, &ctx).unwrap();
+    assert_eq!(
+        d.events[0].text.as_deref(),
+        Some("pipe replaced\n\tcheck tomorrow")
+    );
+}
+
 #[test]
 fn complete_needs_an_after_photo_where_the_category_says_so() {
     let admin = superuser();
