@@ -2,6 +2,8 @@
 
 mod access;
 mod appraisals;
+mod audit;
+mod authz;
 mod bad_input;
 #[path = "../common/mod.rs"]
 mod common;
@@ -9,9 +11,11 @@ mod deadlines;
 mod fanout;
 mod helpers;
 mod http_api;
+mod identity;
 mod idempotency;
 mod issues;
 mod lifecycle;
+mod limits;
 mod openapi;
 mod ops;
 mod places;

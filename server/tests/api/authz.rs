@@ -1,0 +1,1962 @@
+//! The authorisation proof: every role × every operation × every scope, over HTTP and the
+//! WebSocket alike, against an expected policy written down here from PROTOCOL.md (sections 4,
+//! 9, 10.2, 10.3, 10.8, 10.10, 11.2, 11.4, 11.9 and 15) and domain.md, not from what the code
+//! happens to answer. A second test fails when a route of the OpenAPI document, a WebSocket
+//! command or an issue or room action kind has no row here, so nothing new slips by.
+//!
+//! An expectation is one letter per caller, in the order of `WHO`: anonymous, resident, building
+//! lead, grid worker, community official, street chief, ops, admin. `A` allowed (2xx, or a
+//! WebSocket reply), `F` forbidden, `N` not_found, `U` refused for want of valid credentials,
+//! `I` invalid_request, `C` conflict, `S` not_subscribed, and `P` "passes the authorisation
+//! gate": allowed, or refused only afterwards for the state or a field (`A`, `I` or `C`).
+//! Commands that change things are sent in shapes that leave the shared world as it was (an
+//! empty reason, a meeting already ended) wherever their success would move another cell; the
+//! success paths themselves are proven in issues.rs, rooms.rs and appraisals.rs.
+//!
+//! The scopes are those of the demo accounts, who all live or work in Riverside grid 1 of Hehe
+//! Street: their own place, the other grid of Riverside, the Orchard community of the same
+//! street, and Lakeside, another street.
+
+use crate::helpers::*;
+use hehe_client::{ClientError, Connection, Incoming};
+use hehe_protocol::issue::IssueAction;
+use hehe_protocol::meeting::{MeetingKind, MeetingState, NewVote, RoomAction, RoomMode};
+use hehe_protocol::{
+    AccountId, Channel, ClientMsg, ErrorCode, IssueId, MeetingId, PlaceId, Position, RequestId,
+    Role, ServerMsg,
+};
+use hehe_server::auth::hash_password;
+use hehe_server::store::meetings::{MemberRole, NewMeeting};
+use hehe_server::store::seed::DEMO_PASSWORD;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+const WHO: [&str; 8] = [
+    "anonymous",
+    "resident",
+    "lead",
+    "worker",
+    "official",
+    "chief",
+    "ops",
+    "admin",
+];
+const ANON: usize = 0;
+const RESIDENT: usize = 1;
+const LEAD: usize = 2;
+const WORKER: usize = 3;
+const OFFICIAL: usize = 4;
+const CHIEF: usize = 5;
+const ADMIN: usize = 7;
+
+/// What the shared world holds, and what each caller may read of it.
+struct Fx {
+    ids: [AccountId; 8],
+    street: PlaceId,
+    street2: PlaceId,
+    comm: PlaceId,
+    comm2: PlaceId,
+    comm3: PlaceId,
+    grid: PlaceId,
+    grid2: PlaceId,
+    grid3: PlaceId,
+    grid4: PlaceId,
+    building: PlaceId,
+    building2: PlaceId,
+    neighbour: AccountId,
+    resident2: AccountId,
+    lakeside: AccountId,
+    /// Issues by name: `pub_*` public, `priv_*` private, raised by people outside the matrix in
+    /// the own grid, the other grid, Orchard and Lakeside; `mine` is the resident's private one.
+    issues: HashMap<&'static str, IssueId>,
+    issue_grid: HashMap<IssueId, PlaceId>,
+    photos: HashMap<&'static str, i64>,
+    meetings: HashMap<&'static str, MeetingId>,
+    /// Check-in codes of registrations made by people outside the matrix.
+    codes: HashMap<&'static str, String>,
+    appraisals: HashMap<&'static str, MeetingId>,
+}
+
+// ---- the expected policy -------------------------------------------------------------------
+
+/// Who reads a place's channels (PROTOCOL.md 4); ops read none.
+const READ_OWN: &str = "UAAAAAFA";
+const READ_COMM2: &str = "UFFFFAFA";
+const READ_STREET2: &str = "UFFFFFFA";
+
+/// Who sees each issue (4, 10.2): a public one, those who read its community; a private one,
+/// its reporter and the staff over its grid. An issue one may not see does not exist (`N`).
+fn issue_read(name: &str) -> &'static str {
+    match name {
+        "pub_own" | "pub_grid" => "UAAAAANA",
+        "pub_comm" | "priv_comm" => "UNNNNANA",
+        "pub_street" | "priv_street" => "UNNNNNNA",
+        "priv_own" => "UNNAAANA",
+        "priv_grid" => "UNNNAANA",
+        "mine" => "UANAAANA",
+        _ => panic!("no issue {name}"),
+    }
+}
+
+/// Who may look a place up (15, `GET /api/places/{id}`): places on one line with a grant's.
+fn place_read(fx: &Fx) -> Vec<(&'static str, PlaceId, &'static str)> {
+    vec![
+        ("own street", fx.street, "UAAAAANA"),
+        ("other street", fx.street2, "UNNNNNNA"),
+        ("own community", fx.comm, "UAAAAANA"),
+        ("other community", fx.comm2, "UNNNNANA"),
+        ("community of another street", fx.comm3, "UNNNNNNA"),
+        ("own grid", fx.grid, "UAAAAANA"),
+        // The lead's building and the worker's grid lie on one line with grid 1 only.
+        ("other grid", fx.grid2, "UANNAANA"),
+        ("grid of another community", fx.grid3, "UNNNNANA"),
+        ("own building", fx.building, "UAAAAANA"),
+        ("neighbouring building", fx.building2, "UANAAANA"),
+    ]
+}
+
+/// Who may be in each meeting's room (11.2, 11.4): participants of its place; a mediation's
+/// members only, everyone else (admins too) `N`; a draft, its chair only (admins stand in).
+fn meeting_read(name: &str) -> &'static str {
+    match name {
+        "hearing" | "street meeting" | "ended hearing" => READ_OWN,
+        "orchard meeting" | "ended orchard meeting" => READ_COMM2,
+        "lakeside meeting" | "ended lakeside meeting" => READ_STREET2,
+        "mediation" | "ended mediation" => "UAANANNN",
+        "draft" => "UFFFAFFA",
+        _ => panic!("no meeting {name}"),
+    }
+}
+
+/// The chair of each meeting, with admins standing in where it is not private (11.2).
+fn chairs(name: &str) -> &'static [usize] {
+    match name {
+        "hearing"
+        | "street meeting"
+        | "orchard meeting"
+        | "ended hearing"
+        | "ended orchard meeting" => &[CHIEF, ADMIN],
+        "lakeside meeting" | "ended lakeside meeting" => &[ADMIN],
+        "mediation" | "ended mediation" => &[OFFICIAL],
+        "draft" => &[OFFICIAL, ADMIN],
+        _ => panic!("no meeting {name}"),
+    }
+}
+
+/// PROTOCOL.md 10.2 and 10.3: whether `who`'s role allows an action on an issue they see.
+fn may_act_on_issue(fx: &Fx, who: usize, issue: IssueId, kind: &str) -> bool {
+    let grid = fx.issue_grid[&issue];
+    let riverside = grid == fx.grid || grid == fx.grid2;
+    let hehe = riverside || grid == fx.grid3;
+    let official = who == ADMIN || (who == OFFICIAL && riverside) || (who == CHIEF && hehe);
+    let staff = official || (who == WORKER && grid == fx.grid);
+    let reporter = who == RESIDENT && issue == fx.issues["mine"];
+    match kind {
+        "accept" | "reject" | "merge" | "dispatch" | "escalate" | "post_update"
+        | "declare_unfixable" | "verify_ok" | "verify_fail" => official,
+        "post_update internal" => staff,
+        // Nobody in the matrix is an assignee.
+        "acknowledge" | "return" | "complete" => false,
+        "rate" | "withdraw" => reporter,
+        "follow" | "unfollow" => true,
+        "me_too" => !reporter && matches!(who, RESIDENT | LEAD | WORKER) && riverside,
+        _ => panic!("no policy for issue action {kind}"),
+    }
+}
+
+/// PROTOCOL.md 11.2: whether `who`'s standing allows a room action, once in the room.
+fn may_act_in_room(meeting: &str, who: usize, kind: &str) -> bool {
+    let chair = chairs(meeting).contains(&who);
+    let mediation = meeting.ends_with("mediation");
+    let party = mediation && matches!(who, RESIDENT | LEAD);
+    let mediator = mediation && who == OFFICIAL;
+    match kind {
+        "raise_hand" | "lower_hand" | "say" | "react" | "cast_vote" => true,
+        "confirm_agreement" => party,
+        "statement" => party || mediator || chair,
+        // Everything else is the chair's (the minutes also the secretary's; there is none here,
+        // and nobody holds the floor to give it back).
+        _ => chair,
+    }
+}
+
+/// The expected letter once the gate of reading is passed: `P` if the role may, else `F`.
+fn gate(read: &str, who: usize, may: bool) -> char {
+    match read.as_bytes()[who] {
+        b'A' if may => 'P',
+        b'A' => 'F',
+        other => other as char,
+    }
+}
+
+// ---- rows -----------------------------------------------------------------------------------
+
+enum Body {
+    None,
+    Json(Value),
+    Photo,
+    /// The caller's own username and password (anonymous: a wrong one).
+    Login,
+    /// A refresh token of a session of its own (anonymous: a forged one).
+    Refresh,
+}
+
+enum Op {
+    /// `fresh`: on a session of its own, which the request may end.
+    Http {
+        method: Method,
+        path: String,
+        body: Body,
+        fresh: bool,
+    },
+    Ws(Cmd),
+}
+
+enum Cmd {
+    Auth,
+    Refresh,
+    Subscribe(Target),
+    History(Target),
+    Unsubscribe(Channel),
+    Presence(Channel),
+    Post(Target),
+    Submit(Value),
+    Issue(IssueId, IssueAction),
+    Room(MeetingId, RoomAction),
+    Ping,
+    Pong,
+    Upgrade,
+}
+
+/// A channel, or the caller's own inbox.
+#[derive(Clone, Copy)]
+enum Target {
+    Is(Channel),
+    OwnInbox,
+}
+
+type Check = fn(&Fx, usize, &Value) -> Result<(), String>;
+
+struct Row {
+    route: String,
+    scope: String,
+    expect: String,
+    op: Op,
+    check: Option<Check>,
+}
+
+fn http(method: Method, path: impl Into<String>, body: Body) -> Op {
+    Op::Http {
+        method,
+        path: path.into(),
+        body,
+        fresh: false,
+    }
+}
+
+struct Rows(Vec<Row>);
+
+impl Rows {
+    fn add(&mut self, route: &str, scope: &str, expect: impl Into<String>, op: Op) -> &mut Row {
+        let expect = expect.into();
+        assert_eq!(expect.len(), WHO.len(), "{route} {scope}: {expect}");
+        self.0.push(Row {
+            route: route.to_owned(),
+            scope: scope.to_owned(),
+            expect,
+            op,
+            check: None,
+        });
+        self.0.last_mut().expect("just pushed")
+    }
+}
+
+/// Every channel with who may read it.
+fn channels(fx: &Fx) -> Vec<(String, Target, String)> {
+    let m = |n: &str| Target::Is(Channel::Room(fx.meetings[n]));
+    let mut out: Vec<(String, Target, String)> = vec![
+        (
+            "own street".into(),
+            Target::Is(Channel::Street(fx.street)),
+            READ_OWN.into(),
+        ),
+        (
+            "other street".into(),
+            Target::Is(Channel::Street(fx.street2)),
+            READ_STREET2.into(),
+        ),
+        (
+            "own home".into(),
+            Target::Is(Channel::Home(fx.comm)),
+            READ_OWN.into(),
+        ),
+        (
+            "other community's home".into(),
+            Target::Is(Channel::Home(fx.comm2)),
+            READ_COMM2.into(),
+        ),
+        (
+            "other street's home".into(),
+            Target::Is(Channel::Home(fx.comm3)),
+            READ_STREET2.into(),
+        ),
+        ("own inbox".into(), Target::OwnInbox, "UAAAAAAA".into()),
+        (
+            "another's inbox".into(),
+            Target::Is(Channel::User(fx.resident2)),
+            "UFFFFFFF".into(),
+        ),
+        ("ops".into(), Target::Is(Channel::OPS), "UFFFFFAA".into()),
+    ];
+    for name in [
+        "hearing",
+        "street meeting",
+        "orchard meeting",
+        "lakeside meeting",
+        "mediation",
+    ] {
+        out.push((format!("room: {name}"), m(name), meeting_read(name).into()));
+    }
+    for (name, id) in issue_names(fx) {
+        out.push((
+            format!("issue: {name}"),
+            Target::Is(Channel::Issue(id)),
+            issue_read(name).into(),
+        ));
+    }
+    out
+}
+
+fn issue_names(fx: &Fx) -> Vec<(&'static str, IssueId)> {
+    let mut v: Vec<_> = fx.issues.iter().map(|(n, id)| (*n, *id)).collect();
+    v.sort();
+    v
+}
+
+fn rows(fx: &Fx) -> Vec<Row> {
+    let mut r = Rows(Vec::new());
+    let all = "AAAAAAAA";
+    let signed_in = "UAAAAAAA";
+
+    // Pages and documents without a login.
+    for path in [
+        "/api/categories",
+        "/api/openapi.json",
+        "/api/docs",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/ops",
+        "/",
+    ] {
+        r.add(
+            &format!("GET {path}"),
+            "public",
+            all,
+            http(Method::GET, path, Body::None),
+        );
+    }
+    r.add(
+        "GET /web/{path}",
+        "public",
+        all,
+        http(Method::GET, "/web/app.js", Body::None),
+    );
+    r.add(
+        "GET /sdk/{path}",
+        "public",
+        all,
+        http(Method::GET, "/sdk/hehe.js", Body::None),
+    );
+    r.add(
+        "GET /ws",
+        "anyone may open the socket; auth is in-band",
+        all,
+        Op::Ws(Cmd::Upgrade),
+    );
+
+    // Signing in.
+    r.add(
+        "POST /api/auth/login",
+        "own account",
+        signed_in,
+        http(Method::POST, "/api/auth/login", Body::Login),
+    );
+    r.add(
+        "POST /api/auth/refresh",
+        "own session",
+        signed_in,
+        http(Method::POST, "/api/auth/refresh", Body::Refresh),
+    );
+    r.add(
+        "GET /api/me",
+        "own account",
+        signed_in,
+        http(Method::GET, "/api/me", Body::None),
+    )
+    .check = Some(check_me);
+    r.add("ws auth", "own token", signed_in, Op::Ws(Cmd::Auth));
+    r.add("ws refresh", "own token", signed_in, Op::Ws(Cmd::Refresh));
+    r.add("ws ping", "-", all, Op::Ws(Cmd::Ping));
+    r.add("ws pong", "-", all, Op::Ws(Cmd::Pong));
+
+    // Places and statistics (10.10: readers of the place's channel, and ops).
+    for (scope, id, expect) in place_read(fx) {
+        r.add(
+            "GET /api/places/{id}",
+            scope,
+            expect,
+            http(Method::GET, format!("/api/places/{id}"), Body::None),
+        )
+        .check = Some(check_place);
+    }
+    for (scope, id, expect) in [
+        ("own street", fx.street, "UAAAAAAA"),
+        ("other street", fx.street2, "UFFFFFAA"),
+        ("own community", fx.comm, "UAAAAAAA"),
+        ("other community", fx.comm2, "UFFFFAAA"),
+        ("own grid", fx.grid, "UAAAAAAA"),
+        ("other grid", fx.grid2, "UAAAAAAA"),
+        ("grid of another community", fx.grid3, "UFFFFAAA"),
+        ("grid of another street", fx.grid4, "UFFFFFAA"),
+    ] {
+        r.add(
+            "GET /api/stats",
+            scope,
+            expect,
+            http(Method::GET, format!("/api/stats?place={id}"), Body::None),
+        );
+    }
+
+    // Reading channels: messages, live subscription, history, presence.
+    for (scope, target, expect) in channels(fx) {
+        let path = match target {
+            Target::Is(c) => format!("/api/channels/{c}/messages"),
+            Target::OwnInbox => String::new(),
+        };
+        if !path.is_empty() {
+            r.add(
+                "GET /api/channels/{channel}/messages",
+                &scope,
+                &expect,
+                http(Method::GET, path, Body::None),
+            );
+        }
+        r.add(
+            "ws subscribe",
+            &scope,
+            &expect,
+            Op::Ws(Cmd::Subscribe(target)),
+        );
+        r.add(
+            "ws subscribe since",
+            &scope,
+            &expect,
+            Op::Ws(Cmd::History(target)),
+        )
+        .check = Some(check_history);
+    }
+    r.add(
+        "ws subscribe",
+        "draft meeting",
+        meeting_read("draft"),
+        Op::Ws(Cmd::Subscribe(Target::Is(Channel::Room(
+            fx.meetings["draft"],
+        )))),
+    );
+    for name in [
+        "hearing",
+        "street meeting",
+        "orchard meeting",
+        "lakeside meeting",
+        "mediation",
+    ] {
+        let channel = Channel::Room(fx.meetings[name]);
+        r.add(
+            "ws presence",
+            name,
+            meeting_read(name),
+            Op::Ws(Cmd::Presence(channel)),
+        );
+    }
+    // Only rooms keep presence; asking of another channel tells nothing of it.
+    r.add(
+        "ws presence",
+        "a home",
+        "UIIIIIII",
+        Op::Ws(Cmd::Presence(Channel::Home(fx.comm3))),
+    );
+    r.add(
+        "ws unsubscribe",
+        "never subscribed",
+        "USSSSSSS",
+        Op::Ws(Cmd::Unsubscribe(Channel::Home(fx.comm3))),
+    );
+
+    // Issues: one, its photos, and the listings, which never show what reading would not.
+    for (name, id) in issue_names(fx) {
+        r.add(
+            "GET /api/issues/{id}",
+            name,
+            issue_read(name),
+            http(Method::GET, format!("/api/issues/{id}"), Body::None),
+        )
+        .check = Some(check_issue_detail);
+        let photo = fx.photos[name];
+        r.add(
+            "GET /api/issues/{id}/photos/{photo}",
+            name,
+            issue_read(name),
+            http(
+                Method::GET,
+                format!("/api/issues/{id}/photos/{photo}"),
+                Body::None,
+            ),
+        );
+    }
+    let (own, far) = (fx.issues["pub_own"], fx.photos["priv_street"]);
+    r.add(
+        "GET /api/issues/{id}/photos/{photo}",
+        "another issue's photo",
+        "UNNNNNNN",
+        http(
+            Method::GET,
+            format!("/api/issues/{own}/photos/{far}"),
+            Body::None,
+        ),
+    );
+    for (scope, query) in [
+        ("everything", String::new()),
+        ("mine", "mine=true".into()),
+        ("other community", format!("community={}", fx.comm2)),
+        ("other street", format!("street={}", fx.street2)),
+        ("other grid", format!("grid={}", fx.grid2)),
+        ("private ones", "state=submitted,accepted,escalated".into()),
+    ] {
+        r.add(
+            "GET /api/issues",
+            scope,
+            signed_in,
+            http(Method::GET, format!("/api/issues?{query}"), Body::None),
+        )
+        .check = Some(if query.is_empty() {
+            check_full_list
+        } else {
+            check_list
+        });
+    }
+    for (scope, grid) in [
+        ("own grid", fx.grid),
+        ("other grid", fx.grid2),
+        ("other community", fx.grid3),
+        ("other street", fx.grid4),
+    ] {
+        r.add(
+            "GET /api/issues/similar",
+            scope,
+            signed_in,
+            http(
+                Method::GET,
+                format!("/api/issues/similar?category=drainage&place_id={grid}"),
+                Body::None,
+            ),
+        )
+        .check = Some(check_list);
+    }
+
+    // Meetings and appraisals, read.
+    r.add(
+        "GET /api/meetings",
+        "own places",
+        signed_in,
+        http(Method::GET, "/api/meetings", Body::None),
+    )
+    .check = Some(check_meetings);
+    for name in [
+        "hearing",
+        "street meeting",
+        "orchard meeting",
+        "lakeside meeting",
+        "mediation",
+        "draft",
+    ] {
+        let id = fx.meetings[name];
+        r.add(
+            "GET /api/meetings/{id}",
+            name,
+            meeting_read(name),
+            http(Method::GET, format!("/api/meetings/{id}"), Body::None),
+        );
+    }
+    for (scope, expect) in [
+        ("own community", READ_OWN),
+        ("other community", READ_COMM2),
+        ("other street", READ_STREET2),
+    ] {
+        let id = fx.appraisals[scope];
+        r.add(
+            "GET /api/appraisals/{id}",
+            scope,
+            expect,
+            http(Method::GET, format!("/api/appraisals/{id}"), Body::None),
+        )
+        .check = Some(check_appraisal);
+    }
+
+    // Posting (4): notices from the officials of the place; nobody posts to rooms, issues,
+    // inboxes or ops. A channel one may not know of stays unknown.
+    for (scope, target, expect) in [
+        (
+            "own street",
+            Target::Is(Channel::Street(fx.street)),
+            "UFFFFAFA",
+        ),
+        (
+            "other street",
+            Target::Is(Channel::Street(fx.street2)),
+            "UFFFFFFA",
+        ),
+        ("own home", Target::Is(Channel::Home(fx.comm)), "UFFFAAFA"),
+        (
+            "other community's home",
+            Target::Is(Channel::Home(fx.comm2)),
+            "UFFFFAFA",
+        ),
+        (
+            "other street's home",
+            Target::Is(Channel::Home(fx.comm3)),
+            "UFFFFFFA",
+        ),
+        (
+            "room",
+            Target::Is(Channel::Room(fx.meetings["hearing"])),
+            "UFFFFFFF",
+        ),
+        (
+            "mediation",
+            Target::Is(Channel::Room(fx.meetings["mediation"])),
+            "UFFNFNNN",
+        ),
+        (
+            "public issue of the own grid",
+            Target::Is(Channel::Issue(fx.issues["pub_own"])),
+            "UFFFFFNF",
+        ),
+        (
+            "private issue of another street",
+            Target::Is(Channel::Issue(fx.issues["priv_street"])),
+            "UNNNNNNF",
+        ),
+        ("own inbox", Target::OwnInbox, "UFFFFFFF"),
+        ("ops", Target::Is(Channel::OPS), "UFFFFFFF"),
+    ] {
+        if let Target::Is(c) = target {
+            let body = Body::Json(json!({ "request_id": next_id().as_str(), "text": "authz" }));
+            r.add(
+                "POST /api/channels/{channel}/messages",
+                scope,
+                expect,
+                http(Method::POST, format!("/api/channels/{c}/messages"), body),
+            );
+        }
+        r.add("ws post", scope, expect, Op::Ws(Cmd::Post(target)));
+    }
+
+    // Photos (10.8): a `before` photo, by the reporter or the staff over the issue.
+    for (name, expect) in [
+        ("pub_own", "UFFAAANA"),
+        ("pub_grid", "UFFFAANA"),
+        ("pub_comm", "UNNNNANA"),
+        ("pub_street", "UNNNNNNA"),
+        ("priv_own", "UNNAAANA"),
+        ("priv_grid", "UNNNAANA"),
+        ("priv_comm", "UNNNNANA"),
+        ("priv_street", "UNNNNNNA"),
+        ("mine", "UANAAANA"),
+    ] {
+        let id = fx.issues[name];
+        r.add(
+            "POST /api/issues/{id}/photos",
+            name,
+            expect,
+            http(
+                Method::POST,
+                format!("/api/issues/{id}/photos"),
+                Body::Photo,
+            ),
+        );
+    }
+
+    // Raising issues (10.2): residents in their community, staff in their area, building
+    // leads only on behalf of a resident, about their building or the grid around it.
+    for (scope, place, helped, expect) in [
+        ("own grid", fx.grid, None, "UAFAAAFA"),
+        ("other grid", fx.grid2, None, "UAFFAAFA"),
+        ("other community", fx.grid3, None, "UFFFFAFA"),
+        ("other street", fx.grid4, None, "UFFFFFFA"),
+        (
+            "own building, for a neighbour",
+            fx.building,
+            Some(fx.neighbour),
+            "UFAAAAFA",
+        ),
+        (
+            "other grid, for a neighbour",
+            fx.grid2,
+            Some(fx.neighbour),
+            "UFFFAAFA",
+        ),
+    ] {
+        let mut issue = json!({
+            "category": "drainage",
+            "title": "authz",
+            "description": "raised by the authorisation matrix",
+            "place_id": place,
+        });
+        if let Some(h) = helped {
+            issue["on_behalf_of"] = json!(h);
+        }
+        let body = json!({ "request_id": next_id().as_str(), "issue": issue });
+        r.add(
+            "POST /api/issues",
+            scope,
+            expect,
+            http(Method::POST, "/api/issues", Body::Json(body)),
+        );
+        r.add("ws submit_issue", scope, expect, Op::Ws(Cmd::Submit(issue)));
+    }
+
+    // Acting on issues; `withdraw` comes last, as the resident's own withdrawal closes hers.
+    for (label, action) in issue_actions() {
+        for name in [
+            "pub_own",
+            "priv_own",
+            "pub_grid",
+            "priv_grid",
+            "pub_comm",
+            "priv_street",
+            "mine",
+        ] {
+            let id = fx.issues[name];
+            let expect: String = (0..WHO.len())
+                .map(|who| gate(issue_read(name), who, may_act_on_issue(fx, who, id, label)))
+                .collect();
+            let body = Body::Json(json!({ "request_id": next_id().as_str(), "action": action }));
+            r.add(
+                &format!("POST /api/issues/{{id}}/actions {label}"),
+                name,
+                &expect,
+                http(Method::POST, format!("/api/issues/{id}/actions"), body),
+            );
+            r.add(
+                &format!("ws issue_action {label}"),
+                name,
+                &expect,
+                Op::Ws(Cmd::Issue(id, action.clone())),
+            );
+        }
+    }
+
+    // Acting in rooms, in meetings that have ended, so that no action moves another cell.
+    for (kind, action) in room_actions(fx) {
+        for name in [
+            "ended hearing",
+            "ended orchard meeting",
+            "ended lakeside meeting",
+            "ended mediation",
+        ] {
+            let expect: String = (0..WHO.len())
+                .map(|who| gate(meeting_read(name), who, may_act_in_room(name, who, kind)))
+                .collect();
+            r.add(
+                &format!("ws room_action {kind}"),
+                name,
+                &expect,
+                Op::Ws(Cmd::Room(fx.meetings[name], action.clone())),
+            );
+        }
+    }
+
+    // Registrations (15): participants register; the chair (and secretary) see and check in.
+    let published = [
+        "hearing",
+        "street meeting",
+        "orchard meeting",
+        "lakeside meeting",
+        "mediation",
+    ];
+    for name in published {
+        let id = fx.meetings[name];
+        r.add(
+            "POST /api/meetings/{id}/registration",
+            name,
+            meeting_read(name),
+            http(
+                Method::POST,
+                format!("/api/meetings/{id}/registration"),
+                Body::None,
+            ),
+        );
+    }
+    for name in published {
+        let id = fx.meetings[name];
+        let expect: String = (0..WHO.len())
+            .map(|w| gate(meeting_read(name), w, chairs(name).contains(&w)))
+            .collect::<String>()
+            .replace('P', "A");
+        r.add(
+            "GET /api/meetings/{id}/registrations",
+            name,
+            &expect,
+            http(
+                Method::GET,
+                format!("/api/meetings/{id}/registrations"),
+                Body::None,
+            ),
+        );
+        let body = Body::Json(json!({ "code": fx.codes[name] }));
+        r.add(
+            "POST /api/meetings/{id}/checkin",
+            name,
+            &expect,
+            http(Method::POST, format!("/api/meetings/{id}/checkin"), body),
+        );
+    }
+    // Cancelling touches only one's own registration: without one (never a participant, so
+    // never registered above) it is `N`, whatever the meeting.
+    for name in published {
+        let id = fx.meetings[name];
+        let expect = meeting_read(name).replace('F', "N");
+        r.add(
+            "DELETE /api/meetings/{id}/registration",
+            name,
+            &expect,
+            http(
+                Method::DELETE,
+                format!("/api/meetings/{id}/registration"),
+                Body::None,
+            ),
+        );
+    }
+
+    // Calling meetings (15): the place's officials, its street's chief, admins. Drafts never
+    // show to anyone but their chair.
+    for (scope, place, expect) in [
+        ("own community", fx.comm, "UFFFAAFA"),
+        ("own street", fx.street, "UFFFFAFA"),
+        ("other community", fx.comm2, "UFFFFAFA"),
+        ("other street", fx.comm3, "UFFFFFFA"),
+    ] {
+        let body = json!({ "kind": "general", "title": "authz", "place_id": place });
+        r.add(
+            "POST /api/meetings",
+            scope,
+            expect,
+            http(Method::POST, "/api/meetings", Body::Json(body)),
+        );
+    }
+    r.add(
+        "GET /api/meetings",
+        "after drafts were called",
+        signed_in,
+        http(Method::GET, "/api/meetings", Body::None),
+    )
+    .check = Some(check_meetings);
+
+    // Appraisals (11.9): set up by the place's officials; run by the chair (an admin here);
+    // ballots from the electorate only. `void` comes before `open`, while it is refused for the
+    // state rather than for a ballot that does not exist.
+    for (scope, place, expect) in [
+        ("own community", fx.comm, "UFFFAAFA"),
+        ("own street", fx.street, "UFFFFAFA"),
+        ("other community", fx.comm2, "UFFFFAFA"),
+        ("other street", fx.comm3, "UFFFFFFA"),
+    ] {
+        let elector = if place == fx.comm2 {
+            fx.resident2
+        } else if place == fx.comm3 {
+            fx.lakeside
+        } else {
+            fx.neighbour
+        };
+        let body = appraisal_body(place, elector);
+        r.add(
+            "POST /api/appraisals",
+            scope,
+            expect,
+            http(Method::POST, "/api/appraisals", Body::Json(body)),
+        );
+    }
+    for (scope, elector) in [
+        ("own community", "UPFFFFFF"),
+        ("other community", "UFFFFFFF"),
+        ("other street", "UFFFFFFF"),
+    ] {
+        let id = fx.appraisals[scope];
+        let ballot = json!({ "scores": { "0": { "0": 4 } }, "grade": { "0": "satisfied" } });
+        r.add(
+            "POST /api/appraisals/{id}/ballots",
+            scope,
+            elector,
+            http(
+                Method::POST,
+                format!("/api/appraisals/{id}/ballots"),
+                Body::Json(ballot),
+            ),
+        );
+        let body = Body::Json(json!({ "reason": "authz" }));
+        r.add(
+            "POST /api/appraisals/{id}/ballots/{ballot_id}/void",
+            scope,
+            "UFFFFFFP",
+            http(
+                Method::POST,
+                format!("/api/appraisals/{id}/ballots/b1/void"),
+                body,
+            ),
+        );
+        for step in ["open", "close", "publish"] {
+            r.add(
+                &format!("POST /api/appraisals/{{id}}/{step}"),
+                scope,
+                "UFFFFFFP",
+                http(
+                    Method::POST,
+                    format!("/api/appraisals/{id}/{step}"),
+                    Body::None,
+                ),
+            );
+        }
+    }
+
+    // Operations: the load test reports to those who run the service.
+    r.add(
+        "POST /api/ops/loadtest",
+        "ops:1",
+        "UFFFFFAA",
+        http(
+            Method::POST,
+            "/api/ops/loadtest",
+            Body::Json(loadtest()),
+        ),
+    );
+
+    // Last: signing out ends a session of its own, not the one the rows above share.
+    r.0.push(Row {
+        route: "POST /api/auth/logout".into(),
+        scope: "own session".into(),
+        expect: signed_in.into(),
+        op: Op::Http {
+            method: Method::POST,
+            path: "/api/auth/logout".into(),
+            body: Body::Json(json!({})),
+            fresh: true,
+        },
+        check: None,
+    });
+    r.0
+}
+
+fn issue_actions() -> Vec<(&'static str, IssueAction)> {
+    use IssueAction as A;
+    let nobody = AccountId(999_999);
+    // Empty texts and unknown ids: refused after the gate, so nothing changes for other cells.
+    vec![
+        ("accept", A::Accept),
+        (
+            "reject",
+            A::Reject {
+                reason: String::new(),
+            },
+        ),
+        (
+            "merge",
+            A::Merge {
+                into: IssueId(999_999),
+            },
+        ),
+        ("dispatch", A::Dispatch { assignee: nobody }),
+        ("acknowledge", A::Acknowledge),
+        (
+            "return",
+            A::Return {
+                reason: String::new(),
+            },
+        ),
+        (
+            "escalate",
+            A::Escalate {
+                reason: String::new(),
+            },
+        ),
+        (
+            "post_update",
+            A::PostUpdate {
+                text: String::new(),
+                internal: false,
+            },
+        ),
+        (
+            "post_update internal",
+            A::PostUpdate {
+                text: String::new(),
+                internal: true,
+            },
+        ),
+        ("complete", A::Complete { note: None }),
+        (
+            "declare_unfixable",
+            A::DeclareUnfixable {
+                explanation: String::new(),
+                resolution: hehe_protocol::issue::Resolution::NotFixable,
+            },
+        ),
+        ("verify_ok", A::VerifyOk),
+        (
+            "verify_fail",
+            A::VerifyFail {
+                reason: String::new(),
+            },
+        ),
+        (
+            "rate",
+            A::Rate {
+                resolved: true,
+                satisfaction: None,
+                stars: None,
+                comment: None,
+            },
+        ),
+        ("follow", A::Follow),
+        ("unfollow", A::Unfollow),
+        ("me_too", A::MeToo { note: None }),
+        ("withdraw", A::Withdraw),
+    ]
+}
+
+fn room_actions(fx: &Fx) -> Vec<(&'static str, RoomAction)> {
+    use RoomAction as A;
+    // The chair's own id: nobody may mute or remove the chair, and the chair is not removed.
+    let chair = fx.ids[CHIEF];
+    let vote = NewVote {
+        question: "authz?".into(),
+        options: vec!["yes".into(), "no".into()],
+        multiple: false,
+        anonymous: false,
+        hide_results: false,
+    };
+    vec![
+        ("start", A::Start),
+        ("end", A::End),
+        (
+            "publish_minutes",
+            A::PublishMinutes {
+                text: String::new(),
+            },
+        ),
+        ("lock", A::Lock),
+        ("unlock", A::Unlock),
+        (
+            "set_mode",
+            A::SetMode {
+                mode: RoomMode::FloorOnly,
+            },
+        ),
+        ("raise_hand", A::RaiseHand),
+        ("lower_hand", A::LowerHand),
+        ("give_floor", A::GiveFloor { to: None }),
+        ("take_floor", A::TakeFloor),
+        ("mute", A::Mute { who: chair }),
+        ("unmute", A::Unmute { who: chair }),
+        ("remove", A::Remove { who: chair }),
+        ("readmit", A::Readmit { who: chair }),
+        (
+            "say",
+            A::Say {
+                text: "authz".into(),
+            },
+        ),
+        (
+            "react",
+            A::React {
+                emoji: "👍".into()
+            },
+        ),
+        (
+            "append_minutes",
+            A::AppendMinutes {
+                text: String::new(),
+            },
+        ),
+        ("set_agenda_item", A::SetAgendaItem { index: 0 }),
+        ("open_vote", A::OpenVote { vote }),
+        (
+            "cast_vote",
+            A::CastVote {
+                vote: 1,
+                choices: vec![0],
+            },
+        ),
+        ("close_vote", A::CloseVote { vote: 1 }),
+        ("publish", A::Publish),
+        ("cancel", A::Cancel),
+        (
+            "propose_agreement",
+            A::ProposeAgreement {
+                terms: String::new(),
+                deadline: 1,
+            },
+        ),
+        ("confirm_agreement", A::ConfirmAgreement),
+        (
+            "record_failure",
+            A::RecordFailure {
+                referral: String::new(),
+                follow_up: None,
+            },
+        ),
+        (
+            "statement",
+            A::Statement {
+                text: String::new(),
+            },
+        ),
+        (
+            "publish_decision",
+            A::PublishDecision {
+                text: String::new(),
+                follow_ups: Vec::new(),
+            },
+        ),
+    ]
+}
+
+fn appraisal_body(place: PlaceId, elector: AccountId) -> Value {
+    json!({
+        "title": "authz appraisal",
+        "place_id": place,
+        "appraisees": [{ "name": "Property management", "service": "Green Leaf Property" }],
+        "dimensions": [{ "name": "Responsiveness", "weight": 1, "scale": 5 }],
+        "electorate": [elector],
+    })
+}
+
+fn loadtest() -> Value {
+    json!({
+        "run": "authz", "scenario": "authz", "elapsed_secs": 1.0, "connections": 1, "sent": 1,
+        "received": 1, "deliveries_per_sec": 1.0,
+        "latency_ms": { "p50": 1.0, "p90": 1.0, "p99": 1.0, "max": 1.0 },
+        "lost": 0, "duplicates": 0, "out_of_order": 0, "errors": 0, "closes": {}, "done": false
+    })
+}
+
+static IDS: AtomicU64 = AtomicU64::new(1);
+
+fn next_id() -> RequestId {
+    RequestId::parse(&format!("authz-{}", IDS.fetch_add(1, Ordering::Relaxed))).expect("an id")
+}
+
+// ---- content checks -------------------------------------------------------------------------
+
+fn sees(fx: &Fx, who: usize, issue: i64) -> Option<bool> {
+    let (name, _) = fx.issues.iter().find(|(_, id)| id.0 == issue)?;
+    Some(issue_read(name).as_bytes()[who] == b'A')
+}
+
+/// Staff over an issue see its internal notes (10.6): its grid's workers and officials.
+fn staff_over(fx: &Fx, who: usize, issue: i64) -> bool {
+    let Some(grid) = fx.issue_grid.get(&IssueId(issue)) else {
+        return false;
+    };
+    let riverside = *grid == fx.grid || *grid == fx.grid2;
+    who == ADMIN
+        || (who == WORKER && *grid == fx.grid)
+        || (who == OFFICIAL && riverside)
+        || (who == CHIEF && (riverside || *grid == fx.grid3))
+}
+
+fn check_me(fx: &Fx, who: usize, v: &Value) -> Result<(), String> {
+    (v["id"] == json!(fx.ids[who]))
+        .then_some(())
+        .ok_or_else(|| format!("another account: {v}"))
+}
+
+/// A place's answer names only places the caller may look up themselves.
+fn check_place(fx: &Fx, who: usize, v: &Value) -> Result<(), String> {
+    let known = place_read(fx);
+    let named = v["ancestors"]
+        .as_array()
+        .into_iter()
+        .chain(v["children"].as_array())
+        .flatten();
+    for place in named {
+        let id = place["id"].as_i64().unwrap_or_default();
+        if let Some((scope, _, read)) = known.iter().find(|(_, p, _)| p.0 == id)
+            && read.as_bytes()[who] != b'A'
+        {
+            return Err(format!(
+                "names the {scope} ({id}), which the caller may not look up"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// No replayed event carries an issue the reader may not see, and internal notes reach staff
+/// only, in full.
+fn check_history(fx: &Fx, who: usize, v: &Value) -> Result<(), String> {
+    // A channel nothing was ever published on has no history to recover.
+    if v["recovered"] != json!(true) && v["offset"] != json!(0) {
+        return Err(format!("history not recovered: {v}"));
+    }
+    let events = v["events"].as_array().cloned().unwrap_or_default();
+    let mut internal = 0;
+    for e in &events {
+        let issue = e["data"]["issue"]["id"].as_i64().unwrap_or_default();
+        if sees(fx, who, issue) == Some(false) {
+            return Err(format!(
+                "replays {} of issue {issue}, which the reader may not see",
+                e["kind"]
+            ));
+        }
+        if e["data"]["event"]["visibility"] == "internal" {
+            internal += 1;
+            if !staff_over(fx, who, issue) {
+                return Err(format!(
+                    "replays an internal note of issue {issue} to a non-staff reader"
+                ));
+            }
+        }
+    }
+    if let Some(issue) = v["channel"].as_str().and_then(|c| c.strip_prefix("issue:"))
+        && staff_over(fx, who, issue.parse().unwrap_or_default())
+        && internal == 0
+    {
+        return Err("the staff's history lacks the internal note".into());
+    }
+    Ok(())
+}
+
+fn check_issue_detail(fx: &Fx, who: usize, v: &Value) -> Result<(), String> {
+    let id = v["issue"]["id"].as_i64().unwrap_or_default();
+    let staff = staff_over(fx, who, id);
+    let notes = v["timeline"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["visibility"] == "internal")
+        .count();
+    if staff != (notes > 0) {
+        return Err(format!("staff {staff}, yet {notes} internal entries"));
+    }
+    let reporter = who == RESIDENT && id == fx.issues["mine"].0;
+    if !(staff || reporter) && !v["reporter"].is_null() {
+        return Err("names the reporter to someone who is neither staff nor the reporter".into());
+    }
+    Ok(())
+}
+
+fn listed(v: &Value) -> Vec<i64> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["id"].as_i64())
+        .collect()
+}
+
+fn check_list(fx: &Fx, who: usize, v: &Value) -> Result<(), String> {
+    match listed(v)
+        .into_iter()
+        .find(|id| sees(fx, who, *id) == Some(false))
+    {
+        Some(id) => Err(format!("lists issue {id}, which the caller may not see")),
+        None => Ok(()),
+    }
+}
+
+/// As `check_list`, and every public issue the caller sees is there (all they see, for staff).
+fn check_full_list(fx: &Fx, who: usize, v: &Value) -> Result<(), String> {
+    check_list(fx, who, v)?;
+    let ids = listed(v);
+    let staff = matches!(who, WORKER | OFFICIAL | CHIEF | ADMIN);
+    for (name, id) in issue_names(fx) {
+        let shown = issue_read(name).as_bytes()[who] == b'A';
+        if shown && (staff || name.starts_with("pub")) && !ids.contains(&id.0) {
+            return Err(format!("misses {name}"));
+        }
+    }
+    Ok(())
+}
+
+fn check_meetings(fx: &Fx, who: usize, v: &Value) -> Result<(), String> {
+    let ids = listed(v);
+    for (name, id) in &fx.meetings {
+        let may = meeting_read(name).as_bytes()[who] == b'A';
+        if ids.contains(&id.0) && !may {
+            return Err(format!("lists the {name}, which the caller may not be in"));
+        }
+        let placed = (RESIDENT..=CHIEF).contains(&who);
+        if placed && may && !name.starts_with("ended") && !ids.contains(&id.0) {
+            return Err(format!("misses the {name}"));
+        }
+    }
+    for m in v.as_array().into_iter().flatten() {
+        if m["state"] == "draft" && m["chair"] != json!(fx.ids[who]) && who != ADMIN {
+            return Err(format!("shows someone else's draft {}", m["id"]));
+        }
+    }
+    Ok(())
+}
+
+/// Only those who count (the chair, an admin) see the electorate and the ballots.
+fn check_appraisal(_: &Fx, who: usize, v: &Value) -> Result<(), String> {
+    if who != ADMIN && !(v["electorate"].is_null() && v["ballots"].is_null()) {
+        return Err("shows the electorate or ballots to someone who does not count".into());
+    }
+    Ok(())
+}
+
+// ---- the world ------------------------------------------------------------------------------
+
+struct World {
+    app: TestApp,
+    fx: Fx,
+    tokens: [String; 8],
+    web: reqwest::Client,
+}
+
+async fn login(app: &TestApp, username: &str) -> String {
+    app.login(username).await.access_token
+}
+
+async fn call(w: &World, token: &str, method: Method, path: &str, body: Value) -> Value {
+    let res = w
+        .web
+        .request(method, format!("{}{path}", w.app.http.base_url()))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    let status = res.status();
+    let value = res.json::<Value>().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{path}: {status} {value}");
+    value
+}
+
+async fn world() -> World {
+    let app = spawn_app_with(|c| c.limits = hehe_server::limits::LimitsConfig::off()).await;
+    let d = app.demo.clone();
+    let neighbour = app
+        .state
+        .store
+        .insert_account("neighbour", "Neighbour 邻居", &hash_password(DEMO_PASSWORD))
+        .await
+        .unwrap();
+    app.state
+        .store
+        .insert_grant(neighbour, Role::Resident, Some(d.communities[0]))
+        .await
+        .unwrap();
+    let grid4 = app.state.store.children(d.other_community).await.unwrap()[0].id;
+    let mut ids = [AccountId(0); 8];
+    let mut tokens: [String; 8] = Default::default();
+    for who in RESIDENT..WHO.len() {
+        ids[who] = d.account(WHO[who]);
+        tokens[who] = login(&app, WHO[who]).await;
+    }
+    let fx = Fx {
+        ids,
+        street: d.street,
+        street2: d.other_street,
+        comm: d.communities[0],
+        comm2: d.communities[1],
+        comm3: d.other_community,
+        grid: d.grids[0],
+        grid2: d.grids[1],
+        grid3: d.grids[2],
+        grid4,
+        building: d.buildings[0],
+        building2: d.buildings[1],
+        neighbour,
+        resident2: d.account("resident2"),
+        lakeside: d.account("lakeside"),
+        issues: HashMap::new(),
+        issue_grid: HashMap::new(),
+        photos: HashMap::new(),
+        meetings: HashMap::new(),
+        codes: HashMap::new(),
+        appraisals: HashMap::new(),
+    };
+    let store = app.state.store.clone();
+    let mut w = World {
+        app,
+        fx,
+        tokens: tokens.clone(),
+        web: reqwest::Client::new(),
+    };
+    let people = [
+        ("neighbour", login(&w.app, "neighbour").await),
+        ("resident2", login(&w.app, "resident2").await),
+        ("lakeside", login(&w.app, "lakeside").await),
+        ("resident", tokens[RESIDENT].clone()),
+    ];
+    let token_of = |name: &str| {
+        people
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, t)| t.clone())
+            .unwrap()
+    };
+    let admin = tokens[ADMIN].clone();
+
+    // Issues, each with an internal note and a photo from an admin.
+    for (name, reporter, grid, public) in [
+        ("pub_own", "neighbour", w.fx.grid, true),
+        ("pub_grid", "neighbour", w.fx.grid2, true),
+        ("pub_comm", "resident2", w.fx.grid3, true),
+        ("pub_street", "lakeside", w.fx.grid4, true),
+        ("priv_own", "neighbour", w.fx.grid, false),
+        ("priv_grid", "neighbour", w.fx.grid2, false),
+        ("priv_comm", "resident2", w.fx.grid3, false),
+        ("priv_street", "lakeside", w.fx.grid4, false),
+        ("mine", "resident", w.fx.grid, false),
+    ] {
+        let body = json!({ "request_id": next_id().as_str(), "issue": {
+            "category": "drainage", "title": name, "description": "a fixture of the matrix",
+            "place_id": grid, "public": public } });
+        let issue = call(&w, &token_of(reporter), Method::POST, "/api/issues", body).await;
+        let id = IssueId(issue["id"].as_i64().unwrap());
+        w.fx.issues.insert(name, id);
+        w.fx.issue_grid.insert(id, grid);
+        let note = json!({ "request_id": next_id().as_str(), "action": { "kind": "post_update", "text": "for staff only", "internal": true } });
+        call(
+            &w,
+            &admin,
+            Method::POST,
+            &format!("/api/issues/{id}/actions"),
+            note,
+        )
+        .await;
+        let photo = w
+            .app
+            .http
+            .upload_photo(&admin, id, "before", crate::issues::jpeg(), false)
+            .await
+            .unwrap();
+        w.fx.photos.insert(name, photo.id);
+    }
+    // A private issue escalated beyond its grid: the street hears of it.
+    let escalate = |kind: &str| json!({ "request_id": next_id().as_str(), "action": { "kind": kind, "reason": "beyond the grid" } });
+    let priv_own = w.fx.issues["priv_own"];
+    for kind in ["accept", "escalate"] {
+        call(
+            &w,
+            &tokens[OFFICIAL],
+            Method::POST,
+            &format!("/api/issues/{priv_own}/actions"),
+            escalate(kind),
+        )
+        .await;
+    }
+
+    // Meetings: published ones to read and register for, ended ones to act in, and a draft.
+    w.fx.meetings.insert("hearing", d.meeting);
+    w.fx.meetings.insert("mediation", d.mediation);
+    for (name, kind, place, chair, state) in [
+        (
+            "street meeting",
+            MeetingKind::General,
+            w.fx.street,
+            ids[CHIEF],
+            MeetingState::Published,
+        ),
+        (
+            "orchard meeting",
+            MeetingKind::General,
+            w.fx.comm2,
+            ids[CHIEF],
+            MeetingState::Published,
+        ),
+        (
+            "lakeside meeting",
+            MeetingKind::General,
+            w.fx.comm3,
+            ids[ADMIN],
+            MeetingState::Published,
+        ),
+        (
+            "ended hearing",
+            MeetingKind::Hearing,
+            w.fx.comm,
+            ids[CHIEF],
+            MeetingState::Ended,
+        ),
+        (
+            "ended orchard meeting",
+            MeetingKind::General,
+            w.fx.comm2,
+            ids[CHIEF],
+            MeetingState::Ended,
+        ),
+        (
+            "ended lakeside meeting",
+            MeetingKind::General,
+            w.fx.comm3,
+            ids[ADMIN],
+            MeetingState::Ended,
+        ),
+        (
+            "ended mediation",
+            MeetingKind::Mediation,
+            w.fx.comm,
+            ids[OFFICIAL],
+            MeetingState::Ended,
+        ),
+        (
+            "draft",
+            MeetingKind::General,
+            w.fx.comm,
+            ids[OFFICIAL],
+            MeetingState::Draft,
+        ),
+    ] {
+        let agenda = ["The one item".to_owned()];
+        let id = store
+            .create_meeting(NewMeeting {
+                kind,
+                title: name,
+                description: "",
+                place,
+                chair,
+                secretary: None,
+                private: kind == MeetingKind::Mediation,
+                agenda: &agenda,
+                capacity: None,
+                initial_state: state,
+                previous_round: None,
+                at: 0,
+            })
+            .await
+            .unwrap();
+        w.fx.meetings.insert(name, id);
+    }
+    let ended_mediation = w.fx.meetings["ended mediation"];
+    for (who, role) in [
+        (RESIDENT, MemberRole::Party),
+        (LEAD, MemberRole::Party),
+        (OFFICIAL, MemberRole::Mediator),
+    ] {
+        store
+            .add_member(ended_mediation, ids[who], role)
+            .await
+            .unwrap();
+    }
+    for (meeting, person) in [
+        ("hearing", "neighbour"),
+        ("street meeting", "neighbour"),
+        ("orchard meeting", "resident2"),
+        ("lakeside meeting", "lakeside"),
+    ] {
+        let path = format!("/api/meetings/{}/registration", w.fx.meetings[meeting]);
+        let reg = call(&w, &token_of(person), Method::POST, &path, Value::Null).await;
+        w.fx.codes
+            .insert(meeting, reg["code"].as_str().unwrap().to_owned());
+    }
+    // The mediation's only participants are in the matrix: the lead registers and cancels
+    // again in the rows, after the chair checked her in.
+    let path = format!("/api/meetings/{}/registration", d.mediation);
+    let reg = call(&w, &tokens[LEAD], Method::POST, &path, Value::Null).await;
+    w.fx.codes
+        .insert("mediation", reg["code"].as_str().unwrap().to_owned());
+
+    for (scope, place, elector) in [
+        ("own community", w.fx.comm, ids[RESIDENT]),
+        ("other community", w.fx.comm2, w.fx.resident2),
+        ("other street", w.fx.comm3, w.fx.lakeside),
+    ] {
+        let a = call(
+            &w,
+            &admin,
+            Method::POST,
+            "/api/appraisals",
+            appraisal_body(place, elector),
+        )
+        .await;
+        w.fx.appraisals
+            .insert(scope, MeetingId(a["id"].as_i64().unwrap()));
+    }
+    w
+}
+
+// ---- running a cell -------------------------------------------------------------------------
+
+fn letter_of_status(status: u16) -> char {
+    match status {
+        200..=299 => 'A',
+        400 => 'I',
+        401 => 'U',
+        403 => 'F',
+        404 => 'N',
+        409 => 'C',
+        _ => '?',
+    }
+}
+
+fn letter_of_code(code: Option<ErrorCode>) -> char {
+    match code {
+        Some(ErrorCode::Unauthenticated | ErrorCode::InvalidToken | ErrorCode::TokenExpired) => 'U',
+        Some(ErrorCode::Forbidden) => 'F',
+        Some(ErrorCode::NotFound) => 'N',
+        Some(ErrorCode::InvalidRequest) => 'I',
+        Some(ErrorCode::Conflict) => 'C',
+        Some(ErrorCode::NotSubscribed) => 'S',
+        _ => '?',
+    }
+}
+
+fn matches(expected: char, got: char) -> bool {
+    expected == got || (expected == 'P' && matches!(got, 'A' | 'I' | 'C'))
+}
+
+async fn run_http(
+    w: &World,
+    who: usize,
+    method: &Method,
+    path: &str,
+    body: &Body,
+    fresh: bool,
+) -> (char, Value) {
+    let url = format!("{}{path}", w.app.http.base_url());
+    let mut req = w.web.request(method.clone(), url);
+    let mut token = (who != ANON).then(|| w.tokens[who].clone());
+    if fresh && who != ANON {
+        token = Some(login(&w.app, WHO[who]).await);
+    }
+    req = match body {
+        Body::None => req,
+        Body::Json(v) => req.json(v),
+        Body::Photo => {
+            let form = reqwest::multipart::Form::new().text("kind", "before").part(
+                "file",
+                reqwest::multipart::Part::bytes(crate::issues::jpeg()).file_name("p.jpg"),
+            );
+            req.multipart(form)
+        }
+        Body::Login => {
+            let (user, pass) = if who == ANON {
+                ("nobody-at-all", "wrong")
+            } else {
+                (WHO[who], DEMO_PASSWORD)
+            };
+            token = None;
+            req.json(&json!({ "username": user, "password": pass }))
+        }
+        Body::Refresh => {
+            let refresh = if who == ANON {
+                "forged".to_owned()
+            } else {
+                w.app.login(WHO[who]).await.refresh_token
+            };
+            token = None;
+            req.json(&json!({ "refresh_token": refresh }))
+        }
+    };
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let res = req.send().await.expect("a response");
+    let status = res.status().as_u16();
+    let bytes = res.bytes().await.unwrap_or_default();
+    (
+        letter_of_status(status),
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+fn channel_of(w: &World, who: usize, target: Target) -> Channel {
+    match target {
+        Target::Is(c) => c,
+        Target::OwnInbox => Channel::User(if who == ANON {
+            w.fx.ids[RESIDENT]
+        } else {
+            w.fx.ids[who]
+        }),
+    }
+}
+
+fn message(w: &World, who: usize, cmd: &Cmd, since: Option<Position>) -> ClientMsg {
+    let id = next_id();
+    match cmd {
+        Cmd::Subscribe(t) | Cmd::History(t) => ClientMsg::Subscribe {
+            id,
+            channel: channel_of(w, who, *t),
+            since,
+        },
+        Cmd::Unsubscribe(channel) => ClientMsg::Unsubscribe {
+            id,
+            channel: *channel,
+        },
+        Cmd::Presence(channel) => ClientMsg::Presence {
+            id,
+            channel: *channel,
+        },
+        Cmd::Post(t) => ClientMsg::Post {
+            id,
+            channel: channel_of(w, who, *t),
+            text: "authz".into(),
+        },
+        Cmd::Submit(issue) => ClientMsg::SubmitIssue {
+            id,
+            issue: serde_json::from_value(issue.clone()).expect("a new issue"),
+        },
+        Cmd::Issue(issue, action) => ClientMsg::IssueAction {
+            id,
+            issue: *issue,
+            action: action.clone(),
+        },
+        Cmd::Room(meeting, action) => ClientMsg::RoomAction {
+            id,
+            meeting: *meeting,
+            action: action.clone(),
+        },
+        Cmd::Refresh => ClientMsg::Refresh {
+            id,
+            token: w.tokens[who.max(RESIDENT)].clone(),
+        },
+        Cmd::Auth => ClientMsg::Auth {
+            id,
+            token: if who == ANON {
+                "forged".into()
+            } else {
+                w.tokens[who].clone()
+            },
+            version: None,
+        },
+        Cmd::Ping | Cmd::Pong | Cmd::Upgrade => unreachable!("sent without a request id"),
+    }
+}
+
+async fn pong(conn: &mut Connection) -> (char, Value) {
+    loop {
+        match conn.recv_timeout(WAIT).await {
+            Ok(Incoming::Msg(ServerMsg::Pong)) => return ('A', Value::Null),
+            Ok(Incoming::Msg(_)) => continue,
+            other => return ('?', json!(format!("{other:?}"))),
+        }
+    }
+}
+
+async fn run_ws(
+    w: &World,
+    conns: &mut HashMap<usize, Connection>,
+    who: usize,
+    cmd: &Cmd,
+) -> (char, Value) {
+    let url = w.app.ws_url();
+    // Anonymous cells, and those about the connection itself, each get a socket of their own.
+    let own = matches!(cmd, Cmd::Auth | Cmd::Upgrade) || who == ANON;
+    let mut fresh = if own {
+        Some(Connection::open(&url).await.expect("upgrade"))
+    } else {
+        None
+    };
+    if matches!(cmd, Cmd::Upgrade) {
+        return ('A', Value::Null);
+    }
+    let conn = match fresh.as_mut() {
+        Some(c) => c,
+        None => conns.get_mut(&who).expect("a connection"),
+    };
+    match cmd {
+        Cmd::Ping => {
+            conn.send(&ClientMsg::Ping).await.expect("ping");
+            return pong(conn).await;
+        }
+        Cmd::Pong => {
+            conn.send(&ClientMsg::Pong).await.expect("pong");
+            conn.send(&ClientMsg::Ping).await.expect("ping");
+            return pong(conn).await;
+        }
+        _ => {}
+    }
+    let since = match cmd {
+        Cmd::History(t) => {
+            let channel = channel_of(w, who, *t);
+            let top = w
+                .app
+                .state
+                .bus
+                .history(channel, None)
+                .await
+                .expect("history")
+                .top;
+            Some(Position {
+                epoch: top.epoch,
+                offset: 0,
+            })
+        }
+        _ => None,
+    };
+    let msg = message(w, who, cmd, since);
+    let channel = match &msg {
+        ClientMsg::Subscribe { channel, .. } => Some(*channel),
+        _ => None,
+    };
+    match conn.request(msg).await {
+        Ok(result) => {
+            if let Some(channel) = channel {
+                conn.unsubscribe(channel).await.expect("unsubscribe");
+            }
+            ('A', serde_json::to_value(&result).expect("a reply"))
+        }
+        Err(e @ (ClientError::Server { .. } | ClientError::Closed { .. })) => {
+            (letter_of_code(e.code()), json!(e.to_string()))
+        }
+        Err(e) => ('?', json!(e.to_string())),
+    }
+}
+
+async fn connect_all(w: &World) -> HashMap<usize, Connection> {
+    let mut conns = HashMap::new();
+    for who in RESIDENT..WHO.len() {
+        conns.insert(
+            who,
+            Connection::connect(&w.app.ws_url(), &w.tokens[who])
+                .await
+                .expect("connect"),
+        );
+    }
+    conns
+}
+
+#[tokio::test]
+async fn every_role_gets_exactly_what_the_policy_gives_it() {
+    let w = world().await;
+    let mut conns = connect_all(&w).await;
+    let mut failures = Vec::new();
+    let mut cells = 0;
+    for row in rows(&w.fx) {
+        for (who, expected) in row.expect.chars().enumerate() {
+            cells += 1;
+            let (got, value) = match &row.op {
+                Op::Http {
+                    method,
+                    path,
+                    body,
+                    fresh,
+                } => run_http(&w, who, method, path, body, *fresh).await,
+                Op::Ws(cmd) => run_ws(&w, &mut conns, who, cmd).await,
+            };
+            let mut wrong = (!matches(expected, got))
+                .then(|| format!("expected {expected}, got {got}: {value}"));
+            if wrong.is_none()
+                && got == 'A'
+                && let Some(check) = row.check
+                && let Err(why) = check(&w.fx, who, &value)
+            {
+                wrong = Some(why);
+            }
+            if let Some(why) = wrong {
+                failures.push(format!(
+                    "{} [{}] as {}: {why}",
+                    row.route, row.scope, WHO[who]
+                ));
+            }
+        }
+    }
+    assert!(cells > 2000, "the matrix shrank to {cells} cells");
+    assert!(
+        failures.is_empty(),
+        "{} of {cells} cells broke the policy:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+// ---- coverage -------------------------------------------------------------------------------
+
+/// The action kinds PROTOCOL.md lists in the table of a command's section.
+fn protocol_kinds(command: &str) -> BTreeSet<String> {
+    let text = include_str!("../../../protocol/PROTOCOL.md");
+    let start = text
+        .find(&format!("### `{command}`"))
+        .expect("the command's section");
+    let section = &text[start + 4..];
+    let section = &section[..section.find("\n### ").unwrap_or(section.len())];
+    section
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .flat_map(|l| {
+            l.split('|')
+                .nth(1)
+                .unwrap_or_default()
+                .split(',')
+                .map(|k| k.trim().trim_matches('`').to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_route_command_and_action_has_rows() {
+    let w = world().await;
+    let rows = rows(&w.fx);
+    let covered: BTreeSet<String> = rows
+        .iter()
+        .map(|r| r.route.split(' ').take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    let doc: Value = w
+        .web
+        .get(format!("{}/api/openapi.json", w.app.http.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut missing = Vec::new();
+    for (path, methods) in doc["paths"].as_object().expect("paths") {
+        for method in methods.as_object().expect("methods").keys() {
+            let route = format!("{} {path}", method.to_uppercase());
+            if !covered.contains(&route) {
+                missing.push(route);
+            }
+        }
+    }
+    for kind in ClientMsg::TYPES {
+        if !covered.contains(&format!("ws {kind}")) {
+            missing.push(format!("ws {kind}"));
+        }
+    }
+    let kinds = |prefix: &str| -> BTreeSet<String> {
+        rows.iter()
+            .filter_map(|r| r.route.strip_prefix(prefix))
+            .map(|k| k.split(' ').next().unwrap_or_default().to_owned())
+            .collect()
+    };
+    for (command, prefix) in [
+        ("issue_action", "ws issue_action "),
+        ("room_action", "ws room_action "),
+    ] {
+        let have = kinds(prefix);
+        for kind in protocol_kinds(command) {
+            if !have.contains(&kind) {
+                missing.push(format!("{command} {kind}"));
+            }
+        }
+    }
+    let http_kinds = kinds("POST /api/issues/{id}/actions ");
+    assert_eq!(
+        http_kinds,
+        kinds("ws issue_action "),
+        "issue actions over HTTP and WebSocket alike"
+    );
+    assert!(protocol_kinds("room_action").len() > 20 && protocol_kinds("issue_action").len() > 15);
+    assert!(
+        missing.is_empty(),
+        "no rows in the authorisation matrix for: {missing:?}"
+    );
+}
