@@ -142,6 +142,9 @@ impl CloseCode {
     pub const INSUFFICIENT_STATE: CloseCode = CloseCode(4005);
     /// An unexpected server error. Reconnect with backoff.
     pub const INTERNAL: CloseCode = CloseCode(4006);
+    /// The account's roles changed: reconnect (the same token works) and resubscribe; channels
+    /// the account may no longer read are refused.
+    pub const IDENTITY_CHANGED: CloseCode = CloseCode(4007);
 
     /// The client broke the protocol (binary frames, repeated bad frames, commands before auth).
     pub const PROTOCOL_VIOLATION: CloseCode = CloseCode(4500);
@@ -155,7 +158,7 @@ impl CloseCode {
     pub const UNSUPPORTED_VERSION: CloseCode = CloseCode(4504);
 
     /// Every code this server sends, for documentation and metrics.
-    pub const ALL: [CloseCode; 12] = [
+    pub const ALL: [CloseCode; 13] = [
         Self::SHUTDOWN,
         Self::SLOW_CONSUMER,
         Self::HEARTBEAT_TIMEOUT,
@@ -163,6 +166,7 @@ impl CloseCode {
         Self::RATE_LIMITED,
         Self::INSUFFICIENT_STATE,
         Self::INTERNAL,
+        Self::IDENTITY_CHANGED,
         Self::PROTOCOL_VIOLATION,
         Self::UNAUTHORIZED,
         Self::FORBIDDEN,
@@ -191,6 +195,7 @@ impl CloseCode {
             Self::RATE_LIMITED => "rate limited",
             Self::INSUFFICIENT_STATE => "insufficient state",
             Self::INTERNAL => "internal error",
+            Self::IDENTITY_CHANGED => "identity changed: reconnect",
             Self::PROTOCOL_VIOLATION => "protocol violation",
             Self::UNAUTHORIZED => "unauthorized",
             Self::FORBIDDEN => "forbidden",

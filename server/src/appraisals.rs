@@ -169,6 +169,8 @@ pub async fn set_up(
             electorate: &electorate,
         })
         .await?;
+    let (target, place) = (format!("meeting:{}", id.0), Some(new.place_id));
+    crate::audit::after(state, who, "appraisal.set_up", target, place, None).await;
     let lock = state.room_lock(id);
     let _turn = lock.lock().await;
     updated(
@@ -385,6 +387,13 @@ pub async fn step(
             "the appraisal is busy; retry",
         ));
     };
+    let action = match step {
+        Move::Open => "appraisal.open",
+        Move::Close => "appraisal.close",
+        Move::Publish => "appraisal.publish",
+    };
+    let place = state.store.meeting_place(id).await.ok().flatten();
+    crate::audit::after(state, who, action, format!("meeting:{}", id.0), place, None).await;
     updated(state, id, &tally).await?;
     if let Some((counts, results, _)) = published {
         let follow_ups = state
@@ -481,7 +490,12 @@ pub async fn void(
         })
         .await?;
     match outcome {
-        Voided::Done(tally) => updated(state, id, &tally).await?,
+        Voided::Done(tally) => {
+            let place = Some(loaded.meeting.place_id);
+            let target = format!("meeting:{}", id.0);
+            crate::audit::after(state, who, "appraisal.void", target, place, None).await;
+            updated(state, id, &tally).await?
+        }
         Voided::NoSuchBallot => return Err(AppError::not_found("ballot")),
         Voided::AlreadyVoid => {
             return Err(AppError::new(

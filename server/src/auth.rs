@@ -1,5 +1,6 @@
 //! Passwords (argon2id) and signed tokens (HS256 JWT). Access tokens authenticate requests and
-//! WebSocket connections; refresh tokens only buy new pairs.
+//! WebSocket connections; refresh tokens only buy new pairs. Both tokens of a sign-in carry its
+//! session id (`sid`), which logging out revokes (see `revocation`).
 
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
@@ -25,6 +26,12 @@ pub struct Claims {
     /// Issued at, Unix seconds.
     pub iat: i64,
     pub kind: TokenKind,
+    /// The sign-in session: random, kept across refreshes.
+    pub sid: String,
+    /// Which refresh token of the session this is; a refresh spends it (the store keeps the
+    /// one in force), so a refresh token works once. Access tokens carry the same number.
+    #[serde(default)]
+    pub generation: i64,
 }
 
 impl Claims {
@@ -67,7 +74,32 @@ impl Tokens {
         }
     }
 
+    /// A token of a session of its own that the store does not know: nothing can refresh it,
+    /// and only its expiry ends it. For tests and tools that need a short-lived access token.
     pub fn issue(&self, account: AccountId, kind: TokenKind, now_ms: i64) -> Issued {
+        self.issue_for(account, &new_session_id(), 0, kind, now_ms)
+    }
+
+    /// Lifetime of a refresh token, in ms: how long a session outlives its last refresh.
+    pub fn refresh_ttl_ms(&self) -> i64 {
+        self.refresh_ttl.as_millis() as i64
+    }
+
+    /// Lifetime of an access token, in ms: how long a revoked session's tokens could still be
+    /// presented.
+    pub fn access_ttl_ms(&self) -> i64 {
+        self.access_ttl.as_millis() as i64
+    }
+
+    /// A token of session `sid`, refresh generation `generation`.
+    pub fn issue_for(
+        &self,
+        account: AccountId,
+        sid: &str,
+        generation: i64,
+        kind: TokenKind,
+        now_ms: i64,
+    ) -> Issued {
         let ttl = match kind {
             TokenKind::Access => self.access_ttl,
             TokenKind::Refresh => self.refresh_ttl,
@@ -78,6 +110,8 @@ impl Tokens {
             iat,
             exp: iat + ttl.as_secs() as i64,
             kind,
+            sid: sid.to_owned(),
+            generation,
         };
         // HS256 signing of a small struct does not fail.
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
@@ -104,6 +138,14 @@ impl Tokens {
         }
         Ok(data.claims)
     }
+}
+
+/// A fresh session id: 128 random bits, hex.
+pub fn new_session_id() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Hashes a password with argon2id and a random salt (PHC string format).
@@ -147,6 +189,7 @@ mod tests {
         let claims = t.verify(&issued.token, TokenKind::Access).unwrap();
         assert_eq!(claims.account(), AccountId(5));
         assert_eq!(claims.expires_at_ms(), issued.expires_at);
+        assert_eq!(claims.sid.len(), 32);
         assert_eq!(
             t.verify(&issued.token, TokenKind::Refresh).unwrap_err(),
             TokenError::Invalid
@@ -175,6 +218,16 @@ mod tests {
             t.verify("not a token", TokenKind::Access).unwrap_err(),
             TokenError::Invalid
         );
+    }
+
+    #[test]
+    fn session_tokens_carry_their_session_and_generation() {
+        let t = tokens();
+        let sid = new_session_id();
+        assert_ne!(sid, new_session_id());
+        let issued = t.issue_for(AccountId(5), &sid, 3, TokenKind::Refresh, now_ms());
+        let claims = t.verify(&issued.token, TokenKind::Refresh).unwrap();
+        assert_eq!((claims.sid.as_str(), claims.generation), (sid.as_str(), 3));
     }
 
     #[test]

@@ -294,6 +294,11 @@ pub async fn act(
         );
         match state.store.update_issue(change).await {
             Ok(applied) => {
+                if let Some(name) = crate::audit::issue_action(&action) {
+                    let place = Some(record.issue.place.leaf());
+                    let target = format!("issue:{}", id.0);
+                    crate::audit::after(state, who, name, target, place, Some(request_id)).await;
+                }
                 publish(state, &applied).await?;
                 return Ok(applied.summary);
             }

@@ -9,6 +9,7 @@
 //! `run` is the whole server; `main` only wires configuration to it, and tests call it too.
 
 pub mod appraisals;
+pub mod audit;
 pub mod auth;
 pub mod bus;
 pub mod channels;
@@ -25,6 +26,7 @@ pub mod meetings;
 pub mod metrics;
 pub mod ops;
 pub mod presence;
+pub mod revocation;
 pub mod state;
 pub mod stats;
 pub mod store;
@@ -81,6 +83,13 @@ pub async fn build_state_with(
     }
     let metrics = Arc::new(Metrics::new());
     let hub = Hub::new(metrics.clone());
+    let revocations =
+        revocation::Revocations::new(Duration::from_secs(config.access_token_ttl_secs));
+    // Identity notices go to `revocations`, every other delivery to the hub.
+    let delivery = Arc::new(revocation::Delivery {
+        hub: hub.clone(),
+        revocations: revocations.clone(),
+    });
     let limits = HistoryLimits {
         size: config.history_size,
         ttl: config.history_ttl(),
@@ -88,7 +97,7 @@ pub async fn build_state_with(
         idempotency_ttl: config.idempotency_ttl(),
     };
     let bus: Arc<dyn Bus> = if config.redis_url.is_empty() {
-        Arc::new(MemoryBus::new(limits, Arc::new(hub.clone())))
+        Arc::new(MemoryBus::new(limits, delivery))
     } else {
         // Several URLs: one Redis per shard, channels spread over them by a stable hash.
         let mut shards: Vec<Arc<dyn Bus>> = Vec::new();
@@ -109,7 +118,7 @@ pub async fn build_state_with(
                 &config.redis_prefix,
                 limits,
                 redis,
-                Arc::new(hub.clone()),
+                delivery.clone(),
             )
             .await
             .context("connecting to Redis")?;
@@ -139,6 +148,7 @@ pub async fn build_state_with(
         time,
         calendar: Arc::new(calendar),
         media,
+        revocations,
     };
     let state = AppState::new(
         Arc::new(config),
@@ -195,6 +205,7 @@ pub async fn serve(
     });
 
     tokio::spawn(state.presence.clone().run(state.bus.clone(), token.clone()));
+    tokio::spawn(revocation::run(state.clone(), token.clone()));
     // Deadlines: warnings, breaches and escalations, each applied once (see `issues::tick`).
     tokio::spawn({
         let (token, state) = (token.clone(), state.clone());

@@ -336,6 +336,11 @@ pub async fn act(
         .await
         {
             Ok(RoomWritten::Appended(infos)) => {
+                if let Some(name) = crate::audit::room_action(&action) {
+                    let target = format!("meeting:{}", meeting.0);
+                    let place = Some(record.place_id);
+                    crate::audit::after(state, who, name, target, place, Some(request_id)).await;
+                }
                 publish(state, meeting, &infos).await?;
                 after_effects(state, &record, &room, &events).await?;
                 return Ok(infos.last().map_or(record.last_seq, |i| i.seq));

@@ -49,6 +49,8 @@ pub struct AppState {
     pub login_guard: Arc<crate::login_guard::LoginGuard>,
     /// Joins and leaves, gathered into one `presence` frame per channel and window.
     pub presence: Arc<crate::presence::PresenceBatcher>,
+    /// Signed-out sessions and this node's connections by account (see `revocation`).
+    pub revocations: Arc<crate::revocation::Revocations>,
     next_conn: Arc<AtomicU64>,
 }
 
@@ -58,6 +60,7 @@ pub struct Extras {
     pub time: Arc<dyn TimeSource>,
     pub calendar: Arc<Calendar>,
     pub media: MediaStore,
+    pub revocations: Arc<crate::revocation::Revocations>,
 }
 
 impl AppState {
@@ -94,6 +97,7 @@ impl AppState {
             arrivals: Arc::new(DashMap::new()),
             login_guard,
             presence,
+            revocations: extras.revocations,
             next_conn: Arc::new(AtomicU64::new(1)),
         }
     }

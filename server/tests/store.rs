@@ -6,6 +6,7 @@ use common::TestDatabase;
 use hehe_protocol::http::PlaceKind;
 use hehe_protocol::{AccountId, Channel, PlaceId, RequestId, Role};
 use hehe_server::domain::places::PlacePath;
+use hehe_server::store::identity::{GrantChange, NewAudit, Outcome};
 use hehe_server::store::seed::seed_demo;
 use hehe_server::store::{NewMessage, SqlStore, Store, StoreError};
 
@@ -45,6 +46,8 @@ both_backends!(
     places_resolve_to_paths,
     malformed_places_are_refused,
     accounts_and_grants,
+    sessions_rotate_and_revoke,
+    grant_changes_and_disabling_are_audited_with_them,
     messages_are_stored_once_per_request_id,
     messages_page_newest_first,
     meetings_know_their_place,
@@ -332,4 +335,238 @@ async fn the_demo_seeds_once(store: &dyn Store) {
         (chief[0].role, chief[0].place),
         (Role::StreetChief, Some(demo.street))
     );
+}
+
+async fn sessions_rotate_and_revoke(store: &dyn Store) {
+    let me = store.insert_account("me", "Me", "h").await.unwrap();
+    let other = store.insert_account("other", "Other", "h").await.unwrap();
+    store.create_session("s1", me, 1_000, 10_000).await.unwrap();
+    store.create_session("s2", me, 1_000, 10_000).await.unwrap();
+    store
+        .create_session("s3", other, 1_000, 10_000)
+        .await
+        .unwrap();
+    // A refresh token works once, for its own account, before the session expires.
+    assert_eq!(
+        store
+            .rotate_session("s1", me, 0, 2_000, 20_000)
+            .await
+            .unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        store
+            .rotate_session("s1", me, 0, 2_000, 20_000)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .rotate_session("s1", other, 1, 2_000, 20_000)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .rotate_session("s2", me, 0, 10_000, 20_000)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .rotate_session("nope", me, 0, 2_000, 20_000)
+            .await
+            .unwrap(),
+        None
+    );
+
+    assert!(
+        !store.revoke_session("s3", me, 3_000).await.unwrap(),
+        "not mine"
+    );
+    assert!(store.revoke_session("s1", me, 3_000).await.unwrap());
+    assert!(
+        !store.revoke_session("s1", me, 3_100).await.unwrap(),
+        "revoked already"
+    );
+    assert_eq!(
+        store
+            .rotate_session("s1", me, 1, 3_200, 20_000)
+            .await
+            .unwrap(),
+        None
+    );
+    let revoked = store.revoked_since(2_500).await.unwrap();
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(
+        (
+            revoked[0].sid.as_str(),
+            revoked[0].account,
+            revoked[0].revoked_at
+        ),
+        ("s1", me, 3_000)
+    );
+
+    // Everywhere: the live sessions of the account, not the revoked or expired ones.
+    store.create_session("s4", me, 4_000, 30_000).await.unwrap();
+    let audit = NewAudit {
+        at: 5_000,
+        actor: me,
+        action: "session.logout_everywhere".into(),
+        target: format!("account:{}", me.0),
+        place: None,
+        street: None,
+        detail: None,
+        outcome: Outcome::Ok,
+        request_id: None,
+    };
+    let mut gone = store
+        .revoke_sessions(me, 15_000, Some(&audit))
+        .await
+        .unwrap();
+    gone.sort();
+    assert_eq!(gone, ["s4"], "s1 was revoked, s2 expired at 10 000");
+    assert_eq!(store.revoked_since(0).await.unwrap().len(), 2);
+    let log = store.audit_entries(None, None, 10).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].entry, audit);
+    assert_eq!(
+        store
+            .rotate_session("s3", other, 0, 9_000, 40_000)
+            .await
+            .unwrap(),
+        Some(1)
+    );
+
+    // Rows go once their last refresh token expired.
+    assert_eq!(store.prune_sessions(25_000).await.unwrap(), 2, "s1 and s2");
+    assert_eq!(
+        store.revoked_since(0).await.unwrap().len(),
+        1,
+        "s4 stays until 30 000"
+    );
+}
+
+async fn grant_changes_and_disabling_are_audited_with_them(store: &dyn Store) {
+    let street = store
+        .insert_place(PlaceKind::Street, None, "S", "街")
+        .await
+        .unwrap();
+    let other_street = store
+        .insert_place(PlaceKind::Street, None, "T", "街")
+        .await
+        .unwrap();
+    let community = store
+        .insert_place(PlaceKind::Community, Some(street), "C", "社区")
+        .await
+        .unwrap();
+    let admin = store.insert_account("admin", "A", "h").await.unwrap();
+    let who = store.insert_account("who", "W", "h").await.unwrap();
+    let entry = |action: &str, place: Option<PlaceId>, street: Option<PlaceId>| NewAudit {
+        at: 1,
+        actor: admin,
+        action: action.into(),
+        target: format!("account:{}", who.0),
+        place,
+        street,
+        detail: Some("resident".into()),
+        outcome: Outcome::Ok,
+        request_id: Some("r-1".into()),
+    };
+    let change = |add| GrantChange {
+        account: who,
+        role: Role::Resident,
+        place: Some(community),
+        add,
+    };
+    let added = entry("grant.add", Some(community), Some(street));
+    assert!(store.change_grant(change(true), &added).await.unwrap());
+    assert!(
+        !store.change_grant(change(true), &added).await.unwrap(),
+        "held already"
+    );
+    assert_eq!(store.grants(who).await.unwrap().len(), 1);
+    let removed = entry("grant.remove", Some(community), Some(street));
+    assert!(store.change_grant(change(false), &removed).await.unwrap());
+    assert!(
+        !store.change_grant(change(false), &removed).await.unwrap(),
+        "not held"
+    );
+    assert!(store.grants(who).await.unwrap().is_empty());
+    let admin_grant = GrantChange {
+        account: who,
+        role: Role::Admin,
+        place: None,
+        add: true,
+    };
+    assert!(
+        store
+            .change_grant(admin_grant, &entry("grant.add", None, None))
+            .await
+            .unwrap()
+    );
+    let take_back = GrantChange {
+        add: false,
+        ..admin_grant
+    };
+    assert!(
+        store
+            .change_grant(take_back, &entry("grant.remove", None, None))
+            .await
+            .unwrap()
+    );
+
+    assert!(
+        store
+            .set_disabled(who, true, &entry("account.disable", None, None))
+            .await
+            .unwrap()
+    );
+    assert!(store.account(who).await.unwrap().unwrap().disabled);
+    assert!(
+        !store
+            .set_disabled(who, true, &entry("account.disable", None, None))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .set_disabled(who, false, &entry("account.enable", None, None))
+            .await
+            .unwrap()
+    );
+    let denied = NewAudit {
+        outcome: Outcome::Denied,
+        ..entry("grant.add", Some(other_street), Some(other_street))
+    };
+    store.insert_audit(&denied).await.unwrap();
+
+    // Only what changed was logged, in one transaction with the change; newest first, paged.
+    let all = store.audit_entries(None, None, 100).await.unwrap();
+    let names: Vec<&str> = all.iter().map(|r| r.entry.action.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "grant.add",
+            "account.enable",
+            "account.disable",
+            "grant.remove",
+            "grant.add",
+            "grant.remove",
+            "grant.add"
+        ]
+    );
+    assert_eq!(all[0].entry, denied);
+    assert_eq!(all[6].entry, added);
+    let page = store.audit_entries(None, Some(all[1].id), 2).await.unwrap();
+    assert_eq!(
+        page.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [all[2].id, all[3].id]
+    );
+    let streets = store.audit_entries(Some(street), None, 100).await.unwrap();
+    assert_eq!(streets.len(), 2);
+    assert!(streets.iter().all(|r| r.entry.street == Some(street)));
 }

@@ -82,6 +82,7 @@ export const CLOSE_CODES = Object.freeze({
   4004: 'rate_limited',
   4005: 'insufficient_state',
   4006: 'internal_error',
+  4007: 'identity_changed',
   4500: 'protocol_violation',
   4501: 'unauthorized',
   4502: 'forbidden',

@@ -8,5 +8,6 @@ pub mod geo;
 pub mod issue;
 pub mod meeting;
 pub mod places;
+pub mod roles;
 pub mod stats;
 pub mod text;

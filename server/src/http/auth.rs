@@ -1,22 +1,26 @@
-//! Login, token refresh and the caller's own profile.
+//! Login, token refresh, logout and the caller's own profile.
 
 use super::openapi::docs;
 use super::{AppJson, Authenticated};
-use crate::auth::{TokenError, TokenKind, verify_password};
+use crate::auth::{TokenError, TokenKind, new_session_id, verify_password};
 use crate::bus::memory::unix_ms;
 use crate::channels::{account_info, identity};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use hehe_protocol::ErrorCode;
 use hehe_protocol::http::{AccountInfo, ApiError, LoginRequest, RefreshRequest, TokenResponse};
+use hehe_protocol::{AccountId, ErrorCode};
+use serde::Deserialize;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/auth/login", post(login))
         .route("/api/auth/refresh", post(refresh))
+        .route("/api/auth/logout", post(logout))
         .route("/api/me", get(me))
 }
 
@@ -76,10 +80,20 @@ async fn login(
     };
     state.login_guard.succeeded(&req.username);
     tracing::info!(account = account.id.0, "login");
-    issue_pair(&state, account.id).await
+    let identity = identity(&state, account.id).await?;
+    let sid = new_session_id();
+    let now = unix_ms();
+    state
+        .store
+        .create_session(&sid, account.id, now, now + state.tokens.refresh_ttl_ms())
+        .await?;
+    issue_pair(&state, &identity, &sid, 0, now).await
 }
 
 /// Trade a refresh token for a new pair of tokens.
+///
+/// A refresh token works once: the pair answered replaces it. Refresh tokens of a session that
+/// was signed out are refused.
 #[utoipa::path(
     post,
     path = "/api/auth/refresh",
@@ -89,7 +103,7 @@ async fn login(
     responses(
         (status = 200, description = "A new access and refresh token", body = TokenResponse),
         (status = 400, description = docs::INVALID_BODY, body = ApiError),
-        (status = 401, description = "invalid_token or token_expired: the refresh token is not valid, or has expired (sign in again)", body = ApiError),
+        (status = 401, description = "invalid_token or token_expired: the refresh token is not valid, was used already, its session was signed out, or it has expired (sign in again)", body = ApiError),
         (status = 403, description = docs::DISABLED, body = ApiError),
         (status = 413, description = docs::TOO_LARGE, body = ApiError),
         (status = 500, description = docs::INTERNAL, body = ApiError),
@@ -107,24 +121,130 @@ async fn refresh(
             TokenError::Expired => AppError::new(ErrorCode::TokenExpired, "sign in again"),
             TokenError::Invalid => AppError::new(ErrorCode::InvalidToken, "the token is not valid"),
         })?;
-    issue_pair(&state, claims.account()).await
+    // Refused before the session moves on: a disabled account keeps its refresh token useless.
+    let identity = identity(&state, claims.account()).await?;
+    let now = unix_ms();
+    let generation = state
+        .store
+        .rotate_session(
+            &claims.sid,
+            claims.account(),
+            claims.generation,
+            now,
+            now + state.tokens.refresh_ttl_ms(),
+        )
+        .await?
+        .ok_or_else(|| {
+            AppError::new(
+                ErrorCode::InvalidToken,
+                "this refresh token was used already or its session was signed out",
+            )
+        })?;
+    issue_pair(&state, &identity, &claims.sid, generation, now).await
 }
 
 async fn issue_pair(
     state: &AppState,
-    account: hehe_protocol::AccountId,
+    identity: &crate::channels::Identity,
+    sid: &str,
+    generation: i64,
+    now: i64,
 ) -> AppResult<Json<TokenResponse>> {
-    let identity = identity(state, account).await?;
-    let now = unix_ms();
-    let access = state.tokens.issue(account, TokenKind::Access, now);
-    let refresh = state.tokens.issue(account, TokenKind::Refresh, now);
+    let account = identity.actor.id;
+    let tokens = &state.tokens;
+    let access = tokens.issue_for(account, sid, generation, TokenKind::Access, now);
+    let refresh = tokens.issue_for(account, sid, generation, TokenKind::Refresh, now);
     Ok(Json(TokenResponse {
         access_token: access.token,
         access_expires_at: access.expires_at,
         refresh_token: refresh.token,
         refresh_expires_at: refresh.expires_at,
-        account: account_info(state, &identity).await?,
+        account: account_info(state, identity).await?,
     }))
+}
+
+/// What to sign out: this session (the default) or every session of the account.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutRequest {
+    /// Sign out every session of the account, on every device.
+    #[serde(default)]
+    pub everywhere: bool,
+}
+
+/// Sign out.
+///
+/// Ends the session of the bearer token (or, with `{"everywhere": true}`, every session of the
+/// account): its access and refresh tokens stop working on every node, and its WebSocket
+/// connections close with 4501. The body may be left out.
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    tag = "auth",
+    operation_id = "logout",
+    security(("bearer" = [])),
+    request_body(content = Option<LogoutRequest>, description = "Optional; `{}` signs out this session"),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 400, description = docs::INVALID_BODY, body = ApiError),
+        (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
+        (status = 403, description = docs::DISABLED, body = ApiError),
+        (status = 413, description = docs::TOO_LARGE, body = ApiError),
+        (status = 500, description = docs::INTERNAL, body = ApiError),
+        (status = 503, description = docs::UNAVAILABLE, body = ApiError),
+    )
+)]
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<StatusCode> {
+    let claims = super::extract::bearer_claims(&headers, &state)?;
+    let req: LogoutRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        LogoutRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| AppError::invalid(e.to_string()))?
+    };
+    let account = claims.account();
+    // A disabled account is locked out already; it is told so, like on every other route.
+    identity(&state, account).await?;
+    let now = unix_ms();
+    let sids = if req.everywhere {
+        let audit = crate::store::identity::NewAudit {
+            at: now,
+            actor: account,
+            action: "session.logout_everywhere".into(),
+            target: format!("account:{}", account.0),
+            place: None,
+            street: None,
+            detail: None,
+            outcome: crate::store::identity::Outcome::Ok,
+            request_id: None,
+        };
+        let mut sids = state
+            .store
+            .revoke_sessions(account, now, Some(&audit))
+            .await?;
+        // The bearer's own session may have been unknown to the store (a token issued without
+        // one); it is signed out all the same.
+        if !sids.contains(&claims.sid) {
+            sids.push(claims.sid.clone());
+        }
+        sids
+    } else {
+        state
+            .store
+            .revoke_session(&claims.sid, account, now)
+            .await?;
+        vec![claims.sid.clone()]
+    };
+    tracing::info!(account = account.0, sessions = sids.len(), "logout");
+    announce_revoked(&state, account, sids).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn announce_revoked(state: &AppState, account: AccountId, sids: Vec<String>) {
+    crate::revocation::announce(state, crate::revocation::Notice::Revoked { account, sids }).await;
 }
 
 /// The caller's account, its roles and the channels each lets it read.

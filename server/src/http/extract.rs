@@ -1,11 +1,12 @@
 //! Extractors that answer in the API's error format: a JSON body, and the bearer token.
 
-use crate::auth::{TokenError, TokenKind};
+use crate::auth::Claims;
 use crate::channels::{Identity, identity};
 use crate::error::AppError;
 use crate::state::AppState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use hehe_protocol::ErrorCode;
@@ -36,23 +37,17 @@ impl FromRequestParts<AppState> for Authenticated {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(AppError::unauthenticated)?;
-        let claims = state
-            .tokens
-            .verify(token.trim(), TokenKind::Access)
-            .map_err(|e| match e {
-                TokenError::Expired => {
-                    AppError::new(ErrorCode::TokenExpired, "the token has expired")
-                }
-                TokenError::Invalid => {
-                    AppError::new(ErrorCode::InvalidToken, "the token is not valid")
-                }
-            })?;
+        let claims = bearer_claims(&parts.headers, state)?;
         Ok(Authenticated(identity(state, claims.account()).await?))
     }
+}
+
+/// The claims of a valid, not signed-out `Authorization: Bearer <access token>`.
+pub fn bearer_claims(headers: &HeaderMap, state: &AppState) -> Result<Claims, AppError> {
+    let token = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(AppError::unauthenticated)?;
+    crate::revocation::verify_access(state, token.trim())
 }

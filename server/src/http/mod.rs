@@ -1,7 +1,9 @@
 //! The HTTP router: the JSON API under `/api` with its OpenAPI document, health and metrics,
 //! and the WebSocket upgrade.
 
+mod accounts;
 mod appraisals;
+mod audit;
 mod auth;
 mod channels;
 mod extract;
@@ -26,6 +28,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(auth::router())
+        .merge(accounts::router())
+        .merge(audit::router())
         .merge(channels::router())
         .merge(issues::router(state.config.max_photo_bytes))
         .merge(meetings::router())

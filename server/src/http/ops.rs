@@ -63,5 +63,10 @@ async fn loadtest(
     AppJson(progress): AppJson<LoadtestProgress>,
 ) -> AppResult<(StatusCode, Json<Position>)> {
     let position = crate::ops::post_loadtest(&state, &identity.actor, &progress).await?;
+    // A run reports every second: its last report stands for the run in the audit log.
+    if progress.done {
+        let target = format!("loadtest:{}", progress.run);
+        crate::audit::after(&state, &identity, "loadtest.run", target, None, None).await;
+    }
     Ok((StatusCode::ACCEPTED, Json(position)))
 }

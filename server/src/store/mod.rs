@@ -2,11 +2,13 @@
 //! embedded default) and PostgreSQL (scale-out); the backend follows the database URL.
 
 pub mod appraisals;
+pub mod identity;
 pub mod issues;
 pub mod meetings;
 pub mod seed;
 mod sql;
 mod sql_appraisals;
+mod sql_identity;
 mod sql_issues;
 mod sql_meetings;
 
@@ -97,7 +99,13 @@ pub struct NewMessage<'a> {
 
 #[async_trait]
 pub trait Store:
-    appraisals::AppraisalStore + issues::IssueStore + meetings::MeetingStore + Send + Sync + 'static
+    appraisals::AppraisalStore
+    + identity::IdentityStore
+    + issues::IssueStore
+    + meetings::MeetingStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Succeeds when the database answers.
     async fn ping(&self) -> StoreResult<()>;

@@ -4,7 +4,6 @@
 
 use super::registration::Registration;
 use super::writer::write_loop;
-use crate::auth::{TokenError, TokenKind};
 use crate::bus::Audience;
 use crate::channels::{self, Identity};
 use crate::error::{AppError, AppResult};
@@ -48,6 +47,9 @@ struct Session {
     conn: u64,
     outbox: Arc<Outbox>,
     identity: Option<Identity>,
+    /// Lists the connection under its account and session, so a logout, a disabled account
+    /// or changed grants can close it from any node (see `revocation`).
+    live: Option<crate::revocation::LiveGuard>,
     subs: HashMap<Channel, Registration>,
     /// When the access token in force expires.
     expires_at: Option<Instant>,
@@ -74,6 +76,7 @@ impl Session {
             conn,
             outbox,
             identity: None,
+            live: None,
             subs: HashMap::new(),
             expires_at: None,
             last_seen: Instant::now(),
@@ -269,21 +272,15 @@ impl Session {
             );
             return Some(CloseCode::UNSUPPORTED_VERSION);
         }
-        let claims = match self.state.tokens.verify(token, TokenKind::Access) {
+        let claims = match crate::revocation::verify_access(&self.state, token) {
             Ok(claims) => claims,
-            Err(TokenError::Expired) => {
-                self.send_error(
-                    Some(id),
-                    AppError::new(ErrorCode::TokenExpired, "the token has expired"),
-                );
-                return Some(CloseCode::TOKEN_EXPIRED);
-            }
-            Err(TokenError::Invalid) => {
-                self.send_error(
-                    Some(id),
-                    AppError::new(ErrorCode::InvalidToken, "the token is not valid"),
-                );
-                return Some(CloseCode::UNAUTHORIZED);
+            Err(e) => {
+                let code = match e.code {
+                    ErrorCode::TokenExpired => CloseCode::TOKEN_EXPIRED,
+                    _ => CloseCode::UNAUTHORIZED,
+                };
+                self.send_error(Some(id), e);
+                return Some(code);
             }
         };
         let identity = match channels::identity(&self.state, claims.account()).await {
@@ -298,6 +295,17 @@ impl Session {
             }
         };
         tracing::Span::current().record("account", identity.actor.id.0);
+        let account = identity.actor.id;
+        let live = self.state.revocations.clone();
+        self.live = Some(live.register(account, self.conn, &claims.sid, self.outbox.clone()));
+        // A logout between the check above and the registration found no connection to close.
+        if live.is_revoked(&claims.sid) {
+            self.send_error(
+                Some(id),
+                AppError::new(ErrorCode::InvalidToken, "this session was signed out"),
+            );
+            return Some(CloseCode::UNAUTHORIZED);
+        }
         self.expires_at = Some(expiry_instant(claims.expires_at_ms()));
         self.send(ServerMsg::Reply {
             id,
@@ -398,23 +406,15 @@ impl Session {
     }
 
     fn refresh(&mut self, identity: &Identity, id: RequestId, token: &str) -> AppResult<()> {
-        let claims = self
-            .state
-            .tokens
-            .verify(token, TokenKind::Access)
-            .map_err(|e| match e {
-                TokenError::Expired => {
-                    AppError::new(ErrorCode::TokenExpired, "the new token has expired")
-                }
-                TokenError::Invalid => {
-                    AppError::new(ErrorCode::InvalidToken, "the token is not valid")
-                }
-            })?;
+        let claims = crate::revocation::verify_access(&self.state, token)?;
         if claims.account() != identity.actor.id {
             return Err(AppError::new(
                 ErrorCode::InvalidToken,
                 "the token is for another account",
             ));
+        }
+        if let Some(live) = &self.live {
+            live.set_sid(&claims.sid);
         }
         self.expires_at = Some(expiry_instant(claims.expires_at_ms()));
         self.send(ServerMsg::Reply {

@@ -3,6 +3,7 @@
 mod access;
 mod appraisals;
 mod audit;
+mod audit;
 mod authz;
 mod bad_input;
 #[path = "../common/mod.rs"]
@@ -11,6 +12,7 @@ mod deadlines;
 mod fanout;
 mod helpers;
 mod http_api;
+mod identity;
 mod identity;
 mod idempotency;
 mod issues;

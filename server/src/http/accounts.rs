@@ -1,0 +1,425 @@
+//! Accounts for those who manage them: look one up, give and take away roles, disable and
+//! enable. Every change is written to the audit log with it, and reaches the account's live
+//! connections on every node (see `revocation`).
+
+use super::openapi::docs;
+use super::{AppJson, Authenticated};
+use crate::channels::Identity;
+use crate::domain::places::PlacePath;
+use crate::domain::roles::{self, GrantRefusal};
+use crate::error::{AppError, AppResult};
+use crate::revocation::{Notice, announce};
+use crate::state::AppState;
+use crate::store::AccountRow;
+use crate::store::identity::{GrantChange, NewAudit, Outcome};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use hehe_protocol::http::ApiError;
+use hehe_protocol::{AccountId, ErrorCode, PlaceId, Role};
+use serde::{Deserialize, Serialize};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/accounts", get(lookup))
+        .route("/api/accounts/{id}", get(account))
+        .route(
+            "/api/accounts/{id}/grants",
+            post(add_grant).delete(remove_grant),
+        )
+        .route("/api/accounts/{id}/disable", post(disable))
+        .route("/api/accounts/{id}/enable", post(enable))
+}
+
+/// An account as those who manage it see it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct AccountDetail {
+    pub id: AccountId,
+    pub username: String,
+    pub display_name: String,
+    pub disabled: bool,
+    pub grants: Vec<GrantSpec>,
+}
+
+/// A role at a place; no place for ops and admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantSpec {
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<PlaceId>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct LookupQuery {
+    /// The exact username.
+    pub username: String,
+}
+
+/// The optional `X-Request-Id` header, kept with audit entries when it is short and plain.
+pub(super) fn request_id(headers: &HeaderMap) -> Option<hehe_protocol::RequestId> {
+    let raw = headers.get("x-request-id")?.to_str().ok()?;
+    hehe_protocol::RequestId::parse(raw).ok()
+}
+
+async fn paths_of(state: &AppState, id: AccountId) -> AppResult<Vec<PlacePath>> {
+    let mut paths = Vec::new();
+    for g in state.store.grants(id).await? {
+        if let Some(p) = g.place
+            && let Some(path) = state.store.place_path(p).await?
+        {
+            paths.push(path);
+        }
+    }
+    Ok(paths)
+}
+
+/// The account, when the caller may see it; otherwise `not_found`, as if it did not exist.
+async fn visible(
+    state: &AppState,
+    who: &Identity,
+    row: Option<AccountRow>,
+) -> AppResult<AccountDetail> {
+    let not_found = || AppError::not_found("account");
+    let row = row.ok_or_else(not_found)?;
+    if !roles::may_view_account(&who.actor, &paths_of(state, row.id).await?) {
+        return Err(not_found());
+    }
+    detail(state, row).await
+}
+
+async fn detail(state: &AppState, row: AccountRow) -> AppResult<AccountDetail> {
+    let grants = state
+        .store
+        .grants(row.id)
+        .await?
+        .into_iter()
+        .map(|g| GrantSpec {
+            role: g.role,
+            place: g.place,
+        })
+        .collect();
+    Ok(AccountDetail {
+        id: row.id,
+        username: row.username,
+        display_name: row.display_name,
+        disabled: row.disabled,
+        grants,
+    })
+}
+
+/// Find an account by its username.
+///
+/// For admins, and for staff (grid workers, community officials, street chiefs) when the
+/// account holds a role at a place within theirs: to find whom to dispatch to or appoint.
+#[utoipa::path(
+    get,
+    path = "/api/accounts",
+    tag = "accounts",
+    operation_id = "lookup_account",
+    security(("bearer" = [])),
+    params(LookupQuery),
+    responses(
+        (status = 200, description = "The account", body = AccountDetail),
+        (status = 400, description = "invalid_request: no username", body = ApiError),
+        (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
+        (status = 403, description = docs::DISABLED, body = ApiError),
+        (status = 404, description = "not_found: no such account, or not one the caller may see", body = ApiError),
+        (status = 500, description = docs::INTERNAL, body = ApiError),
+        (status = 503, description = docs::UNAVAILABLE, body = ApiError),
+    )
+)]
+async fn lookup(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    query: Result<Query<LookupQuery>, axum::extract::rejection::QueryRejection>,
+) -> AppResult<Json<AccountDetail>> {
+    let Query(q) = query.map_err(|e| AppError::invalid(e.body_text()))?;
+    let row = state.store.account_by_username(&q.username).await?;
+    Ok(Json(visible(&state, &who, row).await?))
+}
+
+/// An account with its roles and whether it is disabled.
+///
+/// For the same callers as the lookup by username.
+#[utoipa::path(
+    get,
+    path = "/api/accounts/{id}",
+    tag = "accounts",
+    operation_id = "account",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "The account", body = AccountDetail),
+        (status = 400, description = docs::BAD_PATH, body = String, content_type = "text/plain"),
+        (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
+        (status = 403, description = docs::DISABLED, body = ApiError),
+        (status = 404, description = "not_found: no such account, or not one the caller may see", body = ApiError),
+        (status = 500, description = docs::INTERNAL, body = ApiError),
+        (status = 503, description = docs::UNAVAILABLE, body = ApiError),
+    )
+)]
+async fn account(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Path(id): Path<i64>,
+) -> AppResult<Json<AccountDetail>> {
+    let row = state.store.account(AccountId(id)).await?;
+    Ok(Json(visible(&state, &who, row).await?))
+}
+
+/// Give an account a role at a place.
+///
+/// Admins give any role; a street chief gives the roles below his own for places in his
+/// street; only admins give ops and admin (which take no place). The account's live
+/// connections close with 4007 and reconnect under their new roles. Refusals are audited too.
+#[utoipa::path(
+    post,
+    path = "/api/accounts/{id}/grants",
+    tag = "accounts",
+    operation_id = "add_grant",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The account's id")),
+    request_body = GrantSpec,
+    responses(
+        (status = 200, description = "The account with the role", body = AccountDetail),
+        (status = 400, description = "invalid_request: the body is not a grant, the place does not exist, or the role does not go with that kind of place", body = ApiError),
+        (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
+        (status = 403, description = "forbidden: the caller may not give that role there, or is disabled", body = ApiError),
+        (status = 404, description = "not_found: no such account", body = ApiError),
+        (status = 409, description = "conflict: the account holds that role there already", body = ApiError),
+        (status = 413, description = docs::TOO_LARGE, body = ApiError),
+        (status = 500, description = docs::INTERNAL, body = ApiError),
+        (status = 503, description = docs::UNAVAILABLE, body = ApiError),
+    )
+)]
+async fn add_grant(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    AppJson(spec): AppJson<GrantSpec>,
+) -> AppResult<Json<AccountDetail>> {
+    change_grant(&state, &who, AccountId(id), spec, true, &headers).await
+}
+
+/// Take a role at a place away from an account.
+///
+/// The same callers may as may give it. The account's live connections close with 4007;
+/// on reconnecting, channels the role opened are refused.
+#[utoipa::path(
+    delete,
+    path = "/api/accounts/{id}/grants",
+    tag = "accounts",
+    operation_id = "remove_grant",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The account's id")),
+    request_body = GrantSpec,
+    responses(
+        (status = 200, description = "The account without the role", body = AccountDetail),
+        (status = 400, description = "invalid_request: the body is not a grant, the place does not exist, or the role does not go with that kind of place", body = ApiError),
+        (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
+        (status = 403, description = "forbidden: the caller may not take that role away there, or is disabled", body = ApiError),
+        (status = 404, description = "not_found: no such account, or it does not hold that role there", body = ApiError),
+        (status = 413, description = docs::TOO_LARGE, body = ApiError),
+        (status = 500, description = docs::INTERNAL, body = ApiError),
+        (status = 503, description = docs::UNAVAILABLE, body = ApiError),
+    )
+)]
+async fn remove_grant(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    AppJson(spec): AppJson<GrantSpec>,
+) -> AppResult<Json<AccountDetail>> {
+    change_grant(&state, &who, AccountId(id), spec, false, &headers).await
+}
+
+async fn change_grant(
+    state: &AppState,
+    who: &Identity,
+    target: AccountId,
+    spec: GrantSpec,
+    add: bool,
+    headers: &HeaderMap,
+) -> AppResult<Json<AccountDetail>> {
+    let path = match spec.place {
+        Some(p) => Some(
+            state
+                .store
+                .place_path(p)
+                .await?
+                .ok_or_else(|| AppError::invalid("no such place"))?,
+        ),
+        None => None,
+    };
+    let action = if add { "grant.add" } else { "grant.remove" };
+    let rid = request_id(headers);
+    let mut audit = crate::audit::entry(
+        state,
+        who,
+        action,
+        format!("account:{}", target.0),
+        spec.place,
+        rid.as_ref(),
+    )
+    .await;
+    audit.detail = Some(spec.role.as_str().to_owned());
+    match roles::may_change_grant(&who.actor, spec.role, path.as_ref()) {
+        Ok(()) => {}
+        Err(GrantRefusal::WrongPlace) => {
+            return Err(AppError::invalid(match roles::place_kind_for(spec.role) {
+                Some(kind) => format!("{} is granted for a {}", spec.role, kind.as_str()),
+                None => format!("{} is granted without a place", spec.role),
+            }));
+        }
+        Err(GrantRefusal::NotAllowed) => {
+            audit.outcome = Outcome::Denied;
+            crate::audit::record(state, audit).await;
+            return Err(AppError::forbidden());
+        }
+    }
+    let row = state
+        .store
+        .account(target)
+        .await?
+        .ok_or_else(|| AppError::not_found("account"))?;
+    let change = GrantChange {
+        account: target,
+        role: spec.role,
+        place: spec.place,
+        add,
+    };
+    if !state.store.change_grant(change, &audit).await? {
+        return Err(if add {
+            AppError::new(
+                ErrorCode::Conflict,
+                "the account holds that role there already",
+            )
+        } else {
+            AppError::not_found("grant")
+        });
+    }
+    tracing::info!(
+        actor = who.actor.id.0,
+        account = target.0,
+        action,
+        "grant changed"
+    );
+    announce(state, Notice::IdentityChanged { account: target }).await;
+    Ok(Json(detail(state, row).await?))
+}
+
+/// Disable an account.
+///
+/// Admins only. It can no longer sign in or refresh, its requests are refused (403) and its
+/// live connections close with 4502 on every node.
+#[utoipa::path(
+    post,
+    path = "/api/accounts/{id}/disable",
+    tag = "accounts",
+    operation_id = "disable_account",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 204, description = "Disabled (or it was already)"),
+        (status = 400, description = docs::BAD_PATH, body = String, content_type = "text/plain"),
+        (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
+        (status = 403, description = "forbidden: only admins disable accounts, or the caller is disabled", body = ApiError),
+        (status = 404, description = "not_found: no such account", body = ApiError),
+        (status = 409, description = "conflict: an admin cannot disable their own account", body = ApiError),
+        (status = 500, description = docs::INTERNAL, body = ApiError),
+        (status = 503, description = docs::UNAVAILABLE, body = ApiError),
+    )
+)]
+async fn disable(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> AppResult<StatusCode> {
+    set_disabled(&state, &who, AccountId(id), true, &headers).await
+}
+
+/// Enable a disabled account again.
+///
+/// Admins only.
+#[utoipa::path(
+    post,
+    path = "/api/accounts/{id}/enable",
+    tag = "accounts",
+    operation_id = "enable_account",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The account's id")),
+    responses(
+        (status = 204, description = "Enabled (or it was already)"),
+        (status = 400, description = docs::BAD_PATH, body = String, content_type = "text/plain"),
+        (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
+        (status = 403, description = "forbidden: only admins enable accounts, or the caller is disabled", body = ApiError),
+        (status = 404, description = "not_found: no such account", body = ApiError),
+        (status = 500, description = docs::INTERNAL, body = ApiError),
+        (status = 503, description = docs::UNAVAILABLE, body = ApiError),
+    )
+)]
+async fn enable(
+    State(state): State<AppState>,
+    Authenticated(who): Authenticated,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> AppResult<StatusCode> {
+    set_disabled(&state, &who, AccountId(id), false, &headers).await
+}
+
+async fn set_disabled(
+    state: &AppState,
+    who: &Identity,
+    target: AccountId,
+    disabled: bool,
+    headers: &HeaderMap,
+) -> AppResult<StatusCode> {
+    let action = if disabled {
+        "account.disable"
+    } else {
+        "account.enable"
+    };
+    let rid = request_id(headers);
+    let mut audit: NewAudit = crate::audit::entry(
+        state,
+        who,
+        action,
+        format!("account:{}", target.0),
+        None,
+        rid.as_ref(),
+    )
+    .await;
+    if !roles::may_disable(&who.actor) {
+        audit.outcome = Outcome::Denied;
+        crate::audit::record(state, audit).await;
+        return Err(AppError::forbidden());
+    }
+    if disabled && target == who.actor.id {
+        return Err(AppError::new(
+            ErrorCode::Conflict,
+            "an admin cannot disable their own account",
+        ));
+    }
+    state
+        .store
+        .account(target)
+        .await?
+        .ok_or_else(|| AppError::not_found("account"))?;
+    if state.store.set_disabled(target, disabled, &audit).await? {
+        tracing::info!(
+            actor = who.actor.id.0,
+            account = target.0,
+            action,
+            "account changed"
+        );
+        if disabled {
+            announce(state, Notice::Disabled { account: target }).await;
+        }
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
