@@ -104,13 +104,22 @@ pub fn can_read(actor: &Actor, target: &ChannelTarget) -> bool {
     }
 }
 
-/// Whether `actor` may post a message to a channel with the `post` command.
+/// Whether the actor sees the staff-only events of a street's channel (escalations, which may
+/// be of issues they may not see): the street's chief and admins, who handle them.
+pub fn sees_street_internal(actor: &Actor, street: &PlacePath) -> bool {
+    actor.has_role(Role::Admin)
+        || actor
+            .placed()
+            .any(|(role, scope)| role == Role::StreetChief && scope.contains(street))
+}
+
 /// Whether the actor may look a place up (its name, what lies above and under it): a place on
 /// one line with one of their grants' places. Admins see every place; ops none.
 pub fn can_see_place(actor: &Actor, place: &PlacePath) -> bool {
     actor.has_role(Role::Admin) || actor.placed().any(|(_, scope)| scope.on_one_line(place))
 }
 
+/// Whether `actor` may post a message to a channel with the `post` command.
 pub fn can_post(actor: &Actor, target: &ChannelTarget) -> bool {
     match *target {
         // An inbox is written by the server, an issue's timeline by issue actions, and a room

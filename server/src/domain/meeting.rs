@@ -484,10 +484,10 @@ pub fn decide(
             vec![E::FloorGiven { to }]
         }
         A::TakeFloor => {
-            live()?;
             if !(actor.chair || room.floor == Some(actor.id)) {
                 return Err(RoomRefusal::NotChair);
             }
+            live()?;
             if room.floor.is_none() {
                 return Err(RoomRefusal::Invalid("nobody holds the floor"));
             }
@@ -614,12 +614,11 @@ pub fn decide(
             }]
         }
         A::ConfirmAgreement => {
-            mediation_open(room)?;
+            // The role before the state and the fields, as everywhere (PROTOCOL.md 11.2).
             if !actor.party {
-                return Err(RoomRefusal::Invalid(
-                    "only the parties confirm an agreement",
-                ));
+                return Err(RoomRefusal::NotAllowed);
             }
+            mediation_open(room)?;
             let agreement = room
                 .agreement
                 .as_ref()
@@ -649,13 +648,11 @@ pub fn decide(
             }]
         }
         A::Statement { text: body } => {
+            if !(actor.party || actor.mediator || actor.chair) {
+                return Err(RoomRefusal::NotAllowed);
+            }
             if room.kind != MeetingKind::Mediation {
                 return Err(RoomRefusal::Invalid("statements belong to a mediation"));
-            }
-            if !(actor.party || actor.mediator || actor.chair) {
-                return Err(RoomRefusal::Invalid(
-                    "only parties and mediators make statements",
-                ));
             }
             // Statements are gathered before the session, too (the investigation).
             if !matches!(room.state, Published | Live) || room.outcome.is_some() {
