@@ -14,6 +14,7 @@
 //! and an account whose grants changed (4007, to reconnect under its new identity).
 
 use crate::auth::{Claims, TokenError, TokenKind};
+use crate::bus::memory::unix_ms;
 use crate::bus::{At, Audience, DeliveryHandler};
 use crate::error::{AppError, AppResult};
 use crate::hub::{Frame, Hub, Outbox};
@@ -155,7 +156,8 @@ impl Revocations {
     /// Reads the store's recent revocations; sessions learnt of this way (a notice was lost)
     /// are closed like those a notice names. Forgets what no longer matters.
     async fn sync(&self, state: &AppState) {
-        let now = state.now();
+        // The tokens' clock, not `state.now()` (which tests may move): expiries are real time.
+        let now = unix_ms();
         match state.store.revoked_since(now - self.keep_ms).await {
             Ok(rows) => {
                 for row in rows {
@@ -235,9 +237,7 @@ impl DeliveryHandler for Delivery {
             return DeliveryHandler::deliver(&self.hub, channel, at, audience, frame);
         }
         match serde_json::from_str::<Notice>(frame.as_str()) {
-            Ok(notice) => self
-                .revocations
-                .apply(&notice, crate::bus::memory::unix_ms()),
+            Ok(notice) => self.revocations.apply(&notice, unix_ms()),
             Err(e) => tracing::warn!(error = %e, "undecodable identity notice"),
         }
     }
@@ -250,7 +250,7 @@ impl DeliveryHandler for Delivery {
 /// Tells every node (this one included) of a change. Applied here at once as well: should the
 /// bus be down, this node still acts, and the others learn revocations from the store.
 pub async fn announce(state: &AppState, notice: Notice) {
-    state.revocations.apply(&notice, state.now());
+    state.revocations.apply(&notice, unix_ms());
     let frame = Frame::from(serde_json::to_string(&notice).unwrap_or_default());
     if let Err(e) = state.bus.broadcast(NOTICES, frame).await {
         tracing::warn!(error = %e, "identity notice not sent to the other nodes");
@@ -280,7 +280,7 @@ pub async fn run(state: AppState, stop: CancellationToken) {
             _ = tick.tick() => {}
         }
         state.revocations.sync(&state).await;
-        if let Err(e) = state.store.prune_sessions(state.now()).await {
+        if let Err(e) = state.store.prune_sessions(unix_ms()).await {
             tracing::debug!(error = %e, "expired sessions not pruned");
         }
     }

@@ -98,6 +98,40 @@ async fn privileged_actions_are_audited_and_ordinary_ones_are_not() {
         .await
         .unwrap();
 
+    // The chief sets an appraisal up, opens and closes it.
+    let electorate = [app.demo.account("resident"), app.demo.account("lead")];
+    let setup = json!({
+        "title": "Autumn appraisal",
+        "place_id": app.demo.communities[0],
+        "appraisees": [{ "name": "Property management", "service": "Green Leaf" }],
+        "dimensions": [{ "name": "Results", "weight": 1, "scale": 5 }],
+        "electorate": electorate,
+        "anonymous": true,
+    });
+    let (status, appraisal) = call(&app, "POST", "/api/appraisals", &chief, Some(setup)).await;
+    assert_eq!(status, 200, "{appraisal}");
+    let appraisal = appraisal["id"].as_i64().unwrap();
+    for step in ["open", "close"] {
+        let path = format!("/api/appraisals/{appraisal}/{step}");
+        assert_eq!(
+            call(&app, "POST", &path, &chief, None).await.0,
+            200,
+            "{step}"
+        );
+    }
+    // A load test's reports: only the run's last one is audited.
+    let ops = app.login("ops").await.access_token;
+    for done in [false, true] {
+        let report = json!({
+            "run": "audit-run", "scenario": "room", "elapsed_secs": 1.0, "connections": 1,
+            "sent": 1, "received": 1, "deliveries_per_sec": 1.0,
+            "latency_ms": { "p50": 1.0, "p90": 1.0, "p99": 1.0, "max": 1.0 },
+            "lost": 0, "duplicates": 0, "out_of_order": 0, "errors": 0, "done": done,
+        });
+        let (status, body) = call(&app, "POST", "/api/ops/loadtest", &ops, Some(report)).await;
+        assert_eq!(status, 202, "{body}");
+    }
+
     // Roles: one given by the chief, one refused him, and an admin disabling and enabling.
     let lead = app.demo.account("lead");
     let grants = format!("/api/accounts/{}/grants", lead.0);
@@ -135,10 +169,14 @@ async fn privileged_actions_are_audited_and_ordinary_ones_are_not() {
         [
             "account.disable ok",
             "account.enable ok",
+            "appraisal.close ok",
+            "appraisal.open ok",
+            "appraisal.set_up ok",
             "grant.add denied",
             "grant.add ok",
             "issue.accept ok",
             "issue.dispatch ok",
+            "loadtest.run ok",
             "room.mute ok",
             "room.start ok",
             "session.logout_everywhere ok",
@@ -177,9 +215,12 @@ async fn privileged_actions_are_audited_and_ordinary_ones_are_not() {
         his.len() < entries.len(),
         "account-wide entries are the admin's"
     );
-    for user in ["resident", "official", "ops", "worker"] {
-        let token = app.login(user).await.access_token;
-        let (status, body) = call(&app, "GET", "/api/audit", &token, None).await;
+    for (user, token) in [
+        ("resident", &resident),
+        ("official", &official_token),
+        ("ops", &ops),
+    ] {
+        let (status, body) = call(&app, "GET", "/api/audit", token, None).await;
         assert_eq!(
             (status, body["code"].as_str()),
             (403, Some("forbidden")),
