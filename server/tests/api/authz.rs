@@ -68,6 +68,8 @@ struct Fx {
     neighbour: AccountId,
     resident2: AccountId,
     lakeside: AccountId,
+    /// An account without grants, for the rows that grant roles and disable accounts.
+    newcomer: AccountId,
     /// Issues by name: `pub_*` public, `priv_*` private, raised by people outside the matrix in
     /// the own grid, the other grid, Orchard and Lakeside; `mine` is the resident's private one.
     issues: HashMap<&'static str, IssueId>,
@@ -335,6 +337,8 @@ fn issue_names(fx: &Fx) -> Vec<(&'static str, IssueId)> {
     v
 }
 
+// One row to a line: the table reads best as a table.
+#[rustfmt::skip]
 fn rows(fx: &Fx) -> Vec<Row> {
     let mut r = Rows(Vec::new());
     let all = "AAAAAAAA";
@@ -351,52 +355,16 @@ fn rows(fx: &Fx) -> Vec<Row> {
         "/ops",
         "/",
     ] {
-        r.add(
-            &format!("GET {path}"),
-            "public",
-            all,
-            http(Method::GET, path, Body::None),
-        );
+        r.add(&format!("GET {path}"), "public", all, http(Method::GET, path, Body::None));
     }
-    r.add(
-        "GET /web/{path}",
-        "public",
-        all,
-        http(Method::GET, "/web/app.js", Body::None),
-    );
-    r.add(
-        "GET /sdk/{path}",
-        "public",
-        all,
-        http(Method::GET, "/sdk/hehe.js", Body::None),
-    );
-    r.add(
-        "GET /ws",
-        "anyone may open the socket; auth is in-band",
-        all,
-        Op::Ws(Cmd::Upgrade),
-    );
+    r.add("GET /web/{path}", "public", all, http(Method::GET, "/web/app.js", Body::None));
+    r.add("GET /sdk/{path}", "public", all, http(Method::GET, "/sdk/hehe.js", Body::None));
+    r.add("GET /ws", "anyone may open the socket; auth is in-band", all, Op::Ws(Cmd::Upgrade));
 
     // Signing in.
-    r.add(
-        "POST /api/auth/login",
-        "own account",
-        signed_in,
-        http(Method::POST, "/api/auth/login", Body::Login),
-    );
-    r.add(
-        "POST /api/auth/refresh",
-        "own session",
-        signed_in,
-        http(Method::POST, "/api/auth/refresh", Body::Refresh),
-    );
-    r.add(
-        "GET /api/me",
-        "own account",
-        signed_in,
-        http(Method::GET, "/api/me", Body::None),
-    )
-    .check = Some(check_me);
+    r.add("POST /api/auth/login", "own account", signed_in, http(Method::POST, "/api/auth/login", Body::Login));
+    r.add("POST /api/auth/refresh", "own session", signed_in, http(Method::POST, "/api/auth/refresh", Body::Refresh));
+    r.add("GET /api/me", "own account", signed_in, http(Method::GET, "/api/me", Body::None)).check = Some(check_me);
     r.add("ws auth", "own token", signed_in, Op::Ws(Cmd::Auth));
     r.add("ws refresh", "own token", signed_in, Op::Ws(Cmd::Refresh));
     r.add("ws ping", "-", all, Op::Ws(Cmd::Ping));
@@ -404,13 +372,7 @@ fn rows(fx: &Fx) -> Vec<Row> {
 
     // Places and statistics (10.10: readers of the place's channel, and ops).
     for (scope, id, expect) in place_read(fx) {
-        r.add(
-            "GET /api/places/{id}",
-            scope,
-            expect,
-            http(Method::GET, format!("/api/places/{id}"), Body::None),
-        )
-        .check = Some(check_place);
+        r.add("GET /api/places/{id}", scope, expect, http(Method::GET, format!("/api/places/{id}"), Body::None)).check = Some(check_place);
     }
     for (scope, id, expect) in [
         ("own street", fx.street, "UAAAAAAA"),
@@ -422,12 +384,7 @@ fn rows(fx: &Fx) -> Vec<Row> {
         ("grid of another community", fx.grid3, "UFFFFAAA"),
         ("grid of another street", fx.grid4, "UFFFFFAA"),
     ] {
-        r.add(
-            "GET /api/stats",
-            scope,
-            expect,
-            http(Method::GET, format!("/api/stats?place={id}"), Body::None),
-        );
+        r.add("GET /api/stats", scope, expect, http(Method::GET, format!("/api/stats?place={id}"), Body::None));
     }
 
     // Reading channels: messages, live subscription, history, presence.
@@ -437,35 +394,12 @@ fn rows(fx: &Fx) -> Vec<Row> {
             Target::OwnInbox => String::new(),
         };
         if !path.is_empty() {
-            r.add(
-                "GET /api/channels/{channel}/messages",
-                &scope,
-                &expect,
-                http(Method::GET, path, Body::None),
-            );
+            r.add("GET /api/channels/{channel}/messages", &scope, &expect, http(Method::GET, path, Body::None));
         }
-        r.add(
-            "ws subscribe",
-            &scope,
-            &expect,
-            Op::Ws(Cmd::Subscribe(target)),
-        );
-        r.add(
-            "ws subscribe since",
-            &scope,
-            &expect,
-            Op::Ws(Cmd::History(target)),
-        )
-        .check = Some(check_history);
+        r.add("ws subscribe", &scope, &expect, Op::Ws(Cmd::Subscribe(target)));
+        r.add("ws subscribe since", &scope, &expect, Op::Ws(Cmd::History(target))).check = Some(check_history);
     }
-    r.add(
-        "ws subscribe",
-        "draft meeting",
-        meeting_read("draft"),
-        Op::Ws(Cmd::Subscribe(Target::Is(Channel::Room(
-            fx.meetings["draft"],
-        )))),
-    );
+    r.add("ws subscribe", "draft meeting", meeting_read("draft"), Op::Ws(Cmd::Subscribe(Target::Is(Channel::Room(fx.meetings["draft"])))));
     for name in [
         "hearing",
         "street meeting",
@@ -474,26 +408,11 @@ fn rows(fx: &Fx) -> Vec<Row> {
         "mediation",
     ] {
         let channel = Channel::Room(fx.meetings[name]);
-        r.add(
-            "ws presence",
-            name,
-            meeting_read(name),
-            Op::Ws(Cmd::Presence(channel)),
-        );
+        r.add("ws presence", name, meeting_read(name), Op::Ws(Cmd::Presence(channel)));
     }
     // Only rooms keep presence; asking of another channel tells nothing of it.
-    r.add(
-        "ws presence",
-        "a home",
-        "UIIIIIII",
-        Op::Ws(Cmd::Presence(Channel::Home(fx.comm3))),
-    );
-    r.add(
-        "ws unsubscribe",
-        "never subscribed",
-        "USSSSSSS",
-        Op::Ws(Cmd::Unsubscribe(Channel::Home(fx.comm3))),
-    );
+    r.add("ws presence", "a home", "UIIIIIII", Op::Ws(Cmd::Presence(Channel::Home(fx.comm3))));
+    r.add("ws unsubscribe", "never subscribed", "USSSSSSS", Op::Ws(Cmd::Unsubscribe(Channel::Home(fx.comm3))));
 
     // Issues: one, its photos, and the listings, which never show what reading would not.
     for (name, id) in issue_names(fx) {
@@ -535,13 +454,7 @@ fn rows(fx: &Fx) -> Vec<Row> {
         ("other grid", format!("grid={}", fx.grid2)),
         ("private ones", "state=submitted,accepted,escalated".into()),
     ] {
-        r.add(
-            "GET /api/issues",
-            scope,
-            signed_in,
-            http(Method::GET, format!("/api/issues?{query}"), Body::None),
-        )
-        .check = Some(if query.is_empty() {
+        r.add("GET /api/issues", scope, signed_in, http(Method::GET, format!("/api/issues?{query}"), Body::None)).check = Some(if query.is_empty() {
             check_full_list
         } else {
             check_list
@@ -567,13 +480,7 @@ fn rows(fx: &Fx) -> Vec<Row> {
     }
 
     // Meetings and appraisals, read.
-    r.add(
-        "GET /api/meetings",
-        "own places",
-        signed_in,
-        http(Method::GET, "/api/meetings", Body::None),
-    )
-    .check = Some(check_meetings);
+    r.add("GET /api/meetings", "own places", signed_in, http(Method::GET, "/api/meetings", Body::None)).check = Some(check_meetings);
     for name in [
         "hearing",
         "street meeting",
@@ -583,12 +490,7 @@ fn rows(fx: &Fx) -> Vec<Row> {
         "draft",
     ] {
         let id = fx.meetings[name];
-        r.add(
-            "GET /api/meetings/{id}",
-            name,
-            meeting_read(name),
-            http(Method::GET, format!("/api/meetings/{id}"), Body::None),
-        );
+        r.add("GET /api/meetings/{id}", name, meeting_read(name), http(Method::GET, format!("/api/meetings/{id}"), Body::None));
     }
     for (scope, expect) in [
         ("own community", READ_OWN),
@@ -654,12 +556,7 @@ fn rows(fx: &Fx) -> Vec<Row> {
     ] {
         if let Target::Is(c) = target {
             let body = Body::Json(json!({ "request_id": next_id().as_str(), "text": "authz" }));
-            r.add(
-                "POST /api/channels/{channel}/messages",
-                scope,
-                expect,
-                http(Method::POST, format!("/api/channels/{c}/messages"), body),
-            );
+            r.add("POST /api/channels/{channel}/messages", scope, expect, http(Method::POST, format!("/api/channels/{c}/messages"), body));
         }
         r.add("ws post", scope, expect, Op::Ws(Cmd::Post(target)));
     }
@@ -677,16 +574,7 @@ fn rows(fx: &Fx) -> Vec<Row> {
         ("mine", "UANAAANA"),
     ] {
         let id = fx.issues[name];
-        r.add(
-            "POST /api/issues/{id}/photos",
-            name,
-            expect,
-            http(
-                Method::POST,
-                format!("/api/issues/{id}/photos"),
-                Body::Photo,
-            ),
-        );
+        r.add("POST /api/issues/{id}/photos", name, expect, http(Method::POST, format!("/api/issues/{id}/photos"), Body::Photo));
     }
 
     // Raising issues (10.2): residents in their community, staff in their area, building
@@ -719,12 +607,7 @@ fn rows(fx: &Fx) -> Vec<Row> {
             issue["on_behalf_of"] = json!(h);
         }
         let body = json!({ "request_id": next_id().as_str(), "issue": issue });
-        r.add(
-            "POST /api/issues",
-            scope,
-            expect,
-            http(Method::POST, "/api/issues", Body::Json(body)),
-        );
+        r.add("POST /api/issues", scope, expect, http(Method::POST, "/api/issues", Body::Json(body)));
         r.add("ws submit_issue", scope, expect, Op::Ws(Cmd::Submit(issue)));
     }
 
@@ -744,18 +627,8 @@ fn rows(fx: &Fx) -> Vec<Row> {
                 .map(|who| gate(issue_read(name), who, may_act_on_issue(fx, who, id, label)))
                 .collect();
             let body = Body::Json(json!({ "request_id": next_id().as_str(), "action": action }));
-            r.add(
-                &format!("POST /api/issues/{{id}}/actions {label}"),
-                name,
-                &expect,
-                http(Method::POST, format!("/api/issues/{id}/actions"), body),
-            );
-            r.add(
-                &format!("ws issue_action {label}"),
-                name,
-                &expect,
-                Op::Ws(Cmd::Issue(id, action.clone())),
-            );
+            r.add(&format!("POST /api/issues/{{id}}/actions {label}"), name, &expect, http(Method::POST, format!("/api/issues/{id}/actions"), body));
+            r.add(&format!("ws issue_action {label}"), name, &expect, Op::Ws(Cmd::Issue(id, action.clone())));
         }
     }
 
@@ -770,12 +643,7 @@ fn rows(fx: &Fx) -> Vec<Row> {
             let expect: String = (0..WHO.len())
                 .map(|who| gate(meeting_read(name), who, may_act_in_room(name, who, kind)))
                 .collect();
-            r.add(
-                &format!("ws room_action {kind}"),
-                name,
-                &expect,
-                Op::Ws(Cmd::Room(fx.meetings[name], action.clone())),
-            );
+            r.add(&format!("ws room_action {kind}"), name, &expect, Op::Ws(Cmd::Room(fx.meetings[name], action.clone())));
         }
     }
 
@@ -806,39 +674,16 @@ fn rows(fx: &Fx) -> Vec<Row> {
             .map(|w| gate(meeting_read(name), w, chairs(name).contains(&w)))
             .collect::<String>()
             .replace('P', "A");
-        r.add(
-            "GET /api/meetings/{id}/registrations",
-            name,
-            &expect,
-            http(
-                Method::GET,
-                format!("/api/meetings/{id}/registrations"),
-                Body::None,
-            ),
-        );
+        r.add("GET /api/meetings/{id}/registrations", name, &expect, http(Method::GET, format!("/api/meetings/{id}/registrations"), Body::None));
         let body = Body::Json(json!({ "code": fx.codes[name] }));
-        r.add(
-            "POST /api/meetings/{id}/checkin",
-            name,
-            &expect,
-            http(Method::POST, format!("/api/meetings/{id}/checkin"), body),
-        );
+        r.add("POST /api/meetings/{id}/checkin", name, &expect, http(Method::POST, format!("/api/meetings/{id}/checkin"), body));
     }
     // Cancelling touches only one's own registration: without one (never a participant, so
     // never registered above) it is `N`, whatever the meeting.
     for name in published {
         let id = fx.meetings[name];
         let expect = meeting_read(name).replace('F', "N");
-        r.add(
-            "DELETE /api/meetings/{id}/registration",
-            name,
-            &expect,
-            http(
-                Method::DELETE,
-                format!("/api/meetings/{id}/registration"),
-                Body::None,
-            ),
-        );
+        r.add("DELETE /api/meetings/{id}/registration", name, &expect, http(Method::DELETE, format!("/api/meetings/{id}/registration"), Body::None));
     }
 
     // Calling meetings (15): the place's officials, its street's chief, admins. Drafts never
@@ -850,20 +695,9 @@ fn rows(fx: &Fx) -> Vec<Row> {
         ("other street", fx.comm3, "UFFFFFFA"),
     ] {
         let body = json!({ "kind": "general", "title": "authz", "place_id": place });
-        r.add(
-            "POST /api/meetings",
-            scope,
-            expect,
-            http(Method::POST, "/api/meetings", Body::Json(body)),
-        );
+        r.add("POST /api/meetings", scope, expect, http(Method::POST, "/api/meetings", Body::Json(body)));
     }
-    r.add(
-        "GET /api/meetings",
-        "after drafts were called",
-        signed_in,
-        http(Method::GET, "/api/meetings", Body::None),
-    )
-    .check = Some(check_meetings);
+    r.add("GET /api/meetings", "after drafts were called", signed_in, http(Method::GET, "/api/meetings", Body::None)).check = Some(check_meetings);
 
     // Appraisals (11.9): set up by the place's officials; run by the chair (an admin here);
     // ballots from the electorate only. `void` comes before `open`, while it is refused for the
@@ -882,12 +716,7 @@ fn rows(fx: &Fx) -> Vec<Row> {
             fx.neighbour
         };
         let body = appraisal_body(place, elector);
-        r.add(
-            "POST /api/appraisals",
-            scope,
-            expect,
-            http(Method::POST, "/api/appraisals", Body::Json(body)),
-        );
+        r.add("POST /api/appraisals", scope, expect, http(Method::POST, "/api/appraisals", Body::Json(body)));
     }
     for (scope, elector) in [
         ("own community", "UPFFFFFF"),
@@ -896,16 +725,7 @@ fn rows(fx: &Fx) -> Vec<Row> {
     ] {
         let id = fx.appraisals[scope];
         let ballot = json!({ "scores": { "0": { "0": 4 } }, "grade": { "0": "satisfied" } });
-        r.add(
-            "POST /api/appraisals/{id}/ballots",
-            scope,
-            elector,
-            http(
-                Method::POST,
-                format!("/api/appraisals/{id}/ballots"),
-                Body::Json(ballot),
-            ),
-        );
+        r.add("POST /api/appraisals/{id}/ballots", scope, elector, http(Method::POST, format!("/api/appraisals/{id}/ballots"), Body::Json(ballot)));
         let body = Body::Json(json!({ "reason": "authz" }));
         r.add(
             "POST /api/appraisals/{id}/ballots/{ballot_id}/void",
@@ -931,17 +751,108 @@ fn rows(fx: &Fx) -> Vec<Row> {
         }
     }
 
-    // Operations: the load test reports to those who run the service.
-    r.add(
-        "POST /api/ops/loadtest",
-        "ops:1",
-        "UFFFFFAA",
-        http(
-            Method::POST,
-            "/api/ops/loadtest",
-            Body::Json(loadtest()),
+    // Accounts (roles.rs): admins see every account, staff those placed within their scope;
+    // not seeing one is `N`, as if it did not exist.
+    for (scope, username, id, expect) in [
+        (
+            "building lead of the own grid",
+            "lead",
+            fx.ids[LEAD],
+            "UNNAAANA",
         ),
-    );
+        (
+            "resident of the own community",
+            "neighbour",
+            fx.neighbour,
+            "UNNNAANA",
+        ),
+        (
+            "resident of the other community",
+            "resident2",
+            fx.resident2,
+            "UNNNNANA",
+        ),
+        (
+            "resident of another street",
+            "lakeside",
+            fx.lakeside,
+            "UNNNNNNA",
+        ),
+    ] {
+        r.add("GET /api/accounts/{id}", scope, expect, http(Method::GET, format!("/api/accounts/{id}"), Body::None));
+        r.add("GET /api/accounts", scope, expect, http(Method::GET, format!("/api/accounts?username={username}"), Body::None));
+    }
+    // Roles are given by admins, and below his own in his street by the street chief. Cells
+    // run in the order of `WHO`: the admin's comes after the chief's, which already did it.
+    let newcomer = fx.newcomer;
+    for (method, scope, grant, expect) in [
+        (
+            Method::POST,
+            "a building of the own street",
+            json!({ "role": "building_lead", "place": fx.building2 }),
+            "UFFFFAFC",
+        ),
+        (
+            Method::POST,
+            "a grid of another street",
+            json!({ "role": "grid_worker", "place": fx.grid4 }),
+            "UFFFFFFA",
+        ),
+        (
+            Method::POST,
+            "ops, which takes no place",
+            json!({ "role": "ops" }),
+            "UFFFFFFA",
+        ),
+        (
+            Method::DELETE,
+            "a building of the own street",
+            json!({ "role": "building_lead", "place": fx.building2 }),
+            "UFFFFAFN",
+        ),
+        (
+            Method::DELETE,
+            "a grid of another street",
+            json!({ "role": "grid_worker", "place": fx.grid4 }),
+            "UFFFFFFA",
+        ),
+        (
+            Method::DELETE,
+            "ops, which takes no place",
+            json!({ "role": "ops" }),
+            "UFFFFFFA",
+        ),
+    ] {
+        let route = format!("{method} /api/accounts/{{id}}/grants");
+        r.add(&route, scope, expect, http(method, format!("/api/accounts/{newcomer}/grants"), Body::Json(grant)));
+    }
+    for step in ["disable", "enable"] {
+        r.add(
+            &format!("POST /api/accounts/{{id}}/{step}"),
+            "another account",
+            "UFFFFFFA",
+            http(
+                Method::POST,
+                format!("/api/accounts/{newcomer}/{step}"),
+                Body::None,
+            ),
+        );
+    }
+    // The audit log: admins all of it, a street chief his street's.
+    for (scope, query, expect) in [
+        ("own street, implied", String::new(), "UFFFFAFA"),
+        ("own street", format!("?street={}", fx.street), "UFFFFAFA"),
+        (
+            "other street",
+            format!("?street={}", fx.street2),
+            "UFFFFFFA",
+        ),
+    ] {
+        r.add("GET /api/audit", scope, expect, http(Method::GET, format!("/api/audit{query}"), Body::None)).check = Some(check_audit);
+    }
+
+    // Operations: the load test reports to those who run the service.
+    r.add("POST /api/ops/loadtest", "ops:1", "UFFFFFAA", http(Method::POST, "/api/ops/loadtest", Body::Json(loadtest())));
 
     // Last: signing out ends a session of its own, not the one the rows above share.
     r.0.push(Row {
@@ -1310,6 +1221,18 @@ fn check_meetings(fx: &Fx, who: usize, v: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// A street chief reads only his own street's entries.
+fn check_audit(fx: &Fx, who: usize, v: &Value) -> Result<(), String> {
+    let entries = v["entries"].as_array().cloned().unwrap_or_default();
+    if who == ADMIN {
+        return Ok(());
+    }
+    match entries.iter().find(|e| e["street"] != json!(fx.street)) {
+        Some(e) => Err(format!("shows an entry of another street: {e}")),
+        None => Ok(()),
+    }
+}
+
 /// Only those who count (the chair, an admin) see the electorate and the ballots.
 fn check_appraisal(_: &Fx, who: usize, v: &Value) -> Result<(), String> {
     if who != ADMIN && !(v["electorate"].is_null() && v["ballots"].is_null()) {
@@ -1360,6 +1283,12 @@ async fn world() -> World {
         .insert_grant(neighbour, Role::Resident, Some(d.communities[0]))
         .await
         .unwrap();
+    let newcomer = app
+        .state
+        .store
+        .insert_account("newcomer", "Newcomer 新人", "-")
+        .await
+        .unwrap();
     let grid4 = app.state.store.children(d.other_community).await.unwrap()[0].id;
     let mut ids = [AccountId(0); 8];
     let mut tokens: [String; 8] = Default::default();
@@ -1383,6 +1312,7 @@ async fn world() -> World {
         neighbour,
         resident2: d.account("resident2"),
         lakeside: d.account("lakeside"),
+        newcomer,
         issues: HashMap::new(),
         issue_grid: HashMap::new(),
         photos: HashMap::new(),
@@ -1457,6 +1387,20 @@ async fn world() -> World {
             &tokens[OFFICIAL],
             Method::POST,
             &format!("/api/issues/{priv_own}/actions"),
+            escalate(kind),
+        )
+        .await;
+    }
+
+    // A public issue of Orchard escalated too: the street channel is no way round its
+    // community's walls.
+    let pub_comm = w.fx.issues["pub_comm"];
+    for kind in ["accept", "escalate"] {
+        call(
+            &w,
+            &tokens[CHIEF],
+            Method::POST,
+            &format!("/api/issues/{pub_comm}/actions"),
             escalate(kind),
         )
         .await;
@@ -1888,7 +1832,7 @@ fn protocol_kinds(command: &str) -> BTreeSet<String> {
     let section = &section[..section.find("\n### ").unwrap_or(section.len())];
     section
         .lines()
-        .filter(|l| l.starts_with("| `"))
+        .filter(|l| l.starts_with("| `") && !l.starts_with("| `kind`"))
         .flat_map(|l| {
             l.split('|')
                 .nth(1)
