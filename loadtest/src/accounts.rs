@@ -102,6 +102,10 @@ struct Claims {
     exp: i64,
     iat: i64,
     kind: &'static str,
+    /// A sign-in session of the token's own, unknown to the server's store: such an access
+    /// token is good until it expires (it cannot be refreshed, which the load test never does).
+    sid: String,
+    generation: i64,
 }
 
 /// Where access tokens come from.
@@ -144,6 +148,8 @@ impl TokenSource {
                     iat,
                     exp: iat + ttl_secs as i64,
                     kind: "access",
+                    sid: format!("{:032x}", rand::random::<u128>()),
+                    generation: 0,
                 };
                 Ok(jsonwebtoken::encode(
                     &Header::new(Algorithm::HS256),

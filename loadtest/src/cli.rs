@@ -115,6 +115,10 @@ pub enum Command {
         #[command(flatten)]
         room: BaselineArgs,
     },
+    /// Real server processes sharing PostgreSQL and Redis, written to and listened to while one
+    /// fault is injected; then every acknowledged write must be stored once and have reached
+    /// every listener. Exits with 1 when one did not. See `loadtest/chaos/`.
+    Chaos(crate::chaos::ChaosArgs),
     /// Internal: a worker process of a run, driven over standard input and output.
     #[command(hide = true)]
     Worker,

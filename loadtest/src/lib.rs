@@ -15,6 +15,7 @@
 
 pub mod accounts;
 pub mod baseline_server;
+pub mod chaos;
 pub mod cli;
 pub mod measure;
 pub mod net;
@@ -32,7 +33,7 @@ use scenarios::fanout::{self, Variant};
 /// Runs a scenario (not `worker`) and returns its report.
 pub async fn run(command: &Command) -> anyhow::Result<Report> {
     let Some(common) = command.common() else {
-        anyhow::bail!("`worker` and `baseline-server` are not scenarios");
+        anyhow::bail!("`worker`, `baseline-server` and `chaos` are not scenarios");
     };
     if let Command::Baseline { common, room } = command {
         // No Hehe server: no ops feed either.
@@ -80,7 +81,10 @@ pub async fn run(command: &Command) -> anyhow::Result<Report> {
             Some(rate) => scenarios::neighbourhood::sustained(common, *residents, *rate).await,
             None => scenarios::neighbourhood::run(common, *residents).await,
         },
-        Command::Worker | Command::BaselineServer { .. } | Command::Baseline { .. } => {
+        Command::Worker
+        | Command::BaselineServer { .. }
+        | Command::Baseline { .. }
+        | Command::Chaos(_) => {
             unreachable!("handled above")
         }
     }?;
@@ -114,7 +118,7 @@ impl Command {
             | Command::CrossNode { common, .. }
             | Command::Neighbourhood { common, .. }
             | Command::Baseline { common, .. } => Some(common),
-            Command::Worker | Command::BaselineServer { .. } => None,
+            Command::Worker | Command::BaselineServer { .. } | Command::Chaos(_) => None,
         }
     }
 
@@ -129,6 +133,7 @@ impl Command {
             Command::Baseline { .. } => "baseline",
             Command::BaselineServer { .. } => "baseline-server",
             Command::Worker => "worker",
+            Command::Chaos(_) => "chaos",
         }
     }
 }

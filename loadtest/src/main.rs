@@ -51,6 +51,9 @@ async fn main() -> ExitCode {
             }
         };
     }
+    if let Command::Chaos(args) = &cli.command {
+        return hehe_loadtest::chaos::main(args).await;
+    }
     let Some(common) = cli.command.common() else {
         return ExitCode::FAILURE;
     };

@@ -93,7 +93,7 @@ pub fn loopback_ws_url(url: &str) -> anyhow::Result<(String, String)> {
 }
 
 /// The value of an unlabelled metric in Prometheus text.
-fn metric(text: &str, name: &str) -> Option<f64> {
+pub fn metric(text: &str, name: &str) -> Option<f64> {
     text.lines().find_map(|line| {
         let rest = line.strip_prefix(name)?;
         // Not a longer name that starts the same (e.g. `_total` after it).
