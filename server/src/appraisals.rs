@@ -423,6 +423,9 @@ pub async fn cast(
     id: MeetingId,
     ballot: NewBallot,
 ) -> AppResult<BallotReceipt> {
+    state
+        .limits
+        .check_account(crate::limits::Limit::Vote, who.actor.id)?;
     let loaded = load(state, id).await?;
     let standing = standing(state, who, &loaded).await?;
     if !permitted(&who.actor, &standing, Action::Cast) {

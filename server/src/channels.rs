@@ -226,6 +226,9 @@ pub async fn post_message(
     text: &str,
 ) -> AppResult<Posted> {
     let text = MessageText::parse(text).map_err(|e| AppError::invalid(e.to_string()))?;
+    state
+        .limits
+        .check_account(crate::limits::Limit::Post, identity.actor.id)?;
     let actor = &identity.actor;
     let target = target(state, actor, channel).await?;
     if matches!(

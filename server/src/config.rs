@@ -85,6 +85,10 @@ pub struct Config {
     #[arg(long, env = "HEHE_LOGIN_MAX_LOCK_SECS", default_value_t = 900)]
     pub login_max_lock_secs: u64,
 
+    /// Rate limits per client address, account and connection.
+    #[command(flatten)]
+    pub limits: crate::limits::LimitsConfig,
+
     /// Bytes a WebSocket gathers before writing to the socket.
     #[arg(long, env = "HEHE_WS_WRITE_BUFFER_BYTES", default_value_t = 8192)]
     pub ws_write_buffer_bytes: usize,

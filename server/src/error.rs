@@ -15,6 +15,8 @@ use hehe_protocol::http::ApiError;
 pub struct AppError {
     pub code: ErrorCode,
     pub message: String,
+    /// For `rate_limited`: seconds until a retry may pass (HTTP `Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 impl AppError {
@@ -22,6 +24,7 @@ impl AppError {
         Self {
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
     pub fn forbidden() -> Self {
@@ -97,14 +100,20 @@ impl From<BusError> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
-        (
+        let mut response = (
             status,
             Json(ApiError {
                 code: self.code,
                 message: self.message,
             }),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 

@@ -128,6 +128,10 @@ pub async fn submit(
         publish(state, &done).await?;
         return Ok(done.summary);
     }
+    // After the retry check: a retry of an issue already raised is answered, not counted.
+    state
+        .limits
+        .check_account(crate::limits::Limit::Submit, who.actor.id)?;
     let category =
         category::find(&new.category).ok_or_else(|| AppError::invalid("unknown category"))?;
     let title = checked(&new.title, "title", MAX_TITLE_CHARS)?;

@@ -19,6 +19,7 @@ pub mod error;
 pub mod http;
 pub mod hub;
 pub mod issues;
+pub mod limits;
 pub mod live;
 pub mod login_guard;
 pub mod media;
@@ -206,6 +207,20 @@ pub async fn serve(
 
     tokio::spawn(state.presence.clone().run(state.bus.clone(), token.clone()));
     tokio::spawn(revocation::run(state.clone(), token.clone()));
+    // Rate-limit buckets that filled up again are dropped, so the limiters hold only the
+    // addresses and accounts active in the last few seconds.
+    tokio::spawn({
+        let (token, limits) = (token.clone(), state.limits.clone());
+        async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(10));
+            loop {
+                tokio::select! {
+                    _ = token.cancelled() => break,
+                    _ = tick.tick() => limits.sweep(),
+                }
+            }
+        }
+    });
     // Deadlines: warnings, breaches and escalations, each applied once (see `issues::tick`).
     tokio::spawn({
         let (token, state) = (token.clone(), state.clone());
@@ -248,6 +263,8 @@ pub async fn serve(
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
     });
+    // The peer's address, for the limits per client address.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown({
         let token = token.clone();
         async move { token.cancelled().await }

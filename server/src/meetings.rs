@@ -292,6 +292,11 @@ pub async fn act(
     meeting: MeetingId,
     action: RoomAction,
 ) -> AppResult<u32> {
+    if matches!(action, RoomAction::CastVote { .. }) {
+        state
+            .limits
+            .check_account(crate::limits::Limit::Vote, who.actor.id)?;
+    }
     // Other nodes may still race this one; the log's seq check catches that, and we retry.
     let lock = state.room_lock(meeting);
     let _turn = lock.lock().await;

@@ -18,6 +18,12 @@ pub struct CloseLabels {
     pub code: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabels {
+    /// Which rate limit refused: connect, login, frame, post, submit, vote, upload.
+    pub limit: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub connections: Gauge,
@@ -30,6 +36,8 @@ pub struct Metrics {
     pub closes: Family<CloseLabels, Counter>,
     /// The same counts, readable for the ops channel's reports.
     closes_by_code: Mutex<BTreeMap<u16, u64>>,
+    rate_limited: Family<LimitLabels, Counter>,
+    rate_limited_by_limit: Mutex<BTreeMap<String, u64>>,
     bus_lag: Histogram,
     lag_window: LagCounters,
     fanout: Histogram,
@@ -96,6 +104,12 @@ impl Metrics {
             "Connections closed by the server, by close code",
             closes.clone(),
         );
+        let rate_limited = Family::<LimitLabels, Counter>::default();
+        registry.register(
+            "rate_limited",
+            "Actions refused by a rate limit, by limit",
+            rate_limited.clone(),
+        );
         let bus_lag = Histogram::new(LATENCY_BUCKETS);
         registry.register(
             "bus_lag_seconds",
@@ -123,6 +137,8 @@ impl Metrics {
         Self {
             registry,
             closes_by_code: Mutex::new(BTreeMap::new()),
+            rate_limited,
+            rate_limited_by_limit: Mutex::new(BTreeMap::new()),
             bus_lag,
             lag_window: LagCounters::default(),
             fanout,
@@ -149,6 +165,21 @@ impl Metrics {
         self.closes
             .get_or_create(&CloseLabels {
                 code: code.to_string(),
+            })
+            .inc();
+    }
+
+    /// A rate limit refused something.
+    pub fn rate_limited(&self, limit: &'static str) {
+        *self
+            .rate_limited_by_limit
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(limit.to_owned())
+            .or_default() += 1;
+        self.rate_limited
+            .get_or_create(&LimitLabels {
+                limit: limit.to_owned(),
             })
             .inc();
     }
@@ -190,8 +221,11 @@ impl Metrics {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .clone(),
-            // Counted once the limits of the hardening work exist.
-            rate_limited: Default::default(),
+            rate_limited: self
+                .rate_limited_by_limit
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
             bus_lag: LagWindow {
                 count,
                 mean_ms: if count == 0 {

@@ -47,6 +47,8 @@ pub struct AppState {
     pub arrivals: Arc<DashMap<MeetingId, Vec<crate::meetings::Arrival>>>,
     /// Failed logins per username, for the backoff after them.
     pub login_guard: Arc<crate::login_guard::LoginGuard>,
+    /// Rate limits per client address, account and connection.
+    pub limits: Arc<crate::limits::Limiters>,
     /// Joins and leaves, gathered into one `presence` frame per channel and window.
     pub presence: Arc<crate::presence::PresenceBatcher>,
     /// Signed-out sessions and this node's connections by account (see `revocation`).
@@ -79,7 +81,12 @@ impl AppState {
             config.login_free_failures,
             std::time::Duration::from_secs(config.login_max_lock_secs.max(1)),
         ));
+        let limits = Arc::new(crate::limits::Limiters::new(
+            &config.limits,
+            metrics.clone(),
+        ));
         Self {
+            limits,
             config,
             store,
             bus,

@@ -178,6 +178,10 @@ async fn upload(
     Path(id): Path<i64>,
     mut form: Multipart,
 ) -> AppResult<Json<PhotoInfo>> {
+    // Counted before the body is read: a refused upload costs no bandwidth past its headers.
+    state
+        .limits
+        .check_account(crate::limits::Limit::Upload, who.actor.id)?;
     let (mut file, mut kind, mut keep_location) = (None, None, false);
     let bad = |_| AppError::invalid("a multipart form with a file field");
     while let Some(field) = form.next_field().await.map_err(bad)? {

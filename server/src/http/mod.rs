@@ -9,6 +9,7 @@ mod channels;
 mod extract;
 mod health;
 mod issues;
+mod limit;
 mod meetings;
 mod openapi;
 mod ops;
@@ -16,6 +17,7 @@ mod places;
 mod web;
 
 pub use extract::{AppJson, Authenticated};
+pub use limit::client_ip;
 pub use openapi::ApiDoc;
 
 use crate::state::AppState;
@@ -27,7 +29,10 @@ use tower_http::trace::TraceLayer;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
-        .merge(auth::router())
+        .merge(auth::router().route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limit::logins_per_addr,
+        )))
         .merge(accounts::router())
         .merge(audit::router())
         .merge(channels::router())

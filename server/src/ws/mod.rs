@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
 async fn upgrade(
     State(state): State<AppState>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     ws: WebSocketUpgrade,
 ) -> Response {
     if state.shutdown.is_cancelled() {
@@ -41,6 +42,12 @@ async fn upgrade(
             "this page's origin may not open a connection here",
         )
         .into_response();
+    }
+    if let Some(ip) = crate::http::client_ip(&state, &extensions, &headers)
+        && let Err(refused) = state.limits.check_addr(crate::limits::Limit::Connect, ip)
+    {
+        tracing::debug!("websocket refused: connect rate limit");
+        return crate::error::AppError::from(refused).into_response();
     }
     let config = &state.config;
     ws.max_message_size(config.max_frame_bytes)

@@ -58,6 +58,8 @@ struct Session {
     /// When the last ping went out, while its answer is awaited.
     ping_sent: Option<Instant>,
     bad_frames: u32,
+    /// Frames per connection (`HEHE_LIMIT_FRAMES`); none when unlimited.
+    frame_limit: Option<crate::limits::FrameLimiter>,
 }
 
 /// Why the session loop stopped.
@@ -71,7 +73,9 @@ enum End {
 impl Session {
     fn new(state: AppState, conn: u64) -> Self {
         let outbox = Arc::new(Outbox::new(state.config.outbox_bytes));
+        let frame_limit = state.limits.frame_limiter();
         Self {
+            frame_limit,
             state,
             conn,
             outbox,
@@ -111,6 +115,11 @@ impl Session {
                     match frame {
                         Some(Ok(Message::Text(text))) => {
                             metrics.frames_in.inc();
+                            if let Some(limiter) = &self.frame_limit
+                                && self.state.limits.check_frame(limiter).is_err()
+                            {
+                                break End::Close(CloseCode::RATE_LIMITED);
+                            }
                             // Boxed: a command's state lives on the heap only while it runs,
                             // so an idle session's task stays small.
                             if let Some(code) = Box::pin(self.on_text(text.as_str())).await {

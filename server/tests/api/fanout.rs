@@ -5,7 +5,7 @@ use hehe_protocol::Channel;
 
 #[tokio::test]
 async fn two_subscribers_receive_every_event_in_order_once() {
-    let app = spawn_app().await;
+    let app = spawn_bulk_app().await;
     let home = Channel::Home(app.demo.communities[0]);
     let mut resident = app.connect("resident").await;
     let mut lead = app.connect("lead").await;

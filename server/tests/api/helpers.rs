@@ -38,6 +38,12 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
+/// A server without rate limits, for tests that send in bulk from one account or connect a
+/// crowd from one address (the limits have tests of their own in `limits.rs`).
+pub async fn spawn_bulk_app() -> TestApp {
+    spawn_app_with(|c| c.limits = hehe_server::limits::LimitsConfig::off()).await
+}
+
 /// A server whose settings `tweak` may change.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("temporary directory");

@@ -117,7 +117,7 @@ async fn another_epoch_or_a_position_ahead_is_not_recovered() {
 
 #[tokio::test]
 async fn resuming_while_events_keep_coming_leaves_no_gap_and_no_duplicate() {
-    let app = spawn_app().await;
+    let app = spawn_bulk_app().await;
     let home = Channel::Home(app.demo.communities[0]);
     let mut resident = app.connect("resident").await;
     let start = resident.subscribe(home, None).await.unwrap();

@@ -63,7 +63,7 @@ fn vote(anonymous: bool) -> NewVote {
 
 #[tokio::test]
 async fn a_hearing_with_200_participants_sees_one_sequence() {
-    let app = spawn_app().await;
+    let app = spawn_bulk_app().await;
     let room = Channel::Room(app.demo.meeting);
     let meeting = app.demo.meeting;
     let mut chair = app.connect("chief").await;
@@ -982,7 +982,7 @@ async fn a_mediation_ends_when_every_party_confirms_the_agreement() {
 
 #[tokio::test]
 async fn a_join_storm_reaches_members_in_a_few_batched_presence_frames() {
-    let app = spawn_app().await;
+    let app = spawn_bulk_app().await;
     let room = Channel::Room(app.demo.meeting);
     let mut early = app.connect("chief").await;
     early.subscribe(room, None).await.unwrap();
@@ -1072,7 +1072,7 @@ async fn a_hearing_decides_and_a_second_round_follows_the_first() {
 
 #[tokio::test]
 async fn a_crowd_entering_at_once_is_logged_once_each_without_a_frame_per_arrival() {
-    let app = spawn_app().await;
+    let app = spawn_bulk_app().await;
     let meeting = app.demo.meeting;
     let room = Channel::Room(meeting);
     let mut chair = app.connect("chief").await;

@@ -71,6 +71,8 @@ fn deployment(config: &mut Config, db: &TestDatabase, url: &str, prefix: &str) {
     config.token_secret = SECRET.into();
     // Three nodes per test and tests in parallel: stay well under PostgreSQL's connection limit.
     config.database_max_connections = 4;
+    // The tests publish in bulk through one account.
+    config.limits = hehe_server::limits::LimitsConfig::off();
 }
 
 /// Three nodes of one deployment; the first seeds the demo.
@@ -276,6 +278,7 @@ impl ProcessNode {
                 c.redis_presence_ttl_ms.to_string(),
             )
             .env("HEHE_SEED_DEMO", "false")
+            .env("HEHE_RATE_LIMITS", "off")
             .env("HEHE_LOG", "warn")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())

@@ -8,6 +8,8 @@ use hehe_protocol::{Channel, ServerMsg};
 async fn a_client_that_stops_reading_is_closed_and_the_others_keep_receiving() {
     let app = spawn_app_with(|c| {
         c.outbox_bytes = 64 * 1024;
+        // The publisher floods on purpose.
+        c.limits = hehe_server::limits::LimitsConfig::off();
         // Long enough for the test to start reading again before the close frame is given up.
         c.close_grace_ms = 60_000;
     })
