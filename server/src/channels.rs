@@ -81,10 +81,11 @@ async fn resolve(
         }
     };
     Ok(match channel {
-        Channel::Street(_) => (
-            ChannelTarget::Street(place_of_kind(PlaceKind::Street).await?),
-            true,
-        ),
+        Channel::Street(_) => {
+            let street = place_of_kind(PlaceKind::Street).await?;
+            let staff = access::sees_street_internal(actor, &street);
+            (ChannelTarget::Street(street), staff)
+        }
         Channel::Home(_) => (
             ChannelTarget::Home(place_of_kind(PlaceKind::Community).await?),
             true,
@@ -231,14 +232,13 @@ pub async fn post_message(
         .check_account(crate::limits::Limit::Post, identity.actor.id)?;
     let actor = &identity.actor;
     let target = target(state, actor, channel).await?;
+    // A channel the actor may not know of (an issue they may not see, a mediation they are
+    // not part of) stays unknown: `forbidden` would tell them it exists.
     if matches!(
         target,
-        ChannelTarget::Room {
-            private: true,
-            member: false,
-            ..
-        }
-    ) {
+        ChannelTarget::Issue { .. } | ChannelTarget::Room { private: true, .. }
+    ) && !access::can_read(actor, &target)
+    {
         return Err(AppError::not_found("channel"));
     }
     if !access::can_post(actor, &target) {

@@ -816,10 +816,12 @@ pub async fn publish(state: &AppState, applied: &Applied) -> AppResult<()> {
             issue: summary.clone(),
             event: Some(event.clone()),
         };
+        // For the street's chief, who takes escalations on: not every reader of the street
+        // may see the issue (a private one, or one of another community).
         send(
             state,
             Channel::Street(summary.street_id),
-            Audience::All,
+            Audience::Staff,
             "issue.escalated",
             &update,
             key(id, event, "street"),

@@ -487,8 +487,10 @@ pub async fn list(state: &AppState, who: &Identity) -> AppResult<Vec<MeetingInfo
     let admin = who.actor.has_role(Role::Admin);
     let mut out = Vec::new();
     for record in state.store.meetings_for(&places, who.actor.id).await? {
+        // A draft is its chair's (and secretary's) until it is published.
         if let Some(actor) = room_actor(state, who, &record).await?
             && (actor.eligible || actor.chair || actor.secretary || admin)
+            && (record.state != MeetingState::Draft || actor.chair || actor.secretary)
         {
             out.push(info(&record));
         }
@@ -503,7 +505,9 @@ pub async fn detail(
     meeting: MeetingId,
 ) -> AppResult<MeetingDetail> {
     let (record, actor, mut room) = in_room(state, who, meeting, "meeting").await?;
-    if !(actor.eligible || actor.chair || actor.secretary) {
+    if !(actor.eligible || actor.chair || actor.secretary)
+        || (room.state == MeetingState::Draft && !(actor.chair || actor.secretary))
+    {
         return Err(AppError::forbidden());
     }
     let log: Vec<RoomEventInfo> = state
