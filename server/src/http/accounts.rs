@@ -2,6 +2,7 @@
 //! enable. Every change is written to the audit log with it, and reaches the account's live
 //! connections on every node (see `revocation`).
 
+use super::extract::AppPath;
 use super::openapi::docs;
 use super::{AppJson, Authenticated};
 use crate::channels::Identity;
@@ -12,7 +13,7 @@ use crate::revocation::{Notice, announce};
 use crate::state::AppState;
 use crate::store::AccountRow;
 use crate::store::identity::{GrantChange, NewAudit, Outcome};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -52,6 +53,7 @@ pub struct GrantSpec {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LookupQuery {
     /// The exact username.
     pub username: String,
@@ -152,7 +154,7 @@ async fn lookup(
     params(("id" = i64, Path, description = "The account's id")),
     responses(
         (status = 200, description = "The account", body = AccountDetail),
-        (status = 400, description = docs::BAD_PATH, body = String, content_type = "text/plain"),
+        (status = 400, description = docs::BAD_PATH, body = ApiError),
         (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
         (status = 403, description = docs::DISABLED, body = ApiError),
         (status = 404, description = "not_found: no such account, or not one the caller may see", body = ApiError),
@@ -163,7 +165,7 @@ async fn lookup(
 async fn account(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    Path(id): Path<i64>,
+    AppPath(id): AppPath<i64>,
 ) -> AppResult<Json<AccountDetail>> {
     let row = state.store.account(AccountId(id)).await?;
     Ok(Json(visible(&state, &who, row).await?))
@@ -197,7 +199,7 @@ async fn account(
 async fn add_grant(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    Path(id): Path<i64>,
+    AppPath(id): AppPath<i64>,
     headers: HeaderMap,
     AppJson(spec): AppJson<GrantSpec>,
 ) -> AppResult<Json<AccountDetail>> {
@@ -230,7 +232,7 @@ async fn add_grant(
 async fn remove_grant(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    Path(id): Path<i64>,
+    AppPath(id): AppPath<i64>,
     headers: HeaderMap,
     AppJson(spec): AppJson<GrantSpec>,
 ) -> AppResult<Json<AccountDetail>> {
@@ -325,7 +327,7 @@ async fn change_grant(
     params(("id" = i64, Path, description = "The account's id")),
     responses(
         (status = 204, description = "Disabled (or it was already)"),
-        (status = 400, description = docs::BAD_PATH, body = String, content_type = "text/plain"),
+        (status = 400, description = docs::BAD_PATH, body = ApiError),
         (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
         (status = 403, description = "forbidden: only admins disable accounts, or the caller is disabled", body = ApiError),
         (status = 404, description = "not_found: no such account", body = ApiError),
@@ -337,7 +339,7 @@ async fn change_grant(
 async fn disable(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    Path(id): Path<i64>,
+    AppPath(id): AppPath<i64>,
     headers: HeaderMap,
 ) -> AppResult<StatusCode> {
     set_disabled(&state, &who, AccountId(id), true, &headers).await
@@ -355,7 +357,7 @@ async fn disable(
     params(("id" = i64, Path, description = "The account's id")),
     responses(
         (status = 204, description = "Enabled (or it was already)"),
-        (status = 400, description = docs::BAD_PATH, body = String, content_type = "text/plain"),
+        (status = 400, description = docs::BAD_PATH, body = ApiError),
         (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
         (status = 403, description = "forbidden: only admins enable accounts, or the caller is disabled", body = ApiError),
         (status = 404, description = "not_found: no such account", body = ApiError),
@@ -366,7 +368,7 @@ async fn disable(
 async fn enable(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    Path(id): Path<i64>,
+    AppPath(id): AppPath<i64>,
     headers: HeaderMap,
 ) -> AppResult<StatusCode> {
     set_disabled(&state, &who, AccountId(id), false, &headers).await

@@ -1,13 +1,14 @@
 //! Appraisal meetings over HTTP, through `crate::appraisals`: set up, move through the states,
 //! cast ballots, void them while counting, and read the counts and, once published, results.
 
+use super::extract::AppPath;
 use super::openapi::docs;
 use super::{AppJson, Authenticated};
 use crate::appraisals;
 use crate::domain::appraisal::Move;
 use crate::error::AppResult;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hehe_protocol::MeetingId;
@@ -71,7 +72,7 @@ pub(super) async fn set_up(
     params(("id" = MeetingId, Path, description = "The appraisal's meeting")),
     responses(
         (status = 200, description = "The appraisal", body = AppraisalDetail),
-        (status = 400, description = docs::BAD_PATH, body = String, content_type = "text/plain"),
+        (status = 400, description = docs::BAD_PATH, body = ApiError),
         (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
         (status = 403, description = "forbidden: the account is disabled, or is neither of the place nor in the electorate", body = ApiError),
         (status = 404, description = "not_found: no such appraisal", body = ApiError),
@@ -82,7 +83,7 @@ pub(super) async fn set_up(
 pub(super) async fn detail(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    Path(id): Path<i64>,
+    AppPath(id): AppPath<i64>,
 ) -> AppResult<Json<AppraisalDetail>> {
     Ok(Json(appraisals::detail(&state, &who, MeetingId(id)).await?))
 }
@@ -97,7 +98,7 @@ pub(super) async fn detail(
     params(("id" = MeetingId, Path, description = "The appraisal's meeting")),
     responses(
         (status = 200, description = "The appraisal, balloting", body = AppraisalDetail),
-        (status = 400, description = docs::BAD_PATH, body = String, content_type = "text/plain"),
+        (status = 400, description = docs::BAD_PATH, body = ApiError),
         (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
         (status = 403, description = "forbidden: the account is disabled, or is neither the chair nor an admin", body = ApiError),
         (status = 404, description = "not_found: no such appraisal", body = ApiError),
@@ -109,7 +110,7 @@ pub(super) async fn detail(
 pub(super) async fn open(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    Path(id): Path<i64>,
+    AppPath(id): AppPath<i64>,
 ) -> AppResult<Json<AppraisalDetail>> {
     Ok(Json(
         appraisals::step(&state, &who, MeetingId(id), Move::Open).await?,
@@ -126,7 +127,7 @@ pub(super) async fn open(
     params(("id" = MeetingId, Path, description = "The appraisal's meeting")),
     responses(
         (status = 200, description = "The appraisal, counting", body = AppraisalDetail),
-        (status = 400, description = docs::BAD_PATH, body = String, content_type = "text/plain"),
+        (status = 400, description = docs::BAD_PATH, body = ApiError),
         (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
         (status = 403, description = "forbidden: the account is disabled, or is neither the chair nor an admin", body = ApiError),
         (status = 404, description = "not_found: no such appraisal", body = ApiError),
@@ -138,7 +139,7 @@ pub(super) async fn open(
 pub(super) async fn close(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    Path(id): Path<i64>,
+    AppPath(id): AppPath<i64>,
 ) -> AppResult<Json<AppraisalDetail>> {
     Ok(Json(
         appraisals::step(&state, &who, MeetingId(id), Move::Close).await?,
@@ -158,7 +159,7 @@ pub(super) async fn close(
     params(("id" = MeetingId, Path, description = "The appraisal's meeting")),
     responses(
         (status = 200, description = "The appraisal, published, with its results", body = AppraisalDetail),
-        (status = 400, description = docs::BAD_PATH, body = String, content_type = "text/plain"),
+        (status = 400, description = docs::BAD_PATH, body = ApiError),
         (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
         (status = 403, description = "forbidden: the account is disabled, or is neither the chair nor an admin", body = ApiError),
         (status = 404, description = "not_found: no such appraisal", body = ApiError),
@@ -170,7 +171,7 @@ pub(super) async fn close(
 pub(super) async fn publish(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    Path(id): Path<i64>,
+    AppPath(id): AppPath<i64>,
 ) -> AppResult<Json<AppraisalDetail>> {
     Ok(Json(
         appraisals::step(&state, &who, MeetingId(id), Move::Publish).await?,
@@ -191,10 +192,7 @@ pub(super) async fn publish(
     request_body = NewBallot,
     responses(
         (status = 200, description = "Stored (or, for a retried request id, stored before)", body = BallotReceipt),
-        (status = 400, description = "invalid_request: a bad body, a missing or extra appraisee or dimension, a score above its scale, a missing grade, a too long comment; a malformed path gets a plain-text 400", content(
-            (ApiError = "application/json"),
-            (String = "text/plain"),
-        )),
+        (status = 400, description = "invalid_request: a path id that is not a number, a bad body, a missing or extra appraisee or dimension, a score above its scale, a missing grade, a too long comment", body = ApiError),
         (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
         (status = 403, description = "forbidden: the account is disabled, or is not in the electorate", body = ApiError),
         (status = 404, description = "not_found: no such appraisal", body = ApiError),
@@ -207,7 +205,7 @@ pub(super) async fn publish(
 pub(super) async fn cast(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    Path(id): Path<i64>,
+    AppPath(id): AppPath<i64>,
     AppJson(ballot): AppJson<NewBallot>,
 ) -> AppResult<Json<BallotReceipt>> {
     Ok(Json(
@@ -232,10 +230,7 @@ pub(super) async fn cast(
     request_body = VoidBallot,
     responses(
         (status = 200, description = "The appraisal after the void", body = AppraisalDetail),
-        (status = 400, description = "invalid_request: a bad body or an empty or too long reason; a malformed path gets a plain-text 400", content(
-            (ApiError = "application/json"),
-            (String = "text/plain"),
-        )),
+        (status = 400, description = "invalid_request: a path id that is not a number, a bad body, or an empty or too long reason", body = ApiError),
         (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
         (status = 403, description = "forbidden: the account is disabled, or is neither the chair nor an admin", body = ApiError),
         (status = 404, description = "not_found: no such appraisal or ballot", body = ApiError),
@@ -248,7 +243,7 @@ pub(super) async fn cast(
 pub(super) async fn void(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    Path((id, ballot_id)): Path<(i64, String)>,
+    AppPath((id, ballot_id)): AppPath<(i64, String)>,
     AppJson(body): AppJson<VoidBallot>,
 ) -> AppResult<Json<AppraisalDetail>> {
     Ok(Json(

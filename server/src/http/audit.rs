@@ -21,6 +21,7 @@ const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 200;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Entries with ids below this one (the previous page's `next_before`).
     pub before: Option<i64>,
@@ -123,9 +124,10 @@ async fn audit(
         AuditScope::Nothing => return Err(AppError::forbidden()),
     };
     let rows = state.store.audit_entries(street, q.before, limit).await?;
-    let next_before = (rows.len() == limit as usize)
-        .then(|| rows.last().map(|r| r.id))
-        .flatten();
+    let next_before = match rows.last() {
+        Some(last) if rows.len() == limit as usize => Some(last.id),
+        _ => None,
+    };
     Ok(Json(AuditPage {
         entries: rows.into_iter().map(entry).collect(),
         next_before,

@@ -1,12 +1,13 @@
 //! Channel messages over HTTP: the archive a client reloads after `recovered: false`, and
 //! posting for clients without a socket. Both go through `crate::channels`, as the socket does.
 
+use super::extract::{AppPath, AppQuery, page_size};
 use super::openapi::docs;
 use super::{AppJson, Authenticated};
 use crate::channels;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use hehe_protocol::http::{ApiError, MessagePage};
@@ -17,8 +18,6 @@ use utoipa::{IntoParams, ToSchema};
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/channels/{channel}/messages", get(list).post(post))
 }
-
-const MAX_PAGE: u32 = 200;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -47,10 +46,7 @@ fn parse_channel(raw: &str) -> AppResult<Channel> {
     params(("channel" = Channel, Path, description = "The channel, e.g. `home:12`"), ListQuery),
     responses(
         (status = 200, description = "Newest first", body = MessagePage),
-        (status = 400, description = "invalid_request: not a channel name, or a bad query (plain text)", content(
-            (ApiError = "application/json"),
-            (String = "text/plain"),
-        )),
+        (status = 400, description = "invalid_request: not a channel name, a `before` that is not a number, or a `limit` outside 1 to 200", body = ApiError),
         (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
         (status = 403, description = "forbidden: the account is disabled, or may not read this channel", body = ApiError),
         (status = 404, description = "not_found: no such channel, or the caller may not know it exists", body = ApiError),
@@ -61,11 +57,11 @@ fn parse_channel(raw: &str) -> AppResult<Channel> {
 async fn list(
     State(state): State<AppState>,
     Authenticated(identity): Authenticated,
-    Path(channel): Path<String>,
-    Query(query): Query<ListQuery>,
+    AppPath(channel): AppPath<String>,
+    AppQuery(query): AppQuery<ListQuery>,
 ) -> AppResult<Json<MessagePage>> {
     let channel = parse_channel(&channel)?;
-    let limit = query.limit.unwrap_or(50).clamp(1, MAX_PAGE);
+    let limit = page_size(query.limit)?;
     let messages =
         channels::list_messages(&state, &identity.actor, channel, query.before, limit).await?;
     let next_before = (messages.len() == limit as usize)
@@ -120,7 +116,7 @@ struct PostedBody {
 async fn post(
     State(state): State<AppState>,
     Authenticated(identity): Authenticated,
-    Path(channel): Path<String>,
+    AppPath(channel): AppPath<String>,
     AppJson(body): AppJson<PostBody>,
 ) -> AppResult<Json<PostedBody>> {
     let channel = parse_channel(&channel)?;

@@ -1,4 +1,5 @@
-//! Extractors that answer in the API's error format: a JSON body, and the bearer token.
+//! Extractors that answer in the API's error format: a JSON body, path and query parameters, a
+//! multipart form, and the bearer token.
 
 use crate::auth::Claims;
 use crate::channels::{Identity, identity};
@@ -50,4 +51,70 @@ pub fn bearer_claims(headers: &HeaderMap, state: &AppState) -> Result<Claims, Ap
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(AppError::unauthenticated)?;
     crate::revocation::verify_access(state, token.trim())
+}
+
+/// `Path<T>` whose rejection (an id that is not a number, say) is an `invalid_request` body
+/// rather than axum's plain text.
+pub struct AppPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for AppPath<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(AppPath(value)),
+            Err(rejection) => Err(rejected(rejection.status(), rejection.body_text())),
+        }
+    }
+}
+
+/// `Query<T>` whose rejection (a number that is not one, a missing field) is an
+/// `invalid_request` body rather than axum's plain text.
+pub struct AppQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AppQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(AppQuery(value)),
+            Err(rejection) => Err(rejected(rejection.status(), rejection.body_text())),
+        }
+    }
+}
+
+/// `Multipart` whose rejection (no multipart content type or boundary) is an
+/// `invalid_request` body rather than axum's plain text.
+pub struct AppMultipart(pub axum::extract::Multipart);
+
+impl<S: Send + Sync> FromRequest<S> for AppMultipart {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        match axum::extract::Multipart::from_request(req, state).await {
+            Ok(form) => Ok(AppMultipart(form)),
+            Err(rejection) => Err(rejected(rejection.status(), rejection.body_text())),
+        }
+    }
+}
+
+/// A client's mistake is `invalid_request` with axum's explanation; a 5xx rejection means the
+/// route and its extractor disagree, which is ours to fix and not the client's to read about.
+fn rejected(status: axum::http::StatusCode, text: String) -> AppError {
+    if status.is_server_error() {
+        tracing::error!(%status, "an extractor failed on its own route");
+        AppError::new(ErrorCode::Internal, "internal error")
+    } else {
+        AppError::invalid(text)
+    }
+}
+
+/// The `limit` of a listing: 50 when absent, refused outside 1 to 200 as the document says
+/// (a silent clamp would hand a client that asked for 500 a short page it takes for the last).
+pub fn page_size(limit: Option<u32>) -> Result<u32, AppError> {
+    match limit {
+        None => Ok(50),
+        Some(n @ 1..=200) => Ok(n),
+        Some(_) => Err(AppError::invalid("limit is 1 to 200")),
+    }
 }

@@ -1,12 +1,13 @@
 //! Issues over HTTP: the same actions as the WebSocket commands, through `crate::issues`.
 
+use super::extract::{AppMultipart, AppPath, AppQuery, page_size};
 use super::openapi::docs;
 use super::{AppJson, Authenticated};
 use crate::error::{AppError, AppResult};
 use crate::issues;
 use crate::state::AppState;
 use crate::store::issues::IssueFilter;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -62,10 +63,7 @@ struct SimilarQuery {
     params(SimilarQuery),
     responses(
         (status = 200, description = "Matching open issues", body = Vec<IssueSummary>),
-        (status = 400, description = "invalid_request: unknown category, or a place that is no grid or building; a malformed query gets a plain-text 400", content(
-            (ApiError = "application/json"),
-            (String = "text/plain"),
-        )),
+        (status = 400, description = "invalid_request: a missing or malformed query parameter, an unknown category, or a place that is no grid or building", body = ApiError),
         (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
         (status = 403, description = docs::DISABLED, body = ApiError),
         (status = 404, description = "not_found: no such place", body = ApiError),
@@ -76,7 +74,7 @@ struct SimilarQuery {
 async fn similar(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    Query(q): Query<SimilarQuery>,
+    AppQuery(q): AppQuery<SimilarQuery>,
 ) -> AppResult<Json<Vec<IssueSummary>>> {
     let location = q
         .lat
@@ -107,10 +105,7 @@ struct StatsQuery {
     params(StatsQuery),
     responses(
         (status = 200, description = "The place's figures and those of its parts", body = StatsReport),
-        (status = 400, description = "invalid_request: the place is a building; a malformed query gets a plain-text 400", content(
-            (ApiError = "application/json"),
-            (String = "text/plain"),
-        )),
+        (status = 400, description = "invalid_request: a missing or malformed query parameter, or a place that is a building", body = ApiError),
         (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
         (status = 403, description = "forbidden: the account is disabled, or may not read the place's channel (ops may read every place)", body = ApiError),
         (status = 404, description = "not_found: no such place", body = ApiError),
@@ -121,7 +116,7 @@ struct StatsQuery {
 async fn stats(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    Query(q): Query<StatsQuery>,
+    AppQuery(q): AppQuery<StatsQuery>,
 ) -> AppResult<Json<StatsReport>> {
     Ok(Json(
         crate::stats::report(&state, &who, PlaceId(q.place), q.since).await?,
@@ -159,10 +154,7 @@ struct PhotoForm {
     request_body(content = PhotoForm, content_type = "multipart/form-data"),
     responses(
         (status = 200, description = "Stored", body = PhotoInfo),
-        (status = 400, description = "invalid_request: not a multipart form, a missing `file` or `kind`, a picture that is not JPEG, PNG or WebP or is damaged, or a body past the upload limit; a malformed path or a request without a multipart boundary gets a plain-text 400", content(
-            (ApiError = "application/json"),
-            (String = "text/plain"),
-        )),
+        (status = 400, description = "invalid_request: a path id that is not a number, not a multipart form (or one without a boundary), a missing `file` or `kind`, a `keep_location` other than `true` or `false`, a picture that is not JPEG, PNG or WebP or is damaged, or a body past the upload limit", body = ApiError),
         (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
         (status = 403, description = "forbidden: the account is disabled, or may not add this kind of photo", body = ApiError),
         (status = 404, description = "not_found: no such issue, or the caller may not see it", body = ApiError),
@@ -175,8 +167,8 @@ struct PhotoForm {
 async fn upload(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    Path(id): Path<i64>,
-    mut form: Multipart,
+    AppPath(id): AppPath<i64>,
+    AppMultipart(mut form): AppMultipart,
 ) -> AppResult<Json<PhotoInfo>> {
     // Counted before the body is read: a refused upload costs no bandwidth past its headers.
     state
@@ -196,7 +188,15 @@ async fn upload(
                     _ => return Err(AppError::invalid("kind is before, after or evidence")),
                 });
             }
-            "keep_location" => keep_location = field.text().await.map_err(bad)?.trim() == "true",
+            // Strict, as the form's schema says boolean: a "yes" read as false would quietly
+            // strip the location the resident meant to keep.
+            "keep_location" => {
+                keep_location = match field.text().await.map_err(bad)?.trim() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(AppError::invalid("keep_location is true or false")),
+                }
+            }
             _ => {}
         }
     }
@@ -224,7 +224,7 @@ async fn upload(
             ("image/png"),
             ("image/webp"),
         )),
-        (status = 400, description = docs::BAD_PATH, body = String, content_type = "text/plain"),
+        (status = 400, description = docs::BAD_PATH, body = ApiError),
         (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
         (status = 403, description = docs::DISABLED, body = ApiError),
         (status = 404, description = "not_found: no such issue or photo, or the caller may not see the issue", body = ApiError),
@@ -235,7 +235,7 @@ async fn upload(
 async fn photo(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    Path((id, photo)): Path<(i64, i64)>,
+    AppPath((id, photo)): AppPath<(i64, i64)>,
 ) -> AppResult<Response> {
     let (content_type, bytes) = issues::photo(&state, &who, IssueId(id), photo).await?;
     Ok((
@@ -323,10 +323,7 @@ struct ActionBody {
     request_body = ActionBody,
     responses(
         (status = 200, description = "The issue after the action", body = IssueSummary),
-        (status = 400, description = "invalid_request: a bad body or action field; a malformed path gets a plain-text 400", content(
-            (ApiError = "application/json"),
-            (String = "text/plain"),
-        )),
+        (status = 400, description = "invalid_request: a path id that is not a number, or a bad body or action field", body = ApiError),
         (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
         (status = 403, description = "forbidden: the account is disabled, or its role may not take this action", body = ApiError),
         (status = 404, description = "not_found: no such issue, or the caller may not see it", body = ApiError),
@@ -339,7 +336,7 @@ struct ActionBody {
 async fn act(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    Path(id): Path<i64>,
+    AppPath(id): AppPath<i64>,
     AppJson(body): AppJson<ActionBody>,
 ) -> AppResult<Json<IssueSummary>> {
     Ok(Json(
@@ -357,7 +354,7 @@ async fn act(
     params(("id" = IssueId, Path, description = "The issue")),
     responses(
         (status = 200, description = "The issue", body = IssueDetail),
-        (status = 400, description = docs::BAD_PATH, body = String, content_type = "text/plain"),
+        (status = 400, description = docs::BAD_PATH, body = ApiError),
         (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
         (status = 403, description = docs::DISABLED, body = ApiError),
         (status = 404, description = "not_found: no such issue, or the caller may not see it", body = ApiError),
@@ -368,7 +365,7 @@ async fn act(
 async fn detail(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    Path(id): Path<i64>,
+    AppPath(id): AppPath<i64>,
 ) -> AppResult<Json<IssueDetail>> {
     Ok(Json(issues::detail(&state, &who, IssueId(id)).await?))
 }
@@ -410,10 +407,7 @@ struct ListQuery {
     params(ListQuery),
     responses(
         (status = 200, description = "Newest first", body = Vec<IssueSummary>),
-        (status = 400, description = "invalid_request: an unknown state; a malformed query gets a plain-text 400", content(
-            (ApiError = "application/json"),
-            (String = "text/plain"),
-        )),
+        (status = 400, description = "invalid_request: a malformed query parameter, an unknown state, or a `limit` outside 1 to 200", body = ApiError),
         (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
         (status = 403, description = docs::DISABLED, body = ApiError),
         (status = 500, description = docs::INTERNAL, body = ApiError),
@@ -423,7 +417,7 @@ struct ListQuery {
 async fn list(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    Query(q): Query<ListQuery>,
+    AppQuery(q): AppQuery<ListQuery>,
 ) -> AppResult<Json<Vec<IssueSummary>>> {
     let states = match q.state.as_deref() {
         None | Some("") => Vec::new(),
@@ -446,7 +440,7 @@ async fn list(
         states,
         category: q.category,
         before_id: q.before,
-        limit: q.limit.unwrap_or(50),
+        limit: page_size(q.limit)?,
         ..IssueFilter::default()
     };
     Ok(Json(issues::list(&state, &who, filter).await?))

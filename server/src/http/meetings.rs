@@ -1,12 +1,13 @@
 //! Meetings over HTTP: the list a person may see, and one meeting with its room and log (how a
 //! client catches up after `recovered: false`). Live actions are WebSocket `room_action`s.
 
+use super::extract::AppPath;
 use super::openapi::docs;
 use super::{AppJson, Authenticated};
 use crate::error::AppResult;
 use crate::meetings;
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hehe_protocol::MeetingId;
@@ -66,7 +67,7 @@ pub(super) async fn create(
     params(("id" = MeetingId, Path, description = "The meeting")),
     responses(
         (status = 200, description = "The registration, with its check-in code", body = RegistrationInfo),
-        (status = 400, description = docs::BAD_PATH, body = String, content_type = "text/plain"),
+        (status = 400, description = docs::BAD_PATH, body = ApiError),
         (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
         (status = 403, description = "forbidden: the caller may not take part (another place, removed, a draft)", body = ApiError),
         (status = 404, description = "not_found: no such meeting, or a private one the caller is not part of", body = ApiError),
@@ -78,7 +79,7 @@ pub(super) async fn create(
 pub(super) async fn register(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    Path(id): Path<i64>,
+    AppPath(id): AppPath<i64>,
 ) -> AppResult<Json<RegistrationInfo>> {
     Ok(Json(meetings::register(&state, &who, MeetingId(id)).await?))
 }
@@ -93,7 +94,7 @@ pub(super) async fn register(
     params(("id" = MeetingId, Path, description = "The meeting")),
     responses(
         (status = 200, description = "The cancelled registration", body = RegistrationInfo),
-        (status = 400, description = docs::BAD_PATH, body = String, content_type = "text/plain"),
+        (status = 400, description = docs::BAD_PATH, body = ApiError),
         (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
         (status = 403, description = docs::DISABLED, body = ApiError),
         (status = 404, description = "not_found: no such meeting or registration", body = ApiError),
@@ -104,7 +105,7 @@ pub(super) async fn register(
 pub(super) async fn cancel(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    Path(id): Path<i64>,
+    AppPath(id): AppPath<i64>,
 ) -> AppResult<Json<RegistrationInfo>> {
     Ok(Json(
         meetings::cancel_registration(&state, &who, MeetingId(id)).await?,
@@ -121,7 +122,7 @@ pub(super) async fn cancel(
     params(("id" = MeetingId, Path, description = "The meeting")),
     responses(
         (status = 200, description = "Registrations, oldest first", body = Vec<RegistrationInfo>),
-        (status = 400, description = docs::BAD_PATH, body = String, content_type = "text/plain"),
+        (status = 400, description = docs::BAD_PATH, body = ApiError),
         (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
         (status = 403, description = "forbidden: only the chair and the secretary", body = ApiError),
         (status = 404, description = "not_found: no such meeting", body = ApiError),
@@ -132,7 +133,7 @@ pub(super) async fn cancel(
 pub(super) async fn registrations(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    Path(id): Path<i64>,
+    AppPath(id): AppPath<i64>,
 ) -> AppResult<Json<Vec<RegistrationInfo>>> {
     Ok(Json(
         meetings::registrations(&state, &who, MeetingId(id)).await?,
@@ -168,7 +169,7 @@ pub(super) struct CheckIn {
 pub(super) async fn check_in(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    Path(id): Path<i64>,
+    AppPath(id): AppPath<i64>,
     AppJson(body): AppJson<CheckIn>,
 ) -> AppResult<Json<RegistrationInfo>> {
     Ok(Json(
@@ -209,7 +210,7 @@ pub(super) async fn list(
     params(("id" = MeetingId, Path, description = "The meeting")),
     responses(
         (status = 200, description = "The meeting", body = MeetingDetail),
-        (status = 400, description = docs::BAD_PATH, body = String, content_type = "text/plain"),
+        (status = 400, description = docs::BAD_PATH, body = ApiError),
         (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
         (status = 403, description = "forbidden: the account is disabled, or may not be in this meeting (removed)", body = ApiError),
         (status = 404, description = "not_found: no such meeting, or a private one the caller is not part of", body = ApiError),
@@ -220,7 +221,7 @@ pub(super) async fn list(
 pub(super) async fn detail(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    Path(id): Path<i64>,
+    AppPath(id): AppPath<i64>,
 ) -> AppResult<Json<MeetingDetail>> {
     Ok(Json(meetings::detail(&state, &who, MeetingId(id)).await?))
 }

@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi};
 pub(super) mod docs {
     pub const INVALID_BODY: &str =
         "invalid_request: the body is not JSON of the expected shape, or a field is invalid";
-    pub const BAD_PATH: &str = "A path segment is not a number (plain text)";
+    pub const BAD_PATH: &str = "invalid_request: a path id that is not a number";
     pub const UNAUTHORIZED: &str = "unauthenticated, invalid_token or token_expired: no valid \
         `Authorization: Bearer` access token (refresh it on token_expired)";
     pub const DISABLED: &str = "forbidden: the account is disabled";

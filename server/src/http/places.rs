@@ -2,11 +2,12 @@
 //! places that grants and statistics mention and let a resident pick a building.
 
 use super::Authenticated;
+use super::extract::AppPath;
 use super::openapi::docs;
 use crate::domain::access;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use hehe_protocol::PlaceId;
@@ -30,7 +31,7 @@ pub fn router() -> Router<AppState> {
     params(("id" = i64, Path, description = "The place's id")),
     responses(
         (status = 200, description = "The place", body = PlaceDetail),
-        (status = 400, description = docs::BAD_PATH, body = String, content_type = "text/plain"),
+        (status = 400, description = docs::BAD_PATH, body = ApiError),
         (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
         (status = 403, description = docs::DISABLED, body = ApiError),
         (status = 404, description = "not_found: no such place, or not one the caller may look up", body = ApiError),
@@ -41,7 +42,7 @@ pub fn router() -> Router<AppState> {
 async fn place(
     State(state): State<AppState>,
     Authenticated(identity): Authenticated,
-    Path(id): Path<i64>,
+    AppPath(id): AppPath<i64>,
 ) -> AppResult<Json<PlaceDetail>> {
     let id = PlaceId(id);
     let not_found = || AppError::not_found("place");
