@@ -3,7 +3,6 @@
 mod access;
 mod appraisals;
 mod audit;
-mod audit;
 mod authz;
 mod bad_input;
 #[path = "../common/mod.rs"]
@@ -12,7 +11,6 @@ mod deadlines;
 mod fanout;
 mod helpers;
 mod http_api;
-mod identity;
 mod identity;
 mod idempotency;
 mod issues;
