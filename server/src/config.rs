@@ -55,6 +55,10 @@ pub struct Config {
     #[arg(long, env = "HEHE_MAX_FRAME_BYTES", default_value_t = 64 * 1024)]
     pub max_frame_bytes: usize,
 
+    /// Largest HTTP request body, in bytes, except photo uploads (`HEHE_MAX_PHOTO_BYTES`).
+    #[arg(long, env = "HEHE_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_body_bytes: usize,
+
     /// Bound of each connection's outbound queue, in bytes. A client that falls further behind
     /// is closed with code 4001 (slow consumer).
     #[arg(long, env = "HEHE_OUTBOX_BYTES", default_value_t = 1024 * 1024)]

@@ -44,6 +44,9 @@ pub fn router(state: AppState) -> Router {
         .merge(places::router())
         .merge(web::router())
         .merge(crate::ws::router())
+        // Every JSON body the API takes is small; the photo upload route sets its own limit,
+        // which wins because it sits closer to its handler.
+        .layer(axum::extract::DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(
             // The span names the route, never the URI, which may carry ids or query values.
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

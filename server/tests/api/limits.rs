@@ -256,3 +256,70 @@ async fn the_defaults_are_enforced_and_reported_to_ops() {
         assert!(tokio::time::Instant::now() < deadline, "{stats:?}");
     }
 }
+
+/// `[[[…]]]`, `depth` deep.
+fn nested(depth: usize) -> String {
+    format!("{}{}", "[".repeat(depth), "]".repeat(depth))
+}
+
+#[tokio::test]
+async fn deeply_nested_json_is_refused_without_harm_over_websocket_and_http() {
+    let app = spawn_app().await;
+    let mut conn = app.connect("resident").await;
+    // 20,000 levels fit in a 64 KiB frame; the decoder gives up at its recursion limit.
+    let frame = format!(r#"{{"type":"post","id":"x","channel":"home:1","text":{}}}"#, nested(20_000));
+    conn.send_text(frame).await.unwrap();
+    match conn.recv_timeout(WAIT).await.unwrap() {
+        Incoming::Msg(hehe_protocol::ServerMsg::Error { code, .. }) => {
+            assert_eq!(code, ErrorCode::BadFrame)
+        }
+        other => panic!("expected an error frame, got {other:?}"),
+    }
+    conn.subscribe(Channel::Street(app.demo.street), None)
+        .await
+        .expect("still usable");
+
+    let token = app.login("resident").await.access_token;
+    let body = format!(r#"{{"request_id":"deep","issue":{}}}"#, nested(20_000));
+    let (status, json) = post_raw(&app, &token, "/api/issues", body).await;
+    assert_eq!(status, 400);
+    assert_eq!(json["code"], "invalid_request");
+}
+
+#[tokio::test]
+async fn a_json_body_past_the_limit_is_refused_with_413_but_photos_have_their_own() {
+    let app = spawn_app_with(|c| c.max_body_bytes = 4096).await;
+    let token = app.login("resident").await.access_token;
+    let body = serde_json::json!({
+        "request_id": "big",
+        "text": "字".repeat(2000),
+    })
+    .to_string();
+    assert!(body.len() > 4096);
+    let path = format!("/api/channels/{}/messages", Channel::Home(app.demo.communities[0]));
+    let (status, json) = post_raw(&app, &token, &path, body).await;
+    assert_eq!(status, 413);
+    assert_eq!(json["code"], "payload_too_large");
+    // A photo larger than the JSON limit still uploads.
+    let mut resident = app.connect("resident").await;
+    let issue = resident.submit_issue(report(&app, "drainage")).await.unwrap();
+    let photo = [jpeg(), vec![0u8; 8192]].concat();
+    app.http
+        .upload_photo(&token, issue.id, "before", photo, false)
+        .await
+        .expect("photos have their own limit");
+}
+
+async fn post_raw(app: &TestApp, token: &str, path: &str, body: String) -> (u16, serde_json::Value) {
+    let response = reqwest::Client::new()
+        .post(format!("http://{}{path}", app.addr))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+}
