@@ -2,7 +2,7 @@
 //! enable. Every change is written to the audit log with it, and reaches the account's live
 //! connections on every node (see `revocation`).
 
-use super::extract::AppPath;
+use super::extract::{AppPath, AppQuery};
 use super::openapi::docs;
 use super::{AppJson, Authenticated};
 use crate::channels::Identity;
@@ -13,7 +13,7 @@ use crate::revocation::{Notice, announce};
 use crate::state::AppState;
 use crate::store::AccountRow;
 use crate::store::identity::{GrantChange, NewAudit, Outcome};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -135,9 +135,8 @@ async fn detail(state: &AppState, row: AccountRow) -> AppResult<AccountDetail> {
 async fn lookup(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    query: Result<Query<LookupQuery>, axum::extract::rejection::QueryRejection>,
+    AppQuery(q): AppQuery<LookupQuery>,
 ) -> AppResult<Json<AccountDetail>> {
-    let Query(q) = query.map_err(|e| AppError::invalid(e.body_text()))?;
     let row = state.store.account_by_username(&q.username).await?;
     Ok(Json(visible(&state, &who, row).await?))
 }

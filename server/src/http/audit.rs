@@ -1,12 +1,13 @@
 //! Reading the audit log: admins all of it, street chiefs what happened in their streets.
 
 use super::Authenticated;
+use super::extract::{AppQuery, page_size};
 use super::openapi::docs;
 use crate::domain::roles::{self, AuditScope};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::store::identity::AuditRow;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use hehe_protocol::http::ApiError;
@@ -16,9 +17,6 @@ use serde::{Deserialize, Serialize};
 pub fn router() -> Router<AppState> {
     Router::new().route("/api/audit", get(audit))
 }
-
-const DEFAULT_LIMIT: u32 = 50;
-const MAX_LIMIT: u32 = 200;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -105,13 +103,9 @@ fn entry(row: AuditRow) -> AuditEntry {
 async fn audit(
     State(state): State<AppState>,
     Authenticated(who): Authenticated,
-    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+    AppQuery(q): AppQuery<AuditQuery>,
 ) -> AppResult<Json<AuditPage>> {
-    let Query(q) = query.map_err(|e| AppError::invalid(e.body_text()))?;
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(AppError::invalid(format!("limit must be 1 to {MAX_LIMIT}")));
-    }
+    let limit = page_size(q.limit)?;
     let asked = q.street.map(PlaceId);
     let street = match roles::audit_scope(&who.actor) {
         AuditScope::All => asked,
