@@ -409,9 +409,12 @@ impl Limiters {
 
     /// Counts one frame on a connection; `Err` means close it with 4004.
     pub fn check_frame(&self, limiter: &FrameLimiter) -> Result<(), Refused> {
-        limiter
-            .check()
-            .map_err(|n| self.refused(Limit::Frame, n.wait_time_from(DefaultClock::default().now())))
+        limiter.check().map_err(|n| {
+            self.refused(
+                Limit::Frame,
+                n.wait_time_from(DefaultClock::default().now()),
+            )
+        })
     }
 
     fn refused(&self, limit: Limit, retry_after: Duration) -> Refused {
@@ -431,7 +434,11 @@ impl Limiters {
 
     /// Keys held across all limiters, for tests of the memory bound.
     pub fn keys(&self) -> usize {
-        self.by_addr.iter().flatten().map(|k| k.limiter.len()).sum::<usize>()
+        self.by_addr
+            .iter()
+            .flatten()
+            .map(|k| k.limiter.len())
+            .sum::<usize>()
             + self
                 .by_account
                 .iter()
@@ -441,7 +448,11 @@ impl Limiters {
     }
 
     /// The client's address: the peer's, or the last entry of the configured proxy header.
-    pub fn client_ip(&self, peer: Option<IpAddr>, headers: &axum::http::HeaderMap) -> Option<IpAddr> {
+    pub fn client_ip(
+        &self,
+        peer: Option<IpAddr>,
+        headers: &axum::http::HeaderMap,
+    ) -> Option<IpAddr> {
         let header = self.config.client_ip_header.as_str();
         if header.is_empty() {
             return peer;
@@ -498,7 +509,11 @@ mod tests {
         let refused = l.check_account(Limit::Post, a).unwrap_err();
         assert_eq!(refused.limit, Limit::Post);
         assert!(refused.retry_after > Duration::from_secs(50));
-        assert!(refused.message().starts_with("too many messages; try again in "));
+        assert!(
+            refused
+                .message()
+                .starts_with("too many messages; try again in ")
+        );
         // Another account and another kind of action have buckets of their own.
         assert!(l.check_account(Limit::Post, b).is_ok());
         assert!(l.check_account(Limit::Vote, a).is_ok());
@@ -512,7 +527,10 @@ mod tests {
         });
         for _ in 0..1000 {
             assert!(l.check_account(Limit::Post, AccountId(1)).is_ok());
-            assert!(l.check_addr(Limit::Connect, "127.0.0.1".parse().unwrap()).is_ok());
+            assert!(
+                l.check_addr(Limit::Connect, "127.0.0.1".parse().unwrap())
+                    .is_ok()
+            );
         }
         assert!(l.frame_limiter().is_none());
         let l = limiters(|c| c.uploads = Rate::Off);
@@ -526,7 +544,10 @@ mod tests {
         let l = limiters(|c| c.connects = "1/h:2".parse().unwrap());
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         assert!(l.check_addr(Limit::Connect, ip("2001:db8:1:2::1")).is_ok());
-        assert!(l.check_addr(Limit::Connect, ip("2001:db8:1:2:ffff::9")).is_ok());
+        assert!(
+            l.check_addr(Limit::Connect, ip("2001:db8:1:2:ffff::9"))
+                .is_ok()
+        );
         assert!(l.check_addr(Limit::Connect, ip("2001:db8:1:2::7")).is_err());
         assert!(l.check_addr(Limit::Connect, ip("2001:db8:1:3::1")).is_ok());
         assert!(l.check_addr(Limit::Connect, ip("10.0.0.1")).is_ok());
@@ -567,7 +588,10 @@ mod tests {
     #[test]
     fn the_client_address_comes_from_the_proxy_header_only_when_configured() {
         let mut headers = axum::http::HeaderMap::new();
-        headers.insert("x-forwarded-for", "203.0.113.9, 198.51.100.7".parse().unwrap());
+        headers.insert(
+            "x-forwarded-for",
+            "203.0.113.9, 198.51.100.7".parse().unwrap(),
+        );
         let peer = Some("127.0.0.1".parse().unwrap());
         let plain = limiters(|_| {});
         assert_eq!(plain.client_ip(peer, &headers), peer);

@@ -56,7 +56,8 @@ async fn connections_per_address_are_limited_and_other_addresses_are_not() {
     // Another address has its own allowance.
     assert_eq!(upgrade_from(app.addr, "127.0.0.2").await.0, 101);
     assert_eq!(
-        app.metric("hehe_rate_limited_total{limit=\"connect\"}").await,
+        app.metric("hehe_rate_limited_total{limit=\"connect\"}")
+            .await,
         1.0
     );
 }
@@ -222,7 +223,8 @@ async fn uploads_are_limited_per_account_before_the_body_is_read() {
         .unwrap_err();
     assert_eq!(err.code(), Some(ErrorCode::RateLimited));
     assert_eq!(
-        app.metric("hehe_rate_limited_total{limit=\"upload\"}").await,
+        app.metric("hehe_rate_limited_total{limit=\"upload\"}")
+            .await,
         1.0
     );
 }
@@ -267,7 +269,10 @@ async fn deeply_nested_json_is_refused_without_harm_over_websocket_and_http() {
     let app = spawn_app().await;
     let mut conn = app.connect("resident").await;
     // 20,000 levels fit in a 64 KiB frame; the decoder gives up at its recursion limit.
-    let frame = format!(r#"{{"type":"post","id":"x","channel":"home:1","text":{}}}"#, nested(20_000));
+    let frame = format!(
+        r#"{{"type":"post","id":"x","channel":"home:1","text":{}}}"#,
+        nested(20_000)
+    );
     conn.send_text(frame).await.unwrap();
     match conn.recv_timeout(WAIT).await.unwrap() {
         Incoming::Msg(hehe_protocol::ServerMsg::Error { code, .. }) => {
@@ -296,13 +301,19 @@ async fn a_json_body_past_the_limit_is_refused_with_413_but_photos_have_their_ow
     })
     .to_string();
     assert!(body.len() > 4096);
-    let path = format!("/api/channels/{}/messages", Channel::Home(app.demo.communities[0]));
+    let path = format!(
+        "/api/channels/{}/messages",
+        Channel::Home(app.demo.communities[0])
+    );
     let (status, json) = post_raw(&app, &token, &path, body).await;
     assert_eq!(status, 413);
     assert_eq!(json["code"], "payload_too_large");
     // A photo larger than the JSON limit still uploads.
     let mut resident = app.connect("resident").await;
-    let issue = resident.submit_issue(report(&app, "drainage")).await.unwrap();
+    let issue = resident
+        .submit_issue(report(&app, "drainage"))
+        .await
+        .unwrap();
     let photo = [jpeg(), vec![0u8; 8192]].concat();
     app.http
         .upload_photo(&token, issue.id, "before", photo, false)
@@ -310,7 +321,12 @@ async fn a_json_body_past_the_limit_is_refused_with_413_but_photos_have_their_ow
         .expect("photos have their own limit");
 }
 
-async fn post_raw(app: &TestApp, token: &str, path: &str, body: String) -> (u16, serde_json::Value) {
+async fn post_raw(
+    app: &TestApp,
+    token: &str,
+    path: &str,
+    body: String,
+) -> (u16, serde_json::Value) {
     let response = reqwest::Client::new()
         .post(format!("http://{}{path}", app.addr))
         .bearer_auth(token)
@@ -321,5 +337,8 @@ async fn post_raw(app: &TestApp, token: &str, path: &str, body: String) -> (u16,
         .unwrap();
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+    )
 }

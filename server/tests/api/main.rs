@@ -16,6 +16,7 @@ mod idempotency;
 mod issues;
 mod lifecycle;
 mod limits;
+mod logs;
 mod openapi;
 mod ops;
 mod places;
