@@ -63,6 +63,8 @@ pub struct Revocations {
     /// How long after its revocation a session id is kept: the access-token lifetime, and a
     /// minute for clocks that disagree.
     keep_ms: i64,
+    /// When the store was last read, so each read asks only for what is newer.
+    synced_at: std::sync::Mutex<Option<i64>>,
 }
 
 impl Revocations {
@@ -71,6 +73,7 @@ impl Revocations {
             revoked: DashMap::new(),
             live: DashMap::new(),
             keep_ms: access_ttl.as_millis() as i64 + 60_000,
+            synced_at: std::sync::Mutex::new(None),
         })
     }
 
@@ -158,8 +161,13 @@ impl Revocations {
     async fn sync(&self, state: &AppState) {
         // The tokens' clock, not `state.now()` (which tests may move): expiries are real time.
         let now = unix_ms();
-        match state.store.revoked_since(now - self.keep_ms).await {
+        let last = *self.synced_at.lock().unwrap_or_else(|e| e.into_inner());
+        // Since the last read, less a minute for clocks that disagree and for transactions
+        // that committed late; the first read takes the whole window.
+        let since = last.map_or(now - self.keep_ms, |t| (t - 60_000).max(now - self.keep_ms));
+        match state.store.revoked_since(since).await {
             Ok(rows) => {
+                *self.synced_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
                 for row in rows {
                     if self.remember(&row.sid, row.revoked_at) {
                         self.close(row.account, |l| l.sid == row.sid, Ending::SignedOut);

@@ -346,7 +346,7 @@ async fn disable(
 
 /// Enable a disabled account again.
 ///
-/// Admins only.
+/// Admins only. The sessions it had before it was disabled stay signed out: it signs in anew.
 #[utoipa::path(
     post,
     path = "/api/accounts/{id}/enable",
@@ -420,6 +420,19 @@ async fn set_disabled(
         );
         if disabled {
             announce(state, Notice::Disabled { account: target }).await;
+        } else {
+            // While disabled its tokens were refused as `forbidden`; enabled again, the
+            // account signs in anew rather than finding its old sessions alive.
+            let now = crate::bus::memory::unix_ms();
+            let sids = state.store.revoke_sessions(target, now, None).await?;
+            announce(
+                state,
+                Notice::Revoked {
+                    account: target,
+                    sids,
+                },
+            )
+            .await;
         }
     }
     Ok(StatusCode::NO_CONTENT)

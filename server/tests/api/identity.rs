@@ -152,7 +152,7 @@ async fn logout_everywhere_ends_every_session_of_the_account_only() {
 }
 
 #[tokio::test]
-async fn disabling_an_account_closes_its_connections_with_4502_and_enabling_lets_it_back() {
+async fn disabling_an_account_closes_its_connections_with_4502_and_signs_it_out() {
     let app = spawn_app().await;
     let admin = app.login("admin").await.access_token;
     let lead = app.login("lead").await;
@@ -200,7 +200,13 @@ async fn disabling_an_account_closes_its_connections_with_4502_and_enabling_lets
     )
     .await;
     assert_eq!(status, 204);
-    app.http.me(&lead.access_token).await.unwrap();
+    // Disabling signed its sessions out: enabled again, the account signs in anew.
+    let err = app.http.me(&lead.access_token).await.unwrap_err();
+    assert_eq!(api_code(err), ErrorCode::InvalidToken);
+    let err = app.http.refresh(&lead.refresh_token).await.unwrap_err();
+    assert_eq!(api_code(err), ErrorCode::InvalidToken);
+    let again = app.login("lead").await;
+    app.http.me(&again.access_token).await.unwrap();
     let admin_id = app.demo.account("admin").0;
     let (status, body) = call(
         &app,
