@@ -505,9 +505,9 @@ pub async fn detail(
     meeting: MeetingId,
 ) -> AppResult<MeetingDetail> {
     let (record, actor, mut room) = in_room(state, who, meeting, "meeting").await?;
-    if !(actor.eligible || actor.chair || actor.secretary)
-        || (room.state == MeetingState::Draft && !(actor.chair || actor.secretary))
-    {
+    // A draft is its chair's (and secretary's) until it is published.
+    let runs_it = actor.chair || actor.secretary;
+    if !(runs_it || (actor.eligible && room.state != MeetingState::Draft)) {
         return Err(AppError::forbidden());
     }
     let log: Vec<RoomEventInfo> = state
