@@ -21,6 +21,8 @@ parallel="${FUZZ_JOBS:-2}"
 target_dir="${FUZZ_TARGET_DIR:-$here/target}"
 export RUSTC_BOOTSTRAP=1
 export CARGO_TERM_COLOR=never
+# libFuzzer's C++ is most of a cold build; nobody steps through it, so no debug info.
+export CXXFLAGS="${CXXFLAGS:--g0}"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "fuzz: installing cargo-fuzz"
