@@ -62,9 +62,9 @@ export class Subscription extends Emitter {
     this.members = [];
     /** Whether the channel has presence (the `subscribed` reply said so). */
     this.hasPresence = false;
-    // On issue channels internal entries take offsets that non-staff never see (§10.6): a skip
-    // there is no gap.
-    this._skipsAllowed = channel.startsWith('issue:');
+    // On issue channels internal entries, and on street channels escalations, take offsets
+    // that non-staff never see (§10.6): a skip there is no gap.
+    this._skipsAllowed = channel.startsWith('issue:') || channel.startsWith('street:');
     this._unsubscribe = unsubscribe;
     /** @type {(sub: Subscription) => void} */
     let resolveReady = () => {};

@@ -1141,6 +1141,17 @@ fn check_history(fx: &Fx, who: usize, v: &Value) -> Result<(), String> {
             }
         }
     }
+    // The street's chief takes escalations on: they must still reach him.
+    let escalations = events
+        .iter()
+        .filter(|e| e["kind"] == "issue.escalated")
+        .count();
+    let street = Channel::Street(fx.street).to_string();
+    if v["channel"] == json!(street) && matches!(who, CHIEF | ADMIN) && escalations < 2 {
+        return Err(format!(
+            "the street's staff got {escalations} of its 2 escalations"
+        ));
+    }
     if let Some(issue) = v["channel"].as_str().and_then(|c| c.strip_prefix("issue:"))
         && staff_over(fx, who, issue.parse().unwrap_or_default())
         && internal == 0

@@ -213,7 +213,7 @@ async fn connection(
                 if let Some(last) = &progress.position
                     && (last.epoch != event.epoch
                         || (event.offset > last.offset + 1
-                            && !matches!(channel, Channel::Issue(_))))
+                            && !matches!(channel, Channel::Issue(_) | Channel::Street(_))))
                 {
                     let _ = conn.close().await;
                     return Err(Stop::Retry(format!(
