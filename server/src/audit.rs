@@ -126,3 +126,66 @@ pub fn room_action(action: &RoomAction) -> Option<&'static str> {
         | RoomAction::TakeFloor => return None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hehe_protocol::AccountId;
+
+    #[test]
+    fn staff_issue_actions_are_audited_and_residents_own_are_not() {
+        let audited = [
+            IssueAction::Accept,
+            IssueAction::Dispatch {
+                assignee: AccountId(1),
+            },
+            IssueAction::PostUpdate {
+                text: "x".into(),
+                internal: true,
+            },
+            IssueAction::VerifyOk,
+        ];
+        assert!(audited.iter().all(|a| issue_action(a).is_some()));
+        let note = IssueAction::PostUpdate {
+            text: "x".into(),
+            internal: true,
+        };
+        assert_eq!(issue_action(&note), Some("issue.internal_note"));
+        let own = [
+            IssueAction::Withdraw,
+            IssueAction::Follow,
+            IssueAction::Unfollow,
+            IssueAction::MeToo { note: None },
+            IssueAction::Rate {
+                resolved: false,
+                satisfaction: None,
+                stars: None,
+                comment: None,
+            },
+        ];
+        assert!(own.iter().all(|a| issue_action(a).is_none()));
+    }
+
+    #[test]
+    fn chair_room_actions_are_audited_and_participants_are_not() {
+        let chair = [
+            RoomAction::Start,
+            RoomAction::Mute { who: AccountId(2) },
+            RoomAction::Remove { who: AccountId(2) },
+            RoomAction::CloseVote { vote: 1 },
+            RoomAction::GiveFloor { to: None },
+        ];
+        assert!(chair.iter().all(|a| room_action(a).is_some()));
+        let anyone = [
+            RoomAction::RaiseHand,
+            RoomAction::Say { text: "x".into() },
+            RoomAction::CastVote {
+                vote: 1,
+                choices: vec![0],
+            },
+            RoomAction::TakeFloor,
+            RoomAction::ConfirmAgreement,
+        ];
+        assert!(anyone.iter().all(|a| room_action(a).is_none()));
+    }
+}
