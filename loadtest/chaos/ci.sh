@@ -8,7 +8,9 @@
 #   bash loadtest/chaos/ci.sh              # builds the debug binaries if need be
 #   CHAOS_PROFILE=release bash loadtest/chaos/ci.sh
 #   CHAOS_STEPS="kill-node redis-restart" bash loadtest/chaos/ci.sh
-#   CHAOS_ARGS="--listeners 60" bash loadtest/chaos/ci.sh
+#   CHAOS_ARGS="--listeners 60" bash loadtest/chaos/ci.sh    # later options win
+#   CHAOS_PROFILE=release CHAOS_STEPS=soak CHAOS_STEP_TIMEOUT=1500 \
+#     CHAOS_ARGS="--duration 900 --storm-every 120" bash loadtest/chaos/ci.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -89,7 +91,7 @@ for step in $steps; do
     reconnect-storm) extra+=(--listeners 150) ;;
   esac
   # Bounded twice: by the driver's own limits, and here in case it hangs.
-  if timeout 240 "$loadtest_bin" chaos "$step" --server-bin "$server_bin" \
+  if timeout "${CHAOS_STEP_TIMEOUT:-240}" "$loadtest_bin" chaos "$step" --server-bin "$server_bin" \
       --database-url "$database_url" --redis-url "$redis_url" --work-dir "$work/run" \
       --loadtest-accounts 600 --fault-after 3 --drain 20 "${extra[@]}" "${more[@]}"; then
     passed=$((passed + 1))

@@ -118,6 +118,8 @@ pub enum Command {
     /// Real server processes sharing PostgreSQL and Redis, written to and listened to while one
     /// fault is injected; then every acknowledged write must be stored once and have reached
     /// every listener. Exits with 1 when one did not. See `loadtest/chaos/`.
+    // A later option overrides an earlier one, so scripts can add to their defaults.
+    #[command(args_override_self = true)]
     Chaos(crate::chaos::ChaosArgs),
     /// Internal: a worker process of a run, driven over standard input and output.
     #[command(hide = true)]

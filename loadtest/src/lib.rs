@@ -9,9 +9,10 @@
 //! Modules: `cli` (options), `accounts` (load-test accounts and tokens), `net` (loopback checks,
 //! source addresses, the server's `/metrics`), `worker` (the workers, their protocol and their
 //! clients), `publisher`, `payload` (what a published line says), `measure` (histograms and
-//! accounting), `scenarios` and `report` (JSON and HTML), and `baseline_server` (a minimal
+//! accounting), `scenarios` and `report` (JSON and HTML), `baseline_server` (a minimal
 //! WebSocket broadcast loop that the `baseline` scenario measures like `room`, to compare
-//! Hehe's deliveries per CPU-second with).
+//! Hehe's deliveries per CPU-second with), and `chaos` (server processes of its own, faults
+//! injected under load, every acknowledged write checked afterwards).
 
 pub mod accounts;
 pub mod baseline_server;

@@ -34,6 +34,8 @@ fn config(dir: &std::path::Path) -> Config {
     config.seed_demo = true;
     config.loadtest_accounts = 200;
     config.token_secret = SECRET.into();
+    // A load test connects and posts far past what one client may.
+    config.limits = hehe_server::limits::LimitsConfig::off();
     config
 }
 
