@@ -9,7 +9,7 @@
 # Only a stable toolchain is needed: cargo-fuzz passes rustc unstable flags (-Z…), which
 # RUSTC_BOOTSTRAP=1 lets stable accept. No sanitizer: every crate of ours forbids unsafe code,
 # and without one the build is shorter and the run about twice as fast. A crash stays in
-# protocol/fuzz/artifacts/<target>/ (see README.md for adding it to the corpus).
+# protocol/fuzz/artifacts/<target>/ (README.md says how to keep it in regressions/).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
