@@ -90,8 +90,7 @@ pub struct ChaosArgs {
     /// Soak: every this many seconds, every listener and writer reconnects and resumes.
     #[arg(long)]
     pub storm_every: Option<f64>,
-    /// The nodes' per-connection queue bound, `HEHE_OUTBOX_BYTES` (default: 65,536 for
-    /// slow-consumer, so slow listeners are caught sooner; the server's default otherwise).
+    /// The nodes' per-connection queue bound, `HEHE_OUTBOX_BYTES` (default: the server's).
     #[arg(long)]
     pub outbox_bytes: Option<u64>,
     /// Seconds between samples of every node's memory, connections and CPU (default: 30 for

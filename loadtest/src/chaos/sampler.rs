@@ -1,5 +1,6 @@
 //! Watching the nodes during a run: `/readyz` every 200 ms (so a step can show its fault was
-//! felt: a node not ready while Redis or PostgreSQL was down), and `/metrics` every
+//! felt: a node not ready, or not answering within the 200 ms, while Redis or PostgreSQL was
+//! down), and `/metrics` every
 //! `metrics_every` (resident memory, connections, CPU: the soak's figures over time).
 
 use crate::net::metric;
@@ -51,7 +52,10 @@ impl Sampler {
                     _ = tick.tick() => {}
                 }
                 for (k, node) in nodes.iter().enumerate() {
-                    let ready = matches!(node.get_text("/readyz").await, Ok((200, _)));
+                    // A node waiting on a dead database may hold the request until it is back:
+                    // an answer slower than a poll counts as not ready.
+                    let answer = tokio::time::timeout(READY_EVERY, node.get_text("/readyz")).await;
+                    let ready = matches!(answer, Ok(Ok((200, _))));
                     if !ready {
                         lock(&shared).not_ready[k] += 1;
                     }
