@@ -171,7 +171,13 @@ impl Limit {
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct LimitsConfig {
     /// Enforce the rate limits below. `off` for load tests only.
-    #[arg(long, env = "HEHE_RATE_LIMITS", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(
+        long,
+        env = "HEHE_RATE_LIMITS",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
     pub rate_limits: bool,
     /// WebSocket connections per client address (IPv6: per /64): COUNT/PERIOD:BURST or off.
     #[arg(long, env = "HEHE_LIMIT_CONNECTS", default_value = "20/s:100")]
@@ -491,6 +497,25 @@ mod tests {
         assert_eq!(d.frames.to_string(), "30/s:120");
         assert_eq!(d.submits.to_string(), "30/h:10");
         assert!(!LimitsConfig::off().rate_limits);
+        // `off`, as the README says, and the usual spellings of a boolean.
+        use clap::{Args, FromArgMatches};
+        for (word, on) in [
+            ("off", false),
+            ("false", false),
+            ("on", true),
+            ("true", true),
+        ] {
+            let cmd = LimitsConfig::augment_args(clap::Command::new("limits"));
+            let matches = cmd
+                .try_get_matches_from(["limits", "--rate-limits", word])
+                .unwrap();
+            assert_eq!(
+                LimitsConfig::from_arg_matches(&matches)
+                    .unwrap()
+                    .rate_limits,
+                on
+            );
+        }
     }
 
     fn limiters(tweak: impl FnOnce(&mut LimitsConfig)) -> Limiters {

@@ -200,7 +200,8 @@ async fn logout(
     body: Bytes,
 ) -> AppResult<StatusCode> {
     let claims = super::extract::bearer_claims(&headers, &state)?;
-    let req: LogoutRequest = if body.iter().all(u8::is_ascii_whitespace) {
+    // No body at all means this session; anything else must be the documented JSON object.
+    let req: LogoutRequest = if body.is_empty() {
         LogoutRequest::default()
     } else {
         serde_json::from_slice(&body).map_err(|e| AppError::invalid(e.to_string()))?

@@ -108,6 +108,8 @@ pub struct Session {
     pub http: HttpClient,
     explicit: Option<String>,
     saved: Option<Saved>,
+    /// An access token the server said had expired, whatever our clock says.
+    expired: Option<String>,
 }
 
 impl Session {
@@ -122,6 +124,7 @@ impl Session {
             http,
             explicit: token,
             saved,
+            expired: None,
         })
     }
 
@@ -158,6 +161,7 @@ impl Session {
     pub fn expire(&mut self) {
         if let Some(saved) = &mut self.saved {
             saved.access_expires_at = 0;
+            self.expired = Some(saved.access_token.clone());
         }
     }
 
@@ -166,31 +170,53 @@ impl Session {
         if let Some(token) = &self.explicit {
             return Ok(token.clone());
         }
-        let Some(saved) = &self.saved else {
+        // A refresh token works once: another `hehe` (a `tail` beside a `post`) may have
+        // refreshed this login since it was read, so read it again first.
+        self.saved = load()?.servers.remove(self.http.base_url());
+        let Some(saved) = self.saved.clone() else {
             return Err(CliError::Usage(format!(
                 "not logged in to {}: run `hehe login <username>` or pass --token",
                 self.http.base_url()
             )));
         };
-        if saved.access_expires_at - REFRESH_MARGIN_MS > now_ms() {
-            return Ok(saved.access_token.clone());
+        if saved.access_expires_at - REFRESH_MARGIN_MS > now_ms()
+            && self.expired.as_ref() != Some(&saved.access_token)
+        {
+            return Ok(saved.access_token);
         }
-        let tokens = match self.http.refresh(&saved.refresh_token).await {
-            Ok(tokens) => tokens,
-            Err(e) => {
-                return Err(match CliError::from(e) {
-                    CliError::Refused {
-                        code: code @ (ErrorCode::TokenExpired | ErrorCode::InvalidToken),
-                        message,
-                    } => CliError::Refused {
-                        code,
-                        message: format!("{message}; log in again with `hehe login`"),
-                    },
-                    other => other,
-                });
+        let error = match self.http.refresh(&saved.refresh_token).await {
+            Ok(tokens) => {
+                self.save_login(&tokens)?;
+                return Ok(tokens.access_token);
             }
+            Err(e) => CliError::from(e),
         };
-        self.save_login(&tokens)?;
-        Ok(tokens.access_token)
+        if let CliError::Refused {
+            code: ErrorCode::InvalidToken,
+            ..
+        } = error
+        {
+            // Refused as used: the other process that used it first saves its new pair in a
+            // moment; take that.
+            for _ in 0..10 {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let now_saved = load()?.servers.remove(self.http.base_url());
+                if let Some(newer) = now_saved.filter(|s| s.refresh_token != saved.refresh_token) {
+                    let token = newer.access_token.clone();
+                    self.saved = Some(newer);
+                    return Ok(token);
+                }
+            }
+        }
+        Err(match error {
+            CliError::Refused {
+                code: code @ (ErrorCode::TokenExpired | ErrorCode::InvalidToken),
+                message,
+            } => CliError::Refused {
+                code,
+                message: format!("{message}; log in again with `hehe login`"),
+            },
+            other => other,
+        })
     }
 }
