@@ -505,6 +505,12 @@ impl Session {
         };
         let history = bus.history(channel, since.as_ref()).await?;
         let (recovered, events) = match (since.is_some(), history.events) {
+            // Missed events too many for the connection's queue would close it as a slow
+            // consumer, and every resume from the same position the same way: recover nothing,
+            // and the client reloads over HTTP (recovery is never partial, PROTOCOL.md §5).
+            (true, Some(frames)) if history_too_big(&frames, self.state.config.outbox_bytes) => {
+                (false, Vec::new())
+            }
             (true, Some(frames)) => (true, decode_events(&frames, access.staff)?),
             _ => (false, Vec::new()),
         };
@@ -549,6 +555,11 @@ impl Session {
         });
         Ok(())
     }
+}
+
+/// Whether missed events would fill more than half a connection's queue of `outbox_bytes`.
+fn history_too_big(frames: &[(Audience, Frame)], outbox_bytes: usize) -> bool {
+    frames.iter().map(|(_, f)| f.len()).sum::<usize>() > outbox_bytes / 2
 }
 
 /// Stored event frames back into events, for the subscribe reply.

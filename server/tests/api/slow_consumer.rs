@@ -79,3 +79,47 @@ async fn a_client_that_stops_reading_is_closed_and_the_others_keep_receiving() {
     drop(official);
     reader.abort();
 }
+
+/// A resume whose missed events would not fit the connection's queue recovers nothing (the
+/// client reloads over HTTP) instead of closing the connection as a slow consumer again, as it
+/// did on every resume from the same position: a slow consumer could never come back.
+#[tokio::test]
+async fn a_resume_too_big_for_the_queue_says_reload_instead_of_closing() {
+    let app = spawn_app_with(|c| {
+        c.outbox_bytes = 64 * 1024;
+        c.limits = hehe_server::limits::LimitsConfig::off();
+    })
+    .await;
+    let home = Channel::Home(app.demo.communities[0]);
+    let mut resident = app.connect("resident").await;
+    let first = resident.subscribe(home, None).await.unwrap();
+    resident.close().await.unwrap();
+
+    // 20 posts of ~6 KB while away: more than the 64 KiB queue takes.
+    let mut official = app.connect("official").await;
+    let text = "水".repeat(2000);
+    for _ in 0..20 {
+        official.post(home, &text).await.unwrap();
+    }
+    let mut again = app.connect("resident").await;
+    let resumed = again
+        .subscribe(home, Some(first.position()))
+        .await
+        .expect("answered, not closed");
+    assert!(!resumed.recovered);
+    assert!(resumed.events.is_empty());
+    assert_eq!(resumed.offset, first.offset + 20);
+
+    // The connection lives on, and a small gap is still recovered as before.
+    official.post(home, "short").await.unwrap();
+    let event = again.next_event_timeout(WAIT).await.expect("live again");
+    assert_eq!(event.offset, resumed.offset + 1);
+    let mut third = app.connect("resident").await;
+    let small = third
+        .subscribe(home, Some(resumed.position()))
+        .await
+        .unwrap();
+    assert!(small.recovered);
+    assert_eq!(small.events.len(), 1);
+    assert_eq!(app.metric("hehe_closes_total{code=\"4001\"}").await, 0.0);
+}
