@@ -3,7 +3,9 @@
 -- of privileged actions.
 
 -- One row per sign-in. Both tokens of a session carry its id (`sid`); a refresh keeps the id
--- and spends the refresh token in force (`generation`). A row may be deleted once its latest
+-- and spends the refresh token in force (`generation`), noting when (`rotated_at`): the token
+-- just spent still works for a short while, for a second tab or process that raced the first.
+-- A row may be deleted once its latest
 -- refresh token has expired (`expires_at`): no token of it can be used after that.
 CREATE TABLE sessions (
     id         TEXT   PRIMARY KEY,
@@ -11,7 +13,8 @@ CREATE TABLE sessions (
     generation BIGINT NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     expires_at BIGINT NOT NULL,
-    revoked_at BIGINT
+    revoked_at BIGINT,
+    rotated_at BIGINT
 );
 CREATE INDEX sessions_account ON sessions (account_id);
 CREATE INDEX sessions_revoked ON sessions (revoked_at);

@@ -47,6 +47,11 @@ pub struct Config {
     #[arg(long, env = "HEHE_REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600)]
     pub refresh_token_ttl_secs: u64,
 
+    /// For how long a refresh token just spent still answers, in seconds: two tabs or two
+    /// processes sharing a login that refresh at the same moment both stay signed in.
+    #[arg(long, env = "HEHE_REFRESH_REUSE_SECS", default_value_t = 30)]
+    pub refresh_reuse_secs: u64,
+
     /// Seed the demo neighbourhood when the database is empty. Turn off in production.
     #[arg(long, env = "HEHE_SEED_DEMO", default_value_t = true, action = clap::ArgAction::Set)]
     pub seed_demo: bool,

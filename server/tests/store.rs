@@ -349,35 +349,53 @@ async fn sessions_rotate_and_revoke(store: &dyn Store) {
     // A refresh token works once, for its own account, before the session expires.
     assert_eq!(
         store
-            .rotate_session("s1", me, 0, 2_000, 20_000)
+            .rotate_session("s1", me, 0, 2_000, 20_000, 0)
             .await
             .unwrap(),
         Some(1)
     );
     assert_eq!(
         store
-            .rotate_session("s1", me, 0, 2_000, 20_000)
+            .rotate_session("s1", me, 0, 2_000, 20_000, 0)
+            .await
+            .unwrap(),
+        None
+    );
+    // Within the reuse window, the token just spent answers the current generation, once
+    // more or many times, and moves nothing on; past it, it is spent for good.
+    for _ in 0..2 {
+        assert_eq!(
+            store
+                .rotate_session("s1", me, 0, 2_500, 20_000, 1_000)
+                .await
+                .unwrap(),
+            Some(1)
+        );
+    }
+    assert_eq!(
+        store
+            .rotate_session("s1", me, 0, 3_001, 20_000, 1_000)
             .await
             .unwrap(),
         None
     );
     assert_eq!(
         store
-            .rotate_session("s1", other, 1, 2_000, 20_000)
+            .rotate_session("s1", other, 1, 2_000, 20_000, 0)
             .await
             .unwrap(),
         None
     );
     assert_eq!(
         store
-            .rotate_session("s2", me, 0, 10_000, 20_000)
+            .rotate_session("s2", me, 0, 10_000, 20_000, 0)
             .await
             .unwrap(),
         None
     );
     assert_eq!(
         store
-            .rotate_session("nope", me, 0, 2_000, 20_000)
+            .rotate_session("nope", me, 0, 2_000, 20_000, 0)
             .await
             .unwrap(),
         None
@@ -394,7 +412,7 @@ async fn sessions_rotate_and_revoke(store: &dyn Store) {
     );
     assert_eq!(
         store
-            .rotate_session("s1", me, 1, 3_200, 20_000)
+            .rotate_session("s1", me, 1, 3_200, 20_000, 0)
             .await
             .unwrap(),
         None
@@ -435,7 +453,7 @@ async fn sessions_rotate_and_revoke(store: &dyn Store) {
     assert_eq!(log[0].entry, audit);
     assert_eq!(
         store
-            .rotate_session("s3", other, 0, 9_000, 40_000)
+            .rotate_session("s3", other, 0, 9_000, 40_000, 0)
             .await
             .unwrap(),
         Some(1)

@@ -132,6 +132,9 @@ async fn refresh(
             claims.generation,
             now,
             now + state.tokens.refresh_ttl_ms(),
+            // Long enough for a second tab or `hehe` process refreshing the same login at the
+            // same moment, short enough that a stolen, spent token is of little use.
+            state.config.refresh_reuse_secs.saturating_mul(1000) as i64,
         )
         .await?
         .ok_or_else(|| {

@@ -76,7 +76,9 @@ pub trait IdentityStore {
 
     /// Spends refresh token `generation` of a live session and extends it to `expires_at`.
     /// Returns the next generation, or `None` when the session is unknown, revoked, expired,
-    /// another account's, or the token was spent already.
+    /// another account's, or the token was spent already. The token spent last still answers
+    /// the current generation for `reuse_ms` after it was spent: two tabs or two processes
+    /// sharing a login refresh at once, and the one that comes second must not be signed out.
     async fn rotate_session(
         &self,
         sid: &str,
@@ -84,6 +86,7 @@ pub trait IdentityStore {
         generation: i64,
         now: i64,
         expires_at: i64,
+        reuse_ms: i64,
     ) -> StoreResult<Option<i64>>;
 
     /// Revokes one session of `account`. True when it was live.

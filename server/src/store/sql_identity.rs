@@ -88,10 +88,11 @@ impl IdentityStore for SqlStore {
         generation: i64,
         now: i64,
         expires_at: i64,
+        reuse_ms: i64,
     ) -> StoreResult<Option<i64>> {
         // One conditional update: two refreshes racing with the same token cannot both win.
         let done = sqlx::query(
-            "UPDATE sessions SET generation = generation + 1, expires_at = $1 \
+            "UPDATE sessions SET generation = generation + 1, expires_at = $1, rotated_at = $5 \
              WHERE id = $2 AND account_id = $3 AND generation = $4 AND revoked_at IS NULL \
              AND expires_at > $5",
         )
@@ -102,7 +103,23 @@ impl IdentityStore for SqlStore {
         .bind(now)
         .execute(self.pool())
         .await?;
-        Ok((done.rows_affected() == 1).then_some(generation + 1))
+        if done.rows_affected() == 1 {
+            return Ok(Some(generation + 1));
+        }
+        // The loser of such a race: the token it holds was spent a moment ago.
+        let recent = sqlx::query(
+            "SELECT generation FROM sessions \
+             WHERE id = $1 AND account_id = $2 AND generation = $3 AND revoked_at IS NULL \
+             AND expires_at > $4 AND rotated_at > $5",
+        )
+        .bind(sid)
+        .bind(account.0)
+        .bind(generation + 1)
+        .bind(now)
+        .bind(now - reuse_ms)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(recent.map(|_| generation + 1))
     }
 
     async fn revoke_session(&self, sid: &str, account: AccountId, at: i64) -> StoreResult<bool> {

@@ -77,7 +77,7 @@ async fn logout_ends_one_session_everywhere_it_is_used_and_no_other() {
 
 #[tokio::test]
 async fn a_refresh_token_works_once_and_the_session_survives_its_rotation() {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|c| c.refresh_reuse_secs = 0).await;
     let login = app.login("resident").await;
     let mut conn = Connection::connect(&app.ws_url(), &login.access_token)
         .await
@@ -97,6 +97,25 @@ async fn a_refresh_token_works_once_and_the_session_survives_its_rotation() {
     assert_eq!(status, 204);
     assert_eq!(close_code(&mut conn).await, Some(4501));
     let err = app.http.refresh(&last.refresh_token).await.unwrap_err();
+    assert_eq!(api_code(err), ErrorCode::InvalidToken);
+}
+
+#[tokio::test]
+async fn two_tabs_refreshing_the_same_login_at_once_both_stay_signed_in() {
+    let app = spawn_app().await;
+    let login = app.login("resident").await;
+    let (a, b) = tokio::join!(
+        app.http.refresh(&login.refresh_token),
+        app.http.refresh(&login.refresh_token)
+    );
+    let (a, b) = (a.expect("first tab"), b.expect("second tab"));
+    app.http.me(&a.access_token).await.unwrap();
+    app.http.me(&b.access_token).await.unwrap();
+    // Either tab moves the session on; the other's token, spent a moment ago, still answers.
+    app.http.refresh(&a.refresh_token).await.unwrap();
+    app.http.refresh(&b.refresh_token).await.unwrap();
+    // The first token is two refreshes behind: spent for good.
+    let err = app.http.refresh(&login.refresh_token).await.unwrap_err();
     assert_eq!(api_code(err), ErrorCode::InvalidToken);
 }
 
