@@ -17,7 +17,7 @@ if [ ! -x "$bin" ]; then
 fi
 
 # The venv is kept between runs and made anew when the pins change.
-venv="$root/target/contract-venv"
+venv="${HEHE_CONTRACT_VENV:-$root/target/contract-venv}"
 stamp="$(sha256sum "$here/requirements.txt" | cut -d' ' -f1)"
 if [ "$(cat "$venv/.pins" 2>/dev/null)" != "$stamp" ]; then
   echo "== installing schemathesis into $venv"
