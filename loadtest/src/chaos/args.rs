@@ -131,7 +131,7 @@ impl ChaosArgs {
         );
         for rate in [self.post_rate, self.submit_rate] {
             anyhow::ensure!(
-                rate >= 0.0 && rate <= crate::cli::MAX_RATE,
+                (0.0..=crate::cli::MAX_RATE).contains(&rate),
                 "rates are between 0 and {}",
                 crate::cli::MAX_RATE
             );

@@ -174,11 +174,11 @@ async fn drive(
     };
     let mut listener_logs = Vec::new();
     let mut listener_tasks = Vec::new();
-    for k in 0..args.listeners as usize {
+    for (k, token) in tokens.iter().enumerate().take(args.listeners as usize) {
         let log = Arc::new(Mutex::new(ListenerLog::default()));
         let spec = ListenerSpec {
             index: k,
-            token: tokens[k].clone(),
+            token: token.clone(),
             channel: home,
             http_urls: http_urls.clone(),
             tag: tag.to_owned(),
@@ -534,26 +534,28 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Runs a step and prints its verdict; the exit code says whether it passed.
 pub async fn main(args: &ChaosArgs) -> std::process::ExitCode {
+    use std::io::Write;
     let step = args.step.name();
-    match run(args).await {
+    let (out, code) = match run(args).await {
         Ok(v) => {
             let word = if v.passed { "PASS" } else { "FAIL" };
-            println!("chaos {step}: {word}: {}", v.summary);
+            let mut out = format!("chaos {step}: {word}: {}\n", v.summary);
             for f in &v.failures {
-                println!("  failed: {f}");
-            }
-            if !v.passed {
-                println!("  node logs: {}", v.work_dir.display());
+                out.push_str(&format!("  failed: {f}\n"));
             }
             if v.passed {
-                std::process::ExitCode::SUCCESS
+                (out, std::process::ExitCode::SUCCESS)
             } else {
-                std::process::ExitCode::FAILURE
+                out.push_str(&format!("  node logs: {}\n", v.work_dir.display()));
+                (out, std::process::ExitCode::FAILURE)
             }
         }
-        Err(e) => {
-            println!("chaos {step}: FAIL: the run could not be made: {e:#}");
-            std::process::ExitCode::from(2)
-        }
-    }
+        Err(e) => (
+            format!("chaos {step}: FAIL: the run could not be made: {e:#}\n"),
+            std::process::ExitCode::from(2),
+        ),
+    };
+    // The verdict is the program's output.
+    let _ = std::io::stdout().write_all(out.as_bytes());
+    code
 }
