@@ -98,7 +98,7 @@ impl Cluster {
             .env("HEHE_SEED_DEMO", "true")
             .env("HEHE_LOADTEST_ACCOUNTS", s.loadtest_accounts.to_string())
             // Chaos measures loss, not the limits: a storm of reconnects must not be refused.
-            .env("HEHE_RATE_LIMITS", "false")
+            .env("HEHE_RATE_LIMITS", "off")
             .env("HEHE_NODE_NAME", format!("chaos-{}", k + 1))
             .env("HEHE_LOG", "warn")
             .env("HEHE_SHUTDOWN_GRACE_SECS", "2")
