@@ -114,15 +114,10 @@ pub async fn build_state_with(
                 ),
                 presence_ttl: Duration::from_millis(config.redis_presence_ttl_ms.max(30)),
             };
-            let shard = RedisBus::connect_with(
-                url,
-                &config.redis_prefix,
-                limits,
-                redis,
-                delivery.clone(),
-            )
-            .await
-            .context("connecting to Redis")?;
+            let shard =
+                RedisBus::connect_with(url, &config.redis_prefix, limits, redis, delivery.clone())
+                    .await
+                    .context("connecting to Redis")?;
             shards.push(Arc::new(shard));
         }
         match shards.len() {

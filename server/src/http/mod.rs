@@ -29,10 +29,12 @@ use tower_http::trace::TraceLayer;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
-        .merge(auth::router().route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            limit::logins_per_addr,
-        )))
+        .merge(
+            auth::router().route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                limit::logins_per_addr,
+            )),
+        )
         .merge(accounts::router())
         .merge(audit::router())
         .merge(channels::router())
@@ -46,7 +48,9 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::ws::router())
         // Every JSON body the API takes is small; the photo upload route sets its own limit,
         // which wins because it sits closer to its handler.
-        .layer(axum::extract::DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.config.max_body_bytes,
+        ))
         .layer(
             // The span names the route, never the URI, which may carry ids or query values.
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
