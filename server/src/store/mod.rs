@@ -52,9 +52,21 @@ impl From<sqlx::Error> for StoreError {
             {
                 StoreError::Conflict(db.message().to_owned())
             }
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| unavailable_state(&c)) => {
+                StoreError::Unavailable(e)
+            }
             _ => StoreError::Other(e),
         }
     }
+}
+
+/// SQLSTATE classes of a database that is going away, starting or out of resources: the
+/// request may succeed when retried (a PostgreSQL restart answers 57P01 to the sessions it
+/// ends, 57P03 while it starts), so clients get `unavailable`, not `internal`.
+fn unavailable_state(code: &str) -> bool {
+    ["08", "53", "57P"]
+        .iter()
+        .any(|class| code.starts_with(class))
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -170,4 +182,17 @@ pub trait Store:
         before: Option<i64>,
         limit: u32,
     ) -> StoreResult<Vec<MessageRow>>;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_restarting_or_overloaded_database_is_unavailable() {
+        for code in ["57P01", "57P02", "57P03", "08006", "08001", "53300"] {
+            assert!(super::unavailable_state(code), "{code}");
+        }
+        for code in ["23505", "23503", "42P01", "40001", "22P02"] {
+            assert!(!super::unavailable_state(code), "{code}");
+        }
+    }
 }
