@@ -73,6 +73,23 @@ impl HttpClient {
         decode(request.send().await).await
     }
 
+    /// `POST /api/auth/logout`: signs out the token's session, or with `everywhere` every
+    /// session of the account; their tokens stop working on every node.
+    pub async fn logout(&self, access_token: &str, everywhere: bool) -> Result<()> {
+        let request = self
+            .http
+            .post(self.url("/api/auth/logout"))
+            .bearer_auth(access_token)
+            .json(&serde_json::json!({ "everywhere": everywhere }));
+        let response = request.send().await.map_err(transport)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(transport)?;
+        if status.is_success() {
+            return Ok(());
+        }
+        Err(refusal(status, &body))
+    }
+
     /// `GET /api/me`.
     pub async fn me(&self, access_token: &str) -> Result<AccountInfo> {
         let request = self.http.get(self.url("/api/me")).bearer_auth(access_token);
@@ -288,15 +305,20 @@ async fn decode<T: DeserializeOwned>(
         return serde_json::from_slice(&body)
             .map_err(|e| ClientError::Decode(format!("HTTP {} body: {e}", status.as_u16())));
     }
-    match serde_json::from_slice::<ApiError>(&body) {
-        Ok(error) => Err(ClientError::Api {
+    Err(refusal(status, &body))
+}
+
+/// The error of a refused request: its `ApiError`, or the status and the start of the body.
+fn refusal(status: reqwest::StatusCode, body: &[u8]) -> ClientError {
+    match serde_json::from_slice::<ApiError>(body) {
+        Ok(error) => ClientError::Api {
             status: status.as_u16(),
             error,
-        }),
+        },
         Err(_) => {
-            let text = String::from_utf8_lossy(&body);
+            let text = String::from_utf8_lossy(body);
             let snippet: String = text.chars().take(200).collect();
-            Err(ClientError::Http(format!("HTTP {status}: {snippet}")))
+            ClientError::Http(format!("HTTP {status}: {snippet}"))
         }
     }
 }

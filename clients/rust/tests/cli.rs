@@ -429,10 +429,31 @@ fn a_session_of_an_official_a_resident_and_a_worker() {
     assert_eq!(said["data"]["kind"], "said");
     assert_eq!(said["data"]["data"]["text"], "hello");
 
-    // Logging out forgets the tokens; then commands ask to log in.
+    // Logging out signs the session out on the server, so a copy of its token stops working,
+    // and forgets the tokens; then commands ask to log in.
+    let saved: Value = serde_json::from_slice(
+        &std::fs::read(official.join("hehe").join("credentials.json")).expect("saved login"),
+    )
+    .expect("JSON");
+    let copy = saved["servers"][&server.url]["access_token"]
+        .as_str()
+        .expect("a saved access token")
+        .to_owned();
+    let mut whoami = hehe(&server.url, &official);
+    whoami.args(["--token", &copy, "whoami"]);
+    assert_eq!(
+        run(whoami, "").status.code(),
+        Some(0),
+        "the copy works before"
+    );
     let mut logout = hehe(&server.url, &official);
     logout.arg("logout");
-    assert_eq!(run(logout, "").status.code(), Some(0));
+    let out = run(logout, "");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let mut whoami = hehe(&server.url, &official);
+    whoami.args(["--token", &copy, "whoami"]);
+    let refused = run(whoami, "");
+    assert_ne!(refused.status.code(), Some(0), "{}", text(&refused));
     let mut whoami = hehe(&server.url, &official);
     whoami.arg("whoami");
     let anonymous = run(whoami, "");

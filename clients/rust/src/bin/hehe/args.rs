@@ -47,8 +47,12 @@ pub enum Command {
         #[arg(long, conflicts_with = "password_stdin")]
         password: Option<String>,
     },
-    /// Forget the saved tokens for this server.
-    Logout,
+    /// Sign this login's session out on the server and forget its saved tokens.
+    Logout {
+        /// Sign out every session of the account, on every device.
+        #[arg(long)]
+        everywhere: bool,
+    },
     /// The account logged in, its roles and places.
     Whoami,
     /// The channels the account may read.

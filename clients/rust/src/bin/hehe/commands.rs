@@ -75,7 +75,20 @@ fn read_password(from_stdin: bool) -> CliResult<String> {
     Ok(password.to_owned())
 }
 
-pub fn logout(session: &mut Session, json: bool) -> CliResult<()> {
+pub async fn logout(session: &mut Session, everywhere: bool, json: bool) -> CliResult<()> {
+    // Signed out on the server first, so the saved tokens stop working wherever a copy went;
+    // the local login is forgotten whatever the server said (it may be unreachable, or the
+    // session over already).
+    if session.has_token() {
+        match session.token().await {
+            Ok(token) => {
+                if let Err(e) = session.http.logout(&token, everywhere).await {
+                    eprintln!("hehe: the server did not sign the session out: {e}");
+                }
+            }
+            Err(e) => eprintln!("hehe: the server did not sign the session out: {e}"),
+        }
+    }
     let had = session.forget()?;
     if json {
         output::json(&serde_json::json!({ "logged_out": had }));

@@ -61,7 +61,7 @@ async fn run(cli: Cli) -> CliResult<()> {
             password_stdin,
             password,
         } => commands::login(session, &username, password, password_stdin, json).await,
-        Command::Logout => commands::logout(session, json),
+        Command::Logout { everywhere } => commands::logout(session, everywhere, json).await,
         Command::Whoami => commands::whoami(session, json).await,
         Command::Channels => commands::channels(session, json).await,
         Command::Categories => commands::categories(session, json).await,

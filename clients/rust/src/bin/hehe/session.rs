@@ -151,6 +151,11 @@ impl Session {
         Ok(had)
     }
 
+    /// Whether there is a token at all: given on the command line, or a saved login.
+    pub fn has_token(&self) -> bool {
+        self.explicit.is_some() || self.saved.is_some()
+    }
+
     /// Whether the token comes from a saved login (and can therefore be refreshed).
     pub fn can_refresh(&self) -> bool {
         self.explicit.is_none() && self.saved.is_some()
