@@ -18,6 +18,10 @@ cd "$here"
 seconds="${FUZZ_SECONDS:-20}"
 rss_mb="${FUZZ_RSS_MB:-2048}"
 parallel="${FUZZ_JOBS:-2}"
+# A fixed seed makes a run repeat the last one's exploration (as far as the time allows), so CI
+# fails on what a change broke, not on what chance found first; unset, libFuzzer picks one.
+seed_flag=()
+[ -n "${FUZZ_SEED:-}" ] && seed_flag=(-seed="$FUZZ_SEED")
 target_dir="${FUZZ_TARGET_DIR:-$here/target}"
 export RUSTC_BOOTSTRAP=1
 export CARGO_TERM_COLOR=never
@@ -68,7 +72,7 @@ run() {
     [ -d "regressions/$t" ] && dirs+=("regressions/$t")
     fuzz run "$t" "${dirs[@]}" -- \
         -max_total_time="$seconds" -rss_limit_mb="$rss_mb" -timeout=10 \
-        -print_final_stats=1 >"$logs/$t.log" 2>&1
+        -print_final_stats=1 "${seed_flag[@]}" >"$logs/$t.log" 2>&1
 }
 
 declare -A pids
