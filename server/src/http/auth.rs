@@ -207,7 +207,14 @@ async fn logout(
     let req: LogoutRequest = if body.is_empty() {
         LogoutRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| AppError::invalid(e.to_string()))?
+        // An object only: serde would also take `[]` or `[true]` for the struct.
+        match serde_json::from_slice(&body) {
+            Ok(value @ serde_json::Value::Object(_)) => {
+                serde_json::from_value(value).map_err(|e| AppError::invalid(e.to_string()))?
+            }
+            Ok(_) => return Err(AppError::invalid("the body is a JSON object")),
+            Err(e) => return Err(AppError::invalid(e.to_string())),
+        }
     };
     let account = claims.account();
     // A disabled account is locked out already; it is told so, like on every other route.

@@ -451,3 +451,24 @@ async fn across_nodes_a_logout_a_role_change_and_a_disabling_reach_every_node() 
     assert_eq!(status, 204);
     assert_eq!(close_code(&mut worker_conn).await, Some(4502));
 }
+
+#[tokio::test]
+async fn a_logout_body_other_than_an_object_is_refused_and_signs_nothing_out() {
+    let app = spawn_app().await;
+    let login = app.login("resident").await;
+    for body in ["[]", "[true]", "1", "\"x\"", "\t", "{\"everywhere\": 1}"] {
+        let response = reqwest::Client::new()
+            .post(format!("http://{}/api/auth/logout", app.addr))
+            .bearer_auth(&login.access_token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 400, "{body}");
+    }
+    app.http
+        .me(&login.access_token)
+        .await
+        .expect("still signed in");
+}
