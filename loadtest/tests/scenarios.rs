@@ -35,7 +35,7 @@ fn config(dir: &std::path::Path) -> Config {
     config.loadtest_accounts = 200;
     config.token_secret = SECRET.into();
     // A load test connects and posts far past what one client may.
-    config.limits = hehe_server::limits::LimitsConfig::off();
+    config.limits = hehe_server::infra::limits::LimitsConfig::off();
     config
 }
 

@@ -96,7 +96,7 @@ pub struct Config {
 
     /// Rate limits per client address, account and connection.
     #[command(flatten)]
-    pub limits: crate::limits::LimitsConfig,
+    pub limits: crate::infra::limits::LimitsConfig,
 
     /// Bytes a WebSocket gathers before writing to the socket.
     #[arg(long, env = "HEHE_WS_WRITE_BUFFER_BYTES", default_value_t = 8192)]

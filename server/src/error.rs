@@ -2,7 +2,7 @@
 //! Internal failures are logged here, in the request's span, and reach clients only as
 //! `internal` or `unavailable` with no detail.
 
-use crate::bus::BusError;
+use crate::live::bus::BusError;
 use crate::store::StoreError;
 use axum::Json;
 use axum::http::StatusCode;
@@ -94,6 +94,26 @@ impl From<BusError> for AppError {
             ErrorCode::Unavailable,
             "live delivery is unavailable, retry later",
         )
+    }
+}
+
+impl From<crate::live::publish::PublishError> for AppError {
+    fn from(e: crate::live::publish::PublishError) -> Self {
+        match e {
+            crate::live::publish::PublishError::Bus(e) => e.into(),
+            crate::live::publish::PublishError::Encode(e) => {
+                tracing::error!(error = %e, "event not encodable");
+                AppError::new(ErrorCode::Internal, "internal error")
+            }
+        }
+    }
+}
+
+impl From<crate::infra::limits::Refused> for AppError {
+    fn from(r: crate::infra::limits::Refused) -> Self {
+        let mut e = AppError::new(ErrorCode::RateLimited, r.message());
+        e.retry_after = Some(r.retry_after_secs());
+        e
     }
 }
 

@@ -1,48 +1,53 @@
 //! The Hehe hub.
 //!
-//! How a message travels: a client's frame is read by its session (`ws::session`), which asks
-//! the domain (`domain`) through the service layer (`channels`) and the store (`store`); a post
-//! is stored, then published on the bus (`bus`), which numbers it, keeps it for resuming and
-//! hands it to the hub (`hub`) of every node with subscribers; the hub queues the one encoded
-//! frame in each subscriber's bounded outbox, and each connection's writer sends it.
+//! The folders, and what each may use (arrows point down; nothing points back up):
+//!
+//! ```text
+//! http/  ws/       transport: HTTP handlers, one file per resource; one task per WebSocket
+//!   |     |
+//!   v     v
+//! app/             use-cases (issues, meetings, appraisals, channels, accounts and sessions,
+//!   |              audit, stats, ops) and the `AppState` they run on
+//!   +--> domain/   pure rules: access and roles, places, text, the issue, meeting and
+//!   |              appraisal state machines, deadlines, calendar, statistics; no I/O at all
+//!   +--> store/    the Store trait and its SQL (SQLite or PostgreSQL), a folder per concern
+//!   +--> live/     the bus (history, fan-out across nodes), the hub (this node's bounded
+//!   |              outboxes), frames, presence, publishing
+//!   +--> identity/ tokens, passwords, the login backoff, revoked sessions
+//!   +--> media/    photo checks and storage
+//! infra/  error  config  clock    limits, metrics and logging; the error type; settings; time
+//! ```
+//!
+//! One event's path: a client's frame is read by its session (`ws::session`), which calls a
+//! use-case (`app::channels`); that asks the domain whether the actor may post, stores the post
+//! (`store`), and publishes it (`live::publish`) on the bus, which numbers it, keeps it for
+//! resuming and hands it to the hub of every node with subscribers; the hub queues the one
+//! encoded frame in each subscriber's bounded outbox, and each connection's writer sends it.
 //!
 //! `run` is the whole server; `main` only wires configuration to it, and tests call it too.
 
-pub mod appraisals;
-pub mod audit;
-pub mod auth;
-pub mod bus;
-pub mod channels;
+pub mod app;
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
-pub mod hub;
-pub mod issues;
-pub mod limits;
+pub mod identity;
+pub mod infra;
 pub mod live;
-pub mod login_guard;
 pub mod media;
-pub mod meetings;
-pub mod metrics;
-pub mod ops;
-pub mod presence;
-pub mod revocation;
-pub mod state;
-pub mod stats;
 pub mod store;
-pub mod telemetry;
-pub mod time;
 pub mod ws;
 
-use crate::auth::{Tokens, hash_password};
-use crate::bus::Bus;
-use crate::bus::memory::{HistoryLimits, MemoryBus, unix_ms};
-use crate::bus::redis::RedisBus;
+use crate::app::state::AppState;
+use crate::clock::unix_ms;
 use crate::config::Config;
-use crate::hub::Hub;
-use crate::metrics::Metrics;
-use crate::state::AppState;
+use crate::identity::tokens::{Tokens, hash_password};
+use crate::infra::metrics::Metrics;
+use crate::live::bus::Bus;
+use crate::live::bus::memory::{HistoryLimits, MemoryBus};
+use crate::live::bus::redis::RedisBus;
+use crate::live::hub::Hub;
 use crate::store::{SqlStore, Store};
 use anyhow::Context;
 use axum::serve::ListenerExt;
@@ -56,13 +61,13 @@ use tokio::net::TcpListener;
 /// Builds the server's state from its configuration: opens and migrates the store, seeds the
 /// demo when asked and the store is empty, and starts the bus.
 pub async fn build_state(config: Config) -> anyhow::Result<(AppState, Arc<dyn Bus>)> {
-    build_state_with(config, Arc::new(time::SystemTime)).await
+    build_state_with(config, Arc::new(clock::SystemTime)).await
 }
 
 /// `build_state` with a time source of the caller's (tests move time by hand).
 pub async fn build_state_with(
     config: Config,
-    time: Arc<dyn time::TimeSource>,
+    time: Arc<dyn clock::TimeSource>,
 ) -> anyhow::Result<(AppState, Arc<dyn Bus>)> {
     let calendar = config.calendar().map_err(anyhow::Error::msg)?;
     std::fs::create_dir_all(&config.data_dir)
@@ -76,18 +81,17 @@ pub async fn build_state_with(
     .context("opening the database")?;
     let store: Arc<dyn Store> = Arc::new(store);
     if config.seed_demo
-        && let Some(demo) = store::seed::seed_demo(store.as_ref(), unix_ms()).await?
+        && let Some(demo) = app::seed::seed_demo(store.as_ref(), unix_ms()).await?
     {
         tracing::info!("seeded the demo neighbourhood");
-        store::seed::seed_loadtest_accounts(store.as_ref(), &demo, config.loadtest_accounts)
-            .await?;
+        app::seed::seed_loadtest_accounts(store.as_ref(), &demo, config.loadtest_accounts).await?;
     }
     let metrics = Arc::new(Metrics::new());
     let hub = Hub::new(metrics.clone());
     let revocations =
-        revocation::Revocations::new(Duration::from_secs(config.access_token_ttl_secs));
+        identity::revocation::Revocations::new(Duration::from_secs(config.access_token_ttl_secs));
     // Identity notices go to `revocations`, every other delivery to the hub.
-    let delivery = Arc::new(revocation::Delivery {
+    let delivery = Arc::new(identity::revocation::Delivery {
         hub: hub.clone(),
         revocations: revocations.clone(),
     });
@@ -108,7 +112,7 @@ pub async fn build_state_with(
             .map(str::trim)
             .filter(|u| !u.is_empty())
         {
-            let redis = bus::redis::RedisConfig {
+            let redis = live::bus::redis::RedisConfig {
                 position_check_interval: Duration::from_secs(
                     config.redis_position_check_secs.max(1),
                 ),
@@ -123,7 +127,7 @@ pub async fn build_state_with(
         match shards.len() {
             0 => anyhow::bail!("HEHE_REDIS_URL holds no URL"),
             1 => shards.remove(0),
-            _ => Arc::new(bus::sharded::ShardedBus::new(shards)),
+            _ => Arc::new(live::bus::sharded::ShardedBus::new(shards)),
         }
     };
     let tokens = Tokens::new(
@@ -139,7 +143,7 @@ pub async fn build_state_with(
     .await?
     .into();
     let media = media::MediaStore::new(config.data_dir.join("media"), config.max_photo_bytes);
-    let extras = state::Extras {
+    let extras = app::state::Extras {
         decoy_hash: decoy,
         time,
         calendar: Arc::new(calendar),
@@ -201,7 +205,7 @@ pub async fn serve(
     });
 
     tokio::spawn(state.presence.clone().run(state.bus.clone(), token.clone()));
-    tokio::spawn(revocation::run(state.clone(), token.clone()));
+    tokio::spawn(crate::app::sessions::run(state.clone(), token.clone()));
     // Rate-limit buckets that filled up again are dropped, so the limiters hold only the
     // addresses and accounts active in the last few seconds.
     tokio::spawn({
@@ -227,7 +231,7 @@ pub async fn serve(
                 tokio::select! {
                     _ = token.cancelled() => break,
                     _ = tick.tick() => {
-                        if let Err(e) = issues::tick(&state).await {
+                        if let Err(e) = app::issues::tick(&state).await {
                             tracing::warn!(error = %e, "deadline tick failed");
                         }
                     }
@@ -245,7 +249,7 @@ pub async fn serve(
             name => name.to_owned(),
         };
         let every = Duration::from_millis(state.config.ops_stats_ms);
-        tokio::spawn(ops::report(state.clone(), node, every, token.clone()));
+        tokio::spawn(app::ops::report(state.clone(), node, every, token.clone()));
     }
 
     let grace = state.config.shutdown_grace();

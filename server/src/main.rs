@@ -20,7 +20,7 @@ async fn main() -> anyhow::Result<()> {
     #[cfg(feature = "dhat-heap")]
     let _profiler = dhat::Profiler::new_heap();
     let config = Config::parse();
-    hehe_server::telemetry::init(&config.log, config.log_json);
+    hehe_server::infra::telemetry::init(&config.log, config.log_json);
     // Every connection holds a file; a soft limit left below the hard one (often 1,024)
     // would refuse connections long before memory or CPU run out.
     match rlimit::increase_nofile_limit(u64::MAX) {

@@ -6,11 +6,11 @@ mod common;
 
 use common::{OwnRedis, TestRedis};
 use hehe_protocol::{AccountId, Channel, MeetingId, Member, PlaceId, Position, ServerMsg};
-use hehe_server::bus::memory::{HistoryLimits, MemoryBus};
-use hehe_server::bus::redis::{RedisBus, RedisConfig};
-use hehe_server::bus::sharded::ShardedBus;
-use hehe_server::bus::{At, Audience, Bus, DeliveryHandler, Publication};
-use hehe_server::hub::Frame;
+use hehe_server::live::bus::memory::{HistoryLimits, MemoryBus};
+use hehe_server::live::bus::redis::{RedisBus, RedisConfig};
+use hehe_server::live::bus::sharded::ShardedBus;
+use hehe_server::live::bus::{At, Audience, Bus, DeliveryHandler, Publication};
+use hehe_server::live::hub::Frame;
 use serde_json::value::RawValue;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -5,9 +5,9 @@ mod common;
 use common::TestDatabase;
 use hehe_protocol::http::PlaceKind;
 use hehe_protocol::{AccountId, Channel, PlaceId, RequestId, Role};
+use hehe_server::app::seed::seed_demo;
 use hehe_server::domain::places::PlacePath;
 use hehe_server::store::identity::{GrantChange, NewAudit, Outcome};
-use hehe_server::store::seed::seed_demo;
 use hehe_server::store::{NewMessage, SqlStore, Store, StoreError};
 
 async fn sqlite() -> (SqlStore, tempfile::TempDir) {

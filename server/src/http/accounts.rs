@@ -5,12 +5,13 @@
 use super::extract::{AppPath, AppQuery};
 use super::openapi::docs;
 use super::{AppJson, Authenticated};
-use crate::channels::Identity;
+use crate::app::channels::Identity;
+use crate::app::sessions::announce;
+use crate::app::state::AppState;
 use crate::domain::places::PlacePath;
 use crate::domain::roles::{self, GrantRefusal};
 use crate::error::{AppError, AppResult};
-use crate::revocation::{Notice, announce};
-use crate::state::AppState;
+use crate::identity::revocation::Notice;
 use crate::store::AccountRow;
 use crate::store::identity::{GrantChange, NewAudit, Outcome};
 use axum::extract::State;
@@ -258,7 +259,7 @@ async fn change_grant(
     };
     let action = if add { "grant.add" } else { "grant.remove" };
     let rid = request_id(headers);
-    let mut audit = crate::audit::entry(
+    let mut audit = crate::app::audit::entry(
         state,
         who,
         action,
@@ -278,7 +279,7 @@ async fn change_grant(
         }
         Err(GrantRefusal::NotAllowed) => {
             audit.outcome = Outcome::Denied;
-            crate::audit::record(state, audit).await;
+            crate::app::audit::record(state, audit).await;
             return Err(AppError::forbidden());
         }
     }
@@ -386,7 +387,7 @@ async fn set_disabled(
         "account.enable"
     };
     let rid = request_id(headers);
-    let mut audit: NewAudit = crate::audit::entry(
+    let mut audit: NewAudit = crate::app::audit::entry(
         state,
         who,
         action,
@@ -397,7 +398,7 @@ async fn set_disabled(
     .await;
     if !roles::may_disable(&who.actor) {
         audit.outcome = Outcome::Denied;
-        crate::audit::record(state, audit).await;
+        crate::app::audit::record(state, audit).await;
         return Err(AppError::forbidden());
     }
     if disabled && target == who.actor.id {
@@ -423,7 +424,7 @@ async fn set_disabled(
         } else {
             // While disabled its tokens were refused as `forbidden`; enabled again, the
             // account signs in anew rather than finding its old sessions alive.
-            let now = crate::bus::memory::unix_ms();
+            let now = crate::clock::unix_ms();
             let sids = state.store.revoke_sessions(target, now, None).await?;
             announce(
                 state,

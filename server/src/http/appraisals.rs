@@ -1,13 +1,13 @@
-//! Appraisal meetings over HTTP, through `crate::appraisals`: set up, move through the states,
+//! Appraisal meetings over HTTP, through `crate::app::appraisals`: set up, move through the states,
 //! cast ballots, void them while counting, and read the counts and, once published, results.
 
 use super::extract::AppPath;
 use super::openapi::docs;
 use super::{AppJson, Authenticated};
-use crate::appraisals;
+use crate::app::appraisals;
+use crate::app::state::AppState;
 use crate::domain::appraisal::Move;
 use crate::error::AppResult;
-use crate::state::AppState;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};

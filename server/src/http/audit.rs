@@ -3,9 +3,9 @@
 use super::Authenticated;
 use super::extract::{AppQuery, page_size};
 use super::openapi::docs;
+use crate::app::state::AppState;
 use crate::domain::roles::{self, AuditScope};
 use crate::error::{AppError, AppResult};
-use crate::state::AppState;
 use crate::store::identity::AuditRow;
 use axum::extract::State;
 use axum::routing::get;

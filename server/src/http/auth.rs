@@ -2,11 +2,11 @@
 
 use super::openapi::docs;
 use super::{AppJson, Authenticated};
-use crate::auth::{TokenError, TokenKind, new_session_id, verify_password};
-use crate::bus::memory::unix_ms;
-use crate::channels::{account_info, identity};
+use crate::app::channels::{account_info, identity};
+use crate::app::state::AppState;
+use crate::clock::unix_ms;
 use crate::error::{AppError, AppResult};
-use crate::state::AppState;
+use crate::identity::tokens::{TokenError, TokenKind, new_session_id, verify_password};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -148,7 +148,7 @@ async fn refresh(
 
 async fn issue_pair(
     state: &AppState,
-    identity: &crate::channels::Identity,
+    identity: &crate::app::channels::Identity,
     sid: &str,
     generation: i64,
     now: i64,
@@ -255,7 +255,11 @@ async fn logout(
 }
 
 async fn announce_revoked(state: &AppState, account: AccountId, sids: Vec<String>) {
-    crate::revocation::announce(state, crate::revocation::Notice::Revoked { account, sids }).await;
+    crate::app::sessions::announce(
+        state,
+        crate::identity::revocation::Notice::Revoked { account, sids },
+    )
+    .await;
 }
 
 /// The caller's account, its roles and the channels each lets it read.

@@ -1,12 +1,12 @@
 //! Channel messages over HTTP: the archive a client reloads after `recovered: false`, and
-//! posting for clients without a socket. Both go through `crate::channels`, as the socket does.
+//! posting for clients without a socket. Both go through `crate::app::channels`, as the socket does.
 
 use super::extract::{AppPath, AppQuery, page_size};
 use super::openapi::docs;
 use super::{AppJson, Authenticated};
-use crate::channels;
+use crate::app::channels;
+use crate::app::state::AppState;
 use crate::error::{AppError, AppResult};
-use crate::state::AppState;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};

@@ -1,10 +1,10 @@
 //! Extractors that answer in the API's error format: a JSON body, path and query parameters, a
 //! multipart form, and the bearer token.
 
-use crate::auth::Claims;
-use crate::channels::{Identity, identity};
+use crate::app::channels::{Identity, identity};
+use crate::app::state::AppState;
 use crate::error::AppError;
-use crate::state::AppState;
+use crate::identity::tokens::Claims;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::HeaderMap;
@@ -50,7 +50,7 @@ pub fn bearer_claims(headers: &HeaderMap, state: &AppState) -> Result<Claims, Ap
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(AppError::unauthenticated)?;
-    crate::revocation::verify_access(state, token.trim())
+    crate::app::sessions::verify_access(state, token.trim())
 }
 
 /// `Path<T>` whose rejection (an id that is not a number, say) is an `invalid_request` body

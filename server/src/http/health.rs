@@ -1,6 +1,6 @@
 //! Liveness, readiness and metrics for load balancers and Prometheus.
 
-use crate::state::AppState;
+use crate::app::state::AppState;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;

@@ -1,11 +1,11 @@
-//! Issues over HTTP: the same actions as the WebSocket commands, through `crate::issues`.
+//! Issues over HTTP: the same actions as the WebSocket commands, through `crate::app::issues`.
 
 use super::extract::{AppMultipart, AppPath, AppQuery, page_size};
 use super::openapi::docs;
 use super::{AppJson, Authenticated};
+use crate::app::issues;
+use crate::app::state::AppState;
 use crate::error::{AppError, AppResult};
-use crate::issues;
-use crate::state::AppState;
 use crate::store::issues::IssueFilter;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
@@ -119,7 +119,7 @@ async fn stats(
     AppQuery(q): AppQuery<StatsQuery>,
 ) -> AppResult<Json<StatsReport>> {
     Ok(Json(
-        crate::stats::report(&state, &who, PlaceId(q.place), q.since).await?,
+        crate::app::stats::report(&state, &who, PlaceId(q.place), q.since).await?,
     ))
 }
 
@@ -173,7 +173,7 @@ async fn upload(
     // Counted before the body is read: a refused upload costs no bandwidth past its headers.
     state
         .limits
-        .check_account(crate::limits::Limit::Upload, who.actor.id)?;
+        .check_account(crate::infra::limits::Limit::Upload, who.actor.id)?;
     let (mut file, mut kind, mut keep_location) = (None, None, false);
     let bad = |_| AppError::invalid("a multipart form with a file field");
     while let Some(field) = form.next_field().await.map_err(bad)? {

@@ -4,9 +4,9 @@
 use super::extract::AppPath;
 use super::openapi::docs;
 use super::{AppJson, Authenticated};
+use crate::app::meetings;
+use crate::app::state::AppState;
 use crate::error::AppResult;
-use crate::meetings;
-use crate::state::AppState;
 use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};

@@ -17,10 +17,9 @@ mod places;
 mod web;
 
 pub use extract::{AppJson, Authenticated};
-pub use limit::client_ip;
 pub use openapi::ApiDoc;
 
-use crate::state::AppState;
+use crate::app::state::AppState;
 use axum::Router;
 use axum::extract::MatchedPath;
 use axum::http::Request;

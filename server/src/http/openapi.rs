@@ -2,7 +2,7 @@
 //! binary: the page loads nothing but the document, so it works on machines without internet.
 
 use super::{auth, channels, health, issues, meetings, ops, places};
-use crate::state::AppState;
+use crate::app::state::AppState;
 use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;

@@ -3,8 +3,8 @@
 
 use super::openapi::docs;
 use super::{AppJson, Authenticated};
+use crate::app::state::AppState;
 use crate::error::AppResult;
-use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
@@ -62,11 +62,11 @@ async fn loadtest(
     Authenticated(identity): Authenticated,
     AppJson(progress): AppJson<LoadtestProgress>,
 ) -> AppResult<(StatusCode, Json<Position>)> {
-    let position = crate::ops::post_loadtest(&state, &identity.actor, &progress).await?;
+    let position = crate::app::ops::post_loadtest(&state, &identity.actor, &progress).await?;
     // A run reports every second: its last report stands for the run in the audit log.
     if progress.done {
         let target = format!("loadtest:{}", progress.run);
-        crate::audit::after(&state, &identity, "loadtest.run", target, None, None).await;
+        crate::app::audit::after(&state, &identity, "loadtest.run", target, None, None).await;
     }
     Ok((StatusCode::ACCEPTED, Json(position)))
 }

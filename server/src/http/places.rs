@@ -4,9 +4,9 @@
 use super::Authenticated;
 use super::extract::AppPath;
 use super::openapi::docs;
+use crate::app::state::AppState;
 use crate::domain::access;
 use crate::error::{AppError, AppResult};
-use crate::state::AppState;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};

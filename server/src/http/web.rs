@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use rust_embed::{EmbeddedFile, RustEmbed};
 
-use crate::state::AppState;
+use crate::app::state::AppState;
 
 #[derive(RustEmbed)]
 #[folder = "../clients/web/public/"]

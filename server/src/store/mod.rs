@@ -5,15 +5,10 @@ pub mod appraisals;
 pub mod identity;
 pub mod issues;
 pub mod meetings;
-pub mod seed;
 mod sql;
-mod sql_appraisals;
-mod sql_identity;
-mod sql_issues;
-mod sql_meetings;
 
+pub use issues::sql::reference;
 pub use sql::{Backend, SqlStore};
-pub use sql_issues::reference;
 
 use crate::domain::places::PlacePath;
 use async_trait::async_trait;

@@ -5,7 +5,7 @@ mod registration;
 mod session;
 mod writer;
 
-use crate::state::AppState;
+use crate::app::state::AppState;
 use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
@@ -43,8 +43,10 @@ async fn upgrade(
         )
         .into_response();
     }
-    if let Some(ip) = crate::http::client_ip(&state, &extensions, &headers)
-        && let Err(refused) = state.limits.check_addr(crate::limits::Limit::Connect, ip)
+    if let Some(ip) = state.limits.request_ip(&extensions, &headers)
+        && let Err(refused) = state
+            .limits
+            .check_addr(crate::infra::limits::Limit::Connect, ip)
     {
         tracing::debug!("websocket refused: connect rate limit");
         return crate::error::AppError::from(refused).into_response();

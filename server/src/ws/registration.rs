@@ -1,9 +1,9 @@
 //! A subscription held by a session. Dropping it undoes everything subscribing did (hub entry,
 //! bus interest, presence), however the session ends.
 
-use crate::bus::Bus;
-use crate::hub::{Hub, Subscription};
-use crate::presence::PresenceBatcher;
+use crate::live::bus::Bus;
+use crate::live::hub::{Hub, Subscription};
+use crate::live::presence::PresenceBatcher;
 use hehe_protocol::{Channel, Member};
 use std::sync::Arc;
 

@@ -4,11 +4,11 @@
 
 use super::registration::Registration;
 use super::writer::write_loop;
-use crate::bus::Audience;
-use crate::channels::{self, Identity};
+use crate::app::channels::{self, Identity};
+use crate::app::state::AppState;
 use crate::error::{AppError, AppResult};
-use crate::hub::{Frame, Outbox};
-use crate::state::AppState;
+use crate::live::bus::Audience;
+use crate::live::hub::{Frame, Outbox};
 use axum::extract::ws::{Message, WebSocket};
 use futures_util::StreamExt;
 use futures_util::stream::SplitStream;
@@ -49,7 +49,7 @@ struct Session {
     identity: Option<Identity>,
     /// Lists the connection under its account and session, so a logout, a disabled account
     /// or changed grants can close it from any node (see `revocation`).
-    live: Option<crate::revocation::LiveGuard>,
+    live: Option<crate::identity::revocation::LiveGuard>,
     subs: HashMap<Channel, Registration>,
     /// When the access token in force expires.
     expires_at: Option<Instant>,
@@ -59,7 +59,7 @@ struct Session {
     ping_sent: Option<Instant>,
     bad_frames: u32,
     /// Frames per connection (`HEHE_LIMIT_FRAMES`); none when unlimited.
-    frame_limit: Option<crate::limits::FrameLimiter>,
+    frame_limit: Option<crate::infra::limits::FrameLimiter>,
 }
 
 /// Why the session loop stopped.
@@ -281,7 +281,7 @@ impl Session {
             );
             return Some(CloseCode::UNSUPPORTED_VERSION);
         }
-        let claims = match crate::revocation::verify_access(&self.state, token) {
+        let claims = match crate::app::sessions::verify_access(&self.state, token) {
             Ok(claims) => claims,
             Err(e) => {
                 let code = match e.code {
@@ -372,7 +372,7 @@ impl Session {
                 }
             }
             ClientMsg::SubmitIssue { id, issue } => {
-                crate::issues::submit(&self.state, identity, &id, issue)
+                crate::app::issues::submit(&self.state, identity, &id, issue)
                     .await
                     .map(|issue| {
                         self.send(ServerMsg::Reply {
@@ -384,7 +384,7 @@ impl Session {
                     })
             }
             ClientMsg::IssueAction { id, issue, action } => {
-                crate::issues::act(&self.state, identity, &id, issue, action)
+                crate::app::issues::act(&self.state, identity, &id, issue, action)
                     .await
                     .map(|issue| {
                         self.send(ServerMsg::Reply {
@@ -399,7 +399,7 @@ impl Session {
                 id,
                 meeting,
                 action,
-            } => crate::meetings::act(&self.state, identity, &id, meeting, action)
+            } => crate::app::meetings::act(&self.state, identity, &id, meeting, action)
                 .await
                 .map(|seq| {
                     self.send(ServerMsg::Reply {
@@ -415,7 +415,7 @@ impl Session {
     }
 
     fn refresh(&mut self, identity: &Identity, id: RequestId, token: &str) -> AppResult<()> {
-        let claims = crate::revocation::verify_access(&self.state, token)?;
+        let claims = crate::app::sessions::verify_access(&self.state, token)?;
         if claims.account() != identity.actor.id {
             return Err(AppError::new(
                 ErrorCode::InvalidToken,
@@ -464,7 +464,7 @@ impl Session {
         }
         let access = channels::authorize_read(&self.state, &identity.actor, channel).await?;
         if let Channel::Room(meeting) = channel {
-            crate::meetings::enter(&self.state, identity, meeting).await?;
+            crate::app::meetings::enter(&self.state, identity, meeting).await?;
         }
 
         let (hub, bus) = (&self.state.hub, &self.state.bus);
@@ -546,7 +546,7 @@ impl Session {
         }
         channels::authorize_read(&self.state, &identity.actor, channel).await?;
         if let Channel::Room(meeting) = channel {
-            crate::meetings::may_be_in(&self.state, identity, meeting).await?;
+            crate::app::meetings::may_be_in(&self.state, identity, meeting).await?;
         }
         let members = self.state.bus.presence(channel).await?;
         self.send(ServerMsg::Reply {
@@ -581,7 +581,7 @@ fn decode_events(frames: &[(Audience, Frame)], staff: bool) -> AppResult<Vec<Eve
 
 /// A Unix-ms expiry as a timer deadline.
 fn expiry_instant(expires_at_ms: i64) -> Instant {
-    let left = expires_at_ms - crate::bus::memory::unix_ms();
+    let left = expires_at_ms - crate::clock::unix_ms();
     Instant::now() + std::time::Duration::from_millis(left.max(0) as u64)
 }
 

@@ -1,8 +1,8 @@
 //! The writing half of a socket, in its own task so that a client whose socket is full can be
 //! closed without the session waiting on it. It drains the connection's outbox.
 
-use crate::hub::{Next, Outbox};
-use crate::metrics::Metrics;
+use crate::infra::metrics::Metrics;
+use crate::live::hub::{Next, Outbox};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::SinkExt;
 use futures_util::stream::SplitSink;

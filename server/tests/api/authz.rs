@@ -25,9 +25,9 @@ use hehe_protocol::{
     AccountId, Channel, ClientMsg, ErrorCode, IssueId, MeetingId, PlaceId, Position, RequestId,
     Role, ServerMsg,
 };
-use hehe_server::auth::hash_password;
+use hehe_server::app::seed::DEMO_PASSWORD;
+use hehe_server::identity::tokens::hash_password;
 use hehe_server::store::meetings::{MemberRole, NewMeeting};
-use hehe_server::store::seed::DEMO_PASSWORD;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
@@ -1281,7 +1281,7 @@ async fn call(w: &World, token: &str, method: Method, path: &str, body: Value) -
 }
 
 async fn world() -> World {
-    let app = spawn_app_with(|c| c.limits = hehe_server::limits::LimitsConfig::off()).await;
+    let app = spawn_app_with(|c| c.limits = hehe_server::infra::limits::LimitsConfig::off()).await;
     let d = app.demo.clone();
     let neighbour = app
         .state

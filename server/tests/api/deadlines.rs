@@ -5,8 +5,8 @@ use crate::helpers::*;
 use crate::issues::{report, update_of};
 use hehe_protocol::Channel;
 use hehe_protocol::issue::{ClosureReason, IssueAction, IssueState, Level};
+use hehe_server::clock::ManualTime;
 use hehe_server::domain::calendar::days_from_civil;
-use hehe_server::time::ManualTime;
 
 const MINUTE: i64 = 60_000;
 const HOUR: i64 = 60 * MINUTE;
@@ -20,7 +20,7 @@ fn wednesday_morning() -> i64 {
 async fn tick_on_three_nodes(app: &TestApp) -> usize {
     let runs = (0..3).map(|_| {
         let state = app.state.clone();
-        tokio::spawn(async move { hehe_server::issues::tick(&state).await.unwrap() })
+        tokio::spawn(async move { hehe_server::app::issues::tick(&state).await.unwrap() })
     });
     let mut handled = 0;
     for run in runs.collect::<Vec<_>>() {

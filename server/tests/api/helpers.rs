@@ -4,10 +4,10 @@
 use hehe_client::{Connection, HttpClient, Incoming};
 use hehe_protocol::http::TokenResponse;
 use hehe_protocol::{Event, ServerMsg};
+use hehe_server::app::seed::{DEMO_PASSWORD, Demo, seed_demo};
+use hehe_server::app::state::AppState;
+use hehe_server::clock::{ManualTime, SystemTime, TimeSource};
 use hehe_server::config::Config;
-use hehe_server::state::AppState;
-use hehe_server::store::seed::{DEMO_PASSWORD, Demo, seed_demo};
-use hehe_server::time::{ManualTime, SystemTime, TimeSource};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::Once;
@@ -41,7 +41,7 @@ pub async fn spawn_app() -> TestApp {
 /// A server without rate limits, for tests that send in bulk from one account or connect a
 /// crowd from one address (the limits have tests of their own in `limits.rs`).
 pub async fn spawn_bulk_app() -> TestApp {
-    spawn_app_with(|c| c.limits = hehe_server::limits::LimitsConfig::off()).await
+    spawn_app_with(|c| c.limits = hehe_server::infra::limits::LimitsConfig::off()).await
 }
 
 /// A server whose settings `tweak` may change.
@@ -67,7 +67,7 @@ pub async fn spawn_app_at(time: ManualTime, tweak: impl FnOnce(&mut Config)) -> 
 async fn start(config: Config, dir: tempfile::TempDir, time: Option<ManualTime>) -> TestApp {
     TRACING.call_once(|| {
         if std::env::var_os("TEST_LOG").is_some() {
-            hehe_server::telemetry::init("debug", false);
+            hehe_server::infra::telemetry::init("debug", false);
         }
     });
     serve(config, dir, None, time).await

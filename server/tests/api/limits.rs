@@ -6,7 +6,7 @@ use crate::issues::{jpeg, report};
 use hehe_client::{ClientError, Incoming};
 use hehe_protocol::meeting::RoomAction;
 use hehe_protocol::{Channel, ClientMsg, ErrorCode, RequestId};
-use hehe_server::limits::Rate;
+use hehe_server::infra::limits::Rate;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 

@@ -5,7 +5,7 @@ use crate::helpers::WAIT;
 use hehe_client::{Connection, HttpClient};
 use hehe_protocol::issue::NewIssue;
 use hehe_protocol::{Channel, RequestId};
-use hehe_server::store::seed::DEMO_PASSWORD;
+use hehe_server::app::seed::DEMO_PASSWORD;
 use std::time::{Duration, Instant};
 
 #[tokio::test]

@@ -496,7 +496,7 @@ async fn live_responses_match_their_schemas() {
 
     let response = reqwest::Client::new()
         .post(format!("http://{}/api/auth/login", app.addr))
-        .json(&json!({ "username": "chief", "password": hehe_server::store::seed::DEMO_PASSWORD }))
+        .json(&json!({ "username": "chief", "password": hehe_server::app::seed::DEMO_PASSWORD }))
         .send()
         .await
         .unwrap();

@@ -46,8 +46,8 @@ async fn the_server_runs_on_postgresql() {
 async fn the_issue_loop_and_its_deadlines_run_on_postgresql() {
     use crate::issues::report;
     use hehe_protocol::issue::{IssueAction, IssueState, Satisfaction};
+    use hehe_server::clock::ManualTime;
     use hehe_server::domain::calendar::days_from_civil;
-    use hehe_server::time::ManualTime;
 
     let Some(db) = TestDatabase::create().await else {
         return;
@@ -111,7 +111,7 @@ async fn the_issue_loop_and_its_deadlines_run_on_postgresql() {
     let runs: Vec<_> = (0..3)
         .map(|_| {
             let state = app.state.clone();
-            tokio::spawn(async move { hehe_server::issues::tick(&state).await.unwrap() })
+            tokio::spawn(async move { hehe_server::app::issues::tick(&state).await.unwrap() })
         })
         .collect();
     for run in runs {

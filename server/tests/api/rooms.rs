@@ -5,7 +5,7 @@ use crate::helpers::*;
 use hehe_client::{Connection, Incoming};
 use hehe_protocol::meeting::{NewVote, RoomAction, RoomMode};
 use hehe_protocol::{AccountId, Channel, ErrorCode, Event, MeetingId, Role, ServerMsg};
-use hehe_server::auth::TokenKind;
+use hehe_server::identity::tokens::TokenKind;
 
 /// `n` residents of Riverside, connected (not yet subscribed).
 async fn residents(app: &TestApp, n: usize) -> Vec<(AccountId, Connection)> {

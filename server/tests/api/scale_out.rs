@@ -5,8 +5,8 @@ use crate::helpers::*;
 use hehe_client::{Connection, Incoming};
 use hehe_protocol::meeting::RoomAction;
 use hehe_protocol::{AccountId, Channel, ErrorCode, RequestId, Role, ServerMsg};
-use hehe_server::auth::TokenKind;
 use hehe_server::config::Config;
+use hehe_server::identity::tokens::TokenKind;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -72,7 +72,7 @@ fn deployment(config: &mut Config, db: &TestDatabase, url: &str, prefix: &str) {
     // Three nodes per test and tests in parallel: stay well under PostgreSQL's connection limit.
     config.database_max_connections = 4;
     // The tests publish in bulk through one account.
-    config.limits = hehe_server::limits::LimitsConfig::off();
+    config.limits = hehe_server::infra::limits::LimitsConfig::off();
 }
 
 /// Three nodes of one deployment; the first seeds the demo.
@@ -331,7 +331,7 @@ async fn a_client_of_a_killed_node_resumes_on_another_with_no_loss_and_no_duplic
     let home = Channel::Home(first.demo.communities[0]);
     let token = victim
         .http
-        .login("resident", hehe_server::store::seed::DEMO_PASSWORD)
+        .login("resident", hehe_server::app::seed::DEMO_PASSWORD)
         .await
         .unwrap()
         .access_token;
@@ -409,7 +409,7 @@ async fn the_people_of_a_killed_node_are_announced_gone() {
     resident.subscribe(room, None).await.unwrap();
     let token = victim
         .http
-        .login("lead", hehe_server::store::seed::DEMO_PASSWORD)
+        .login("lead", hehe_server::app::seed::DEMO_PASSWORD)
         .await
         .unwrap()
         .access_token;
@@ -535,8 +535,8 @@ async fn a_redis_restart_loses_no_acknowledged_post_and_readiness_follows_it() {
 async fn a_deadline_fires_exactly_once_with_three_nodes() {
     use crate::issues::report;
     use hehe_protocol::issue::IssueState;
+    use hehe_server::clock::ManualTime;
     use hehe_server::domain::calendar::days_from_civil;
-    use hehe_server::time::ManualTime;
 
     let Some(db) = TestDatabase::create().await else {
         return;
@@ -562,7 +562,9 @@ async fn a_deadline_fires_exactly_once_with_three_nodes() {
     let runs: Vec<_> = nodes
         .iter()
         .flat_map(|node| [node.state.clone(), node.state.clone()])
-        .map(|state| tokio::spawn(async move { hehe_server::issues::tick(&state).await.unwrap() }))
+        .map(|state| {
+            tokio::spawn(async move { hehe_server::app::issues::tick(&state).await.unwrap() })
+        })
         .collect();
     for run in runs {
         // How many due deadlines each saw and settled, whoever applied them.
@@ -579,7 +581,10 @@ async fn a_deadline_fires_exactly_once_with_three_nodes() {
     assert_eq!(escalations, 1);
     // Nothing is left due on any node.
     for node in &nodes {
-        assert_eq!(hehe_server::issues::tick(&node.state).await.unwrap(), 0);
+        assert_eq!(
+            hehe_server::app::issues::tick(&node.state).await.unwrap(),
+            0
+        );
     }
     drop(nodes);
     drop(db);

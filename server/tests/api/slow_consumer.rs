@@ -9,7 +9,7 @@ async fn a_client_that_stops_reading_is_closed_and_the_others_keep_receiving() {
     let app = spawn_app_with(|c| {
         c.outbox_bytes = 64 * 1024;
         // The publisher floods on purpose.
-        c.limits = hehe_server::limits::LimitsConfig::off();
+        c.limits = hehe_server::infra::limits::LimitsConfig::off();
         // Long enough for the test to start reading again before the close frame is given up.
         c.close_grace_ms = 60_000;
     })
@@ -87,7 +87,7 @@ async fn a_client_that_stops_reading_is_closed_and_the_others_keep_receiving() {
 async fn a_resume_too_big_for_the_queue_says_reload_instead_of_closing() {
     let app = spawn_app_with(|c| {
         c.outbox_bytes = 64 * 1024;
-        c.limits = hehe_server::limits::LimitsConfig::off();
+        c.limits = hehe_server::infra::limits::LimitsConfig::off();
     })
     .await;
     let home = Channel::Home(app.demo.communities[0]);

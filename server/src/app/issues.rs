@@ -1,0 +1,848 @@
+//! The one path for issue actions, shared by the HTTP API, WebSocket commands and the deadline
+//! clock: load, ask the domain, store the decision in one transaction, then publish it live.
+
+use crate::app::channels::{Identity, identity};
+use crate::app::state::AppState;
+use crate::domain::access::{self, Actor, ChannelTarget};
+use crate::domain::category::{self, Category, WARN_PERCENT};
+use crate::domain::issue::{
+    Agent, Command, Context, Decision, Issue, NewEvent, Refusal, decide, may_submit, may_upload,
+    running_clocks,
+};
+use crate::error::{AppError, AppResult};
+use crate::live::bus::Audience;
+use crate::media::{MediaError, MediaType};
+use crate::store::StoreError;
+use crate::store::issues::{
+    Applied, CommandKey, DueDeadline, IssueChange, IssueFilter, IssueRecord, NewDeadline,
+    NewIssueRecord, NewPhoto, PhotoRow,
+};
+use hehe_protocol::issue::{
+    Clock, IssueAction, IssueDetail, IssueEventInfo, IssueState, IssueSummary, IssueUpdate,
+    NewIssue, PhotoInfo, PhotoKind, Visibility,
+};
+use hehe_protocol::{Channel, ErrorCode, IssueId, RequestId};
+use serde_json::json;
+
+/// Attempts at a change that keeps meeting concurrent changes before giving up.
+const ATTEMPTS: usize = 5;
+const MAX_TITLE_CHARS: usize = 120;
+
+impl From<Refusal> for AppError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Forbidden => AppError::forbidden(),
+            Refusal::WrongState(_) => AppError::new(ErrorCode::Conflict, r.to_string()),
+            Refusal::Invalid(why) => AppError::invalid(why),
+        }
+    }
+}
+
+fn checked(raw: &str, what: &'static str, max: usize) -> AppResult<String> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return Err(AppError::invalid(format!("the {what} is empty")));
+    }
+    if t.chars().count() > max {
+        return Err(AppError::invalid(format!(
+            "the {what} is longer than {max} characters"
+        )));
+    }
+    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(AppError::invalid(format!(
+            "the {what} holds control characters"
+        )));
+    }
+    Ok(t.to_owned())
+}
+
+/// New clocks for the clocks a state runs, started now.
+fn start(state: &AppState, clocks: &[Clock], issue: &Issue, now: i64) -> Vec<NewDeadline> {
+    clocks
+        .iter()
+        .map(|&clock| {
+            let limit = category::limit(clock, issue.priority);
+            NewDeadline {
+                clock,
+                started_at: now,
+                warn_at: state
+                    .calendar
+                    .due(now, limit * WARN_PERCENT / 100, issue.priority),
+                due_at: state.calendar.due(now, limit, issue.priority),
+            }
+        })
+        .collect()
+}
+
+/// Which clocks stop and which start when `old` becomes `new`: those the new state does not
+/// run stop, those it newly runs start, and all restart when the level or priority changed.
+fn clock_changes(
+    state: &AppState,
+    old: &Issue,
+    new: &Issue,
+    now: i64,
+) -> (Vec<Clock>, Vec<NewDeadline>) {
+    let before = running_clocks(old.state);
+    let after = running_clocks(new.state);
+    let restart = old.level != new.level
+        || old.priority != new.priority
+        || old.reopen_count != new.reopen_count;
+    let stop: Vec<Clock> = before
+        .iter()
+        .copied()
+        .filter(|c| restart || !after.contains(c))
+        .collect();
+    let begin: Vec<Clock> = after
+        .iter()
+        .copied()
+        .filter(|c| restart || !before.contains(c))
+        .collect();
+    (stop, start(state, &begin, new, now))
+}
+
+/// Whether the actor may see the issue at all.
+pub async fn can_see(state: &AppState, actor: &Actor, record: &IssueRecord) -> AppResult<bool> {
+    let issue = &record.issue;
+    let involved = issue.reporter == actor.id
+        || issue.assignee == Some(actor.id)
+        || state.store.is_follower(issue.id, actor.id).await?;
+    let target = ChannelTarget::Issue {
+        place: issue.place,
+        public: issue.public,
+        involved,
+    };
+    Ok(access::can_read(actor, &target))
+}
+
+pub async fn submit(
+    state: &AppState,
+    who: &Identity,
+    request_id: &RequestId,
+    new: NewIssue,
+) -> AppResult<IssueSummary> {
+    let key = CommandKey {
+        account: who.actor.id,
+        request_id,
+    };
+    if let Some(done) = state.store.applied(key).await? {
+        publish(state, &done).await?;
+        return Ok(done.summary);
+    }
+    // After the retry check: a retry of an issue already raised is answered, not counted.
+    state
+        .limits
+        .check_account(crate::infra::limits::Limit::Submit, who.actor.id)?;
+    let category =
+        category::find(&new.category).ok_or_else(|| AppError::invalid("unknown category"))?;
+    let title = checked(&new.title, "title", MAX_TITLE_CHARS)?;
+    let description = checked(
+        &new.description,
+        "description",
+        crate::domain::issue::MAX_TEXT_CHARS,
+    )?;
+    if let Some(l) = new.location
+        && !((-90.0..=90.0).contains(&l.lat) && (-180.0..=180.0).contains(&l.lon))
+    {
+        return Err(AppError::invalid("the location is not on Earth"));
+    }
+    let place = state
+        .store
+        .place_path(new.place_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("place"))?;
+    if place.grid.is_none() {
+        return Err(AppError::invalid("report on a grid or a building"));
+    }
+    let helped = match new.on_behalf_of {
+        Some(id) => Some(
+            identity(state, id)
+                .await
+                .map_err(|_| AppError::not_found("resident"))?,
+        ),
+        None => None,
+    };
+    if !may_submit(&who.actor, &place, helped.as_ref().map(|h| &h.actor)) {
+        return Err(AppError::forbidden());
+    }
+    let now = state.now();
+    let priority = new.priority.unwrap_or(category.default_priority);
+    let reporter = helped.as_ref().map_or(who.actor.id, |h| h.actor.id);
+    let events = [NewEvent {
+        kind: "submitted",
+        from: None,
+        to: Some(IssueState::Submitted),
+        visibility: Visibility::Public,
+        text: None,
+        data: json!({ "category": category.code, "priority": priority, "on_behalf": helped.is_some() }),
+    }];
+    let draft = Issue {
+        id: IssueId(0),
+        state: IssueState::Submitted,
+        priority,
+        level: hehe_protocol::issue::Level::Grid,
+        place,
+        reporter,
+        public: new.public,
+        assignee: None,
+        resolution: None,
+        closure: None,
+        rated: None,
+        duplicate_of: None,
+        reopen_count: 0,
+        return_count: 0,
+        has_after_photo: false,
+    };
+    let clocks = start(state, running_clocks(IssueState::Submitted), &draft, now);
+    let record = NewIssueRecord {
+        category: category.code,
+        title: &title,
+        description: &description,
+        place_id: new.place_id,
+        place,
+        location: new.location,
+        reporter,
+        submitted_by: who.actor.id,
+        public: new.public,
+        priority,
+        at: now,
+    };
+    let applied = state
+        .store
+        .create_issue(record, key, &events, &clocks)
+        .await?;
+    publish(state, &applied).await?;
+    Ok(applied.summary)
+}
+
+/// A person's action on an issue.
+pub async fn act(
+    state: &AppState,
+    who: &Identity,
+    request_id: &RequestId,
+    id: IssueId,
+    action: IssueAction,
+) -> AppResult<IssueSummary> {
+    let key = CommandKey {
+        account: who.actor.id,
+        request_id,
+    };
+    if let Some(done) = state.store.applied(key).await? {
+        publish(state, &done).await?;
+        return Ok(done.summary);
+    }
+    let actor = &who.actor;
+    for _ in 0..ATTEMPTS {
+        let record = state
+            .store
+            .issue(id)
+            .await?
+            .ok_or_else(|| AppError::not_found("issue"))?;
+        if !can_see(state, actor, &record).await? {
+            return Err(AppError::not_found("issue"));
+        }
+        let follows = state.store.is_follower(id, actor.id).await?;
+        let assignee = match &action {
+            IssueAction::Dispatch { assignee } => {
+                identity(state, *assignee).await.ok().map(|i| i.actor)
+            }
+            _ => None,
+        };
+        let target = match &action {
+            IssueAction::Merge { into } => match state.store.issue(*into).await? {
+                Some(t) if can_see(state, actor, &t).await? => Some(t.issue),
+                _ => None,
+            },
+            _ => None,
+        };
+        let category = category::find(&record.category);
+        let ctx = Context {
+            category,
+            assignee: assignee.as_ref(),
+            merge_target: target.as_ref(),
+        };
+        let decision = decide(
+            &record.issue,
+            Agent::Person { actor, follows },
+            &Command::Act(action.clone()),
+            &ctx,
+        )?;
+        // Only the closing rating is kept on the issue; a "not fixed" verdict lives in the
+        // timeline, so it cannot colour the satisfaction of a later fix.
+        let rating = match &action {
+            IssueAction::Rate {
+                resolved: true,
+                satisfaction,
+                stars,
+                ..
+            } => Some((*satisfaction, *stars)),
+            _ => None,
+        };
+        if matches!(action, IssueAction::MeToo { .. })
+            && state.store.has_submitted(id, actor.id).await?
+        {
+            return Err(AppError::invalid("you have reported this issue already"));
+        }
+        let merge_into = match &action {
+            IssueAction::Merge { into } => Some(*into),
+            _ => None,
+        };
+        let change = change_for(
+            state,
+            &record,
+            &decision,
+            Some(actor.id),
+            Some(key),
+            None,
+            rating,
+            merge_into,
+        );
+        match state.store.update_issue(change).await {
+            Ok(applied) => {
+                if let Some(name) = crate::app::audit::issue_action(&action) {
+                    let place = Some(record.issue.place.leaf());
+                    let target = format!("issue:{}", id.0);
+                    crate::app::audit::after(state, who, name, target, place, Some(request_id))
+                        .await;
+                }
+                publish(state, &applied).await?;
+                return Ok(applied.summary);
+            }
+            Err(StoreError::Stale) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::new(
+        ErrorCode::RequestInProgress,
+        "the issue keeps changing; retry",
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn change_for<'a>(
+    state: &AppState,
+    record: &IssueRecord,
+    decision: &'a Decision,
+    actor: Option<hehe_protocol::AccountId>,
+    command: Option<CommandKey<'a>>,
+    claim: Option<DueDeadline>,
+    rating: Option<(Option<hehe_protocol::issue::Satisfaction>, Option<u8>)>,
+    merge_into: Option<IssueId>,
+) -> IssueChange<'a> {
+    let now = state.now();
+    let (stop_clocks, start_clocks) = clock_changes(state, &record.issue, &decision.issue, now);
+    IssueChange {
+        actor,
+        command,
+        expected_version: record.version,
+        issue: &decision.issue,
+        events: &decision.events,
+        stop_clocks,
+        start_clocks,
+        claim,
+        breached: decision.breached,
+        follow: decision.follow.zip(actor).map(|(on, a)| (a, on)),
+        rating,
+        merge_into,
+        submission: decision.submission.as_deref().zip(actor),
+        at: now,
+    }
+}
+
+/// Handles one due deadline: a warning or a breach, applied once even with several nodes, as
+/// the claim on the deadline row is part of the same transaction.
+pub async fn handle_due(state: &AppState, due: DueDeadline) -> AppResult<()> {
+    let command = if due.breach {
+        Command::Breach(due.clock)
+    } else {
+        Command::Warn(due.clock)
+    };
+    for _ in 0..ATTEMPTS {
+        let Some(record) = state.store.issue(due.issue_id).await? else {
+            return Ok(());
+        };
+        let category = category::find(&record.category);
+        let ctx = Context {
+            category,
+            ..Context::default()
+        };
+        // A clock that no longer runs in the state is closed without effect.
+        let decision =
+            decide(&record.issue, Agent::System, &command, &ctx).unwrap_or_else(|_| Decision {
+                issue: record.issue.clone(),
+                events: Vec::new(),
+                follow: None,
+                breached: None,
+                submission: None,
+            });
+        let change = change_for(state, &record, &decision, None, None, Some(due), None, None);
+        match state.store.update_issue(change).await {
+            Ok(applied) => {
+                publish(state, &applied).await?;
+                return Ok(());
+            }
+            Err(StoreError::Stale) => {
+                // Either the issue moved on (decide again) or another node took the deadline.
+                let still_due = state.store.due_deadlines(state.now(), 1000).await?;
+                if !still_due
+                    .iter()
+                    .any(|d| d.id == due.id && d.breach == due.breach)
+                {
+                    return Ok(());
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Handles every deadline due now; returns how many.
+pub async fn tick(state: &AppState) -> AppResult<usize> {
+    let due = state.store.due_deadlines(state.now(), 200).await?;
+    let mut handled = 0;
+    for d in due {
+        match handle_due(state, d).await {
+            Ok(()) => handled += 1,
+            Err(e) => tracing::warn!(issue = d.issue_id.0, error = %e, "deadline not handled"),
+        }
+    }
+    Ok(handled)
+}
+
+/// Everything the actor may see of one issue.
+pub async fn detail(state: &AppState, who: &Identity, id: IssueId) -> AppResult<IssueDetail> {
+    let record = state
+        .store
+        .issue(id)
+        .await?
+        .ok_or_else(|| AppError::not_found("issue"))?;
+    let actor = &who.actor;
+    if !can_see(state, actor, &record).await? {
+        return Err(AppError::not_found("issue"));
+    }
+    let staff = crate::domain::issue::sees_internal(actor, &record.issue);
+    let summary = state
+        .store
+        .issue_summary(id)
+        .await?
+        .ok_or_else(|| AppError::not_found("issue"))?;
+    let timeline = state
+        .store
+        .issue_events(id)
+        .await?
+        .into_iter()
+        .filter(|e| staff || e.visibility == Visibility::Public)
+        .collect();
+    let reporter_visible = staff || record.issue.reporter == actor.id;
+    let reporter = if reporter_visible {
+        state
+            .store
+            .account(record.issue.reporter)
+            .await?
+            .map(|a| hehe_protocol::Member {
+                account_id: a.id,
+                name: a.display_name,
+                role: None,
+            })
+    } else {
+        None
+    };
+    Ok(IssueDetail {
+        issue: summary,
+        description: record.description,
+        location: record.location,
+        reporter,
+        resolution: record.issue.resolution,
+        deadlines: state.store.issue_deadlines(id).await?,
+        timeline,
+        following: state.store.is_follower(id, actor.id).await?,
+        photos: state
+            .store
+            .photos(id)
+            .await?
+            .iter()
+            .map(photo_info)
+            .collect(),
+        submissions: state.store.submission_count(id).await?,
+    })
+}
+
+fn photo_info(p: &PhotoRow) -> PhotoInfo {
+    let media_type = media_type(&p.media_type);
+    PhotoInfo {
+        id: p.id,
+        kind: p.kind,
+        url: format!("/api/issues/{}/photos/{}", p.issue.0, p.id),
+        content_type: media_type
+            .map_or("application/octet-stream", |m| m.content_type())
+            .into(),
+        size: p.size,
+        time: p.created_at,
+    }
+}
+
+fn media_type(stored: &str) -> Option<MediaType> {
+    match stored {
+        "jpeg" => Some(MediaType::Jpeg),
+        "png" => Some(MediaType::Png),
+        "webp" => Some(MediaType::Webp),
+        _ => None,
+    }
+}
+
+fn media_name(m: MediaType) -> &'static str {
+    match m {
+        MediaType::Jpeg => "jpeg",
+        MediaType::Png => "png",
+        MediaType::Webp => "webp",
+    }
+}
+
+impl From<MediaError> for AppError {
+    fn from(e: MediaError) -> Self {
+        match e {
+            MediaError::UnsupportedType => AppError::invalid("send a JPEG, PNG or WebP picture"),
+            MediaError::TooLarge { limit } => AppError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("photos are at most {limit} bytes"),
+            ),
+            MediaError::Empty => AppError::invalid("the photo is empty"),
+            MediaError::Malformed => AppError::invalid("the picture file is damaged"),
+            MediaError::Io(e) => {
+                tracing::error!(error = %e, "photo storage failed");
+                AppError::new(ErrorCode::Internal, "internal error")
+            }
+        }
+    }
+}
+
+/// Stores a photo of an issue (location stripped unless `keep_location`), logs it on the
+/// timeline, and lets an `after` photo count towards completing.
+pub async fn add_photo(
+    state: &AppState,
+    who: &Identity,
+    id: IssueId,
+    kind: PhotoKind,
+    bytes: &[u8],
+    keep_location: bool,
+) -> AppResult<PhotoInfo> {
+    let actor = &who.actor;
+    let record = state
+        .store
+        .issue(id)
+        .await?
+        .ok_or_else(|| AppError::not_found("issue"))?;
+    if !can_see(state, actor, &record).await? {
+        return Err(AppError::not_found("issue"));
+    }
+    if !may_upload(actor, &record.issue, kind) {
+        return Err(AppError::forbidden());
+    }
+    let stored = state.media.put(bytes, keep_location).await?;
+    let now = state.now();
+    let photo = state
+        .store
+        .insert_photo(NewPhoto {
+            issue: id,
+            sha256: &stored.sha256,
+            media_type: media_name(stored.media_type),
+            kind,
+            size: stored.size as u64,
+            uploaded_by: actor.id,
+            at: now,
+        })
+        .await?;
+    let row = state
+        .store
+        .photo(id, photo)
+        .await?
+        .ok_or_else(|| AppError::not_found("photo"))?;
+    let info = photo_info(&row);
+    for _ in 0..ATTEMPTS {
+        let record = state
+            .store
+            .issue(id)
+            .await?
+            .ok_or_else(|| AppError::not_found("issue"))?;
+        let mut issue = record.issue.clone();
+        if kind == PhotoKind::After {
+            issue.has_after_photo = true;
+        }
+        let decision = Decision {
+            issue,
+            events: vec![NewEvent {
+                kind: "photo",
+                from: None,
+                to: None,
+                visibility: Visibility::Public,
+                text: None,
+                data: json!({ "photo": info }),
+            }],
+            follow: None,
+            breached: None,
+            submission: None,
+        };
+        let change = change_for(
+            state,
+            &record,
+            &decision,
+            Some(actor.id),
+            None,
+            None,
+            None,
+            None,
+        );
+        match state.store.update_issue(change).await {
+            Ok(applied) => {
+                publish(state, &applied).await?;
+                return Ok(info);
+            }
+            Err(StoreError::Stale) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::new(
+        ErrorCode::RequestInProgress,
+        "the issue keeps changing; retry",
+    ))
+}
+
+/// A photo's bytes and content type, for those who may see the issue.
+pub async fn photo(
+    state: &AppState,
+    who: &Identity,
+    id: IssueId,
+    photo: i64,
+) -> AppResult<(&'static str, Vec<u8>)> {
+    let record = state
+        .store
+        .issue(id)
+        .await?
+        .ok_or_else(|| AppError::not_found("issue"))?;
+    if !can_see(state, &who.actor, &record).await? {
+        return Err(AppError::not_found("issue"));
+    }
+    let row = state
+        .store
+        .photo(id, photo)
+        .await?
+        .ok_or_else(|| AppError::not_found("photo"))?;
+    let media_type = media_type(&row.media_type).ok_or_else(|| AppError::not_found("photo"))?;
+    let bytes = state
+        .media
+        .get(&row.sha256, media_type)
+        .await?
+        .ok_or_else(|| AppError::not_found("photo"))?;
+    Ok((media_type.content_type(), bytes))
+}
+
+/// Issues the actor may see, narrowed by `filter`.
+pub async fn list(
+    state: &AppState,
+    who: &Identity,
+    mut filter: IssueFilter,
+) -> AppResult<Vec<IssueSummary>> {
+    let actor = &who.actor;
+    let staff_somewhere = actor.grants.iter().any(|g| {
+        matches!(
+            g.role,
+            hehe_protocol::Role::GridWorker
+                | hehe_protocol::Role::CommunityOfficial
+                | hehe_protocol::Role::StreetChief
+                | hehe_protocol::Role::Admin
+        )
+    });
+    if !staff_somewhere && filter.involving.is_none() {
+        filter.public_only = true;
+    }
+    filter.limit = filter.limit.clamp(1, 200);
+    let mut out = Vec::new();
+    for summary in state.store.list_issues(&filter).await? {
+        // The filter narrows; this decides. Listing never shows what reading would not.
+        if let Some(record) = state.store.issue(summary.id).await?
+            && can_see(state, actor, &record).await?
+        {
+            out.push(summary);
+        }
+    }
+    Ok(out)
+}
+
+/// How far back duplicate suggestions look.
+const SIMILAR_WINDOW_MS: i64 = 30 * 24 * 3_600_000;
+
+/// Open issues of the same category raised in the last 30 days in the same grid, or within
+/// 200 m when a location is given: shown before submitting, so a resident can say "me too"
+/// instead of raising the same problem again. Only issues the caller may see.
+pub async fn similar(
+    state: &AppState,
+    who: &Identity,
+    category: &str,
+    place_id: hehe_protocol::PlaceId,
+    location: Option<hehe_protocol::issue::GeoPoint>,
+) -> AppResult<Vec<IssueSummary>> {
+    let category = category::find(category).ok_or_else(|| AppError::invalid("unknown category"))?;
+    let place = state
+        .store
+        .place_path(place_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("place"))?;
+    let (Some(community), Some(grid)) = (place.community, place.grid) else {
+        return Err(AppError::invalid("report on a grid or a building"));
+    };
+    let open = IssueState::ALL
+        .into_iter()
+        .filter(|s| !s.is_terminal())
+        .collect();
+    let filter = IssueFilter {
+        community: Some(community),
+        category: Some(category.code.into()),
+        states: open,
+        created_after: Some(state.now() - SIMILAR_WINDOW_MS),
+        limit: 200,
+        ..IssueFilter::default()
+    };
+    let mut out = Vec::new();
+    for summary in state.store.list_issues(&filter).await? {
+        let Some(record) = state.store.issue(summary.id).await? else {
+            continue;
+        };
+        let near = match (location, record.location) {
+            (Some(a), Some(b)) => {
+                crate::domain::geo::distance_m(a, b) <= crate::domain::geo::NEARBY_M
+            }
+            _ => false,
+        };
+        if (record.issue.place.grid == Some(grid) || near)
+            && can_see(state, &who.actor, &record).await?
+        {
+            out.push(summary);
+        }
+    }
+    Ok(out)
+}
+
+pub fn categories() -> Vec<hehe_protocol::issue::CategoryInfo> {
+    category::CATEGORIES.iter().map(Category::info).collect()
+}
+
+/// Publishes what a change did: each timeline entry on the issue's channel (internal ones to
+/// staff only), a summary on the community's home, a notice in the assignee's and the
+/// reporter's inboxes, and escalations on the street. Idempotency keys make a replay publish
+/// nothing twice.
+pub async fn publish(state: &AppState, applied: &Applied) -> AppResult<()> {
+    let summary = &applied.summary;
+    let id = summary.id;
+    for event in &applied.events {
+        let audience = match event.visibility {
+            Visibility::Public => Audience::All,
+            Visibility::Internal => Audience::Staff,
+        };
+        let update = IssueUpdate {
+            issue: summary.clone(),
+            event: Some(event.clone()),
+        };
+        send(
+            state,
+            Channel::Issue(id),
+            audience,
+            "issue.updated",
+            &update,
+            key(id, event, "issue"),
+        )
+        .await?;
+    }
+    let last_public: Option<&IssueEventInfo> = applied
+        .events
+        .iter()
+        .rev()
+        .find(|e| e.visibility == Visibility::Public);
+    let Some(last) = last_public else {
+        return Ok(());
+    };
+    let notice = IssueUpdate {
+        issue: summary.clone(),
+        event: Some(last.clone()),
+    };
+    if summary.public {
+        let home = IssueUpdate {
+            issue: summary.clone(),
+            event: None,
+        };
+        send(
+            state,
+            Channel::Home(summary.community_id),
+            Audience::All,
+            "issue.summary",
+            &home,
+            key(id, last, "home"),
+        )
+        .await?;
+    }
+    if let Some(assignee) = &summary.assignee {
+        send(
+            state,
+            Channel::User(assignee.account_id),
+            Audience::All,
+            "inbox.issue",
+            &notice,
+            key(id, last, &format!("user{}", assignee.account_id)),
+        )
+        .await?;
+    }
+    if let Some(record) = state.store.issue(id).await? {
+        let reporter = record.issue.reporter;
+        if summary.assignee.as_ref().map(|a| a.account_id) != Some(reporter) {
+            send(
+                state,
+                Channel::User(reporter),
+                Audience::All,
+                "inbox.issue",
+                &notice,
+                key(id, last, &format!("user{reporter}")),
+            )
+            .await?;
+        }
+    }
+    if applied
+        .events
+        .iter()
+        .any(|e| e.to.is_some() || e.kind == "sla_breach")
+    {
+        let key = format!("counters:{}:{}", id.0, last.seq);
+        crate::app::stats::publish_counters(state, summary.street_id, key).await?;
+    }
+    for event in applied.events.iter().filter(|e| e.kind == "escalated") {
+        let update = IssueUpdate {
+            issue: summary.clone(),
+            event: Some(event.clone()),
+        };
+        // For the street's chief, who takes escalations on: not every reader of the street
+        // may see the issue (a private one, or one of another community).
+        send(
+            state,
+            Channel::Street(summary.street_id),
+            Audience::Staff,
+            "issue.escalated",
+            &update,
+            key(id, event, "street"),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+fn key(id: IssueId, event: &IssueEventInfo, target: &str) -> String {
+    format!("issue:{}:{}:{target}", id.0, event.seq)
+}
+
+async fn send(
+    state: &AppState,
+    channel: Channel,
+    audience: Audience,
+    kind: &str,
+    data: &impl serde::Serialize,
+    idempotency_key: String,
+) -> AppResult<()> {
+    crate::app::publish(state, channel, audience, kind, data, idempotency_key).await
+}

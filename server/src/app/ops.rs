@@ -1,0 +1,97 @@
+//! The ops channel `ops:1`: every node reports its figures there each interval, and the load
+//! test posts its own, so one dashboard connected to any node sees the whole deployment.
+
+use crate::app::state::AppState;
+use crate::clock::unix_ms;
+use crate::domain::access::{self, Actor, ChannelTarget};
+use crate::error::{AppError, AppResult};
+use crate::live::bus::{Audience, Publication};
+use hehe_protocol::ops::{LoadtestProgress, NodeStats};
+use hehe_protocol::{Channel, ErrorCode, Position};
+use serde::Serialize;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+pub const NODE_STATS: &str = "node.stats";
+pub const LOADTEST_PROGRESS: &str = "loadtest.progress";
+
+async fn publish(state: &AppState, kind: &str, data: &impl Serialize) -> AppResult<Position> {
+    let data = serde_json::value::to_raw_value(data).map_err(|e| {
+        tracing::error!(error = %e, kind, "cannot encode ops figures");
+        AppError::new(ErrorCode::Internal, "internal error")
+    })?;
+    Ok(state
+        .bus
+        .publish(Publication {
+            channel: Channel::OPS,
+            audience: Audience::All,
+            kind: kind.to_owned(),
+            data,
+            idempotency_key: None,
+        })
+        .await?)
+}
+
+/// This node's figures now; the bus-lag window starts over.
+pub fn node_stats(state: &AppState, node: &str, started: Instant) -> NodeStats {
+    state
+        .metrics
+        .node_stats(node, unix_ms(), started.elapsed().as_secs())
+}
+
+/// Reports this node's figures every `every` until `stop`.
+pub async fn report(state: AppState, node: String, every: Duration, stop: CancellationToken) {
+    let started = Instant::now();
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let stats = node_stats(&state, &node, started);
+        if let Err(e) = publish(&state, NODE_STATS, &stats).await {
+            // Figures are retaken next interval; a missed report loses no count.
+            tracing::debug!(error = %e.message, "node figures not reported");
+        }
+    }
+}
+
+/// Publishes a load test's figures for the dashboards. Only those who read `ops:1` may.
+pub async fn post_loadtest(
+    state: &AppState,
+    actor: &Actor,
+    progress: &LoadtestProgress,
+) -> AppResult<Position> {
+    if !access::can_read(actor, &ChannelTarget::Ops) {
+        return Err(AppError::forbidden());
+    }
+    check(progress)?;
+    publish(state, LOADTEST_PROGRESS, progress).await
+}
+
+fn check(p: &LoadtestProgress) -> AppResult<()> {
+    for (name, value) in [("run", &p.run), ("scenario", &p.scenario)] {
+        if value.is_empty() || value.chars().count() > LoadtestProgress::MAX_NAME {
+            return Err(AppError::invalid(format!(
+                "{name} must be 1 to {} characters",
+                LoadtestProgress::MAX_NAME
+            )));
+        }
+    }
+    let l = &p.latency_ms;
+    let figures = [
+        p.elapsed_secs,
+        p.deliveries_per_sec,
+        l.p50,
+        l.p90,
+        l.p99,
+        l.max,
+    ];
+    if figures.iter().any(|f| !f.is_finite() || *f < 0.0) {
+        return Err(AppError::invalid(
+            "times and rates must be finite and not negative",
+        ));
+    }
+    Ok(())
+}

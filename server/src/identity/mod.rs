@@ -1,0 +1,6 @@
+//! Who is speaking: signed tokens and password hashes, the login backoff, and the signed-out
+//! sessions every node must refuse.
+
+pub mod login_guard;
+pub mod revocation;
+pub mod tokens;

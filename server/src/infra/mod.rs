@@ -1,0 +1,6 @@
+//! What keeps a node healthy and observable rather than what it does: rate limits, metrics and
+//! logging set-up.
+
+pub mod limits;
+pub mod metrics;
+pub mod telemetry;
