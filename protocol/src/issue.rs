@@ -245,6 +245,57 @@ fn yes() -> bool {
     true
 }
 
+/// An issue action's `kind` without its fields; `post_note` is a `post_update` with
+/// `internal: true`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum IssueActionKind {
+    Acknowledge,
+    PostUpdate,
+    PostNote,
+    Complete,
+    Return,
+    Escalate,
+    Accept,
+    Reject,
+    Merge,
+    Dispatch,
+    DeclareUnfixable,
+    VerifyOk,
+    VerifyFail,
+    Rate,
+    Withdraw,
+    MeToo,
+    Follow,
+    Unfollow,
+}
+
+impl IssueActionKind {
+    /// Every kind, in the order a client shows the buttons: the assignee's work first, then
+    /// the officials', then the reporter's and everyone's.
+    pub const ALL: [IssueActionKind; 18] = [
+        IssueActionKind::Acknowledge,
+        IssueActionKind::PostUpdate,
+        IssueActionKind::PostNote,
+        IssueActionKind::Complete,
+        IssueActionKind::Return,
+        IssueActionKind::Escalate,
+        IssueActionKind::Accept,
+        IssueActionKind::Reject,
+        IssueActionKind::Merge,
+        IssueActionKind::Dispatch,
+        IssueActionKind::DeclareUnfixable,
+        IssueActionKind::VerifyOk,
+        IssueActionKind::VerifyFail,
+        IssueActionKind::Rate,
+        IssueActionKind::Withdraw,
+        IssueActionKind::MeToo,
+        IssueActionKind::Follow,
+        IssueActionKind::Unfollow,
+    ];
+}
+
 /// An action on an issue, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -309,6 +360,33 @@ pub enum IssueAction {
     },
 }
 
+impl IssueAction {
+    pub fn kind(&self) -> IssueActionKind {
+        match self {
+            IssueAction::Accept => IssueActionKind::Accept,
+            IssueAction::Reject { .. } => IssueActionKind::Reject,
+            IssueAction::Merge { .. } => IssueActionKind::Merge,
+            IssueAction::Dispatch { .. } => IssueActionKind::Dispatch,
+            IssueAction::Acknowledge => IssueActionKind::Acknowledge,
+            IssueAction::Return { .. } => IssueActionKind::Return,
+            IssueAction::Escalate { .. } => IssueActionKind::Escalate,
+            IssueAction::PostUpdate {
+                internal: false, ..
+            } => IssueActionKind::PostUpdate,
+            IssueAction::PostUpdate { internal: true, .. } => IssueActionKind::PostNote,
+            IssueAction::Complete { .. } => IssueActionKind::Complete,
+            IssueAction::DeclareUnfixable { .. } => IssueActionKind::DeclareUnfixable,
+            IssueAction::VerifyOk => IssueActionKind::VerifyOk,
+            IssueAction::VerifyFail { .. } => IssueActionKind::VerifyFail,
+            IssueAction::Rate { .. } => IssueActionKind::Rate,
+            IssueAction::Withdraw => IssueActionKind::Withdraw,
+            IssueAction::Follow => IssueActionKind::Follow,
+            IssueAction::Unfollow => IssueActionKind::Unfollow,
+            IssueAction::MeToo { .. } => IssueActionKind::MeToo,
+        }
+    }
+}
+
 /// An issue at a glance: what lists, cards and live channels carry.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -347,6 +425,13 @@ pub struct IssueSummary {
     pub follower_count: u32,
     pub created_at: i64,
     pub updated_at: i64,
+    /// What the caller may do to the issue now, in the order a client shows the buttons: its
+    /// roles at the issue's place and the issue's state allow these. An action's own fields (a
+    /// reason, an assignee, a photo its category needs) may still be refused. Present in
+    /// answers to one caller (the issue's detail, listings, a command's reply); absent from
+    /// events on shared channels, whose readers differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_actions: Option<Vec<IssueActionKind>>,
 }
 
 /// One entry of an issue's timeline (its append-only event log).

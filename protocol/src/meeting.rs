@@ -91,6 +91,74 @@ pub struct NewVote {
     pub hide_results: bool,
 }
 
+/// A room action's `kind` without its fields: what a meeting's `allowed_actions` lists.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoomActionKind {
+    Start,
+    End,
+    PublishMinutes,
+    Lock,
+    Unlock,
+    SetMode,
+    RaiseHand,
+    LowerHand,
+    GiveFloor,
+    TakeFloor,
+    Mute,
+    Unmute,
+    Remove,
+    Readmit,
+    Say,
+    React,
+    AppendMinutes,
+    SetAgendaItem,
+    OpenVote,
+    CastVote,
+    CloseVote,
+    Publish,
+    Cancel,
+    ProposeAgreement,
+    ConfirmAgreement,
+    RecordFailure,
+    Statement,
+    PublishDecision,
+}
+
+impl RoomActionKind {
+    pub const ALL: [RoomActionKind; 28] = [
+        RoomActionKind::Start,
+        RoomActionKind::End,
+        RoomActionKind::PublishMinutes,
+        RoomActionKind::Lock,
+        RoomActionKind::Unlock,
+        RoomActionKind::SetMode,
+        RoomActionKind::RaiseHand,
+        RoomActionKind::LowerHand,
+        RoomActionKind::GiveFloor,
+        RoomActionKind::TakeFloor,
+        RoomActionKind::Mute,
+        RoomActionKind::Unmute,
+        RoomActionKind::Remove,
+        RoomActionKind::Readmit,
+        RoomActionKind::Say,
+        RoomActionKind::React,
+        RoomActionKind::AppendMinutes,
+        RoomActionKind::SetAgendaItem,
+        RoomActionKind::OpenVote,
+        RoomActionKind::CastVote,
+        RoomActionKind::CloseVote,
+        RoomActionKind::Publish,
+        RoomActionKind::Cancel,
+        RoomActionKind::ProposeAgreement,
+        RoomActionKind::ConfirmAgreement,
+        RoomActionKind::RecordFailure,
+        RoomActionKind::Statement,
+        RoomActionKind::PublishDecision,
+    ];
+}
+
 /// An action in a live room, tagged by `kind`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -188,6 +256,41 @@ pub enum RoomAction {
     },
 }
 
+impl RoomAction {
+    pub fn kind(&self) -> RoomActionKind {
+        match self {
+            RoomAction::Start => RoomActionKind::Start,
+            RoomAction::End => RoomActionKind::End,
+            RoomAction::PublishMinutes { .. } => RoomActionKind::PublishMinutes,
+            RoomAction::Lock => RoomActionKind::Lock,
+            RoomAction::Unlock => RoomActionKind::Unlock,
+            RoomAction::SetMode { .. } => RoomActionKind::SetMode,
+            RoomAction::RaiseHand => RoomActionKind::RaiseHand,
+            RoomAction::LowerHand => RoomActionKind::LowerHand,
+            RoomAction::GiveFloor { .. } => RoomActionKind::GiveFloor,
+            RoomAction::TakeFloor => RoomActionKind::TakeFloor,
+            RoomAction::Mute { .. } => RoomActionKind::Mute,
+            RoomAction::Unmute { .. } => RoomActionKind::Unmute,
+            RoomAction::Remove { .. } => RoomActionKind::Remove,
+            RoomAction::Readmit { .. } => RoomActionKind::Readmit,
+            RoomAction::Say { .. } => RoomActionKind::Say,
+            RoomAction::React { .. } => RoomActionKind::React,
+            RoomAction::AppendMinutes { .. } => RoomActionKind::AppendMinutes,
+            RoomAction::SetAgendaItem { .. } => RoomActionKind::SetAgendaItem,
+            RoomAction::OpenVote { .. } => RoomActionKind::OpenVote,
+            RoomAction::CastVote { .. } => RoomActionKind::CastVote,
+            RoomAction::CloseVote { .. } => RoomActionKind::CloseVote,
+            RoomAction::Publish => RoomActionKind::Publish,
+            RoomAction::Cancel => RoomActionKind::Cancel,
+            RoomAction::ProposeAgreement { .. } => RoomActionKind::ProposeAgreement,
+            RoomAction::ConfirmAgreement => RoomActionKind::ConfirmAgreement,
+            RoomAction::RecordFailure { .. } => RoomActionKind::RecordFailure,
+            RoomAction::Statement { .. } => RoomActionKind::Statement,
+            RoomAction::PublishDecision { .. } => RoomActionKind::PublishDecision,
+        }
+    }
+}
+
 /// An entry of a meeting's log, as the room channel carries it (`room.event`).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -275,6 +378,12 @@ pub struct MeetingDetail {
     pub meeting: MeetingInfo,
     pub room: RoomSnapshot,
     pub log: Vec<RoomEventInfo>,
+    /// What the caller may do in the room, for each state the meeting may be in, as their
+    /// standing is now (chair, secretary, party, participant; muted or removed): a client shows
+    /// the buttons of `allowed_actions[room.state]` as the state moves, and reads the detail
+    /// again only when an entry names the caller (muted, removed, given the floor).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub allowed_actions: std::collections::BTreeMap<MeetingState, Vec<RoomActionKind>>,
 }
 
 /// A meeting to create (as a draft; publish it with the `publish` room action).

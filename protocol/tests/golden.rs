@@ -7,9 +7,9 @@ use hehe_protocol::http::{
     PlaceDetail, PlaceInfo, PlaceKind, RefreshRequest, TokenResponse,
 };
 use hehe_protocol::issue::{
-    CategoryInfo, Clock, DeadlineInfo, GeoPoint, IssueAction, IssueDetail, IssueEventInfo,
-    IssueState, IssueSummary, IssueUpdate, Level, NewIssue, PhotoInfo, PhotoKind, Priority,
-    Satisfaction, Visibility,
+    CategoryInfo, Clock, DeadlineInfo, GeoPoint, IssueAction, IssueActionKind, IssueDetail,
+    IssueEventInfo, IssueState, IssueSummary, IssueUpdate, Level, NewIssue, PhotoInfo, PhotoKind,
+    Priority, Satisfaction, Visibility,
 };
 use hehe_protocol::meeting::{NewVote, RoomAction, RoomEventInfo, RoomMode};
 use hehe_protocol::ops::{LagWindow, LatencySummary, LoadtestProgress, NodeStats};
@@ -179,6 +179,7 @@ fn leak_submitted() -> IssueSummary {
         follower_count: 3,
         created_at: SUBMITTED_AT,
         updated_at: SUBMITTED_AT,
+        allowed_actions: None,
     }
 }
 
@@ -276,8 +277,10 @@ fn leak_detail() -> IssueDetail {
         breached: false,
     };
     IssueDetail {
+        // As 王芳, its reporter, reads it: she may withdraw it while it is being worked on.
         issue: IssueSummary {
             updated_at: UPDATED_AT,
+            allowed_actions: Some(vec![IssueActionKind::Withdraw, IssueActionKind::Unfollow]),
             ..leak_dispatched()
         },
         description: LEAK_DESCRIPTION.into(),
@@ -878,8 +881,17 @@ fn server_fixtures() -> Vec<(&'static str, ServerMsg)> {
             "reply_issue",
             reply(
                 "r11",
+                // 陈静, the community official who dispatched it, may go on with these.
                 ReplyResult::Issue {
-                    issue: Box::new(leak_dispatched()),
+                    issue: Box::new(IssueSummary {
+                        allowed_actions: Some(vec![
+                            IssueActionKind::PostUpdate,
+                            IssueActionKind::PostNote,
+                            IssueActionKind::Escalate,
+                            IssueActionKind::Follow,
+                        ]),
+                        ..leak_dispatched()
+                    }),
                 },
             ),
         ),

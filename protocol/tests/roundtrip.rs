@@ -2,8 +2,8 @@
 //! the server's decoder survives anything a client can send.
 
 use hehe_protocol::issue::{
-    Clock, ClosureReason, GeoPoint, IssueAction, IssueState, IssueSummary, Level, NewIssue,
-    PhotoInfo, PhotoKind, Priority, Resolution, Satisfaction,
+    Clock, ClosureReason, GeoPoint, IssueAction, IssueActionKind, IssueState, IssueSummary, Level,
+    NewIssue, PhotoInfo, PhotoKind, Priority, Resolution, Satisfaction,
 };
 use hehe_protocol::meeting::{NewVote, RoomAction, RoomEventInfo, RoomMode};
 use hehe_protocol::stats::{
@@ -426,48 +426,58 @@ fn issue_summary() -> impl Strategy<Value = IssueSummary> {
         any::<i64>(),
         any::<i64>(),
     );
-    (what, place, progress).prop_map(
-        |(
-            (id, reference, category, title, state, priority, level, public),
-            (street, community, grid, place),
-            (
+    (what, place, progress)
+        .prop_map(
+            |(
+                (id, reference, category, title, state, priority, level, public),
+                (street, community, grid, place),
+                (
+                    assignee,
+                    due,
+                    overdue,
+                    reopen_count,
+                    closure_reason,
+                    rated,
+                    duplicate_of,
+                    follower_count,
+                    created_at,
+                    updated_at,
+                ),
+            )| IssueSummary {
+                id: IssueId(id),
+                reference,
+                category,
+                title,
+                state,
+                priority,
+                level,
+                public,
+                street_id: PlaceId(street),
+                community_id: PlaceId(community),
+                grid_id: PlaceId(grid),
+                place_id: PlaceId(place),
                 assignee,
-                due,
+                due_at: due.map(|(at, _)| at),
+                due_clock: due.map(|(_, clock)| clock),
                 overdue,
                 reopen_count,
                 closure_reason,
                 rated,
-                duplicate_of,
+                duplicate_of: duplicate_of.map(IssueId),
                 follower_count,
                 created_at,
                 updated_at,
-            ),
-        )| IssueSummary {
-            id: IssueId(id),
-            reference,
-            category,
-            title,
-            state,
-            priority,
-            level,
-            public,
-            street_id: PlaceId(street),
-            community_id: PlaceId(community),
-            grid_id: PlaceId(grid),
-            place_id: PlaceId(place),
-            assignee,
-            due_at: due.map(|(at, _)| at),
-            due_clock: due.map(|(_, clock)| clock),
-            overdue,
-            reopen_count,
-            closure_reason,
-            rated,
-            duplicate_of: duplicate_of.map(IssueId),
-            follower_count,
-            created_at,
-            updated_at,
-        },
-    )
+                allowed_actions: None,
+            },
+        )
+        .prop_flat_map(|summary| {
+            let kinds =
+                prop::collection::vec(prop::sample::select(IssueActionKind::ALL.to_vec()), 0..5);
+            prop::option::of(kinds).prop_map(move |allowed_actions| IssueSummary {
+                allowed_actions,
+                ..summary.clone()
+            })
+        })
 }
 
 fn client_msg() -> impl Strategy<Value = ClientMsg> {

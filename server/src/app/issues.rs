@@ -6,8 +6,8 @@ use crate::app::state::AppState;
 use crate::domain::access::{self, Actor, ChannelTarget};
 use crate::domain::category::{self, Category, WARN_PERCENT};
 use crate::domain::issue::{
-    Agent, Command, Context, Decision, Issue, NewEvent, Refusal, decide, may_submit, may_upload,
-    running_clocks,
+    Agent, Command, Context, Decision, Issue, NewEvent, Refusal, allowed_actions, decide,
+    may_submit, may_upload, running_clocks,
 };
 use crate::error::{AppError, AppResult};
 use crate::live::bus::Audience;
@@ -114,7 +114,18 @@ pub async fn can_see(state: &AppState, actor: &Actor, record: &IssueRecord) -> A
     Ok(access::can_read(actor, &target))
 }
 
+/// Raises an issue; answers its summary with what the caller may do next.
 pub async fn submit(
+    state: &AppState,
+    who: &Identity,
+    request_id: &RequestId,
+    new: NewIssue,
+) -> AppResult<IssueSummary> {
+    let summary = raise(state, who, request_id, new).await?;
+    for_caller(state, &who.actor, summary).await
+}
+
+async fn raise(
     state: &AppState,
     who: &Identity,
     request_id: &RequestId,
@@ -214,8 +225,42 @@ pub async fn submit(
     Ok(applied.summary)
 }
 
-/// A person's action on an issue.
+/// A person's action on an issue; answers the summary with what the caller may do next.
 pub async fn act(
+    state: &AppState,
+    who: &Identity,
+    request_id: &RequestId,
+    id: IssueId,
+    action: IssueAction,
+) -> AppResult<IssueSummary> {
+    let summary = apply(state, who, request_id, id, action).await?;
+    for_caller(state, &who.actor, summary).await
+}
+
+/// The summary as one caller gets it: with `allowed_actions` for them.
+async fn for_caller(
+    state: &AppState,
+    actor: &Actor,
+    summary: IssueSummary,
+) -> AppResult<IssueSummary> {
+    match state.store.issue(summary.id).await? {
+        Some(record) => with_allowed(state, actor, &record, summary).await,
+        None => Ok(summary),
+    }
+}
+
+async fn with_allowed(
+    state: &AppState,
+    actor: &Actor,
+    record: &IssueRecord,
+    mut summary: IssueSummary,
+) -> AppResult<IssueSummary> {
+    let follows = state.store.is_follower(record.issue.id, actor.id).await?;
+    summary.allowed_actions = Some(allowed_actions(actor, &record.issue, follows));
+    Ok(summary)
+}
+
+async fn apply(
     state: &AppState,
     who: &Identity,
     request_id: &RequestId,
@@ -426,6 +471,7 @@ pub async fn detail(state: &AppState, who: &Identity, id: IssueId) -> AppResult<
         .issue_summary(id)
         .await?
         .ok_or_else(|| AppError::not_found("issue"))?;
+    let summary = with_allowed(state, actor, &record, summary).await?;
     let timeline = state
         .store
         .issue_events(id)
@@ -662,7 +708,7 @@ pub async fn list(
         if let Some(record) = state.store.issue(summary.id).await?
             && can_see(state, actor, &record).await?
         {
-            out.push(summary);
+            out.push(with_allowed(state, actor, &record, summary).await?);
         }
     }
     Ok(out)
@@ -716,7 +762,7 @@ pub async fn similar(
         if (record.issue.place.grid == Some(grid) || near)
             && can_see(state, &who.actor, &record).await?
         {
-            out.push(summary);
+            out.push(with_allowed(state, &who.actor, &record, summary).await?);
         }
     }
     Ok(out)

@@ -501,6 +501,7 @@ pub async fn detail(
     if !(runs_it || (actor.eligible && room.state != MeetingState::Draft)) {
         return Err(AppError::forbidden());
     }
+    let allowed_actions = crate::domain::meeting::allowed_by_state(&room, &actor);
     let log: Vec<RoomEventInfo> = state
         .store
         .room_events(meeting, 0)
@@ -539,6 +540,7 @@ pub async fn detail(
             seq: log.last().map_or(0, |e| e.seq),
         },
         log,
+        allowed_actions,
     })
 }
 

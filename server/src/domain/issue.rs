@@ -1,6 +1,10 @@
 //! The issue state machine and who may act on an issue: pure functions of the issue, the actor
 //! and the action. The service layer loads the issue, calls `decide`, and stores what it says.
 
+mod allowed;
+
+pub use allowed::allowed_actions;
+
 use super::access::Actor;
 use super::category::Category;
 use super::places::PlacePath;

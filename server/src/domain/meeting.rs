@@ -2,6 +2,10 @@
 //! room, the actor and the action to the log entries it adds. The room's state is a fold over
 //! its log, so a late joiner or a reconnecting client rebuilds it exactly from the entries.
 
+mod allowed;
+
+pub use allowed::{allowed_actions, allowed_by_state};
+
 use hehe_protocol::AccountId;
 use hehe_protocol::meeting::{MeetingKind, MeetingState, NewVote, RoomAction, RoomMode};
 use serde::{Deserialize, Serialize};

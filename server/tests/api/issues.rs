@@ -728,3 +728,124 @@ async fn similar_reports_are_suggested_and_me_too_joins_them() {
         .unwrap_err();
     assert_eq!(err.code(), Some(ErrorCode::NotFound));
 }
+
+/// Each person is told what they may do to the issue now, by the domain's rule, in detail,
+/// listings and command replies alike; a client needs no rules of its own.
+#[tokio::test]
+async fn each_person_is_served_what_they_may_do_now() {
+    use hehe_protocol::issue::IssueActionKind as K;
+    let app = spawn_app().await;
+    let people = ["resident", "official", "worker", "lead", "chief", "admin"];
+    let mut tokens = std::collections::HashMap::new();
+    for who in people {
+        tokens.insert(who, app.login(who).await.access_token);
+    }
+    let allowed = |who: &'static str, id: IssueId| {
+        let token = tokens[who].clone();
+        let http = app.http.clone();
+        async move {
+            let detail = http.issue(&token, id).await.expect("the detail");
+            let listed = http
+                .issues(&token, &[])
+                .await
+                .expect("the listing")
+                .into_iter()
+                .find(|s| s.id == id)
+                .expect("listed");
+            assert_eq!(
+                listed.allowed_actions, detail.issue.allowed_actions,
+                "{who}: listing and detail agree"
+            );
+            detail.issue.allowed_actions.expect("allowed_actions")
+        }
+    };
+    let mut resident = app.connect("resident").await;
+    let submitted = resident
+        .submit_issue(report(&app, "drainage"))
+        .await
+        .unwrap();
+    let id = submitted.id;
+    assert_eq!(
+        submitted.allowed_actions,
+        Some(vec![K::Withdraw]),
+        "the reporter's reply: she may withdraw her issue (and hears of it without following)"
+    );
+    let officials = vec![
+        K::PostUpdate,
+        K::PostNote,
+        K::Accept,
+        K::Reject,
+        K::Merge,
+        K::Follow,
+    ];
+    let expected = [
+        ("resident", vec![K::Withdraw]),
+        ("official", officials.clone()),
+        ("chief", officials.clone()),
+        ("admin", officials),
+        // Staff of the grid write internal notes; people of the community say "me too".
+        ("worker", vec![K::PostNote, K::MeToo, K::Follow]),
+        ("lead", vec![K::MeToo, K::Follow]),
+    ];
+    for (who, kinds) in expected {
+        assert_eq!(allowed(who, id).await, kinds, "{who}, submitted");
+    }
+
+    let mut official = app.connect("official").await;
+    act(&mut official, id, IssueAction::Accept).await;
+    let dispatched = act(
+        &mut official,
+        id,
+        IssueAction::Dispatch {
+            assignee: app.demo.account("worker"),
+        },
+    )
+    .await;
+    assert_eq!(
+        dispatched.allowed_actions,
+        Some(vec![K::PostUpdate, K::PostNote, K::Escalate, K::Follow]),
+        "the official's reply after dispatching"
+    );
+    let expected = [
+        (
+            "worker",
+            vec![
+                K::Acknowledge,
+                K::PostUpdate,
+                K::PostNote,
+                K::Return,
+                K::Escalate,
+                K::MeToo,
+                K::Follow,
+            ],
+        ),
+        ("resident", vec![K::Withdraw]),
+        ("lead", vec![K::MeToo, K::Follow]),
+    ];
+    for (who, kinds) in expected {
+        assert_eq!(allowed(who, id).await, kinds, "{who}, dispatched");
+    }
+
+    // Following changes it at once; the live event on the issue's channel carries none.
+    let mut lead = app.connect("lead").await;
+    lead.subscribe(Channel::Issue(id), None).await.unwrap();
+    let followed = act(&mut lead, id, IssueAction::Follow).await;
+    assert_eq!(followed.allowed_actions, Some(vec![K::MeToo, K::Unfollow]));
+    let mut worker = app.connect("worker").await;
+    act(&mut worker, id, IssueAction::Acknowledge).await;
+    let event = lead.next_event_timeout(WAIT).await.expect("an issue event");
+    assert_eq!(update_of(&event).issue.allowed_actions, None);
+    assert_eq!(
+        allowed("worker", id).await,
+        vec![
+            K::PostUpdate,
+            K::PostNote,
+            K::Complete,
+            K::Return,
+            K::Escalate,
+            K::MeToo,
+            K::Follow,
+        ],
+        "worker, in progress"
+    );
+}

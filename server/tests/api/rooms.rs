@@ -1167,3 +1167,51 @@ async fn a_retried_room_action_is_answered_as_the_first_try() {
         .unwrap_err();
     assert_eq!(other.code(), Some(ErrorCode::Conflict));
 }
+
+/// The meeting's detail tells each person what they may do in each state of the room, as the
+/// domain's rule says; muting someone changes theirs.
+#[tokio::test]
+async fn the_detail_serves_what_each_person_may_do_in_each_state() {
+    use hehe_protocol::meeting::{MeetingState, RoomActionKind as K};
+    let app = spawn_app().await;
+    let meeting = app.demo.meeting;
+    let app = &app;
+    let allowed = |who: &'static str| async move {
+        let token = app.login(who).await.access_token;
+        app.http
+            .meeting(&token, meeting)
+            .await
+            .expect("the detail")
+            .allowed_actions
+    };
+    let resident = allowed("resident").await;
+    assert_eq!(resident[&MeetingState::Published], Vec::<K>::new());
+    assert_eq!(
+        resident[&MeetingState::Live],
+        vec![K::RaiseHand, K::LowerHand, K::Say, K::React, K::CastVote]
+    );
+    let chief = allowed("chief").await;
+    assert_eq!(
+        chief[&MeetingState::Published],
+        vec![K::Start, K::Readmit, K::CloseVote, K::Cancel]
+    );
+    assert!(chief[&MeetingState::Live].contains(&K::Mute));
+    assert!(chief[&MeetingState::Ended].contains(&K::PublishDecision));
+
+    let mut chair = app.connect("chief").await;
+    chair.room_action(meeting, RoomAction::Start).await.unwrap();
+    chair
+        .room_action(
+            meeting,
+            RoomAction::Mute {
+                who: app.demo.account("resident"),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        allowed("resident").await[&MeetingState::Live],
+        vec![K::RaiseHand, K::LowerHand, K::CastVote],
+        "muted: no say, no react"
+    );
+}

@@ -4,6 +4,7 @@ use super::*;
 use crate::domain::access::Grant;
 use crate::domain::category::{CATEGORIES, find};
 use hehe_protocol::PlaceId;
+use hehe_protocol::issue::IssueActionKind;
 use proptest::prelude::*;
 
 // Street 1: community 10 (grids 100, 101), community 11 (grid 110). Street 2: community 20.
@@ -836,4 +837,98 @@ proptest! {
             }
         }
     }
+}
+
+/// `allowed_actions` lists exactly what `decide` takes with well-formed fields: for every role
+/// in every scope, every state, level, following or not, and every kind of action.
+#[test]
+fn allowed_actions_are_what_decide_takes() {
+    let category = CATEGORIES
+        .iter()
+        .find(|c| !c.requires_after_photo)
+        .expect("a category without an after photo");
+    let worker = person(Role::GridWorker, Scope::Own);
+    let target = Issue {
+        id: IssueId(2),
+        state: IssueState::Accepted,
+        ..issue()
+    };
+    let ctx = Context {
+        category: Some(category),
+        assignee: Some(&worker),
+        merge_target: Some(&target),
+    };
+    let well_formed = |kind: IssueActionKind| {
+        let text = || "已到现场查看".to_owned();
+        match kind {
+            IssueActionKind::Accept => IssueAction::Accept,
+            IssueActionKind::Reject => IssueAction::Reject { reason: text() },
+            IssueActionKind::Merge => IssueAction::Merge { into: target.id },
+            IssueActionKind::Dispatch => IssueAction::Dispatch {
+                assignee: worker.id,
+            },
+            IssueActionKind::Acknowledge => IssueAction::Acknowledge,
+            IssueActionKind::Return => IssueAction::Return { reason: text() },
+            IssueActionKind::Escalate => IssueAction::Escalate { reason: text() },
+            IssueActionKind::PostUpdate => IssueAction::PostUpdate {
+                text: text(),
+                internal: false,
+            },
+            IssueActionKind::PostNote => IssueAction::PostUpdate {
+                text: text(),
+                internal: true,
+            },
+            IssueActionKind::Complete => IssueAction::Complete { note: None },
+            IssueActionKind::DeclareUnfixable => IssueAction::DeclareUnfixable {
+                explanation: text(),
+                resolution: Resolution::NotOurResponsibility,
+            },
+            IssueActionKind::VerifyOk => IssueAction::VerifyOk,
+            IssueActionKind::VerifyFail => IssueAction::VerifyFail { reason: text() },
+            IssueActionKind::Rate => IssueAction::Rate {
+                resolved: true,
+                satisfaction: None,
+                stars: Some(5),
+                comment: None,
+            },
+            IssueActionKind::Withdraw => IssueAction::Withdraw,
+            IssueActionKind::MeToo => IssueAction::MeToo { note: None },
+            IssueActionKind::Follow => IssueAction::Follow,
+            IssueActionKind::Unfollow => IssueAction::Unfollow,
+        }
+    };
+    let mut checked = 0;
+    for role in Role::ALL {
+        for scope in [Scope::Own, Scope::OtherCommunity, Scope::OtherStreet] {
+            let actor = person(role, scope);
+            for state in IssueState::ALL {
+                for level in [Level::Grid, Level::Community, Level::Street] {
+                    for follows in [false, true] {
+                        let subject = Issue {
+                            state,
+                            level,
+                            ..issue()
+                        };
+                        let allowed = allowed_actions(&actor, &subject, follows);
+                        for kind in IssueActionKind::ALL {
+                            let agent = Agent::Person {
+                                actor: &actor,
+                                follows,
+                            };
+                            let command = Command::Act(well_formed(kind));
+                            let taken = decide(&subject, agent, &command, &ctx);
+                            assert_eq!(
+                                allowed.contains(&kind),
+                                taken.is_ok(),
+                                "{role:?} {scope:?} {state:?} {level:?} follows={follows} \
+                                 {kind:?}: {taken:?}"
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(checked, Role::ALL.len() * 3 * 10 * 3 * 2 * 18);
 }

@@ -140,6 +140,8 @@ fn summary(row: &AnyRow) -> StoreResult<IssueSummary> {
         follower_count: row.try_get::<i64, _>("follower_count")? as u32,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        // Depends on who asks: the use-case fills it in.
+        allowed_actions: None,
     })
 }
 
