@@ -8,6 +8,7 @@ pub mod appraisal;
 mod channel;
 mod client_msg;
 mod codes;
+mod event_kind;
 pub mod http;
 mod ids;
 pub mod issue;
@@ -20,6 +21,7 @@ pub mod stats;
 pub use channel::{Channel, ChannelKind, ParseChannelError};
 pub use client_msg::{ClientMsg, DecodeError, Probe, decode_client_msg};
 pub use codes::{CloseCode, ErrorCode};
+pub use event_kind::EventKind;
 pub use ids::{AccountId, IssueId, MeetingId, PlaceId, RequestId, RequestIdError};
 pub use role::Role;
 pub use server_msg::{

@@ -1,0 +1,135 @@
+//! The kinds of `event` frames the server publishes ([`crate::Event::kind`]). On the wire a kind
+//! stays a string, so a client ignores kinds it does not know and the server may add kinds
+//! without a new protocol version; in code each is a variant, so a typo cannot ship.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum EventKind {
+    /// A posted message, on `street:`, `home:` and `issue:` channels.
+    #[serde(rename = "message")]
+    Message,
+    /// On `issue:<id>`: the summary after a change and the timeline entry it added.
+    #[serde(rename = "issue.updated")]
+    IssueUpdated,
+    /// On `home:<id>`: a public issue of the community changed.
+    #[serde(rename = "issue.summary")]
+    IssueSummary,
+    /// On `user:<id>`: an issue one reported or is assigned changed.
+    #[serde(rename = "inbox.issue")]
+    InboxIssue,
+    /// On `street:<id>`: an issue of the street was escalated.
+    #[serde(rename = "issue.escalated")]
+    IssueEscalated,
+    /// On `street:<id>`: the street's open and overdue counts.
+    #[serde(rename = "stats.counters")]
+    StatsCounters,
+    /// On `room:<id>`: one entry of the meeting's log.
+    #[serde(rename = "room.event")]
+    RoomEvent,
+    /// On `room:<id>`: a vote's count so far.
+    #[serde(rename = "room.tally")]
+    RoomTally,
+    /// On `room:<id>`: a closed vote's final count.
+    #[serde(rename = "room.vote_result")]
+    RoomVoteResult,
+    /// On `room:<id>` of an appraisal: its counts at each change.
+    #[serde(rename = "appraisal.updated")]
+    AppraisalUpdated,
+    /// On `room:<id>` of an appraisal: its published results.
+    #[serde(rename = "appraisal.published")]
+    AppraisalPublished,
+    /// On `ops:1`: one node's figures, every second.
+    #[serde(rename = "node.stats")]
+    NodeStats,
+    /// On `ops:<run>`: a load test's progress.
+    #[serde(rename = "loadtest.progress")]
+    LoadtestProgress,
+}
+
+impl EventKind {
+    pub const ALL: [EventKind; 13] = [
+        EventKind::Message,
+        EventKind::IssueUpdated,
+        EventKind::IssueSummary,
+        EventKind::InboxIssue,
+        EventKind::IssueEscalated,
+        EventKind::StatsCounters,
+        EventKind::RoomEvent,
+        EventKind::RoomTally,
+        EventKind::RoomVoteResult,
+        EventKind::AppraisalUpdated,
+        EventKind::AppraisalPublished,
+        EventKind::NodeStats,
+        EventKind::LoadtestProgress,
+    ];
+
+    /// The kind as it is written in `event` frames.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Message => "message",
+            EventKind::IssueUpdated => "issue.updated",
+            EventKind::IssueSummary => "issue.summary",
+            EventKind::InboxIssue => "inbox.issue",
+            EventKind::IssueEscalated => "issue.escalated",
+            EventKind::StatsCounters => "stats.counters",
+            EventKind::RoomEvent => "room.event",
+            EventKind::RoomTally => "room.tally",
+            EventKind::RoomVoteResult => "room.vote_result",
+            EventKind::AppraisalUpdated => "appraisal.updated",
+            EventKind::AppraisalPublished => "appraisal.published",
+            EventKind::NodeStats => "node.stats",
+            EventKind::LoadtestProgress => "loadtest.progress",
+        }
+    }
+
+    /// The kind an `event` frame names, or `None` for one this crate does not know.
+    pub fn parse(kind: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.as_str() == kind)
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<EventKind> for str {
+    fn eq(&self, other: &EventKind) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<EventKind> for String {
+    fn eq(&self, other: &EventKind) -> bool {
+        self == other.as_str()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_reads_back_from_its_wire_text() {
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.as_str());
+            assert_eq!(kind.to_string(), kind.as_str());
+        }
+        assert_eq!(EventKind::parse("issue.unknown"), None);
+        assert!(String::from("room.event") == EventKind::RoomEvent);
+    }
+
+    #[test]
+    fn protocol_md_lists_every_kind() {
+        let doc = include_str!("../PROTOCOL.md");
+        for kind in EventKind::ALL {
+            assert!(
+                doc.contains(&format!("`{}`", kind.as_str())),
+                "PROTOCOL.md does not name {kind}"
+            );
+        }
+    }
+}
