@@ -4,6 +4,10 @@
 use std::time::Duration;
 
 /// An encoded text frame, shared by every recipient: cloning it copies a pointer.
+///
+/// It is the socket's own text type, though that ties the bus to axum: a frame of our own
+/// would have to be checked for UTF-8 again (or copied) on its way into every socket, once per
+/// delivery, and delivery is the hot path.
 pub type Frame = axum::extract::ws::Utf8Bytes;
 
 /// Who among a channel's subscribers receives an event.
