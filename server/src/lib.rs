@@ -6,8 +6,9 @@
 //! http/  ws/       transport: HTTP handlers, one file per resource; one task per WebSocket
 //!   |     |
 //!   v     v
-//! app/             use-cases (issues, meetings, appraisals, channels, accounts and sessions,
-//!   |              audit, stats, ops) and the `AppState` they run on
+//! app/             use-cases (issues, meetings, appraisals, channels, accounts, signing in
+//!   |              and sessions, audit, places, stats, ops) and the `AppState` they run on;
+//!   |              the only callers of the store
 //!   +--> domain/   pure rules: access and roles, places, text, the issue, meeting and
 //!   |              appraisal state machines, deadlines, calendar, statistics; no I/O at all
 //!   +--> store/    the Store trait and its SQL (SQLite or PostgreSQL), a folder per concern
