@@ -11,8 +11,7 @@ use crate::live::bus::{Audience, Publication};
 use hehe_protocol::ops::{LoadtestProgress, NodeStats};
 use hehe_protocol::{Channel, ErrorCode, Position};
 use serde::Serialize;
-use std::time::{Duration, Instant};
-use tokio_util::sync::CancellationToken;
+use std::time::Instant;
 
 pub const NODE_STATS: &str = "node.stats";
 pub const LOADTEST_PROGRESS: &str = "loadtest.progress";
@@ -41,21 +40,12 @@ pub fn node_stats(state: &AppState, node: &str, started: Instant) -> NodeStats {
         .node_stats(node, unix_ms(), started.elapsed().as_secs())
 }
 
-/// Reports this node's figures every `every` until `stop`.
-pub async fn report(state: AppState, node: String, every: Duration, stop: CancellationToken) {
-    let started = Instant::now();
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        let stats = node_stats(&state, &node, started);
-        if let Err(e) = publish(&state, NODE_STATS, &stats).await {
-            // Figures are retaken next interval; a missed report loses no count.
-            tracing::debug!(error = %e.message, "node figures not reported");
-        }
+/// Publishes this node's figures, up since `started`; run each interval (see `serve`).
+pub async fn report(state: &AppState, node: &str, started: Instant) {
+    let stats = node_stats(state, node, started);
+    if let Err(e) = publish(state, NODE_STATS, &stats).await {
+        // Figures are retaken next interval; a missed report loses no count.
+        tracing::debug!(error = %e.message, "node figures not reported");
     }
 }
 

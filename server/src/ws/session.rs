@@ -478,6 +478,7 @@ impl Session {
             bus: bus.clone(),
             batcher: self.state.presence.clone(),
             presence: None,
+            tasks: self.state.sessions.clone(),
         };
         // The join goes out before the hub registers this connection, so nobody is told of
         // their own arrival; the snapshot below, read after registering, includes them.
