@@ -41,7 +41,6 @@ pub mod store;
 pub mod ws;
 
 use crate::app::state::AppState;
-use crate::clock::unix_ms;
 use crate::config::Config;
 use crate::identity::tokens::{Tokens, hash_password};
 use crate::infra::metrics::Metrics;
@@ -84,7 +83,7 @@ pub async fn build_state_with(
     .context("opening the database")?;
     let store: Arc<dyn Store> = Arc::new(store);
     if config.seed_demo
-        && let Some(demo) = app::seed::seed_demo(store.as_ref(), unix_ms()).await?
+        && let Some(demo) = app::seed::seed_demo(store.as_ref(), time.now_ms()).await?
     {
         tracing::info!("seeded the demo neighbourhood");
         app::seed::seed_loadtest_accounts(store.as_ref(), &demo, config.loadtest_accounts).await?;

@@ -200,6 +200,7 @@ pub async fn set_disabled(
     } else {
         // While disabled its tokens were refused as `forbidden`; enabled again, the account
         // signs in anew rather than finding its old sessions alive.
+        // Real time, not `state.now()`: revocations are compared with the tokens' clock.
         let now = crate::clock::unix_ms();
         let sids = state.store.revoke_sessions(target, now, None).await?;
         announce(

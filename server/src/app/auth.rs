@@ -1,5 +1,9 @@
 //! Signing in and out: a login opens a session and answers a pair of tokens, a refresh spends
 //! the refresh token for the next pair, a logout ends one session or all of an account's.
+//!
+//! Session times here are real time (`unix_ms`), not `state.now()`: tokens are checked against
+//! the system clock, and a session's rows are compared with its tokens' times and with the
+//! revocation window, so a test's clock would issue tokens already expired.
 
 use crate::app::channels::{Identity, account_info, identity};
 use crate::app::sessions::announce;
@@ -48,6 +52,7 @@ pub async fn login(state: &AppState, req: LoginRequest) -> AppResult<TokenRespon
     tracing::info!(account = account.id.0, "login");
     let identity = identity(state, account.id).await?;
     let sid = new_session_id();
+    // The tokens' clock (see the module's comment).
     let now = unix_ms();
     state
         .store
@@ -68,6 +73,7 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<TokenRe
         })?;
     // Refused before the session moves on: a disabled account keeps its refresh token useless.
     let identity = identity(state, claims.account()).await?;
+    // The tokens' clock (see the module's comment).
     let now = unix_ms();
     let generation = state
         .store
@@ -117,10 +123,12 @@ pub async fn logout(state: &AppState, claims: &Claims, everywhere: bool) -> AppR
     let account = claims.account();
     // A disabled account is locked out already; it is told so, like on every other route.
     identity(state, account).await?;
+    // The revocation window's clock (see the module's comment); the audit entry takes the
+    // state's, like every other.
     let now = unix_ms();
     let sids = if everywhere {
         let audit = NewAudit {
-            at: now,
+            at: state.now(),
             actor: account,
             action: "session.logout_everywhere".into(),
             target: format!("account:{}", account.0),

@@ -4,7 +4,6 @@
 
 use crate::app::channels::Identity;
 use crate::app::state::AppState;
-use crate::clock::unix_ms;
 use crate::domain::access::{self, ChannelTarget};
 use crate::error::{AppError, AppResult};
 use crate::live::bus::{Audience, Publication};
@@ -37,7 +36,7 @@ async fn publish(state: &AppState, kind: &str, data: &impl Serialize) -> AppResu
 pub fn node_stats(state: &AppState, node: &str, started: Instant) -> NodeStats {
     state
         .metrics
-        .node_stats(node, unix_ms(), started.elapsed().as_secs())
+        .node_stats(node, state.now(), started.elapsed().as_secs())
 }
 
 /// Publishes this node's figures, up since `started`; run each interval (see `serve`).

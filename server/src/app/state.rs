@@ -33,7 +33,8 @@ pub struct AppState {
     /// A hash of a random password, verified when a login names no account, so that a wrong
     /// username costs as much time as a wrong password.
     pub decoy_hash: Arc<str>,
-    /// "Now", for deadlines: the system clock, or a test's.
+    /// "Now", for every time stamped on what happens (deadlines, messages, audit entries,
+    /// meetings, figures): the system clock, or a test's. See `clock::unix_ms` for the rest.
     pub time: Arc<dyn TimeSource>,
     pub calendar: Arc<Calendar>,
     pub media: MediaStore,
