@@ -1,11 +1,13 @@
 //! Where "now" comes from: the system clock in production, a hand-moved one in tests, so that
-//! deadline tests control time instead of waiting for it.
+//! tests control time (deadlines, stamps) instead of waiting for it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 /// The system clock in Unix milliseconds, for what must follow real time whatever a test does
-/// to its clock (token expiry, history ages, latency); everything else asks `TimeSource`.
+/// to its clock: tokens (checked against the system clock) with the session rows and
+/// revocations compared with them, event stamps and delivery latency. Every time the server
+/// stamps on what happens asks `TimeSource` (`AppState::now`).
 pub fn unix_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

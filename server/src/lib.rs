@@ -6,8 +6,9 @@
 //! http/  ws/       transport: HTTP handlers, one file per resource; one task per WebSocket
 //!   |     |
 //!   v     v
-//! app/             use-cases (issues, meetings, appraisals, channels, accounts and sessions,
-//!   |              audit, stats, ops) and the `AppState` they run on
+//! app/             use-cases (issues, meetings, appraisals, channels, accounts, signing in
+//!   |              and sessions, audit, places, stats, ops) and the `AppState` they run on;
+//!   |              the only callers of the store
 //!   +--> domain/   pure rules: access and roles, places, text, the issue, meeting and
 //!   |              appraisal state machines, deadlines, calendar, statistics; no I/O at all
 //!   +--> store/    the Store trait and its SQL (SQLite or PostgreSQL), a folder per concern
@@ -40,10 +41,10 @@ pub mod store;
 pub mod ws;
 
 use crate::app::state::AppState;
-use crate::clock::unix_ms;
 use crate::config::Config;
 use crate::identity::tokens::{Tokens, hash_password};
 use crate::infra::metrics::Metrics;
+use crate::infra::tasks::Tasks;
 use crate::live::bus::Bus;
 use crate::live::bus::memory::{HistoryLimits, MemoryBus};
 use crate::live::bus::redis::RedisBus;
@@ -57,6 +58,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 
 /// Builds the server's state from its configuration: opens and migrates the store, seeds the
 /// demo when asked and the store is empty, and starts the bus.
@@ -81,7 +83,7 @@ pub async fn build_state_with(
     .context("opening the database")?;
     let store: Arc<dyn Store> = Arc::new(store);
     if config.seed_demo
-        && let Some(demo) = app::seed::seed_demo(store.as_ref(), unix_ms()).await?
+        && let Some(demo) = app::seed::seed_demo(store.as_ref(), time.now_ms()).await?
     {
         tracing::info!("seeded the demo neighbourhood");
         app::seed::seed_loadtest_accounts(store.as_ref(), &demo, config.loadtest_accounts).await?;
@@ -180,81 +182,84 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let token = state.shutdown.clone();
-    tokio::spawn({
-        let token = token.clone();
-        async move {
-            tokio::select! {
-                _ = shutdown => token.cancel(),
-                _ = token.cancelled() => {}
-            }
-        }
-    });
-    // History ages out even on channels nobody touches.
-    tokio::spawn({
-        let token = token.clone();
-        async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(30));
-            loop {
-                tokio::select! {
-                    _ = token.cancelled() => break,
-                    _ = tick.tick() => bus.sweep(),
-                }
-            }
-        }
-    });
+    watch_for_shutdown(&state.tasks, shutdown);
+    start_background(&state, bus, &listener);
+    let server = serve_http(state.clone(), listener);
+    state.shutdown.cancelled().await;
+    tracing::info!("shutting down");
+    drain(&state, server).await
+}
 
-    tokio::spawn(state.presence.clone().run(state.bus.clone(), token.clone()));
-    tokio::spawn(crate::app::sessions::run(state.clone(), token.clone()));
+/// Turns `shutdown` resolving into the shutdown token every part of the server watches.
+fn watch_for_shutdown(tasks: &Tasks, shutdown: impl Future<Output = ()> + Send + 'static) {
+    let token = tasks.stop_token();
+    tasks.spawn("shutdown watcher", async move {
+        tokio::select! {
+            _ = shutdown => token.cancel(),
+            _ = token.cancelled() => {}
+        }
+    });
+}
+
+/// The node's own work beside the requests, each until shutdown.
+fn start_background(state: &AppState, bus: Arc<dyn Bus>, listener: &TcpListener) {
+    let tasks = &state.tasks;
+    // History ages out even on channels nobody touches.
+    tasks.every("history sweep", Duration::from_secs(30), move || {
+        bus.sweep();
+        std::future::ready(())
+    });
+    let batcher = state.presence.clone();
+    tasks.spawn(
+        "presence batching",
+        batcher.run(state.bus.clone(), tasks.stop_token()),
+    );
+    tasks.spawn(
+        "revocation sync",
+        app::sessions::run(state.clone(), tasks.stop_token()),
+    );
     // Rate-limit buckets that filled up again are dropped, so the limiters hold only the
     // addresses and accounts active in the last few seconds.
-    tokio::spawn({
-        let (token, limits) = (token.clone(), state.limits.clone());
-        async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(10));
-            loop {
-                tokio::select! {
-                    _ = token.cancelled() => break,
-                    _ = tick.tick() => limits.sweep(),
-                }
-            }
-        }
+    let limits = state.limits.clone();
+    tasks.every("limiter sweep", Duration::from_secs(10), move || {
+        limits.sweep();
+        std::future::ready(())
     });
     // Deadlines: warnings, breaches and escalations, each applied once (see `issues::tick`).
-    tokio::spawn({
-        let (token, state) = (token.clone(), state.clone());
+    let period = Duration::from_millis(state.config.deadline_tick_ms.max(10));
+    let ticking = state.clone();
+    tasks.every("deadline tick", period, move || {
+        let state = ticking.clone();
         async move {
-            let mut tick =
-                tokio::time::interval(Duration::from_millis(state.config.deadline_tick_ms.max(10)));
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = token.cancelled() => break,
-                    _ = tick.tick() => {
-                        if let Err(e) = app::issues::tick(&state).await {
-                            tracing::warn!(error = %e, "deadline tick failed");
-                        }
-                    }
-                }
+            if let Err(e) = app::issues::tick(&state).await {
+                tracing::warn!(error = %e, "deadline tick failed");
             }
         }
     });
-
     if state.config.ops_stats_ms > 0 {
-        // Unless named, a node goes by the address it listens on.
-        let node = match state.config.node_name.as_str() {
-            "" => listener
-                .local_addr()
-                .map_or_else(|_| "unknown".to_owned(), |a| a.to_string()),
-            name => name.to_owned(),
-        };
-        let every = Duration::from_millis(state.config.ops_stats_ms);
-        tokio::spawn(app::ops::report(state.clone(), node, every, token.clone()));
+        let node: Arc<str> = node_name(&state.config, listener).into();
+        let (reporting, started) = (state.clone(), std::time::Instant::now());
+        let period = Duration::from_millis(state.config.ops_stats_ms);
+        tasks.every("ops report", period, move || {
+            let (state, node) = (reporting.clone(), node.clone());
+            async move { app::ops::report(&state, &node, started).await }
+        });
     }
+}
 
-    let grace = state.config.shutdown_grace();
-    let sessions = state.sessions.clone();
-    let app = http::router(state);
+/// The node's name in the ops figures: as configured, or else the address it listens on.
+fn node_name(config: &Config, listener: &TcpListener) -> String {
+    match config.node_name.as_str() {
+        "" => listener
+            .local_addr()
+            .map_or_else(|_| "unknown".to_owned(), |a| a.to_string()),
+        name => name.to_owned(),
+    }
+}
+
+/// Serves the HTTP API and the WebSocket upgrades on `listener` until the shutdown token.
+fn serve_http(state: AppState, listener: TcpListener) -> JoinHandle<std::io::Result<()>> {
+    let token = state.shutdown.clone();
     // Events are small frames that must leave at once: without TCP_NODELAY, Nagle's algorithm
     // holds a frame back while an earlier one waits for its acknowledgement.
     let listener = listener.tap_io(|tcp| {
@@ -263,19 +268,28 @@ pub async fn serve(
         }
     });
     // The peer's address, for the limits per client address.
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown({
-        let token = token.clone();
-        async move { token.cancelled().await }
-    });
-    let server = tokio::spawn(async move { server.await });
+    let app = http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server =
+        axum::serve(listener, app).with_graceful_shutdown(async move { token.cancelled().await });
+    // Not one of `tasks`: it is no background work but the server itself, and `drain` waits
+    // for it on its own terms.
+    tokio::spawn(async move { server.await })
+}
 
-    token.cancelled().await;
-    tracing::info!("shutting down");
-    sessions.close();
-    if tokio::time::timeout(grace, sessions.wait()).await.is_err() {
+/// Closes every connection with the shutdown code and waits for the sessions, then for the
+/// background tasks, together no longer than the grace period; then for the HTTP server.
+async fn drain(state: &AppState, server: JoinHandle<std::io::Result<()>>) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + state.config.shutdown_grace();
+    state.sessions.close();
+    if tokio::time::timeout_at(deadline, state.sessions.wait())
+        .await
+        .is_err()
+    {
         tracing::warn!("connections still open after the shutdown grace period");
     }
+    // Stopped by the same token as the sessions; a tick or a report under way finishes first,
+    // so none writes to the store or the bus after `run` has returned.
+    state.tasks.wait_until(deadline).await;
     // Idle keep-alive HTTP connections end with the graceful shutdown; do not wait past grace.
     if let Ok(Ok(Err(e))) = tokio::time::timeout(Duration::from_secs(1), server).await {
         return Err(e.into());

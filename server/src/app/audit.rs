@@ -1,5 +1,6 @@
-//! Writing the audit log: who did which privileged action to what, where, when, and how it
-//! ended. Entries hold ids and action names only, never message bodies or personal data.
+//! The audit log: who did which privileged action to what, where, when, and how it ended;
+//! written here and read back by admins (all of it) and street chiefs (their streets').
+//! Entries hold ids and action names only, never message bodies or personal data.
 //!
 //! Grant changes, disabling and logging out everywhere write their entry in the transaction
 //! that makes the change (`IdentityStore`). Issue, meeting, appraisal and ops actions write it
@@ -8,10 +9,15 @@
 
 use crate::app::channels::Identity;
 use crate::app::state::AppState;
+use crate::domain::roles::{self, AuditScope};
+use crate::error::{AppError, AppResult};
 use crate::store::identity::{NewAudit, Outcome};
 use hehe_protocol::issue::IssueAction;
 use hehe_protocol::meeting::RoomAction;
 use hehe_protocol::{PlaceId, RequestId};
+
+/// An entry as read back: its id, for paging, and what was written.
+pub use crate::store::identity::AuditRow;
 
 /// An entry for `actor`'s action on `target` about `place` (its street is looked up).
 pub async fn entry(
@@ -64,6 +70,43 @@ pub async fn after(
 ) {
     let e = entry(state, actor, action, target, place, request_id).await;
     record(state, e).await;
+}
+
+/// A page of entries, newest first.
+pub struct Page {
+    pub entries: Vec<AuditRow>,
+    /// The id to read on from (older entries); `None` on the last page.
+    pub next_before: Option<i64>,
+}
+
+/// Entries with ids below `before` that the caller may read: every street's for admins, their
+/// own street's for street chiefs. `street` narrows to one; a chief of several names it.
+pub async fn page(
+    state: &AppState,
+    who: &Identity,
+    street: Option<PlaceId>,
+    before: Option<i64>,
+    limit: u32,
+) -> AppResult<Page> {
+    let street = match roles::audit_scope(&who.actor) {
+        AuditScope::All => street,
+        AuditScope::Streets(mine) => match street {
+            Some(s) if mine.contains(&s) => Some(s),
+            Some(_) => return Err(AppError::forbidden()),
+            None if mine.len() == 1 => Some(mine[0]),
+            None => return Err(AppError::invalid("name the street to read")),
+        },
+        AuditScope::Nothing => return Err(AppError::forbidden()),
+    };
+    let entries = state.store.audit_entries(street, before, limit).await?;
+    let next_before = match entries.last() {
+        Some(last) if entries.len() == limit as usize => Some(last.id),
+        _ => None,
+    };
+    Ok(Page {
+        entries,
+        next_before,
+    })
 }
 
 /// The audit name of an issue action taken by staff, or `None` for what residents do on their

@@ -2,7 +2,6 @@
 //! actor is, what a channel is about, whether the actor may read or post, and posting.
 
 use crate::app::state::AppState;
-use crate::clock::unix_ms;
 use crate::domain::access::{self, Actor, ChannelTarget, Grant};
 use crate::domain::places::PlacePath;
 use crate::domain::text::MessageText;
@@ -252,7 +251,7 @@ pub async fn post_message(
             author_role: actor.badge(),
             request_id,
             text: text.as_str(),
-            at: unix_ms(),
+            at: state.now(),
         })
         .await?;
     if row.channel != channel {

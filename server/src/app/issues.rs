@@ -14,8 +14,8 @@ use crate::live::bus::Audience;
 use crate::media::{MediaError, MediaType};
 use crate::store::StoreError;
 use crate::store::issues::{
-    Applied, CommandKey, DueDeadline, IssueChange, IssueFilter, IssueRecord, NewDeadline,
-    NewIssueRecord, NewPhoto, PhotoRow,
+    Applied, CommandKey, DueDeadline, IssueChange, IssueRecord, NewDeadline, NewIssueRecord,
+    NewPhoto, PhotoRow,
 };
 use hehe_protocol::issue::{
     Clock, IssueAction, IssueDetail, IssueEventInfo, IssueState, IssueSummary, IssueUpdate,
@@ -23,6 +23,9 @@ use hehe_protocol::issue::{
 };
 use hehe_protocol::{Channel, ErrorCode, IssueId, RequestId};
 use serde_json::json;
+
+/// What a listing asks for; `list` narrows it further to what the actor may see.
+pub use crate::store::issues::IssueFilter;
 
 /// Attempts at a change that keeps meeting concurrent changes before giving up.
 const ATTEMPTS: usize = 5;

@@ -2,12 +2,15 @@
 //! callers of the store and the live layer; `http` and `ws` translate requests into calls here
 //! and results back into replies. The rules themselves live in `domain`.
 
+pub mod accounts;
 pub mod appraisals;
 pub mod audit;
+pub mod auth;
 pub mod channels;
 pub mod issues;
 pub mod meetings;
 pub mod ops;
+pub mod places;
 pub mod rooms;
 pub mod seed;
 pub mod sessions;

@@ -1,16 +1,16 @@
 //! The ops channel `ops:1`: every node reports its figures there each interval, and the load
-//! test posts its own, so one dashboard connected to any node sees the whole deployment.
+//! test posts its own, so one dashboard connected to any node sees the whole deployment. And
+//! whether this node is ready to serve, for load balancers.
 
+use crate::app::channels::Identity;
 use crate::app::state::AppState;
-use crate::clock::unix_ms;
-use crate::domain::access::{self, Actor, ChannelTarget};
+use crate::domain::access::{self, ChannelTarget};
 use crate::error::{AppError, AppResult};
 use crate::live::bus::{Audience, Publication};
 use hehe_protocol::ops::{LoadtestProgress, NodeStats};
 use hehe_protocol::{Channel, ErrorCode, Position};
 use serde::Serialize;
-use std::time::{Duration, Instant};
-use tokio_util::sync::CancellationToken;
+use std::time::Instant;
 
 pub const NODE_STATS: &str = "node.stats";
 pub const LOADTEST_PROGRESS: &str = "loadtest.progress";
@@ -36,38 +36,60 @@ async fn publish(state: &AppState, kind: &str, data: &impl Serialize) -> AppResu
 pub fn node_stats(state: &AppState, node: &str, started: Instant) -> NodeStats {
     state
         .metrics
-        .node_stats(node, unix_ms(), started.elapsed().as_secs())
+        .node_stats(node, state.now(), started.elapsed().as_secs())
 }
 
-/// Reports this node's figures every `every` until `stop`.
-pub async fn report(state: AppState, node: String, every: Duration, stop: CancellationToken) {
-    let started = Instant::now();
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tick.tick() => {}
-        }
-        let stats = node_stats(&state, &node, started);
-        if let Err(e) = publish(&state, NODE_STATS, &stats).await {
-            // Figures are retaken next interval; a missed report loses no count.
-            tracing::debug!(error = %e.message, "node figures not reported");
-        }
+/// Publishes this node's figures, up since `started`; run each interval (see `serve`).
+pub async fn report(state: &AppState, node: &str, started: Instant) {
+    let stats = node_stats(state, node, started);
+    if let Err(e) = publish(state, NODE_STATS, &stats).await {
+        // Figures are retaken next interval; a missed report loses no count.
+        tracing::debug!(error = %e.message, "node figures not reported");
     }
 }
 
-/// Publishes a load test's figures for the dashboards. Only those who read `ops:1` may.
+/// What the readiness check found.
+#[derive(Debug, Clone, Copy)]
+pub struct Readiness {
+    /// The store answers.
+    pub store: bool,
+    /// The bus answers.
+    pub bus: bool,
+    pub shutting_down: bool,
+}
+
+impl Readiness {
+    pub fn ready(&self) -> bool {
+        self.store && self.bus && !self.shutting_down
+    }
+}
+
+/// Asks the store and the bus whether they answer.
+pub async fn readiness(state: &AppState) -> Readiness {
+    Readiness {
+        store: state.store.ping().await.is_ok(),
+        bus: state.bus.ready().await,
+        shutting_down: state.shutdown.is_cancelled(),
+    }
+}
+
+/// Publishes a load test's figures for the dashboards. Only those who read `ops:1` may. A run
+/// reports every second: its last report (`done`) stands for the run in the audit log.
 pub async fn post_loadtest(
     state: &AppState,
-    actor: &Actor,
+    who: &Identity,
     progress: &LoadtestProgress,
 ) -> AppResult<Position> {
-    if !access::can_read(actor, &ChannelTarget::Ops) {
+    if !access::can_read(&who.actor, &ChannelTarget::Ops) {
         return Err(AppError::forbidden());
     }
     check(progress)?;
-    publish(state, LOADTEST_PROGRESS, progress).await
+    let position = publish(state, LOADTEST_PROGRESS, progress).await?;
+    if progress.done {
+        let target = format!("loadtest:{}", progress.run);
+        crate::app::audit::after(state, who, "loadtest.run", target, None, None).await;
+    }
+    Ok(position)
 }
 
 fn check(p: &LoadtestProgress) -> AppResult<()> {

@@ -67,6 +67,37 @@ pub async fn seed_demo(store: &dyn Store, now_ms: i64) -> StoreResult<Option<Dem
     if store.account_count().await? > 0 {
         return Ok(None);
     }
+    // In this order: tests and the README know the demo's ids.
+    let places = seed_places(store).await?;
+    let accounts = seed_accounts(store, &places).await?;
+    let meetings = seed_meetings(store, &places, &accounts, now_ms).await?;
+    Ok(Some(Demo {
+        street: places.street,
+        communities: fixed(places.communities)?,
+        grids: fixed(places.grids)?,
+        buildings: fixed(places.buildings)?,
+        other_street: places.other_street,
+        other_community: places.other_community,
+        meeting: meetings.hearing,
+        other_meeting: meetings.general,
+        mediation: meetings.mediation,
+        accounts,
+    }))
+}
+
+/// The demo's places: see [`Demo`].
+struct Places {
+    street: PlaceId,
+    communities: Vec<PlaceId>,
+    grids: Vec<PlaceId>,
+    buildings: Vec<PlaceId>,
+    other_street: PlaceId,
+    other_community: PlaceId,
+}
+
+/// Hehe Street with two communities of two grids of two buildings, then Lakeside Street with
+/// one of each.
+async fn seed_places(store: &dyn Store) -> StoreResult<Places> {
     let street = store
         .insert_place(PlaceKind::Street, None, "Hehe Street", "和合街道")
         .await?;
@@ -102,21 +133,29 @@ pub async fn seed_demo(store: &dyn Store, now_ms: i64) -> StoreResult<Option<Dem
             }
         }
     }
-    let other_street = store
+    let (other_street, other_community) = seed_lakeside(store).await?;
+    Ok(Places {
+        street,
+        communities,
+        grids,
+        buildings,
+        other_street,
+        other_community,
+    })
+}
+
+/// The second street, so that tests see what lies outside a street chief's.
+async fn seed_lakeside(store: &dyn Store) -> StoreResult<(PlaceId, PlaceId)> {
+    let street = store
         .insert_place(PlaceKind::Street, None, "Lakeside Street", "湖畔街道")
         .await?;
-    let other_community = store
-        .insert_place(
-            PlaceKind::Community,
-            Some(other_street),
-            "Lakeside",
-            "湖畔社区",
-        )
+    let community = store
+        .insert_place(PlaceKind::Community, Some(street), "Lakeside", "湖畔社区")
         .await?;
-    let other_grid = store
+    let grid = store
         .insert_place(
             PlaceKind::Grid,
-            Some(other_community),
+            Some(community),
             "Lakeside grid 1",
             "湖畔社区第1网格",
         )
@@ -124,19 +163,26 @@ pub async fn seed_demo(store: &dyn Store, now_ms: i64) -> StoreResult<Option<Dem
     store
         .insert_place(
             PlaceKind::Building,
-            Some(other_grid),
+            Some(grid),
             "Lakeside building 1",
             "湖畔社区1号楼",
         )
         .await?;
+    Ok((street, community))
+}
 
+/// The [`ACCOUNTS`], each with its one role.
+async fn seed_accounts(
+    store: &dyn Store,
+    places: &Places,
+) -> StoreResult<Vec<(&'static str, AccountId)>> {
     let scopes = [
-        street,
-        communities[0],
-        communities[1],
-        grids[0],
-        buildings[0],
-        other_community,
+        places.street,
+        places.communities[0],
+        places.communities[1],
+        places.grids[0],
+        places.buildings[0],
+        places.other_community,
     ];
     // One hash for all: the demo accounts share a published password anyway, and hashing is
     // the slow part of seeding.
@@ -149,14 +195,37 @@ pub async fn seed_demo(store: &dyn Store, now_ms: i64) -> StoreResult<Option<Dem
             .await?;
         accounts.push((username, id));
     }
-    let chief = accounts[5].1;
-    let meeting = store
+    Ok(accounts)
+}
+
+/// The demo's meetings: see [`Demo`].
+struct Meetings {
+    hearing: MeetingId,
+    general: MeetingId,
+    mediation: MeetingId,
+}
+
+async fn seed_meetings(
+    store: &dyn Store,
+    places: &Places,
+    accounts: &[(&'static str, AccountId)],
+    now_ms: i64,
+) -> StoreResult<Meetings> {
+    let id = |username: &str| {
+        accounts
+            .iter()
+            .find(|(u, _)| *u == username)
+            .map(|(_, id)| *id)
+            .ok_or_else(|| StoreError::Corrupt(format!("demo seed made no {username}")))
+    };
+    let riverside = places.communities[0];
+    let hearing = store
         .create_meeting(NewMeeting {
             kind: MeetingKind::Hearing,
             title: "Replacing the drainage pipe of Riverside building 1",
             description: "Whether to replace the pipe now, and how to share the cost.",
-            place: communities[0],
-            chair: chief,
+            place: riverside,
+            chair: id("chief")?,
             secretary: None,
             capacity: None,
             initial_state: MeetingState::Published,
@@ -170,22 +239,22 @@ pub async fn seed_demo(store: &dyn Store, now_ms: i64) -> StoreResult<Option<Dem
             at: now_ms,
         })
         .await?;
-    let other_meeting = store
+    let general = store
         .insert_meeting(
             "general",
             "Lakeside residents' meeting",
-            other_community,
-            accounts[8].1,
+            places.other_community,
+            id("admin")?,
             now_ms,
         )
         .await?;
-    let official = accounts[4].1;
+    let official = id("official")?;
     let mediation = store
         .create_meeting(NewMeeting {
             kind: MeetingKind::Mediation,
             title: "Noise between flats 301 and 401",
             description: "",
-            place: communities[0],
+            place: riverside,
             chair: official,
             secretary: None,
             capacity: None,
@@ -200,27 +269,18 @@ pub async fn seed_demo(store: &dyn Store, now_ms: i64) -> StoreResult<Option<Dem
             at: now_ms,
         })
         .await?;
-    store
-        .add_member(mediation, accounts[0].1, MemberRole::Party)
-        .await?;
-    store
-        .add_member(mediation, accounts[2].1, MemberRole::Party)
-        .await?;
-    store
-        .add_member(mediation, official, MemberRole::Mediator)
-        .await?;
-    Ok(Some(Demo {
-        street,
-        communities: fixed(communities)?,
-        grids: fixed(grids)?,
-        buildings: fixed(buildings)?,
-        other_street,
-        other_community,
-        meeting,
-        other_meeting,
+    for (party, role) in [
+        (id("resident")?, MemberRole::Party),
+        (id("lead")?, MemberRole::Party),
+        (official, MemberRole::Mediator),
+    ] {
+        store.add_member(mediation, party, role).await?;
+    }
+    Ok(Meetings {
+        hearing,
+        general,
         mediation,
-        accounts,
-    }))
+    })
 }
 
 fn fixed<const N: usize>(v: Vec<PlaceId>) -> StoreResult<[PlaceId; N]> {

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 /// Tells every node (this one included) of a change. Applied here at once as well: should the
 /// bus be down, this node still acts, and the others learn revocations from the store.
 pub async fn announce(state: &AppState, notice: Notice) {
+    // Real time: a revocation is kept for as long as the tokens it ends could be valid.
     state.revocations.apply(&notice, unix_ms());
     let frame = Frame::from(serde_json::to_string(&notice).unwrap_or_default());
     if let Err(e) = state.bus.broadcast(NOTICES, frame).await {
@@ -44,6 +45,7 @@ pub async fn run(state: AppState, stop: CancellationToken) {
             _ = tick.tick() => {}
         }
         state.revocations.sync(state.store.as_ref()).await;
+        // Real time: session expiries are the refresh tokens', checked against the system clock.
         if let Err(e) = state.store.prune_sessions(unix_ms()).await {
             tracing::debug!(error = %e, "expired sessions not pruned");
         }

@@ -6,6 +6,7 @@ use crate::config::Config;
 use crate::domain::calendar::Calendar;
 use crate::identity::tokens::Tokens;
 use crate::infra::metrics::Metrics;
+use crate::infra::tasks::Tasks;
 use crate::live::bus::Bus;
 use crate::live::hub::Hub;
 use crate::media::MediaStore;
@@ -27,10 +28,13 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// Every WebSocket session, so shutdown can wait for them.
     pub sessions: TaskTracker,
+    /// The background tasks, stopped by `shutdown` and waited for after the sessions.
+    pub tasks: Tasks,
     /// A hash of a random password, verified when a login names no account, so that a wrong
     /// username costs as much time as a wrong password.
     pub decoy_hash: Arc<str>,
-    /// "Now", for deadlines: the system clock, or a test's.
+    /// "Now", for every time stamped on what happens (deadlines, messages, audit entries,
+    /// meetings, figures): the system clock, or a test's. See `clock::unix_ms` for the rest.
     pub time: Arc<dyn TimeSource>,
     pub calendar: Arc<Calendar>,
     pub media: MediaStore,
@@ -76,6 +80,7 @@ impl AppState {
             &config.limits,
             metrics.clone(),
         ));
+        let shutdown = CancellationToken::new();
         Self {
             limits,
             config,
@@ -84,7 +89,8 @@ impl AppState {
             hub,
             tokens,
             metrics,
-            shutdown: CancellationToken::new(),
+            tasks: Tasks::new(shutdown.clone()),
+            shutdown,
             sessions: TaskTracker::new(),
             decoy_hash: extras.decoy_hash,
             time: extras.time,

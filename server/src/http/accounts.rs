@@ -1,25 +1,18 @@
-//! Accounts for those who manage them: look one up, give and take away roles, disable and
-//! enable. Every change is written to the audit log with it, and reaches the account's live
-//! connections on every node (see `revocation`).
+//! Accounts over HTTP, through `crate::app::accounts`: look one up, give and take away roles,
+//! disable and enable.
 
 use super::extract::{AppPath, AppQuery};
 use super::openapi::docs;
 use super::{AppJson, Authenticated};
-use crate::app::channels::Identity;
-use crate::app::sessions::announce;
+use crate::app::accounts::{self, Account};
 use crate::app::state::AppState;
-use crate::domain::places::PlacePath;
-use crate::domain::roles::{self, GrantRefusal};
-use crate::error::{AppError, AppResult};
-use crate::identity::revocation::Notice;
-use crate::store::AccountRow;
-use crate::store::identity::{GrantChange, NewAudit, Outcome};
+use crate::error::AppResult;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use hehe_protocol::http::ApiError;
-use hehe_protocol::{AccountId, ErrorCode, PlaceId, Role};
+use hehe_protocol::{AccountId, PlaceId, Role};
 use serde::{Deserialize, Serialize};
 
 pub fn router() -> Router<AppState> {
@@ -66,50 +59,23 @@ pub(super) fn request_id(headers: &HeaderMap) -> Option<hehe_protocol::RequestId
     hehe_protocol::RequestId::parse(raw).ok()
 }
 
-async fn paths_of(state: &AppState, id: AccountId) -> AppResult<Vec<PlacePath>> {
-    let mut paths = Vec::new();
-    for g in state.store.grants(id).await? {
-        if let Some(p) = g.place
-            && let Some(path) = state.store.place_path(p).await?
-        {
-            paths.push(path);
+impl From<Account> for AccountDetail {
+    fn from(a: Account) -> Self {
+        Self {
+            id: a.id,
+            username: a.username,
+            display_name: a.display_name,
+            disabled: a.disabled,
+            grants: a
+                .grants
+                .into_iter()
+                .map(|g| GrantSpec {
+                    role: g.role,
+                    place: g.place,
+                })
+                .collect(),
         }
     }
-    Ok(paths)
-}
-
-/// The account, when the caller may see it; otherwise `not_found`, as if it did not exist.
-async fn visible(
-    state: &AppState,
-    who: &Identity,
-    row: Option<AccountRow>,
-) -> AppResult<AccountDetail> {
-    let not_found = || AppError::not_found("account");
-    let row = row.ok_or_else(not_found)?;
-    if !roles::may_view_account(&who.actor, &paths_of(state, row.id).await?) {
-        return Err(not_found());
-    }
-    detail(state, row).await
-}
-
-async fn detail(state: &AppState, row: AccountRow) -> AppResult<AccountDetail> {
-    let grants = state
-        .store
-        .grants(row.id)
-        .await?
-        .into_iter()
-        .map(|g| GrantSpec {
-            role: g.role,
-            place: g.place,
-        })
-        .collect();
-    Ok(AccountDetail {
-        id: row.id,
-        username: row.username,
-        display_name: row.display_name,
-        disabled: row.disabled,
-        grants,
-    })
 }
 
 /// Find an account by its username.
@@ -138,8 +104,8 @@ async fn lookup(
     Authenticated(who): Authenticated,
     AppQuery(q): AppQuery<LookupQuery>,
 ) -> AppResult<Json<AccountDetail>> {
-    let row = state.store.account_by_username(&q.username).await?;
-    Ok(Json(visible(&state, &who, row).await?))
+    let account = accounts::by_username(&state, &who, &q.username).await?;
+    Ok(Json(account.into()))
 }
 
 /// An account with its roles and whether it is disabled.
@@ -167,8 +133,8 @@ async fn account(
     Authenticated(who): Authenticated,
     AppPath(id): AppPath<i64>,
 ) -> AppResult<Json<AccountDetail>> {
-    let row = state.store.account(AccountId(id)).await?;
-    Ok(Json(visible(&state, &who, row).await?))
+    let account = accounts::by_id(&state, &who, AccountId(id)).await?;
+    Ok(Json(account.into()))
 }
 
 /// Give an account a role at a place.
@@ -203,7 +169,18 @@ async fn add_grant(
     headers: HeaderMap,
     AppJson(spec): AppJson<GrantSpec>,
 ) -> AppResult<Json<AccountDetail>> {
-    change_grant(&state, &who, AccountId(id), spec, true, &headers).await
+    let rid = request_id(&headers);
+    let account = accounts::change_grant(
+        &state,
+        &who,
+        AccountId(id),
+        spec.role,
+        spec.place,
+        true,
+        rid.as_ref(),
+    )
+    .await?;
+    Ok(Json(account.into()))
 }
 
 /// Take a role at a place away from an account.
@@ -236,82 +213,18 @@ async fn remove_grant(
     headers: HeaderMap,
     AppJson(spec): AppJson<GrantSpec>,
 ) -> AppResult<Json<AccountDetail>> {
-    change_grant(&state, &who, AccountId(id), spec, false, &headers).await
-}
-
-async fn change_grant(
-    state: &AppState,
-    who: &Identity,
-    target: AccountId,
-    spec: GrantSpec,
-    add: bool,
-    headers: &HeaderMap,
-) -> AppResult<Json<AccountDetail>> {
-    let path = match spec.place {
-        Some(p) => Some(
-            state
-                .store
-                .place_path(p)
-                .await?
-                .ok_or_else(|| AppError::invalid("no such place"))?,
-        ),
-        None => None,
-    };
-    let action = if add { "grant.add" } else { "grant.remove" };
-    let rid = request_id(headers);
-    let mut audit = crate::app::audit::entry(
-        state,
-        who,
-        action,
-        format!("account:{}", target.0),
+    let rid = request_id(&headers);
+    let account = accounts::change_grant(
+        &state,
+        &who,
+        AccountId(id),
+        spec.role,
         spec.place,
+        false,
         rid.as_ref(),
     )
-    .await;
-    audit.detail = Some(spec.role.as_str().to_owned());
-    match roles::may_change_grant(&who.actor, spec.role, path.as_ref()) {
-        Ok(()) => {}
-        Err(GrantRefusal::WrongPlace) => {
-            return Err(AppError::invalid(match roles::place_kind_for(spec.role) {
-                Some(kind) => format!("{} is granted for a {}", spec.role, kind.as_str()),
-                None => format!("{} is granted without a place", spec.role),
-            }));
-        }
-        Err(GrantRefusal::NotAllowed) => {
-            audit.outcome = Outcome::Denied;
-            crate::app::audit::record(state, audit).await;
-            return Err(AppError::forbidden());
-        }
-    }
-    let row = state
-        .store
-        .account(target)
-        .await?
-        .ok_or_else(|| AppError::not_found("account"))?;
-    let change = GrantChange {
-        account: target,
-        role: spec.role,
-        place: spec.place,
-        add,
-    };
-    if !state.store.change_grant(change, &audit).await? {
-        return Err(if add {
-            AppError::new(
-                ErrorCode::Conflict,
-                "the account holds that role there already",
-            )
-        } else {
-            AppError::not_found("grant")
-        });
-    }
-    tracing::info!(
-        actor = who.actor.id.0,
-        account = target.0,
-        action,
-        "grant changed"
-    );
-    announce(state, Notice::IdentityChanged { account: target }).await;
-    Ok(Json(detail(state, row).await?))
+    .await?;
+    Ok(Json(account.into()))
 }
 
 /// Disable an account.
@@ -342,7 +255,9 @@ async fn disable(
     AppPath(id): AppPath<i64>,
     headers: HeaderMap,
 ) -> AppResult<StatusCode> {
-    set_disabled(&state, &who, AccountId(id), true, &headers).await
+    let rid = request_id(&headers);
+    accounts::set_disabled(&state, &who, AccountId(id), true, rid.as_ref()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Enable a disabled account again.
@@ -371,70 +286,7 @@ async fn enable(
     AppPath(id): AppPath<i64>,
     headers: HeaderMap,
 ) -> AppResult<StatusCode> {
-    set_disabled(&state, &who, AccountId(id), false, &headers).await
-}
-
-async fn set_disabled(
-    state: &AppState,
-    who: &Identity,
-    target: AccountId,
-    disabled: bool,
-    headers: &HeaderMap,
-) -> AppResult<StatusCode> {
-    let action = if disabled {
-        "account.disable"
-    } else {
-        "account.enable"
-    };
-    let rid = request_id(headers);
-    let mut audit: NewAudit = crate::app::audit::entry(
-        state,
-        who,
-        action,
-        format!("account:{}", target.0),
-        None,
-        rid.as_ref(),
-    )
-    .await;
-    if !roles::may_disable(&who.actor) {
-        audit.outcome = Outcome::Denied;
-        crate::app::audit::record(state, audit).await;
-        return Err(AppError::forbidden());
-    }
-    if disabled && target == who.actor.id {
-        return Err(AppError::new(
-            ErrorCode::Conflict,
-            "an admin cannot disable their own account",
-        ));
-    }
-    state
-        .store
-        .account(target)
-        .await?
-        .ok_or_else(|| AppError::not_found("account"))?;
-    if state.store.set_disabled(target, disabled, &audit).await? {
-        tracing::info!(
-            actor = who.actor.id.0,
-            account = target.0,
-            action,
-            "account changed"
-        );
-        if disabled {
-            announce(state, Notice::Disabled { account: target }).await;
-        } else {
-            // While disabled its tokens were refused as `forbidden`; enabled again, the
-            // account signs in anew rather than finding its old sessions alive.
-            let now = crate::clock::unix_ms();
-            let sids = state.store.revoke_sessions(target, now, None).await?;
-            announce(
-                state,
-                Notice::Revoked {
-                    account: target,
-                    sids,
-                },
-            )
-            .await;
-        }
-    }
+    let rid = request_id(&headers);
+    accounts::set_disabled(&state, &who, AccountId(id), false, rid.as_ref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

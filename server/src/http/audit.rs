@@ -1,12 +1,12 @@
-//! Reading the audit log: admins all of it, street chiefs what happened in their streets.
+//! Reading the audit log, through `crate::app::audit`: admins all of it, street chiefs what
+//! happened in their streets.
 
 use super::Authenticated;
 use super::extract::{AppQuery, page_size};
 use super::openapi::docs;
+use crate::app::audit::{self, AuditRow};
 use crate::app::state::AppState;
-use crate::domain::roles::{self, AuditScope};
-use crate::error::{AppError, AppResult};
-use crate::store::identity::AuditRow;
+use crate::error::AppResult;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -106,24 +106,9 @@ async fn audit(
     AppQuery(q): AppQuery<AuditQuery>,
 ) -> AppResult<Json<AuditPage>> {
     let limit = page_size(q.limit)?;
-    let asked = q.street.map(PlaceId);
-    let street = match roles::audit_scope(&who.actor) {
-        AuditScope::All => asked,
-        AuditScope::Streets(mine) => match asked {
-            Some(s) if mine.contains(&s) => Some(s),
-            Some(_) => return Err(AppError::forbidden()),
-            None if mine.len() == 1 => Some(mine[0]),
-            None => return Err(AppError::invalid("name the street to read")),
-        },
-        AuditScope::Nothing => return Err(AppError::forbidden()),
-    };
-    let rows = state.store.audit_entries(street, q.before, limit).await?;
-    let next_before = match rows.last() {
-        Some(last) if rows.len() == limit as usize => Some(last.id),
-        _ => None,
-    };
+    let page = audit::page(&state, &who, q.street.map(PlaceId), q.before, limit).await?;
     Ok(Json(AuditPage {
-        entries: rows.into_iter().map(entry).collect(),
-        next_before,
+        entries: page.entries.into_iter().map(entry).collect(),
+        next_before: page.next_before,
     }))
 }

@@ -50,10 +50,8 @@ struct Readiness {
     )
 )]
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let store = state.store.ping().await.is_ok();
-    let bus = state.bus.ready().await;
-    let running = !state.shutdown.is_cancelled();
-    let status = if store && bus && running {
+    let found = crate::app::ops::readiness(&state).await;
+    let status = if found.ready() {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
@@ -61,9 +59,9 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     (
         status,
         Json(Readiness {
-            store,
-            bus,
-            shutting_down: !running,
+            store: found.store,
+            bus: found.bus,
+            shutting_down: found.shutting_down,
         }),
     )
 }

@@ -3,10 +3,9 @@
 use super::extract::{AppMultipart, AppPath, AppQuery, page_size};
 use super::openapi::docs;
 use super::{AppJson, Authenticated};
-use crate::app::issues;
+use crate::app::issues::{self, IssueFilter};
 use crate::app::state::AppState;
 use crate::error::{AppError, AppResult};
-use crate::store::issues::IssueFilter;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};

@@ -1,12 +1,11 @@
-//! Places by id: a place's names with what lies above and under it, so clients can name the
-//! places that grants and statistics mention and let a resident pick a building.
+//! Places by id over HTTP, through `crate::app::places`.
 
 use super::Authenticated;
 use super::extract::AppPath;
 use super::openapi::docs;
+use crate::app::places;
 use crate::app::state::AppState;
-use crate::domain::access;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -44,34 +43,5 @@ async fn place(
     Authenticated(identity): Authenticated,
     AppPath(id): AppPath<i64>,
 ) -> AppResult<Json<PlaceDetail>> {
-    let id = PlaceId(id);
-    let not_found = || AppError::not_found("place");
-    let path = state.store.place_path(id).await?.ok_or_else(not_found)?;
-    if !access::can_see_place(&identity.actor, &path) {
-        return Err(not_found());
-    }
-    let place = state.store.place(id).await?.ok_or_else(not_found)?;
-    let mut ancestors = Vec::new();
-    for above in [Some(path.street), path.community, path.grid] {
-        if let Some(above) = above.filter(|a| *a != id)
-            && let Some(info) = state.store.place(above).await?
-        {
-            ancestors.push(info);
-        }
-    }
-    // Under a place one may see lie places one may not (a building lead's grid holds other
-    // buildings): only those on one of the caller's lines are named.
-    let mut children = Vec::new();
-    for child in state.store.children(id).await? {
-        if let Some(path) = state.store.place_path(child.id).await?
-            && access::can_see_place(&identity.actor, &path)
-        {
-            children.push(child);
-        }
-    }
-    Ok(Json(PlaceDetail {
-        place,
-        ancestors,
-        children,
-    }))
+    Ok(Json(places::detail(&state, &identity, PlaceId(id)).await?))
 }

@@ -241,6 +241,7 @@ impl DeliveryHandler for Delivery {
             return DeliveryHandler::deliver(&self.hub, channel, at, audience, frame);
         }
         match serde_json::from_str::<Notice>(frame.as_str()) {
+            // Real time, like `sync`: revocations follow the tokens' clock.
             Ok(notice) => self.revocations.apply(&notice, unix_ms()),
             Err(e) => tracing::warn!(error = %e, "undecodable identity notice"),
         }

@@ -179,6 +179,7 @@ mod tests {
     }
 
     fn now_ms() -> i64 {
+        // `verify` checks expiry against the system clock.
         crate::clock::unix_ms()
     }
 

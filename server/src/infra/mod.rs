@@ -3,4 +3,5 @@
 
 pub mod limits;
 pub mod metrics;
+pub mod tasks;
 pub mod telemetry;

@@ -6,6 +6,7 @@ use crate::live::hub::{Hub, Subscription};
 use crate::live::presence::PresenceBatcher;
 use hehe_protocol::{Channel, Member};
 use std::sync::Arc;
+use tokio_util::task::TaskTracker;
 
 pub struct Registration {
     pub channel: Channel,
@@ -17,6 +18,9 @@ pub struct Registration {
     pub batcher: Arc<PresenceBatcher>,
     /// Set once the connection was marked present.
     pub presence: Option<Member>,
+    /// The sessions' tracker: the leave below may outlive the session that dropped this, and
+    /// shutdown waits for it like for the session.
+    pub tasks: TaskTracker,
 }
 
 impl Drop for Registration {
@@ -29,8 +33,8 @@ impl Drop for Registration {
             let (bus, batcher) = (self.bus.clone(), self.batcher.clone());
             let (channel, conn) = (self.channel, self.conn);
             // Drop cannot wait; the leave is settled from a task of its own.
-            if let Ok(handle) = tokio::runtime::Handle::try_current() {
-                handle.spawn(async move {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                self.tasks.spawn(async move {
                     if let Ok(true) = bus.presence_leave(channel, conn, member.account_id).await {
                         batcher.left(channel, member);
                     }

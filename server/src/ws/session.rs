@@ -478,6 +478,7 @@ impl Session {
             bus: bus.clone(),
             batcher: self.state.presence.clone(),
             presence: None,
+            tasks: self.state.sessions.clone(),
         };
         // The join goes out before the hub registers this connection, so nobody is told of
         // their own arrival; the snapshot below, read after registering, includes them.
@@ -581,6 +582,7 @@ fn decode_events(frames: &[(Audience, Frame)], staff: bool) -> AppResult<Vec<Eve
 
 /// A Unix-ms expiry as a timer deadline.
 fn expiry_instant(expires_at_ms: i64) -> Instant {
+    // Token expiries are real time: the token was checked against the system clock too.
     let left = expires_at_ms - crate::clock::unix_ms();
     Instant::now() + std::time::Duration::from_millis(left.max(0) as u64)
 }

@@ -32,6 +32,32 @@ async fn shutdown_sends_the_reconnect_code_to_every_client() {
 }
 
 #[tokio::test]
+async fn run_returns_only_after_the_background_tasks_have_ended() {
+    let mut app = spawn_app().await;
+    let finished = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // A background task that needs a moment to wind down once told to stop, as a deadline
+    // tick or a report under way would.
+    let stop = app.state.tasks.stop_token();
+    app.state.tasks.spawn("winding down", {
+        let finished = finished.clone();
+        async move {
+            stop.cancelled().await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            finished.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    app.shutdown().await.expect("run returns cleanly");
+    assert!(
+        finished.load(std::sync::atomic::Ordering::SeqCst),
+        "run returned while a background task was still running"
+    );
+    assert!(
+        app.state.tasks.is_empty(),
+        "every background task (sweeps, presence, revocation sync, deadline tick) has ended"
+    );
+}
+
+#[tokio::test]
 async fn a_silent_client_is_closed_after_the_heartbeat_timeout_and_a_live_one_is_not() {
     let app = spawn_app_with(|c| {
         c.heartbeat_secs = 1;

@@ -5,6 +5,7 @@ mod appraisals;
 mod audit;
 mod authz;
 mod bad_input;
+mod clock;
 #[path = "../common/mod.rs"]
 mod common;
 mod deadlines;

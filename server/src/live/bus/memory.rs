@@ -134,6 +134,7 @@ impl Bus for MemoryBus {
         }
         s.top += 1;
         let offset = s.top;
+        // Real time: every node's hub measures delivery latency against it.
         let time = unix_ms();
         let text = EventEncoder::encode(p.channel, offset, &s.epoch, &p.kind, time, &p.data);
         let frame = Frame::from(text);

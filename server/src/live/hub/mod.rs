@@ -224,6 +224,7 @@ impl Hub {
 impl DeliveryHandler for Hub {
     fn deliver(&self, channel: Channel, at: Option<At<'_>>, audience: Audience, frame: &Frame) {
         if let Some(at) = at {
+            // Real time, like the bus's stamp: this is latency, not a domain time.
             self.metrics
                 .arrived(crate::clock::unix_ms().saturating_sub(at.time));
         }
