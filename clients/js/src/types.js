@@ -86,6 +86,14 @@ export {};
  */
 
 /**
+ * An action on an issue, as `allowed_actions` names it (§10.2): the `kind`s of `issue_action`,
+ * with `post_note` for a `post_update` with `internal: true`. A newer server may name others.
+ * @typedef {'acknowledge' | 'post_update' | 'post_note' | 'complete' | 'return' | 'escalate'
+ *   | 'accept' | 'reject' | 'merge' | 'dispatch' | 'declare_unfixable' | 'verify_ok' | 'verify_fail'
+ *   | 'rate' | 'withdraw' | 'me_too' | 'follow' | 'unfollow' | (string & {})} IssueActionKind
+ */
+
+/**
  * An issue summary (§8.1 `issue` reply). Only the fields every client relies on are typed.
  * @typedef {object} IssueSummary
  * @property {number} id
@@ -98,6 +106,11 @@ export {};
  * @property {boolean} public
  * @property {number} created_at
  * @property {number} updated_at
+ * @property {IssueActionKind[]} [allowed_actions] What the caller may do to the issue now, in
+ *   the order a client shows the buttons (§10.2): show those and no others. Present in answers
+ *   to one caller (`GET /api/issues`, `/api/issues/{id}`, `/api/issues/similar`, the `issue`
+ *   reply); absent in events of shared channels (`issue.updated`, `issue.summary`,
+ *   `inbox.issue`), whose readers differ: keep the last list or read the issue again.
  */
 
 /**

@@ -1,11 +1,53 @@
 // The issue loop in two browsers: a resident raises an issue with a photo; the official accepts
 // and dispatches it over the HTTP API (the test's own calls, see README); the grid worker sees it
 // arrive live, acknowledges it, posts progress with a photo and completes it; the resident sees
-// every step live and rates it.
+// every step live and rates it. On the way, each issue page must show the buttons of the
+// server's `allowed_actions` for its reader, no more and no fewer.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setup, signIn, apiAs, pngFile, SCREENSHOTS } from './support.js';
+
+/** The issue page's buttons for each action kind the server may allow; other kinds have none. */
+const BUTTONS = {
+  acknowledge: ['act-acknowledge'],
+  post_update: ['act-progress'],
+  complete: ['act-complete'],
+  return: ['act-return'],
+  escalate: ['act-escalate'],
+  accept: ['act-accept'],
+  reject: ['act-reject'],
+  dispatch: ['act-dispatch'],
+  verify_ok: ['act-verify_ok'],
+  verify_fail: ['act-verify_fail'],
+  rate: ['act-rate', 'act-reopen'],
+  withdraw: ['act-withdraw'],
+  follow: ['act-follow'],
+};
+
+/**
+ * Waits (5 s at most) until the issue page in `page` shows exactly the buttons of what the
+ * server allows `who` now, then checks it; returns the server's `allowed_actions`.
+ */
+async function buttonsAsAllowed(page, who, id) {
+  const { issue } = await who.call('GET', `/api/issues/${id}`);
+  const want = issue.allowed_actions.flatMap((kind) => BUTTONS[kind] || []).sort();
+  const shown = () => page.locator('[data-testid="issue-actions"] button').evaluateAll((els) => els.map((e) => e.dataset.testid).sort());
+  await page
+    .waitForFunction(
+      (w) => JSON.stringify([...document.querySelectorAll('[data-testid="issue-actions"] button')].map((e) => e.dataset.testid).sort()) === w,
+      JSON.stringify(want),
+      { timeout: 5000 },
+    )
+    .catch(() => {});
+  assert.deepEqual(await shown(), want, `${who.account.username}'s buttons are the server's ${issue.allowed_actions}`);
+  return issue.allowed_actions;
+}
+
+/** `page` shows none of these buttons. */
+async function noButtons(page, ...testids) {
+  for (const testid of testids) assert.equal(await page.getByTestId(testid).count(), 0, `no ${testid} button`);
+}
 
 test('a resident raises an issue, the grid worker handles it live, the resident rates it', async (t) => {
   const { base, browser } = await setup(t);
@@ -41,11 +83,32 @@ test('a resident raises an issue, the grid worker handles it live, the resident 
   assert.ok(id > 0, 'the issue page is open');
   await resident.getByTestId('issue-place').getByText('Riverside building 1').waitFor();
 
-  // The official accepts and dispatches it to the worker (HTTP API).
+  // Her buttons are what the server allows her: she may withdraw her report, not accept it.
+  const residentApi = await apiAs(base, 'resident');
+  await resident.getByTestId('act-withdraw').waitFor();
+  assert.ok((await buttonsAsAllowed(resident, residentApi, id)).includes('withdraw'));
+  await noButtons(resident, 'act-accept', 'act-reject', 'act-dispatch', 'act-rate');
+
+  // The community official's page of the same issue: accept or reject, not rate or withdraw.
   const official = await apiAs(base, 'official');
+  const desk = await signIn(browser, base, 'official');
+  await desk.evaluate((n) => (location.hash = `#issue/${n}`), id);
+  await desk.getByTestId('act-accept').waitFor();
+  await desk.getByTestId('act-reject').waitFor();
+  await buttonsAsAllowed(desk, official, id);
+  await noButtons(desk, 'act-rate', 'act-reopen', 'act-withdraw', 'act-acknowledge');
+
+  // The official accepts and dispatches it to the worker (HTTP API). The event carries no
+  // allowed_actions: both pages read the issue again, and their buttons follow.
   const workerAccount = (await apiAs(base, 'worker')).account;
   await official.action(id, { kind: 'accept' });
   await resident.locator('[data-testid="issue-state"][data-state="accepted"]').waitFor();
+  await desk.locator('[data-testid="issue-state"][data-state="accepted"]').waitFor();
+  await desk.getByTestId('act-dispatch').waitFor();
+  await buttonsAsAllowed(desk, official, id);
+  await noButtons(desk, 'act-accept');
+  await buttonsAsAllowed(resident, residentApi, id);
+  await desk.context().close();
   await official.action(id, { kind: 'dispatch', assignee: workerAccount.id });
   await resident.locator('[data-testid="issue-state"][data-state="dispatched"]').waitFor();
 
@@ -70,6 +133,8 @@ test('a resident raises an issue, the grid worker handles it live, the resident 
   await resident.getByText('Cleared floors 1 and 2; the rest tomorrow morning.').waitFor();
   await worker.getByTestId('act-complete').click();
   await resident.locator('[data-testid="issue-state"][data-state="awaiting_rating"]').waitFor();
+  assert.ok((await buttonsAsAllowed(resident, residentApi, id)).includes('rate'));
+  await noButtons(resident, 'act-withdraw');
   await resident.screenshot({ path: `${SCREENSHOTS}/issue-375.png` });
 
   // The resident rates it: closed as fixed.

@@ -70,10 +70,40 @@ export function issueView(main, id) {
   let closed = false;
   const onEvent = (ev) => {
     if (ev.kind !== 'issue.updated' || !detail) return;
-    detail.issue = ev.data.issue;
+    // The event's summary is the same for every reader, so it says nothing of what this caller
+    // may do: the last list known stays on the buttons until the issue is read again.
+    detail.issue = { ...ev.data.issue, allowed_actions: detail.issue.allowed_actions };
     if (ev.data.event && !detail.timeline.some((e) => e.seq === ev.data.event.seq)) detail.timeline.push(ev.data.event);
     const photo = ev.data.event?.kind === 'photo' && ev.data.event.data?.photo;
     if (photo && !(detail.photos || []).some((p) => p.id === photo.id)) detail.photos = [...(detail.photos || []), photo];
+    render();
+    reread();
+  };
+  // One read at a time; events during a read ask for one more after it, so the last read
+  // starts after the last event and the page ends up as the server has it.
+  let reading = false;
+  let again = false;
+  const reread = () => {
+    if (closed) return;
+    if (reading) {
+      again = true;
+      return;
+    }
+    reading = true;
+    load()
+      .catch(() => {})
+      .finally(() => {
+        reading = false;
+        if (again) {
+          again = false;
+          reread();
+        }
+      });
+  };
+  /** A command's reply: the summary after the caller's own action, with their allowed_actions. */
+  const settle = (summary) => {
+    if (!detail || summary?.id !== detail.issue.id || summary.updated_at < detail.issue.updated_at) return;
+    detail.issue = summary;
     render();
   };
   const render = () => {
@@ -97,7 +127,7 @@ export function issueView(main, id) {
         h('div.progress', h(`div.p${STEP[issue.state] ?? 0}`)),
         detail.description && h('div', detail.description),
       ),
-      actionsFor(detail),
+      actionsFor(detail, settle),
       photos.length > 0 &&
         h(
           'div.section',
@@ -133,16 +163,16 @@ export function issueView(main, id) {
       await load();
       const channel = `issue:${id}`;
       sub = S.client.subscription(channel);
-      if (!sub) sub = await S.client.subscribe(channel, { onReset: () => load() });
+      if (!sub) sub = await S.client.subscribe(channel, { onReset: () => reread() });
       if (closed) return;
       sub.on('event', onEvent);
-      await load(); // anything that happened while subscribing
+      reread(); // anything that happened while subscribing
     } catch (e) {
       if (!detail) mount(page, h('div.error', errText(e)));
     }
   })();
   return {
-    refresh: () => load().catch(() => {}),
+    refresh: reread,
     cleanup: () => {
       closed = true;
       sub?.off('event', onEvent);
@@ -150,15 +180,18 @@ export function issueView(main, id) {
   };
 }
 
-/** A button per action `issueActions` allows, in its order; null when there is none. */
-function actionsFor(detail) {
+/**
+ * A button per action `issueActions` allows (the server's `allowed_actions`), in its order; null
+ * when there is none. `settle(summary)` takes the reply of a one-tap action.
+ */
+function actionsFor(detail, settle) {
   const issue = detail.issue;
   const act = (kind, label, action, cls = '') =>
     h(`button.btn.small${cls}`, {
       testid: `act-${kind}`,
       onclick: async () => {
         try {
-          await S.client.issueAction(issue.id, action());
+          settle(await S.client.issueAction(issue.id, action()));
         } catch (e) {
           toast(errText(e));
         }
@@ -185,7 +218,9 @@ function actionsFor(detail) {
     withdraw: () => act('withdraw', t('act.withdraw'), () => ({ kind: 'withdraw' }), '.secondary'),
     follow: () => act('follow', t('act.follow'), () => ({ kind: 'follow' }), '.secondary'),
   };
-  // Kinds this screen has no button for (from a newer server) are left out.
+  // Kinds this screen has no button for are left out: `post_note` (an internal update), `merge`,
+  // `declare_unfixable`, `me_too` (offered in the raise sheet instead), `unfollow`, and any kind
+  // of a newer server.
   const shown = issueActions(detail).filter((kind) => buttons[kind]).flatMap((kind) => buttons[kind]());
   return shown.length ? h('div.section', h('div.actions', { testid: 'issue-actions' }, shown)) : null;
 }

@@ -59,6 +59,8 @@ export function roomView(main, id) {
     const d = entry.data || {};
     const drop = (list, who) => list.filter((x) => x !== who);
     switch (entry.kind) {
+      case 'published': room.state = 'published'; break;
+      case 'cancelled': room.state = 'cancelled'; break;
       case 'started': room.state = 'live'; break;
       case 'ended': room.state = 'ended'; room.floor = undefined; room.hands = []; room.votes.forEach((v) => (v.open = false)); break;
       case 'minutes_published': room.state = 'closed'; detail.meeting.minutes = d.text; break;
@@ -86,10 +88,37 @@ export function roomView(main, id) {
       default: break;
     }
   };
+  /**
+   * Whether an entry changes what the caller may do beyond the meeting's state, which
+   * `allowed_actions` already covers: it names them (muted, unmuted, removed, readmitted, given
+   * the floor, or losing it). A change of mode is not one: `say` stays allowed and the server
+   * refuses it to all but the speaker and the chair. Asked before the entry is folded, while
+   * the room still says who held the floor.
+   */
+  const concernsMe = (entry) => {
+    const d = entry.data || {};
+    const me = S.me.id;
+    switch (entry.kind) {
+      case 'muted':
+      case 'unmuted':
+      case 'removed':
+      case 'readmitted':
+        return d.who === me;
+      case 'floor_given':
+        return d.to === me || detail.room.floor === me;
+      case 'floor_taken':
+        return detail.room.floor === me;
+      default:
+        return false;
+    }
+  };
   const onEvent = (ev) => {
     if (!detail) return buffered.push(ev);
-    if (ev.kind === 'room.event') apply(ev.data);
-    else if (ev.kind === 'room.tally' || ev.kind === 'room.vote_result') {
+    if (ev.kind === 'room.event') {
+      const mine = ev.data.seq > detail.room.seq && concernsMe(ev.data);
+      apply(ev.data);
+      if (mine) rereadAllowed();
+    } else if (ev.kind === 'room.tally' || ev.kind === 'room.vote_result') {
       const v = detail.room.votes.find((x) => x.id === ev.data.vote);
       if (v) { v.counts = ev.data.counts; v.ballots = ev.data.ballots; if (ev.kind === 'room.vote_result') v.open = false; }
     }
@@ -112,7 +141,7 @@ export function roomView(main, id) {
       listed.meeting = { ...listed.meeting, state: room.state };
       renderList();
     }
-    const allowed = roomActions(meeting, room);
+    const allowed = roomActions(detail);
     const live = room.state === 'live';
     const muted = room.muted.includes(S.me.id);
     const members = sub ? sub.members : [];
@@ -232,6 +261,34 @@ export function roomView(main, id) {
       input.disabled = true;
     }
   })();
+  // What the caller may do, read again after an entry that changed it; only `allowed_actions` is
+  // taken, as the room goes on being folded from the channel meanwhile. One read at a time, and
+  // one more after it when another such entry came during it.
+  let reading = false;
+  let again = false;
+  async function rereadAllowed() {
+    if (closed) return;
+    if (reading) {
+      again = true;
+      return;
+    }
+    reading = true;
+    try {
+      const fresh = await api('GET', `/api/meetings/${id}`);
+      if (detail && !closed) {
+        detail.allowed_actions = fresh.allowed_actions;
+        render();
+      }
+    } catch {
+      // The buttons stay as they were; the server still refuses what it does not allow.
+    } finally {
+      reading = false;
+      if (again) {
+        again = false;
+        rereadAllowed();
+      }
+    }
+  }
   async function reload() {
     const fresh = await api('GET', `/api/meetings/${id}`);
     said.length = 0;

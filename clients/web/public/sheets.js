@@ -4,7 +4,7 @@
 import { h, mount } from './dom.js';
 import { t, getLang, placeName } from './i18n.js';
 import { S, api, placeDetail, uploadPhoto } from './state.js';
-import { RAISERS, raiseOnBehalf } from './rules.js';
+import { RAISERS, raiseOnBehalf, issueActions } from './rules.js';
 import { sheet, field, toast, errText, go } from './ui.js';
 import { stateText } from './cards.js';
 
@@ -219,7 +219,8 @@ export function openRaiseSheet() {
             h(
               'div.section',
               h('div', h('b', issue.title), ' ', h(`span.chip.${issue.state}`, stateText(issue))),
-              h('button.btn.small.secondary', {
+              // Only where the server allows it (not on one's own report, for one).
+              issueActions({ issue }).includes('me_too') && h('button.btn.small.secondary', {
                 testid: `metoo-${issue.id}`,
                 onclick: async (e) => {
                   try {

@@ -64,16 +64,18 @@ fn fits_the_meeting(room: &Room, actor: &RoomActor, kind: RoomActionKind) -> boo
 }
 
 /// Refusals of the actor's standing or the meeting's state: no fields would change them.
+/// Who holds the floor is not among them: it moves from minute to minute, so `say` stays
+/// listed in `floor_only` mode (and is refused to all but the speaker and the chair), and a
+/// change of mode does not send a whole room back to ask what it may do.
 fn stops_the_kind(refusal: &RoomRefusal) -> bool {
     match refusal {
         RoomRefusal::NotChair
         | RoomRefusal::NotAllowed
         | RoomRefusal::Removed
         | RoomRefusal::Muted
-        | RoomRefusal::NotYourFloor
         | RoomRefusal::Locked
         | RoomRefusal::WrongState(_) => true,
-        RoomRefusal::Invalid(_) => false,
+        RoomRefusal::NotYourFloor | RoomRefusal::Invalid(_) => false,
     }
 }
 
@@ -243,6 +245,12 @@ mod tests {
             allowed_actions(&live, &resident),
             vec![K::RaiseHand, K::LowerHand, K::CastVote],
             "muted: hands and votes still"
+        );
+        live.muted.clear();
+        live.mode = RoomMode::FloorOnly;
+        assert!(
+            allowed_actions(&live, &resident).contains(&K::Say),
+            "the floor is a matter of the moment: refused when said, not hidden"
         );
         live.removed.insert(RESIDENT);
         assert_eq!(
