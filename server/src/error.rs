@@ -117,6 +117,12 @@ impl From<crate::infra::limits::Refused> for AppError {
     }
 }
 
+impl From<crate::domain::text::TextError> for AppError {
+    fn from(e: crate::domain::text::TextError) -> Self {
+        AppError::invalid(e.to_string())
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();

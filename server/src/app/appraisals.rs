@@ -8,6 +8,7 @@ use crate::domain::appraisal::{
     self, Action, CheckedAppraisal, Counted, Move, Refusal, Standing, permitted,
 };
 use crate::domain::places::PlacePath;
+use crate::domain::text::Text;
 use crate::error::{AppError, AppResult};
 use crate::live::bus::Audience;
 use crate::store::StoreError;
@@ -22,7 +23,7 @@ use hehe_protocol::appraisal::{
     FollowUpInfo, NewAppraisal, NewBallot,
 };
 use hehe_protocol::meeting::{MeetingKind, MeetingState};
-use hehe_protocol::{Channel, ErrorCode, MeetingId, Role};
+use hehe_protocol::{Channel, ErrorCode, MeetingId};
 
 /// Attempts at a state change that keeps meeting concurrent ballots or voids.
 const ATTEMPTS: usize = 8;
@@ -228,8 +229,7 @@ pub async fn detail(state: &AppState, who: &Identity, id: MeetingId) -> AppResul
     let record = &snapshot.record;
     let published = record.state == AppraisalState::Published;
     let see_results = published && permitted(&who.actor, &standing, Action::ReadResults);
-    // Those who count see the ballots: the chair, or an admin standing in.
-    let counter = who.actor.id == loaded.meeting.chair || who.actor.has_role(Role::Admin);
+    let counter = permitted(&who.actor, &standing, Action::ReadBallots);
     let see_ballots = counter && record.state >= AppraisalState::Counting;
     let follow_ups = if see_results {
         let rows = state.store.appraisal_follow_ups(id).await?;
@@ -479,7 +479,7 @@ pub async fn void(
     let standing = standing(state, who, &loaded).await?;
     require(who, &standing, Action::Void)?;
     appraisal::may_void_in(loaded.record.state)?;
-    let reason = appraisal::text(reason, "reason", appraisal::MAX_REASON)?;
+    let reason = Text::parse(reason, &appraisal::VOID_REASON)?;
     let lock = state.rooms.turn(id);
     let turn = lock.lock().await;
     let outcome = state
@@ -487,7 +487,7 @@ pub async fn void(
         .appraisal_void(VoidWrite {
             id,
             ballot_id,
-            reason: &reason,
+            reason: reason.as_str(),
             actor: who.actor.id,
             at: state.now(),
         })

@@ -5,7 +5,7 @@ use crate::app::state::AppState;
 use crate::clock::unix_ms;
 use crate::domain::access::{self, Actor, ChannelTarget, Grant};
 use crate::domain::places::PlacePath;
-use crate::domain::text::MessageText;
+use crate::domain::text::{MESSAGE, Text};
 use crate::error::{AppError, AppResult};
 use crate::live::bus::Publication;
 use hehe_protocol::http::{AccountInfo, GrantInfo, MessageData, MessageInfo, PlaceKind};
@@ -226,7 +226,7 @@ pub async fn post_message(
     channel: Channel,
     text: &str,
 ) -> AppResult<Posted> {
-    let text = MessageText::parse(text).map_err(|e| AppError::invalid(e.to_string()))?;
+    let text = Text::parse(text, &MESSAGE)?;
     state
         .limits
         .check_account(crate::infra::limits::Limit::Post, identity.actor.id)?;

@@ -4,29 +4,30 @@
 use crate::app::channels::{Identity, identity};
 use crate::app::state::AppState;
 use crate::domain::access::{self, Actor, ChannelTarget};
-use crate::domain::category::{self, Category, WARN_PERCENT};
+use crate::domain::category::{self, Category};
 use crate::domain::issue::{
-    Agent, Command, Context, Decision, Issue, NewEvent, Refusal, decide, may_submit, may_upload,
-    running_clocks,
+    self as rules, Agent, Command, Context, Decision, NewEvent, Refusal, decide, may_submit,
+    may_upload,
 };
+use crate::domain::sla;
+use crate::domain::text::Text;
 use crate::error::{AppError, AppResult};
 use crate::live::bus::Audience;
 use crate::media::{MediaError, MediaType};
 use crate::store::StoreError;
 use crate::store::issues::{
-    Applied, CommandKey, DueDeadline, IssueChange, IssueFilter, IssueRecord, NewDeadline,
-    NewIssueRecord, NewPhoto, PhotoRow,
+    Applied, CommandKey, DueDeadline, IssueChange, IssueFilter, IssueRecord, NewIssueRecord,
+    NewPhoto, PhotoRow,
 };
 use hehe_protocol::issue::{
-    Clock, IssueAction, IssueDetail, IssueEventInfo, IssueState, IssueSummary, IssueUpdate,
-    NewIssue, PhotoInfo, PhotoKind, Visibility,
+    IssueAction, IssueDetail, IssueEventInfo, IssueState, IssueSummary, IssueUpdate, NewIssue,
+    PhotoInfo, PhotoKind, Visibility,
 };
 use hehe_protocol::{Channel, ErrorCode, IssueId, RequestId};
 use serde_json::json;
 
 /// Attempts at a change that keeps meeting concurrent changes before giving up.
 const ATTEMPTS: usize = 5;
-const MAX_TITLE_CHARS: usize = 120;
 
 impl From<Refusal> for AppError {
     fn from(r: Refusal) -> Self {
@@ -34,70 +35,9 @@ impl From<Refusal> for AppError {
             Refusal::Forbidden => AppError::forbidden(),
             Refusal::WrongState(_) => AppError::new(ErrorCode::Conflict, r.to_string()),
             Refusal::Invalid(why) => AppError::invalid(why),
+            Refusal::Text(e) => e.into(),
         }
     }
-}
-
-fn checked(raw: &str, what: &'static str, max: usize) -> AppResult<String> {
-    let t = raw.trim();
-    if t.is_empty() {
-        return Err(AppError::invalid(format!("the {what} is empty")));
-    }
-    if t.chars().count() > max {
-        return Err(AppError::invalid(format!(
-            "the {what} is longer than {max} characters"
-        )));
-    }
-    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(AppError::invalid(format!(
-            "the {what} holds control characters"
-        )));
-    }
-    Ok(t.to_owned())
-}
-
-/// New clocks for the clocks a state runs, started now.
-fn start(state: &AppState, clocks: &[Clock], issue: &Issue, now: i64) -> Vec<NewDeadline> {
-    clocks
-        .iter()
-        .map(|&clock| {
-            let limit = category::limit(clock, issue.priority);
-            NewDeadline {
-                clock,
-                started_at: now,
-                warn_at: state
-                    .calendar
-                    .due(now, limit * WARN_PERCENT / 100, issue.priority),
-                due_at: state.calendar.due(now, limit, issue.priority),
-            }
-        })
-        .collect()
-}
-
-/// Which clocks stop and which start when `old` becomes `new`: those the new state does not
-/// run stop, those it newly runs start, and all restart when the level or priority changed.
-fn clock_changes(
-    state: &AppState,
-    old: &Issue,
-    new: &Issue,
-    now: i64,
-) -> (Vec<Clock>, Vec<NewDeadline>) {
-    let before = running_clocks(old.state);
-    let after = running_clocks(new.state);
-    let restart = old.level != new.level
-        || old.priority != new.priority
-        || old.reopen_count != new.reopen_count;
-    let stop: Vec<Clock> = before
-        .iter()
-        .copied()
-        .filter(|c| restart || !after.contains(c))
-        .collect();
-    let begin: Vec<Clock> = after
-        .iter()
-        .copied()
-        .filter(|c| restart || !before.contains(c))
-        .collect();
-    (stop, start(state, &begin, new, now))
 }
 
 /// Whether the actor may see the issue at all.
@@ -134,12 +74,8 @@ pub async fn submit(
         .check_account(crate::infra::limits::Limit::Submit, who.actor.id)?;
     let category =
         category::find(&new.category).ok_or_else(|| AppError::invalid("unknown category"))?;
-    let title = checked(&new.title, "title", MAX_TITLE_CHARS)?;
-    let description = checked(
-        &new.description,
-        "description",
-        crate::domain::issue::MAX_TEXT_CHARS,
-    )?;
+    let title = Text::parse(&new.title, &rules::TITLE)?;
+    let description = Text::parse(&new.description, &rules::DESCRIPTION)?;
     if let Some(l) = new.location
         && !((-90.0..=90.0).contains(&l.lat) && (-180.0..=180.0).contains(&l.lon))
     {
@@ -175,28 +111,11 @@ pub async fn submit(
         text: None,
         data: json!({ "category": category.code, "priority": priority, "on_behalf": helped.is_some() }),
     }];
-    let draft = Issue {
-        id: IssueId(0),
-        state: IssueState::Submitted,
-        priority,
-        level: hehe_protocol::issue::Level::Grid,
-        place,
-        reporter,
-        public: new.public,
-        assignee: None,
-        resolution: None,
-        closure: None,
-        rated: None,
-        duplicate_of: None,
-        reopen_count: 0,
-        return_count: 0,
-        has_after_photo: false,
-    };
-    let clocks = start(state, running_clocks(IssueState::Submitted), &draft, now);
+    let clocks = sla::first(&state.calendar, priority, now);
     let record = NewIssueRecord {
         category: category.code,
-        title: &title,
-        description: &description,
+        title: title.as_str(),
+        description: description.as_str(),
         place_id: new.place_id,
         place,
         location: new.location,
@@ -329,15 +248,13 @@ fn change_for<'a>(
     merge_into: Option<IssueId>,
 ) -> IssueChange<'a> {
     let now = state.now();
-    let (stop_clocks, start_clocks) = clock_changes(state, &record.issue, &decision.issue, now);
     IssueChange {
         actor,
         command,
         expected_version: record.version,
         issue: &decision.issue,
         events: &decision.events,
-        stop_clocks,
-        start_clocks,
+        clocks: sla::changes(&state.calendar, &record.issue, &decision.issue, now),
         claim,
         breached: decision.breached,
         follow: decision.follow.zip(actor).map(|(on, a)| (a, on)),
@@ -420,7 +337,7 @@ pub async fn detail(state: &AppState, who: &Identity, id: IssueId) -> AppResult<
     if !can_see(state, actor, &record).await? {
         return Err(AppError::not_found("issue"));
     }
-    let staff = crate::domain::issue::sees_internal(actor, &record.issue);
+    let staff = rules::sees_internal(actor, &record.issue);
     let summary = state
         .store
         .issue_summary(id)
@@ -643,16 +560,7 @@ pub async fn list(
     mut filter: IssueFilter,
 ) -> AppResult<Vec<IssueSummary>> {
     let actor = &who.actor;
-    let staff_somewhere = actor.grants.iter().any(|g| {
-        matches!(
-            g.role,
-            hehe_protocol::Role::GridWorker
-                | hehe_protocol::Role::CommunityOfficial
-                | hehe_protocol::Role::StreetChief
-                | hehe_protocol::Role::Admin
-        )
-    });
-    if !staff_somewhere && filter.involving.is_none() {
+    if !access::is_staff_somewhere(actor) && filter.involving.is_none() {
         filter.public_only = true;
     }
     filter.limit = filter.limit.clamp(1, 200);

@@ -5,9 +5,10 @@ use crate::app::channels::Identity;
 use crate::app::rooms::Arrival;
 use crate::app::state::AppState;
 use crate::domain::meeting::{
-    MeetingFacts, Membership, Room, RoomActor, RoomEvent, RoomRefusal, decide, may_enter, standing,
-    tally,
+    self as rules, MeetingFacts, Membership, Room, RoomActor, RoomEvent, RoomRefusal, decide,
+    may_enter, standing, tally,
 };
+use crate::domain::text::Text;
 use crate::error::{AppError, AppResult};
 use crate::live::bus::Audience;
 use crate::store::StoreError;
@@ -18,7 +19,7 @@ use hehe_protocol::meeting::{
     MeetingDetail, MeetingInfo, MeetingKind, MeetingState, NewMeeting, RegistrationInfo,
     RoomAction, RoomEventInfo, RoomSnapshot, VoteInfo,
 };
-use hehe_protocol::{Channel, ErrorCode, MeetingId, RequestId, Role};
+use hehe_protocol::{Channel, ErrorCode, MeetingId, RequestId};
 use serde_json::json;
 use tokio::sync::oneshot;
 
@@ -30,6 +31,7 @@ impl From<RoomRefusal> for AppError {
         match r {
             RoomRefusal::WrongState(_) => AppError::new(ErrorCode::Conflict, r.to_string()),
             RoomRefusal::Invalid(_) => AppError::invalid(r.to_string()),
+            RoomRefusal::Text(e) => e.into(),
             RoomRefusal::NotChair
             | RoomRefusal::NotAllowed
             | RoomRefusal::Removed
@@ -475,13 +477,10 @@ pub async fn list(state: &AppState, who: &Identity) -> AppResult<Vec<MeetingInfo
     }
     places.sort();
     places.dedup();
-    let admin = who.actor.has_role(Role::Admin);
     let mut out = Vec::new();
     for record in state.store.meetings_for(&places, who.actor.id).await? {
-        // A draft is its chair's (and secretary's) until it is published.
         if let Some(actor) = room_actor(state, who, &record).await?
-            && (actor.eligible || actor.chair || actor.secretary || admin)
-            && (record.state != MeetingState::Draft || actor.chair || actor.secretary)
+            && rules::may_see(&actor, record.state)
         {
             out.push(info(&record));
         }
@@ -496,9 +495,7 @@ pub async fn detail(
     meeting: MeetingId,
 ) -> AppResult<MeetingDetail> {
     let (record, actor, mut room) = in_room(state, who, meeting, "meeting").await?;
-    // A draft is its chair's (and secretary's) until it is published.
-    let runs_it = actor.chair || actor.secretary;
-    if !(runs_it || (actor.eligible && room.state != MeetingState::Draft)) {
+    if !rules::may_see(&actor, room.state) {
         return Err(AppError::forbidden());
     }
     let log: Vec<RoomEventInfo> = state
@@ -563,31 +560,17 @@ pub async fn create(
     if !crate::domain::meeting::may_create(&who.actor, &place) {
         return Err(AppError::forbidden());
     }
-    let checked = |raw: &str, what: &str, max: usize| -> AppResult<String> {
-        let t = raw.trim();
-        if t.chars().count() > max || t.chars().any(|c| c.is_control() && c != '\n') {
-            return Err(AppError::invalid(format!(
-                "the {what} is too long or holds control characters"
-            )));
-        }
-        Ok(t.to_owned())
-    };
-    let title = checked(&new.title, "title", 120)?;
-    if title.is_empty() {
-        return Err(AppError::invalid("the title is empty"));
-    }
-    let description = checked(&new.description, "description", 4000)?;
+    let title = Text::parse(&new.title, &rules::TITLE)?;
+    let description = Text::optional(Some(&new.description), &rules::DESCRIPTION)?
+        .map_or_else(String::new, Text::into_string);
     if new.agenda.len() > MAX_AGENDA {
         return Err(AppError::invalid("at most 50 agenda items"));
     }
     let agenda: Vec<String> = new
         .agenda
         .iter()
-        .map(|a| checked(a, "agenda item", 200))
-        .collect::<AppResult<_>>()?;
-    if agenda.iter().any(String::is_empty) {
-        return Err(AppError::invalid("an agenda item is empty"));
-    }
+        .map(|a| Text::parse(a, &rules::AGENDA_ITEM).map(Text::into_string))
+        .collect::<Result<_, _>>()?;
     if new.kind == MeetingKind::Appraisal {
         return Err(AppError::invalid(
             "appraisals are set up with POST /api/appraisals",
@@ -650,7 +633,7 @@ pub async fn create(
         .store
         .create_meeting(StoreNewMeeting {
             kind: new.kind,
-            title: &title,
+            title: title.as_str(),
             description: &description,
             place: new.place_id,
             chair: who.actor.id,

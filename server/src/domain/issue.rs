@@ -4,6 +4,7 @@
 use super::access::Actor;
 use super::category::Category;
 use super::places::PlacePath;
+use super::text::{Field, Text, TextError};
 use hehe_protocol::issue::{
     Clock, ClosureReason, IssueAction, IssueState, Level, PhotoKind, Priority, Resolution,
     Visibility,
@@ -93,10 +94,28 @@ pub enum Refusal {
     WrongState(IssueState),
     #[error("{0}")]
     Invalid(&'static str),
+    #[error(transparent)]
+    Text(#[from] TextError),
 }
 
 /// Longest free text on an issue action.
 pub const MAX_TEXT_CHARS: usize = 2000;
+
+/// The issue's own texts, as its reporter writes them.
+pub const TITLE: Field = Field::line("title", 120);
+pub const DESCRIPTION: Field = Field::body("description", MAX_TEXT_CHARS);
+
+/// The texts that go with actions.
+const REASON: Field = Field::body("reason", MAX_TEXT_CHARS);
+const EXPLANATION: Field = Field::body("explanation", MAX_TEXT_CHARS);
+const UPDATE: Field = Field::body("text", MAX_TEXT_CHARS);
+const NOTE: Field = Field::body("note", MAX_TEXT_CHARS);
+const COMMENT: Field = Field::body("comment", MAX_TEXT_CHARS);
+
+/// How people quote an issue: on the phone, on paper, in a meeting's minutes.
+pub fn reference(id: IssueId) -> String {
+    format!("HH-{:06}", id.0)
+}
 
 /// The clocks that run in a state. Entering a state starts the clocks it has that the old one
 /// had not; leaving stops the rest.
@@ -266,26 +285,12 @@ pub fn may_upload(actor: &Actor, issue: &Issue, kind: PhotoKind) -> bool {
 
 // ---- the state machine ----------------------------------------------------------------------
 
-fn text(raw: &str) -> Result<String, Refusal> {
-    let t = raw.trim();
-    if t.is_empty() {
-        return Err(Refusal::Invalid("a reason or text is required"));
-    }
-    if t.chars().count() > MAX_TEXT_CHARS {
-        return Err(Refusal::Invalid("the text is longer than 2000 characters"));
-    }
-    // As for the issue's own title and description: a NUL cannot even be stored in PostgreSQL.
-    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(Refusal::Invalid("the text holds control characters"));
-    }
-    Ok(t.to_owned())
+fn text(raw: &str, field: &Field) -> Result<String, Refusal> {
+    Ok(Text::parse(raw, field)?.into_string())
 }
 
-fn optional_text(raw: &Option<String>) -> Result<Option<String>, Refusal> {
-    match raw.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(t) => text(t).map(Some),
-    }
+fn optional_text(raw: &Option<String>, field: &Field) -> Result<Option<String>, Refusal> {
+    Ok(Text::optional(raw.as_deref(), field)?.map(Text::into_string))
 }
 
 struct Builder {
@@ -395,7 +400,12 @@ fn act(
         },
         IssueAction::Reject { reason } => match state {
             Submitted | Accepted => b
-                .to(Rejected, "rejected", Some(text(reason)?), Value::Null)
+                .to(
+                    Rejected,
+                    "rejected",
+                    Some(text(reason, &REASON)?),
+                    Value::Null,
+                )
                 .done(),
             _ => return wrong(),
         },
@@ -447,7 +457,12 @@ fn act(
         IssueAction::Return { reason } => match state {
             Dispatched | InProgress => {
                 let mut d = b
-                    .to(Accepted, "returned", Some(text(reason)?), Value::Null)
+                    .to(
+                        Accepted,
+                        "returned",
+                        Some(text(reason, &REASON)?),
+                        Value::Null,
+                    )
                     .done();
                 d.issue.assignee = None;
                 d.issue.return_count += 1;
@@ -457,7 +472,7 @@ fn act(
         },
         IssueAction::Escalate { reason } => match state {
             Accepted | Dispatched | InProgress | Escalated => {
-                escalate(b, issue, Some(text(reason)?))?
+                escalate(b, issue, Some(text(reason, &REASON)?))?
             }
             _ => return wrong(),
         },
@@ -473,7 +488,7 @@ fn act(
             } else {
                 ("update", Visibility::Public)
             };
-            b.note(kind, visibility, Some(text(body)?), Value::Null)
+            b.note(kind, visibility, Some(text(body, &UPDATE)?), Value::Null)
                 .done()
         }
         IssueAction::Complete { note } => match state {
@@ -490,7 +505,7 @@ fn act(
                     AwaitingRating
                 };
                 let mut d = b
-                    .to(next, "completed", optional_text(note)?, Value::Null)
+                    .to(next, "completed", optional_text(note, &NOTE)?, Value::Null)
                     .done();
                 d.issue.resolution = Some(Resolution::Fixed);
                 d
@@ -512,7 +527,7 @@ fn act(
                     .to(
                         Resolved,
                         "declared_unfixable",
-                        Some(text(explanation)?),
+                        Some(text(explanation, &EXPLANATION)?),
                         data,
                     )
                     .done();
@@ -532,7 +547,7 @@ fn act(
                     .to(
                         InProgress,
                         "verification_failed",
-                        Some(text(reason)?),
+                        Some(text(reason, &REASON)?),
                         Value::Null,
                     )
                     .done();
@@ -552,7 +567,7 @@ fn act(
                 if stars.is_some_and(|s| !(1..=5).contains(&s)) {
                     return Err(Refusal::Invalid("stars are 1 to 5"));
                 }
-                let comment = optional_text(comment)?;
+                let comment = optional_text(comment, &COMMENT)?;
                 let data =
                     json!({ "resolved": resolved, "satisfaction": satisfaction, "stars": stars });
                 if *resolved {
@@ -603,7 +618,7 @@ fn act(
             if !open {
                 return wrong();
             }
-            let note = optional_text(note)?;
+            let note = optional_text(note, &NOTE)?;
             let d = b
                 .note("me_too", Visibility::Public, note.clone(), Value::Null)
                 .done();

@@ -2,6 +2,7 @@
 //! room, the actor and the action to the log entries it adds. The room's state is a fold over
 //! its log, so a late joiner or a reconnecting client rebuilds it exactly from the entries.
 
+use super::text::{Field, Text, TextError};
 use hehe_protocol::AccountId;
 use hehe_protocol::meeting::{MeetingKind, MeetingState, NewVote, RoomAction, RoomMode};
 use serde::{Deserialize, Serialize};
@@ -341,22 +342,38 @@ pub enum RoomRefusal {
     WrongState(MeetingState),
     #[error("{0}")]
     Invalid(&'static str),
+    #[error(transparent)]
+    Text(#[from] TextError),
 }
 
-const MAX_TEXT: usize = 2000;
+/// Longest text said, minuted or voted on in a room.
+pub const MAX_TEXT: usize = 2000;
 const MAX_OPTIONS: usize = 20;
 
-fn text(raw: &str) -> Result<String, RoomRefusal> {
-    let t = raw.trim();
-    if t.is_empty() {
-        return Err(RoomRefusal::Invalid("the text is empty"));
-    }
-    if t.chars().count() > MAX_TEXT || t.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(RoomRefusal::Invalid(
-            "the text is too long or holds control characters",
-        ));
-    }
-    Ok(t.to_owned())
+/// What is said and written in a room, and what a vote asks.
+const SAID: Field = Field::body("text", MAX_TEXT);
+const MINUTES: Field = Field::body("minutes", MAX_TEXT);
+const STATEMENT: Field = Field::body("statement", MAX_TEXT);
+const DECISION: Field = Field::body("decision", MAX_TEXT);
+const FOLLOW_UP: Field = Field::line("follow-up item", MAX_TEXT);
+const TERMS: Field = Field::body("terms", MAX_TEXT);
+const REFERRAL: Field = Field::body("referral", MAX_TEXT);
+const QUESTION: Field = Field::line("question", MAX_TEXT);
+const OPTION: Field = Field::line("option", MAX_TEXT);
+
+/// A meeting's own texts, as the one who calls it writes them.
+pub const TITLE: Field = Field::line("title", 120);
+pub const DESCRIPTION: Field = Field::body("description", 4000);
+pub const AGENDA_ITEM: Field = Field::line("agenda item", 200);
+
+fn text(raw: &str, field: &Field) -> Result<String, RoomRefusal> {
+    Ok(Text::parse(raw, field)?.into_string())
+}
+
+/// Whether the actor may know of the meeting and read it: those who run it always, and once it
+/// is published those it is for. (Admins run public meetings: see `standing`.)
+pub fn may_see(actor: &RoomActor, state: MeetingState) -> bool {
+    actor.chair || actor.secretary || (actor.eligible && state != MeetingState::Draft)
 }
 
 /// Whether the actor may come into the room now (subscribe to its channel).
@@ -440,7 +457,9 @@ pub fn decide(
                 return Err(RoomRefusal::NotChair);
             }
             match room.state {
-                Ended => vec![E::MinutesPublished { text: text(body)? }],
+                Ended => vec![E::MinutesPublished {
+                    text: text(body, &MINUTES)?,
+                }],
                 s => return Err(RoomRefusal::WrongState(s)),
             }
         }
@@ -531,7 +550,7 @@ pub fn decide(
             speak(room, actor)?;
             vec![E::Said {
                 who: actor.id,
-                text: text(body)?,
+                text: text(body, &SAID)?,
             }]
         }
         A::React { emoji } => {
@@ -553,7 +572,9 @@ pub fn decide(
                 return Err(RoomRefusal::NotChair);
             }
             match room.state {
-                Live | Ended => vec![E::MinutesAppended { text: text(body)? }],
+                Live | Ended => vec![E::MinutesAppended {
+                    text: text(body, &MINUTES)?,
+                }],
                 s => return Err(RoomRefusal::WrongState(s)),
             }
         }
@@ -609,7 +630,7 @@ pub fn decide(
                 ));
             }
             vec![E::AgreementProposed {
-                terms: text(terms)?,
+                terms: text(terms, &TERMS)?,
                 deadline: *deadline,
             }]
         }
@@ -643,7 +664,7 @@ pub fn decide(
             chair_only()?;
             mediation_open(room)?;
             vec![E::MediationFailed {
-                referral: text(referral)?,
+                referral: text(referral, &REFERRAL)?,
                 follow_up: *follow_up,
             }]
         }
@@ -660,7 +681,7 @@ pub fn decide(
             }
             vec![E::StatementMade {
                 who: actor.id,
-                text: text(body)?,
+                text: text(body, &STATEMENT)?,
             }]
         }
         A::PublishDecision {
@@ -681,10 +702,10 @@ pub fn decide(
                 return Err(RoomRefusal::Invalid("at most 20 follow-up items"));
             }
             vec![E::DecisionPublished {
-                text: text(body)?,
+                text: text(body, &DECISION)?,
                 follow_ups: follow_ups
                     .iter()
-                    .map(|f| text(f))
+                    .map(|f| text(f, &FOLLOW_UP))
                     .collect::<Result<_, _>>()?,
             }]
         }
@@ -735,11 +756,11 @@ fn speak(room: &Room, actor: &RoomActor) -> Result<(), RoomRefusal> {
 }
 
 fn new_vote(room: &Room, vote: &NewVote) -> Result<Vote, RoomRefusal> {
-    let question = text(&vote.question)?;
+    let question = text(&vote.question, &QUESTION)?;
     let options: Vec<String> = vote
         .options
         .iter()
-        .map(|o| text(o))
+        .map(|o| text(o, &OPTION))
         .collect::<Result<_, _>>()?;
     if options.len() < 2 || options.len() > MAX_OPTIONS {
         return Err(RoomRefusal::Invalid("a vote has 2 to 20 options"));

@@ -769,3 +769,89 @@ fn statements_are_put_on_record_by_the_parties_and_mediators_of_a_mediation() {
         "a hearing takes no statements"
     );
 }
+
+/// Who may know of a meeting and read it, over every standing and state: those who run it
+/// always, those it is for once it is published, nobody else.
+#[test]
+fn who_sees_a_meeting_in_each_state() {
+    use MeetingState::*;
+    let states = [Draft, Published, Live, Ended, Closed, Cancelled];
+    for chair in [false, true] {
+        for secretary in [false, true] {
+            for eligible in [false, true] {
+                let actor = RoomActor {
+                    id: ALICE,
+                    chair,
+                    secretary,
+                    party: false,
+                    mediator: false,
+                    eligible,
+                };
+                for state in states {
+                    let expected = chair || secretary || (eligible && state != Draft);
+                    assert_eq!(may_see(&actor, state), expected, "{actor:?} in {state:?}");
+                }
+            }
+        }
+    }
+}
+
+/// One text rule (`domain::text`) for a room: what is said, minuted, stated or agreed may hold
+/// line breaks and tabs; a vote's question and options and a decision's follow-up items are one
+/// line each. Before the rule was one, a tab was refused everywhere in a room and a line break
+/// taken everywhere.
+#[test]
+fn a_rooms_texts_follow_the_one_text_rule() {
+    let room = live_room();
+    let chair = actor(CHAIR);
+    let body = "Costs:\tsee the sheet\nWho pays:\topen";
+    for action in [
+        RoomAction::Say { text: body.into() },
+        RoomAction::AppendMinutes { text: body.into() },
+    ] {
+        let events = decide(&room, &chair, &action).unwrap();
+        let kept = match &events[..] {
+            [RoomEvent::Said { text, .. }] | [RoomEvent::MinutesAppended { text }] => text,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(kept, body);
+    }
+    let vote = |question: &str, options: [&str; 2]| RoomAction::OpenVote {
+        vote: NewVote {
+            question: question.into(),
+            options: options.map(String::from).to_vec(),
+            multiple: false,
+            anonymous: false,
+            hide_results: false,
+        },
+    };
+    for action in [
+        vote("Replace\nthe pipe?", ["yes", "no"]),
+        vote("Replace the pipe?", ["yes\tnow", "no"]),
+        vote("Replace the pipe?", ["yes", " "]),
+        RoomAction::Say {
+            text: "a\rb".into(),
+        },
+        RoomAction::Say { text: " ".into() },
+    ] {
+        assert!(
+            matches!(decide(&room, &chair, &action), Err(RoomRefusal::Text(_))),
+            "{action:?}"
+        );
+    }
+    assert!(decide(&room, &chair, &vote(" Replace the pipe? ", ["yes", "no"])).is_ok());
+    // A hearing's decision is a body; its follow-up items are lines.
+    let mut ended = room.clone();
+    for e in decide(&ended, &chair, &RoomAction::End).unwrap() {
+        ended.apply(&e);
+    }
+    let decision = |follow_up: &str| RoomAction::PublishDecision {
+        text: body.into(),
+        follow_ups: vec![follow_up.into()],
+    };
+    assert!(decide(&ended, &chair, &decision("Replace the pipe")).is_ok());
+    assert!(matches!(
+        decide(&ended, &chair, &decision("Replace\nthe pipe")),
+        Err(RoomRefusal::Text(_))
+    ));
+}

@@ -2,10 +2,11 @@
 
 use super::{
     Applied, CommandKey, DueDeadline, IssueChange, IssueFilter, IssueRecord, IssueStore,
-    NewDeadline, NewIssueRecord, NewPhoto, PhotoRow, clock_bit,
+    NewDeadline, NewIssueRecord, NewPhoto, PhotoRow,
 };
-use crate::domain::issue::{Issue, NewEvent};
+use crate::domain::issue::{Issue, NewEvent, reference};
 use crate::domain::places::PlacePath;
+use crate::domain::sla::clock_bit;
 use crate::domain::stats::StatRow;
 use crate::store::sql::{Backend, SqlStore};
 use crate::store::{StoreError, StoreResult};
@@ -98,10 +99,6 @@ fn record(row: &AnyRow) -> StoreResult<IssueRecord> {
         updated_at: row.try_get("updated_at")?,
         version: row.try_get("version")?,
     })
-}
-
-pub fn reference(id: IssueId) -> String {
-    format!("HH-{:06}", id.0)
 }
 
 fn summary(row: &AnyRow) -> StoreResult<IssueSummary> {
@@ -466,14 +463,14 @@ impl IssueStore for SqlStore {
             }
         }
         let seqs = append_events(&mut tx, i.id, c.actor, c.events, c.at).await?;
-        for clock in &c.stop_clocks {
+        for clock in &c.clocks.stop {
             sqlx::query("UPDATE issue_deadlines SET active = 0 WHERE issue_id = $1 AND clock = $2 AND active = 1")
                 .bind(i.id.0)
                 .bind(clock.as_str())
                 .execute(&mut *tx)
                 .await?;
         }
-        start_clocks(&mut tx, i.id, &c.start_clocks).await?;
+        start_clocks(&mut tx, i.id, &c.clocks.start).await?;
         match c.follow {
             Some((account, true)) => {
                 sqlx::query(
