@@ -4,6 +4,7 @@
 use crate::app::state::AppState;
 use crate::clock::unix_ms;
 use crate::domain::access::{self, Actor, ChannelTarget, Grant};
+use crate::domain::issue::Issue;
 use crate::domain::places::PlacePath;
 use crate::domain::text::{MESSAGE, Text};
 use crate::error::{AppError, AppResult};
@@ -112,14 +113,7 @@ async fn resolve(
         Channel::Issue(id) => {
             let record = state.store.issue(id).await?.ok_or_else(not_found)?;
             let issue = &record.issue;
-            let involved = issue.reporter == actor.id
-                || issue.assignee == Some(actor.id)
-                || state.store.is_follower(id, actor.id).await?;
-            let target = ChannelTarget::Issue {
-                place: issue.place,
-                public: issue.public,
-                involved,
-            };
+            let target = issue_target(state, actor, issue).await?;
             (target, crate::domain::issue::sees_internal(actor, issue))
         }
         Channel::User(owner) => {
@@ -128,6 +122,23 @@ async fn resolve(
         }
         Channel::OPS => (ChannelTarget::Ops, true),
         Channel::Ops(_) => return Err(not_found()),
+    })
+}
+
+/// What an issue is to the actor: its place, whether it is public, and whether the actor is
+/// involved (reported, follows or is assigned to it).
+pub async fn issue_target(
+    state: &AppState,
+    actor: &Actor,
+    issue: &Issue,
+) -> AppResult<ChannelTarget> {
+    let involved = issue.reporter == actor.id
+        || issue.assignee == Some(actor.id)
+        || state.store.is_follower(issue.id, actor.id).await?;
+    Ok(ChannelTarget::Issue {
+        place: issue.place,
+        public: issue.public,
+        involved,
     })
 }
 

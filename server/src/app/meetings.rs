@@ -2,15 +2,16 @@
 //! domain, append the entries (with the ballot, for votes) in one transaction, publish them.
 
 use crate::app::channels::Identity;
+use crate::app::publish_in_room as send;
+use crate::app::retry::{self, Attempt};
 use crate::app::rooms::Arrival;
 use crate::app::state::AppState;
 use crate::domain::meeting::{
-    self as rules, MeetingFacts, Membership, Room, RoomActor, RoomEvent, RoomRefusal, decide,
-    may_enter, standing, tally,
+    self as rules, MeetingFacts, Membership, Room, RoomActor, RoomEvent, decide, may_enter,
+    standing, tally,
 };
 use crate::domain::text::Text;
 use crate::error::{AppError, AppResult};
-use crate::live::bus::Audience;
 use crate::store::StoreError;
 use crate::store::meetings::{
     MeetingRecord, MemberRole, NewBallot, NewMeeting as StoreNewMeeting, RoomWrite, RoomWritten,
@@ -25,22 +26,6 @@ use tokio::sync::oneshot;
 
 const ATTEMPTS: usize = 8;
 const ARRIVAL_ATTEMPTS: usize = 40;
-
-impl From<RoomRefusal> for AppError {
-    fn from(r: RoomRefusal) -> Self {
-        match r {
-            RoomRefusal::WrongState(_) => AppError::new(ErrorCode::Conflict, r.to_string()),
-            RoomRefusal::Invalid(_) => AppError::invalid(r.to_string()),
-            RoomRefusal::Text(e) => e.into(),
-            RoomRefusal::NotChair
-            | RoomRefusal::NotAllowed
-            | RoomRefusal::Removed
-            | RoomRefusal::Muted
-            | RoomRefusal::NotYourFloor
-            | RoomRefusal::Locked => AppError::new(ErrorCode::Forbidden, r.to_string()),
-        }
-    }
-}
 
 /// The actor's standing in a meeting. `None` when they may not know it exists (a private
 /// meeting they are not part of).
@@ -103,22 +88,30 @@ pub async fn load_room(state: &AppState, record: &MeetingRecord) -> AppResult<Ro
     Ok(room)
 }
 
-/// The meeting, the caller's standing in it and its room now; `not_found` (naming `what`) when
-/// the meeting does not exist or the caller may not know of it.
+/// The meeting and the caller's standing in it; `not_found` (naming `what`) alike when the
+/// meeting does not exist and when the caller may not know of it.
+async fn known(
+    state: &AppState,
+    who: &Identity,
+    meeting: MeetingId,
+    what: &str,
+) -> AppResult<(MeetingRecord, RoomActor)> {
+    if let Some(record) = state.store.meeting(meeting).await?
+        && let Some(actor) = room_actor(state, who, &record).await?
+    {
+        return Ok((record, actor));
+    }
+    Err(AppError::not_found(what))
+}
+
+/// `known`, with the meeting's room now.
 async fn in_room(
     state: &AppState,
     who: &Identity,
     meeting: MeetingId,
     what: &str,
 ) -> AppResult<(MeetingRecord, RoomActor, Room)> {
-    let record = state
-        .store
-        .meeting(meeting)
-        .await?
-        .ok_or_else(|| AppError::not_found(what))?;
-    let actor = room_actor(state, who, &record)
-        .await?
-        .ok_or_else(|| AppError::not_found(what))?;
+    let (record, actor) = known(state, who, meeting, what).await?;
     let room = load_room(state, &record).await?;
     Ok((record, actor, room))
 }
@@ -160,7 +153,7 @@ async fn another_node_wrote() {
 }
 
 fn busy() -> AppError {
-    AppError::new(ErrorCode::RequestInProgress, "the room is busy; retry")
+    retry::busy("the room is busy; retry")
 }
 
 /// Logs the first arrival of everyone waiting who may come in, in one write, and answers each.
@@ -302,10 +295,11 @@ pub async fn act(
         }
         None => {}
     }
-    for _ in 0..ATTEMPTS {
+    let action = &action;
+    let last_seq = retry::on_stale(ATTEMPTS, move || async move {
         let (record, actor, room) = in_room(state, who, meeting, "meeting").await?;
-        let events = decide(&room, &actor, &action)?;
-        let ballot = match &action {
+        let events = decide(&room, &actor, action)?;
+        let ballot = match action {
             RoomAction::CastVote { vote, choices } => Some(NewBallot {
                 vote: *vote,
                 voter: actor.id,
@@ -319,19 +313,23 @@ pub async fn act(
             Some(b) if b.anonymous => None,
             _ => Some(actor.id),
         };
-        match append(
+        let command = Some((actor.id, request_id));
+        let written = append(
             state,
             &record,
             &room,
             logged_actor,
             &events,
             ballot,
-            Some((actor.id, request_id)),
-        )
-        .await
-        {
-            Ok(RoomWritten::Appended(infos)) => {
-                if let Some(name) = crate::app::audit::room_action(&action) {
+            command,
+        );
+        let Attempt::Done(written) = retry::written(written.await)? else {
+            another_node_wrote().await;
+            return Ok(Attempt::Stale);
+        };
+        Ok(Attempt::Done(match written {
+            RoomWritten::Appended(infos) => {
+                if let Some(name) = crate::app::audit::room_action(action) {
                     let target = format!("meeting:{}", meeting.0);
                     let place = Some(record.place_id);
                     crate::app::audit::after(state, who, name, target, place, Some(request_id))
@@ -339,20 +337,16 @@ pub async fn act(
                 }
                 publish(state, meeting, &infos).await?;
                 after_effects(state, &record, &room, &events).await?;
-                return Ok(infos.last().map_or(record.last_seq, |i| i.seq));
+                infos.last().map_or(record.last_seq, |i| i.seq)
             }
-            Ok(RoomWritten::Replayed { last_seq }) => return Ok(last_seq),
-            Ok(RoomWritten::AlreadyVoted) => {
+            RoomWritten::Replayed { last_seq } => last_seq,
+            RoomWritten::AlreadyVoted => {
                 return Err(AppError::new(ErrorCode::Conflict, "you have voted already"));
             }
-            Err(StoreError::Stale) => another_node_wrote().await,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(AppError::new(
-        ErrorCode::RequestInProgress,
-        "the room is busy; retry",
-    ))
+        }))
+    })
+    .await?;
+    last_seq.ok_or_else(busy)
 }
 
 /// What follows from entries beyond the log: a removed person's connections leave the room;
@@ -416,24 +410,6 @@ async fn publish(state: &AppState, meeting: MeetingId, infos: &[RoomEventInfo]) 
         send(state, meeting, "room.event", info, key).await?;
     }
     Ok(())
-}
-
-async fn send(
-    state: &AppState,
-    meeting: MeetingId,
-    kind: &str,
-    data: &impl serde::Serialize,
-    key: String,
-) -> AppResult<()> {
-    crate::app::publish(
-        state,
-        Channel::Room(meeting),
-        Audience::All,
-        kind,
-        data,
-        key,
-    )
-    .await
 }
 
 fn info(record: &MeetingRecord) -> MeetingInfo {
@@ -730,14 +706,7 @@ pub async fn cancel_registration(
     who: &Identity,
     meeting: MeetingId,
 ) -> AppResult<RegistrationInfo> {
-    let record = state
-        .store
-        .meeting(meeting)
-        .await?
-        .ok_or_else(|| AppError::not_found("meeting"))?;
-    room_actor(state, who, &record)
-        .await?
-        .ok_or_else(|| AppError::not_found("meeting"))?;
+    known(state, who, meeting, "meeting").await?;
     let (cancelled, _promoted) = state
         .store
         .cancel_registration(meeting, who.actor.id)

@@ -8,6 +8,7 @@ pub mod channels;
 pub mod issues;
 pub mod meetings;
 pub mod ops;
+pub mod retry;
 pub mod rooms;
 pub mod seed;
 pub mod sessions;
@@ -36,4 +37,17 @@ pub(crate) async fn publish(
     )
     .await?;
     Ok(())
+}
+
+/// Publishes to everyone in a meeting's room: its log, votes' tallies, an appraisal's progress.
+pub(crate) async fn publish_in_room(
+    state: &AppState,
+    meeting: hehe_protocol::MeetingId,
+    kind: &str,
+    data: &impl serde::Serialize,
+    idempotency_key: String,
+) -> crate::error::AppResult<()> {
+    let channel = hehe_protocol::Channel::Room(meeting);
+    let everyone = crate::live::bus::Audience::All;
+    publish(state, channel, everyone, kind, data, idempotency_key).await
 }
