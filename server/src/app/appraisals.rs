@@ -233,17 +233,14 @@ pub async fn detail(state: &AppState, who: &Identity, id: MeetingId) -> AppResul
     };
     let changes = if see_ballots || see_results {
         let rows = state.store.appraisal_changes(id).await?;
-        Some(
-            rows.into_iter()
-                .map(|c| BallotChange {
-                    ballot_id: c.ballot_id,
-                    change: c.change,
-                    reason: c.reason,
-                    by: c.actor,
-                    at: c.at,
-                })
-                .collect(),
-        )
+        let change = |c: crate::store::appraisals::BallotChangeRow| BallotChange {
+            ballot_id: c.ballot_id,
+            change: c.change,
+            reason: c.reason,
+            by: c.actor,
+            at: c.at,
+        };
+        Some(rows.into_iter().map(change).collect())
     } else {
         None
     };
@@ -252,7 +249,6 @@ pub async fn detail(state: &AppState, who: &Identity, id: MeetingId) -> AppResul
     } else {
         None
     };
-    let weights = record.setup.normalised_weights();
     Ok(AppraisalDetail {
         id,
         title: loaded.meeting.title.clone(),
@@ -261,32 +257,8 @@ pub async fn detail(state: &AppState, who: &Identity, id: MeetingId) -> AppResul
         state: record.state,
         anonymous: record.anonymous,
         low_score_threshold: record.setup.low_score_threshold,
-        appraisees: record
-            .setup
-            .appraisees
-            .iter()
-            .enumerate()
-            .map(|(i, a)| AppraiseeInfo {
-                index: i as u32,
-                name: a.name.clone(),
-                account_id: a.account,
-                service: a.service.clone(),
-            })
-            .collect(),
-        dimensions: record
-            .setup
-            .dimensions
-            .iter()
-            .zip(weights)
-            .enumerate()
-            .map(|(i, (d, w))| DimensionInfo {
-                index: i as u32,
-                name: d.name.clone(),
-                weight: d.weight,
-                normalised_weight: w,
-                scale: d.scale,
-            })
-            .collect(),
+        appraisees: appraisee_infos(&record.setup),
+        dimensions: dimension_infos(&record.setup),
         counts,
         elector: standing.elector,
         voted: state.store.appraisal_has_voted(id, who.actor.id).await?,
@@ -297,24 +269,48 @@ pub async fn detail(state: &AppState, who: &Identity, id: MeetingId) -> AppResul
         published_at: record.published_at,
         results: see_results.then_some(results),
         follow_ups,
-        ballots: see_ballots.then(|| {
-            snapshot
-                .ballots
-                .iter()
-                .map(|b| BallotInfo {
-                    id: b.id.clone(),
-                    voter: b.voter,
-                    cast_at: b.cast_at,
-                    scores: b.scores.clone(),
-                    grades: b.grades.clone(),
-                    comment: b.comment.clone(),
-                    status: b.status,
-                    void_reason: b.void_reason.clone(),
-                })
-                .collect()
-        }),
+        ballots: see_ballots.then(|| snapshot.ballots.iter().map(ballot_info).collect()),
         changes,
     })
+}
+
+fn appraisee_infos(setup: &appraisal::Setup) -> Vec<AppraiseeInfo> {
+    let appraisees = setup.appraisees.iter().enumerate();
+    appraisees
+        .map(|(i, a)| AppraiseeInfo {
+            index: i as u32,
+            name: a.name.clone(),
+            account_id: a.account,
+            service: a.service.clone(),
+        })
+        .collect()
+}
+
+fn dimension_infos(setup: &appraisal::Setup) -> Vec<DimensionInfo> {
+    let weighted = setup.dimensions.iter().zip(setup.normalised_weights());
+    weighted
+        .enumerate()
+        .map(|(i, (d, w))| DimensionInfo {
+            index: i as u32,
+            name: d.name.clone(),
+            weight: d.weight,
+            normalised_weight: w,
+            scale: d.scale,
+        })
+        .collect()
+}
+
+fn ballot_info(b: &crate::store::appraisals::BallotRow) -> BallotInfo {
+    BallotInfo {
+        id: b.id.clone(),
+        voter: b.voter,
+        cast_at: b.cast_at,
+        scores: b.scores.clone(),
+        grades: b.grades.clone(),
+        comment: b.comment.clone(),
+        status: b.status,
+        void_reason: b.void_reason.clone(),
+    }
 }
 
 /// Moves the appraisal one step: open, close or publish. Publishing counts the ballots and

@@ -41,7 +41,11 @@ pub async fn can_see(state: &AppState, actor: &Actor, record: &IssueRecord) -> A
 
 /// The issue, for an actor who may see it; `not_found` alike when it does not exist and when
 /// they may not know of it.
-async fn visible(state: &AppState, actor: &Actor, id: IssueId) -> AppResult<IssueRecord> {
+pub(crate) async fn visible(
+    state: &AppState,
+    actor: &Actor,
+    id: IssueId,
+) -> AppResult<IssueRecord> {
     match state.store.issue(id).await? {
         Some(record) if can_see(state, actor, &record).await? => Ok(record),
         _ => Err(AppError::not_found("issue")),

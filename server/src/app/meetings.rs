@@ -10,7 +10,6 @@ use crate::domain::meeting::{
     self as rules, MeetingFacts, Membership, Room, RoomActor, RoomEvent, decide, may_enter,
     standing, tally,
 };
-use crate::domain::text::Text;
 use crate::error::{AppError, AppResult};
 use crate::store::StoreError;
 use crate::store::meetings::{
@@ -515,8 +514,6 @@ pub async fn detail(
     })
 }
 
-const MAX_AGENDA: usize = 50;
-
 /// Calls a meeting, as a draft the chair (the caller) publishes with the `publish` action.
 pub async fn create(
     state: &AppState,
@@ -528,111 +525,44 @@ pub async fn create(
         .place_path(new.place_id)
         .await?
         .ok_or_else(|| AppError::not_found("place"))?;
-    if place.grid.is_some() {
+    if !rules::may_be_held_at(&place) {
         return Err(AppError::invalid(
             "a meeting belongs to a community or a street",
         ));
     }
-    if !crate::domain::meeting::may_create(&who.actor, &place) {
+    if !rules::may_create(&who.actor, &place) {
         return Err(AppError::forbidden());
     }
-    let title = Text::parse(&new.title, &rules::TITLE)?;
-    let description = Text::optional(Some(&new.description), &rules::DESCRIPTION)?
-        .map_or_else(String::new, Text::into_string);
-    if new.agenda.len() > MAX_AGENDA {
-        return Err(AppError::invalid("at most 50 agenda items"));
-    }
-    let agenda: Vec<String> = new
-        .agenda
-        .iter()
-        .map(|a| Text::parse(a, &rules::AGENDA_ITEM).map(Text::into_string))
-        .collect::<Result<_, _>>()?;
-    if new.kind == MeetingKind::Appraisal {
-        return Err(AppError::invalid(
-            "appraisals are set up with POST /api/appraisals",
-        ));
-    }
-    let mediation = new.kind == MeetingKind::Mediation;
-    let has_members = !(new.parties.is_empty() && new.mediators.is_empty());
-    if has_members && !mediation {
-        return Err(AppError::invalid(
-            "only a mediation has parties and mediators",
-        ));
-    }
-    // A later round of a hearing, or a later session of a mediation, follows one of the same
-    // kind and place; a session keeps its parties and mediators unless others are named.
+    let checked = rules::check_new(&new)?;
     if let Some(previous) = new.previous_round {
-        let earlier = state
-            .store
-            .meeting(previous)
-            .await?
-            .ok_or_else(|| AppError::not_found("meeting"))?;
-        let follows = matches!(new.kind, MeetingKind::Hearing | MeetingKind::Mediation)
-            && earlier.kind == new.kind
-            && earlier.place_id == new.place_id;
-        if !follows {
-            return Err(AppError::invalid(
-                "a round or session follows one of the same kind and place",
-            ));
-        }
-        if room_actor(state, who, &earlier).await?.is_none() {
-            return Err(AppError::not_found("meeting"));
-        }
-        if mediation && new.parties.is_empty() && new.mediators.is_empty() {
-            new.parties = state.store.members(previous, MemberRole::Party).await?;
-            new.mediators = state.store.members(previous, MemberRole::Mediator).await?;
-        }
+        follow(state, who, &mut new, previous).await?;
     }
-    if mediation && new.parties.len() < 2 {
-        return Err(AppError::invalid("a mediation needs at least two parties"));
-    }
-    for id in new
-        .parties
-        .iter()
-        .chain(&new.mediators)
-        .chain(&new.secretary)
-    {
-        if state.store.account(*id).await?.is_none() {
-            return Err(AppError::not_found("account"));
-        }
-    }
-    for issue in &new.issues {
-        let visible = match state.store.issue(*issue).await? {
-            Some(record) => crate::app::issues::can_see(state, &who.actor, &record).await?,
-            None => false,
-        };
-        if !visible {
-            return Err(AppError::not_found("issue"));
-        }
-    }
+    rules::check_parties(new.kind, new.parties.len())?;
+    check_named(state, who, &new).await?;
     let id = state
         .store
         .create_meeting(StoreNewMeeting {
             kind: new.kind,
-            title: title.as_str(),
-            description: &description,
+            title: &checked.title,
+            description: &checked.description,
             place: new.place_id,
             chair: who.actor.id,
             secretary: new.secretary,
-            private: mediation,
-            agenda: &agenda,
+            private: new.kind == MeetingKind::Mediation,
+            agenda: &checked.agenda,
             capacity: new.capacity,
             initial_state: MeetingState::Draft,
             previous_round: new.previous_round,
             at: state.now(),
         })
         .await?;
-    for party in &new.parties {
-        state
-            .store
-            .add_member(id, *party, MemberRole::Party)
-            .await?;
-    }
-    for mediator in &new.mediators {
-        state
-            .store
-            .add_member(id, *mediator, MemberRole::Mediator)
-            .await?;
+    for (members, role) in [
+        (&new.parties, MemberRole::Party),
+        (&new.mediators, MemberRole::Mediator),
+    ] {
+        for member in members {
+            state.store.add_member(id, *member, role).await?;
+        }
     }
     for issue in &new.issues {
         state.store.link_issue(id, *issue).await?;
@@ -643,6 +573,55 @@ pub async fn create(
         .await?
         .ok_or_else(|| AppError::not_found("meeting"))?;
     Ok(info(&record))
+}
+
+/// A later round of a hearing, or a later session of a mediation, follows one of the same kind
+/// and place that the caller knows of; a session keeps its parties and mediators unless others
+/// are named.
+async fn follow(
+    state: &AppState,
+    who: &Identity,
+    new: &mut NewMeeting,
+    previous: MeetingId,
+) -> AppResult<()> {
+    let earlier = state
+        .store
+        .meeting(previous)
+        .await?
+        .ok_or_else(|| AppError::not_found("meeting"))?;
+    if !rules::may_follow(new, earlier.kind, earlier.place_id) {
+        return Err(AppError::invalid(
+            "a round or session follows one of the same kind and place",
+        ));
+    }
+    if room_actor(state, who, &earlier).await?.is_none() {
+        return Err(AppError::not_found("meeting"));
+    }
+    let keeps_members = new.parties.is_empty() && new.mediators.is_empty();
+    if new.kind == MeetingKind::Mediation && keeps_members {
+        new.parties = state.store.members(previous, MemberRole::Party).await?;
+        new.mediators = state.store.members(previous, MemberRole::Mediator).await?;
+    }
+    Ok(())
+}
+
+/// Everyone a new meeting names has an account, and every issue it is about is one the caller
+/// may see (`not_found` alike for one that does not exist).
+async fn check_named(state: &AppState, who: &Identity, new: &NewMeeting) -> AppResult<()> {
+    let people = new
+        .parties
+        .iter()
+        .chain(&new.mediators)
+        .chain(&new.secretary);
+    for id in people {
+        if state.store.account(*id).await?.is_none() {
+            return Err(AppError::not_found("account"));
+        }
+    }
+    for issue in &new.issues {
+        crate::app::issues::visible(state, &who.actor, *issue).await?;
+    }
+    Ok(())
 }
 
 /// A short code to show at the door.

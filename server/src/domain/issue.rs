@@ -388,11 +388,36 @@ fn act(
     action: &IssueAction,
     ctx: &Context<'_>,
 ) -> Result<Decision, Refusal> {
+    use IssueAction as A;
+    match action {
+        A::Accept | A::Reject { .. } | A::Merge { .. } | A::Dispatch { .. } => {
+            intake(issue, action, ctx)
+        }
+        A::Acknowledge
+        | A::Return { .. }
+        | A::Escalate { .. }
+        | A::PostUpdate { .. }
+        | A::Complete { .. }
+        | A::DeclareUnfixable { .. } => work(issue, actor, action, ctx),
+        A::VerifyOk | A::VerifyFail { .. } | A::Rate { .. } => verdict(issue, action, ctx),
+        A::Withdraw | A::Follow | A::Unfollow | A::MeToo { .. } => {
+            involvement(issue, actor, follows, action)
+        }
+    }
+}
+
+/// `act` hands each group only its own actions.
+fn not_in_group(action: &IssueAction) -> ! {
+    unreachable!("{action:?} was handed to the wrong group")
+}
+
+/// A new report in the officials' hands: taken on, turned down, merged into another, or
+/// handed to someone to do.
+fn intake(issue: &Issue, action: &IssueAction, ctx: &Context<'_>) -> Result<Decision, Refusal> {
     use IssueState::*;
     let state = issue.state;
     let b = Builder::new(issue);
     let wrong = || Err(Refusal::WrongState(state));
-    let open = !state.is_terminal();
     Ok(match action {
         IssueAction::Accept => match state {
             Submitted => b.to(Accepted, "accepted", None, Value::Null).done(),
@@ -450,6 +475,24 @@ fn act(
             }
             _ => return wrong(),
         },
+        _ => not_in_group(action),
+    })
+}
+
+/// The work: its assignee takes it on, hands it back, reports on it, finishes it or says it
+/// cannot be done; it goes up a level when it is stuck.
+fn work(
+    issue: &Issue,
+    actor: &Actor,
+    action: &IssueAction,
+    ctx: &Context<'_>,
+) -> Result<Decision, Refusal> {
+    use IssueState::*;
+    let state = issue.state;
+    let b = Builder::new(issue);
+    let wrong = || Err(Refusal::WrongState(state));
+    let open = !state.is_terminal();
+    Ok(match action {
         IssueAction::Acknowledge => match state {
             Dispatched => b.to(InProgress, "acknowledged", None, Value::Null).done(),
             _ => return wrong(),
@@ -537,6 +580,17 @@ fn act(
             }
             _ => return wrong(),
         },
+        _ => not_in_group(action),
+    })
+}
+
+/// Whether the work holds: an official verifies it, then the reporter rates it.
+fn verdict(issue: &Issue, action: &IssueAction, ctx: &Context<'_>) -> Result<Decision, Refusal> {
+    use IssueState::*;
+    let state = issue.state;
+    let b = Builder::new(issue);
+    let wrong = || Err(Refusal::WrongState(state));
+    Ok(match action {
         IssueAction::VerifyOk => match state {
             Resolved => b.to(AwaitingRating, "verified", None, Value::Null).done(),
             _ => return wrong(),
@@ -588,6 +642,23 @@ fn act(
             }
             _ => return wrong(),
         },
+        _ => not_in_group(action),
+    })
+}
+
+/// Residents' ties to an issue: withdrawing their own, following one, saying "me too".
+fn involvement(
+    issue: &Issue,
+    actor: &Actor,
+    follows: bool,
+    action: &IssueAction,
+) -> Result<Decision, Refusal> {
+    use IssueState::*;
+    let state = issue.state;
+    let b = Builder::new(issue);
+    let wrong = || Err(Refusal::WrongState(state));
+    let open = !state.is_terminal();
+    Ok(match action {
         IssueAction::Withdraw => match state {
             Submitted | Accepted | Dispatched | InProgress | Escalated => {
                 let mut d = b.to(Closed, "withdrawn", None, Value::Null).done();
@@ -628,6 +699,7 @@ fn act(
                 ..d
             }
         }
+        _ => not_in_group(action),
     })
 }
 

@@ -3,8 +3,10 @@
 //! its log, so a late joiner or a reconnecting client rebuilds it exactly from the entries.
 
 use super::text::{Field, Text, TextError};
-use hehe_protocol::AccountId;
-use hehe_protocol::meeting::{MeetingKind, MeetingState, NewVote, RoomAction, RoomMode};
+use hehe_protocol::meeting::{
+    MeetingKind, MeetingState, NewMeeting, NewVote, RoomAction, RoomMode,
+};
+use hehe_protocol::{AccountId, PlaceId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -362,9 +364,10 @@ const QUESTION: Field = Field::line("question", MAX_TEXT);
 const OPTION: Field = Field::line("option", MAX_TEXT);
 
 /// A meeting's own texts, as the one who calls it writes them.
-pub const TITLE: Field = Field::line("title", 120);
-pub const DESCRIPTION: Field = Field::body("description", 4000);
-pub const AGENDA_ITEM: Field = Field::line("agenda item", 200);
+const TITLE: Field = Field::line("title", 120);
+const DESCRIPTION: Field = Field::body("description", 4000);
+const AGENDA_ITEM: Field = Field::line("agenda item", 200);
+const MAX_AGENDA: usize = 50;
 
 fn text(raw: &str, field: &Field) -> Result<String, RoomRefusal> {
     Ok(Text::parse(raw, field)?.into_string())
@@ -395,14 +398,15 @@ pub fn may_enter(room: &Room, actor: &RoomActor) -> Result<(), RoomRefusal> {
 }
 
 /// The log entries an action adds, or why it is refused. A refused action adds nothing.
+///
+/// Whether the actor may be in the room at all is asked first; then each group of actions
+/// checks the role, the meeting's state and the fields, in that order (PROTOCOL.md 11.2).
 pub fn decide(
     room: &Room,
     actor: &RoomActor,
     action: &RoomAction,
 ) -> Result<Vec<RoomEvent>, RoomRefusal> {
-    use MeetingState::*;
     use RoomAction as A;
-    use RoomEvent as E;
     may_enter(room, actor).map_err(|e| {
         if actor.chair {
             RoomRefusal::NotChair
@@ -410,38 +414,86 @@ pub fn decide(
             e
         }
     })?;
-    let chair_only = || {
-        if actor.chair {
-            Ok(())
-        } else {
-            Err(RoomRefusal::NotChair)
+    match action {
+        A::Publish | A::Cancel | A::Start | A::End => lifecycle(room, actor, action),
+        A::Lock
+        | A::Unlock
+        | A::SetMode { .. }
+        | A::Mute { .. }
+        | A::Unmute { .. }
+        | A::Remove { .. }
+        | A::Readmit { .. }
+        | A::SetAgendaItem { .. } => chairing(room, actor, action),
+        A::RaiseHand
+        | A::LowerHand
+        | A::GiveFloor { .. }
+        | A::TakeFloor
+        | A::Say { .. }
+        | A::React { .. } => floor(room, actor, action),
+        A::OpenVote { .. } | A::CastVote { .. } | A::CloseVote { .. } => votes(room, actor, action),
+        A::AppendMinutes { .. } | A::PublishMinutes { .. } | A::PublishDecision { .. } => {
+            records(room, actor, action)
         }
-    };
-    let live = || {
-        if room.state == Live {
-            Ok(())
-        } else {
-            Err(RoomRefusal::WrongState(room.state))
-        }
-    };
-    let not_the_chair = |who: &AccountId| {
-        if *who == room.chair {
-            Err(RoomRefusal::Invalid("the chair cannot be muted or removed"))
-        } else {
-            Ok(())
-        }
-    };
-    Ok(match action {
-        A::Start => {
-            chair_only()?;
-            match room.state {
-                Published => vec![E::Started],
-                s => return Err(RoomRefusal::WrongState(s)),
-            }
-        }
-        A::End => {
-            chair_only()?;
-            live()?;
+        A::ProposeAgreement { .. }
+        | A::ConfirmAgreement
+        | A::RecordFailure { .. }
+        | A::Statement { .. } => mediation(room, actor, action),
+    }
+}
+
+fn chair_only(actor: &RoomActor) -> Result<(), RoomRefusal> {
+    if actor.chair {
+        Ok(())
+    } else {
+        Err(RoomRefusal::NotChair)
+    }
+}
+
+/// The chair and the secretary keep the minutes.
+fn minute_taker(actor: &RoomActor) -> Result<(), RoomRefusal> {
+    if actor.chair || actor.secretary {
+        Ok(())
+    } else {
+        Err(RoomRefusal::NotChair)
+    }
+}
+
+fn live(room: &Room) -> Result<(), RoomRefusal> {
+    if room.state == MeetingState::Live {
+        Ok(())
+    } else {
+        Err(RoomRefusal::WrongState(room.state))
+    }
+}
+
+fn not_the_chair(room: &Room, who: &AccountId) -> Result<(), RoomRefusal> {
+    if *who == room.chair {
+        Err(RoomRefusal::Invalid("the chair cannot be muted or removed"))
+    } else {
+        Ok(())
+    }
+}
+
+/// `decide` hands each group only its own actions.
+fn not_in_group(action: &RoomAction) -> ! {
+    unreachable!("{action:?} was handed to the wrong group")
+}
+
+/// The meeting's way from draft to its end: the chair's alone.
+fn lifecycle(
+    room: &Room,
+    actor: &RoomActor,
+    action: &RoomAction,
+) -> Result<Vec<RoomEvent>, RoomRefusal> {
+    use MeetingState::*;
+    use RoomAction as A;
+    use RoomEvent as E;
+    chair_only(actor)?;
+    Ok(match (action, room.state) {
+        (A::Publish, Draft) => vec![E::Published],
+        (A::Cancel, Draft | Published) => vec![E::Cancelled],
+        (A::Start, Published) => vec![E::Started],
+        (A::End, Live) => {
             // Open votes close first, each with its own entry, so their results go out.
             let mut events: Vec<RoomEvent> = room
                 .votes
@@ -452,109 +504,118 @@ pub fn decide(
             events.push(E::Ended);
             events
         }
-        A::PublishMinutes { text: body } => {
-            if !(actor.chair || actor.secretary) {
-                return Err(RoomRefusal::NotChair);
+        (A::Publish | A::Cancel | A::Start | A::End, s) => return Err(RoomRefusal::WrongState(s)),
+        _ => not_in_group(action),
+    })
+}
+
+/// What the chair does to the room and the people in it while it is live (readmitting also
+/// after the end).
+fn chairing(
+    room: &Room,
+    actor: &RoomActor,
+    action: &RoomAction,
+) -> Result<Vec<RoomEvent>, RoomRefusal> {
+    use RoomAction as A;
+    use RoomEvent as E;
+    chair_only(actor)?;
+    if !matches!(action, A::Readmit { .. }) {
+        live(room)?;
+    }
+    Ok(vec![match action {
+        A::Lock => E::Locked,
+        A::Unlock => E::Unlocked,
+        A::SetMode { mode } => E::ModeSet { mode: *mode },
+        A::Mute { who } => {
+            not_the_chair(room, who)?;
+            if room.muted.contains(who) {
+                return Err(RoomRefusal::Invalid("already muted"));
             }
-            match room.state {
-                Ended => vec![E::MinutesPublished {
-                    text: text(body, &MINUTES)?,
-                }],
-                s => return Err(RoomRefusal::WrongState(s)),
+            E::Muted { who: *who }
+        }
+        A::Unmute { who } => {
+            if !room.muted.contains(who) {
+                return Err(RoomRefusal::Invalid("not muted"));
             }
+            E::Unmuted { who: *who }
         }
-        A::Lock | A::Unlock => {
-            chair_only()?;
-            live()?;
-            vec![if matches!(action, A::Lock) {
-                E::Locked
-            } else {
-                E::Unlocked
-            }]
+        A::Remove { who } => {
+            not_the_chair(room, who)?;
+            if room.removed.contains(who) {
+                return Err(RoomRefusal::Invalid("already removed"));
+            }
+            E::Removed { who: *who }
         }
-        A::SetMode { mode } => {
-            chair_only()?;
-            live()?;
-            vec![E::ModeSet { mode: *mode }]
+        A::Readmit { who } => {
+            if !room.removed.contains(who) {
+                return Err(RoomRefusal::Invalid("not removed"));
+            }
+            E::Readmitted { who: *who }
         }
+        A::SetAgendaItem { index } => {
+            if *index >= room.agenda_len {
+                return Err(RoomRefusal::Invalid("no such agenda item"));
+            }
+            E::AgendaItemSet { index: *index }
+        }
+        _ => not_in_group(action),
+    }])
+}
+
+/// Hands, the floor and what people say in a live room.
+fn floor(
+    room: &Room,
+    actor: &RoomActor,
+    action: &RoomAction,
+) -> Result<Vec<RoomEvent>, RoomRefusal> {
+    use RoomAction as A;
+    use RoomEvent as E;
+    Ok(vec![match action {
         A::RaiseHand => {
-            live()?;
+            live(room)?;
             if room.hands.contains(&actor.id) || room.floor == Some(actor.id) {
                 return Err(RoomRefusal::Invalid("your hand is already up"));
             }
-            vec![E::HandRaised { who: actor.id }]
+            E::HandRaised { who: actor.id }
         }
         A::LowerHand => {
-            live()?;
+            live(room)?;
             if !room.hands.contains(&actor.id) {
                 return Err(RoomRefusal::Invalid("your hand is not up"));
             }
-            vec![E::HandLowered { who: actor.id }]
+            E::HandLowered { who: actor.id }
         }
         A::GiveFloor { to } => {
-            chair_only()?;
-            live()?;
+            chair_only(actor)?;
+            live(room)?;
             let to = to
                 .or_else(|| room.hands.first().copied())
                 .ok_or(RoomRefusal::Invalid("no hand is raised"))?;
             if room.removed.contains(&to) {
                 return Err(RoomRefusal::Invalid("that person was removed"));
             }
-            vec![E::FloorGiven { to }]
+            E::FloorGiven { to }
         }
         A::TakeFloor => {
             if !(actor.chair || room.floor == Some(actor.id)) {
                 return Err(RoomRefusal::NotChair);
             }
-            live()?;
+            live(room)?;
             if room.floor.is_none() {
                 return Err(RoomRefusal::Invalid("nobody holds the floor"));
             }
-            vec![E::FloorTaken]
-        }
-        A::Mute { who } => {
-            chair_only()?;
-            live()?;
-            not_the_chair(who)?;
-            if room.muted.contains(who) {
-                return Err(RoomRefusal::Invalid("already muted"));
-            }
-            vec![E::Muted { who: *who }]
-        }
-        A::Unmute { who } => {
-            chair_only()?;
-            live()?;
-            if !room.muted.contains(who) {
-                return Err(RoomRefusal::Invalid("not muted"));
-            }
-            vec![E::Unmuted { who: *who }]
-        }
-        A::Remove { who } => {
-            chair_only()?;
-            live()?;
-            not_the_chair(who)?;
-            if room.removed.contains(who) {
-                return Err(RoomRefusal::Invalid("already removed"));
-            }
-            vec![E::Removed { who: *who }]
-        }
-        A::Readmit { who } => {
-            chair_only()?;
-            if !room.removed.contains(who) {
-                return Err(RoomRefusal::Invalid("not removed"));
-            }
-            vec![E::Readmitted { who: *who }]
+            E::FloorTaken
         }
         A::Say { text: body } => {
-            live()?;
+            live(room)?;
             speak(room, actor)?;
-            vec![E::Said {
+            E::Said {
                 who: actor.id,
                 text: text(body, &SAID)?,
-            }]
+            }
         }
         A::React { emoji } => {
-            live()?;
+            live(room)?;
             if room.muted.contains(&actor.id) {
                 return Err(RoomRefusal::Muted);
             }
@@ -562,67 +623,127 @@ pub fn decide(
             if e.is_empty() || e.chars().count() > 8 || e.chars().any(char::is_control) {
                 return Err(RoomRefusal::Invalid("a reaction is one emoji"));
             }
-            vec![E::Reacted {
+            E::Reacted {
                 who: actor.id,
                 emoji: e.to_owned(),
-            }]
-        }
-        A::AppendMinutes { text: body } => {
-            if !(actor.chair || actor.secretary) {
-                return Err(RoomRefusal::NotChair);
-            }
-            match room.state {
-                Live | Ended => vec![E::MinutesAppended {
-                    text: text(body, &MINUTES)?,
-                }],
-                s => return Err(RoomRefusal::WrongState(s)),
             }
         }
-        A::SetAgendaItem { index } => {
-            chair_only()?;
-            live()?;
-            if *index >= room.agenda_len {
-                return Err(RoomRefusal::Invalid("no such agenda item"));
-            }
-            vec![E::AgendaItemSet { index: *index }]
+        _ => not_in_group(action),
+    }])
+}
+
+/// Opening, casting and closing votes.
+fn votes(
+    room: &Room,
+    actor: &RoomActor,
+    action: &RoomAction,
+) -> Result<Vec<RoomEvent>, RoomRefusal> {
+    use RoomAction as A;
+    use RoomEvent as E;
+    let open_vote = |id: &u32| {
+        let v = room.vote(*id).ok_or(RoomRefusal::Invalid("no such vote"))?;
+        if v.open {
+            Ok(v)
+        } else {
+            Err(RoomRefusal::Invalid("the vote is closed"))
         }
+    };
+    Ok(vec![match action {
         A::OpenVote { vote } => {
-            chair_only()?;
-            live()?;
-            vec![E::VoteOpened {
+            chair_only(actor)?;
+            live(room)?;
+            E::VoteOpened {
                 vote: new_vote(room, vote)?,
-            }]
+            }
         }
         A::CastVote { vote, choices } => {
-            live()?;
-            let v = room
-                .vote(*vote)
-                .ok_or(RoomRefusal::Invalid("no such vote"))?;
-            if !v.open {
-                return Err(RoomRefusal::Invalid("the vote is closed"));
-            }
+            live(room)?;
+            let v = open_vote(vote)?;
             valid_choices(v, choices)?;
-            vec![E::VoteCast {
+            E::VoteCast {
                 vote: *vote,
                 voter: (!v.anonymous).then_some(actor.id),
-            }]
+            }
         }
-        A::Publish => {
-            chair_only()?;
+        A::CloseVote { vote } => {
+            chair_only(actor)?;
+            open_vote(vote)?;
+            E::VoteClosed { vote: *vote }
+        }
+        _ => not_in_group(action),
+    }])
+}
+
+/// The minutes, kept while the meeting runs and after, and a hearing's decision.
+fn records(
+    room: &Room,
+    actor: &RoomActor,
+    action: &RoomAction,
+) -> Result<Vec<RoomEvent>, RoomRefusal> {
+    use MeetingState::*;
+    use RoomAction as A;
+    use RoomEvent as E;
+    Ok(vec![match action {
+        A::AppendMinutes { text: body } => {
+            minute_taker(actor)?;
             match room.state {
-                Draft => vec![E::Published],
+                Live | Ended => E::MinutesAppended {
+                    text: text(body, &MINUTES)?,
+                },
                 s => return Err(RoomRefusal::WrongState(s)),
             }
         }
-        A::Cancel => {
-            chair_only()?;
+        A::PublishMinutes { text: body } => {
+            minute_taker(actor)?;
             match room.state {
-                Draft | Published => vec![E::Cancelled],
+                Ended => E::MinutesPublished {
+                    text: text(body, &MINUTES)?,
+                },
                 s => return Err(RoomRefusal::WrongState(s)),
             }
         }
+        A::PublishDecision {
+            text: body,
+            follow_ups,
+        } => {
+            chair_only(actor)?;
+            if room.kind != MeetingKind::Hearing {
+                return Err(RoomRefusal::Invalid("only a hearing publishes a decision"));
+            }
+            if !matches!(room.state, Ended | Closed) {
+                return Err(RoomRefusal::WrongState(room.state));
+            }
+            if room.decision.is_some() {
+                return Err(RoomRefusal::Invalid("the decision is published already"));
+            }
+            if follow_ups.len() > MAX_OPTIONS {
+                return Err(RoomRefusal::Invalid("at most 20 follow-up items"));
+            }
+            E::DecisionPublished {
+                text: text(body, &DECISION)?,
+                follow_ups: follow_ups
+                    .iter()
+                    .map(|f| text(f, &FOLLOW_UP))
+                    .collect::<Result<_, _>>()?,
+            }
+        }
+        _ => not_in_group(action),
+    }])
+}
+
+/// A mediation's statements, and its end in an agreement every party confirms or in a
+/// recorded failure.
+fn mediation(
+    room: &Room,
+    actor: &RoomActor,
+    action: &RoomAction,
+) -> Result<Vec<RoomEvent>, RoomRefusal> {
+    use MeetingState::*;
+    use RoomAction as A;
+    use RoomEvent as E;
+    Ok(match action {
         A::ProposeAgreement { terms, deadline } => {
-            chair_only()?;
+            chair_only(actor)?;
             mediation_open(room)?;
             if *deadline <= 0 {
                 return Err(RoomRefusal::Invalid(
@@ -661,7 +782,7 @@ pub fn decide(
             referral,
             follow_up,
         } => {
-            chair_only()?;
+            chair_only(actor)?;
             mediation_open(room)?;
             vec![E::MediationFailed {
                 referral: text(referral, &REFERRAL)?,
@@ -684,41 +805,7 @@ pub fn decide(
                 text: text(body, &STATEMENT)?,
             }]
         }
-        A::PublishDecision {
-            text: body,
-            follow_ups,
-        } => {
-            chair_only()?;
-            if room.kind != MeetingKind::Hearing {
-                return Err(RoomRefusal::Invalid("only a hearing publishes a decision"));
-            }
-            if !matches!(room.state, Ended | Closed) {
-                return Err(RoomRefusal::WrongState(room.state));
-            }
-            if room.decision.is_some() {
-                return Err(RoomRefusal::Invalid("the decision is published already"));
-            }
-            if follow_ups.len() > MAX_OPTIONS {
-                return Err(RoomRefusal::Invalid("at most 20 follow-up items"));
-            }
-            vec![E::DecisionPublished {
-                text: text(body, &DECISION)?,
-                follow_ups: follow_ups
-                    .iter()
-                    .map(|f| text(f, &FOLLOW_UP))
-                    .collect::<Result<_, _>>()?,
-            }]
-        }
-        A::CloseVote { vote } => {
-            chair_only()?;
-            let v = room
-                .vote(*vote)
-                .ok_or(RoomRefusal::Invalid("no such vote"))?;
-            if !v.open {
-                return Err(RoomRefusal::Invalid("the vote is closed"));
-            }
-            vec![E::VoteClosed { vote: *vote }]
-        }
+        _ => not_in_group(action),
     })
 }
 
@@ -809,8 +896,10 @@ pub fn tally(vote: &Vote, ballots: &[Vec<u32>]) -> Vec<u32> {
     counts
 }
 
-#[cfg(test)]
-mod tests;
+/// Meetings are held for a community or a street.
+pub fn may_be_held_at(place: &crate::domain::places::PlacePath) -> bool {
+    place.grid.is_none()
+}
 
 /// Who may call a meeting of a place (a community or a street): its officials, the street's
 /// chief, and admins.
@@ -872,3 +961,65 @@ pub fn standing(
         eligible,
     })
 }
+
+/// What a new meeting says of itself, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedMeeting {
+    pub title: String,
+    /// Empty when left out.
+    pub description: String,
+    pub agenda: Vec<String>,
+}
+
+/// Checks everything about a new meeting that needs no store: its texts, its kind (appraisals
+/// are set up apart) and that only a mediation names parties and mediators.
+pub fn check_new(new: &NewMeeting) -> Result<CheckedMeeting, RoomRefusal> {
+    let title = text(&new.title, &TITLE)?;
+    let description = Text::optional(Some(&new.description), &DESCRIPTION)?
+        .map_or_else(String::new, Text::into_string);
+    if new.agenda.len() > MAX_AGENDA {
+        return Err(RoomRefusal::Invalid("at most 50 agenda items"));
+    }
+    let agenda = new
+        .agenda
+        .iter()
+        .map(|a| text(a, &AGENDA_ITEM))
+        .collect::<Result<_, _>>()?;
+    if new.kind == MeetingKind::Appraisal {
+        return Err(RoomRefusal::Invalid(
+            "appraisals are set up with POST /api/appraisals",
+        ));
+    }
+    let has_members = !(new.parties.is_empty() && new.mediators.is_empty());
+    if has_members && new.kind != MeetingKind::Mediation {
+        return Err(RoomRefusal::Invalid(
+            "only a mediation has parties and mediators",
+        ));
+    }
+    Ok(CheckedMeeting {
+        title,
+        description,
+        agenda,
+    })
+}
+
+/// Whether a new meeting may follow `earlier`: a later round of a hearing, or a later session
+/// of a mediation, follows one of the same kind and place.
+pub fn may_follow(new: &NewMeeting, earlier_kind: MeetingKind, earlier_place: PlaceId) -> bool {
+    matches!(new.kind, MeetingKind::Hearing | MeetingKind::Mediation)
+        && earlier_kind == new.kind
+        && earlier_place == new.place_id
+}
+
+/// A mediation is between two parties at least.
+pub fn check_parties(kind: MeetingKind, parties: usize) -> Result<(), RoomRefusal> {
+    if kind == MeetingKind::Mediation && parties < 2 {
+        return Err(RoomRefusal::Invalid(
+            "a mediation needs at least two parties",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -855,3 +855,85 @@ fn a_rooms_texts_follow_the_one_text_rule() {
         Err(RoomRefusal::Text(_))
     ));
 }
+
+fn new_meeting(kind: MeetingKind) -> NewMeeting {
+    NewMeeting {
+        kind,
+        title: " Who pays for the new drain? ".into(),
+        description: String::new(),
+        place_id: hehe_protocol::PlaceId(10),
+        agenda: vec![" Options ".into(), "Vote".into()],
+        secretary: None,
+        capacity: None,
+        parties: vec![],
+        mediators: vec![],
+        issues: vec![],
+        previous_round: None,
+    }
+}
+
+#[test]
+fn a_new_meeting_is_checked_before_anything_is_stored() {
+    let checked = check_new(&new_meeting(MeetingKind::Hearing)).unwrap();
+    assert_eq!(
+        checked,
+        CheckedMeeting {
+            title: "Who pays for the new drain?".into(),
+            description: String::new(),
+            agenda: vec!["Options".into(), "Vote".into()],
+        }
+    );
+    type Change = fn(&mut NewMeeting);
+    let refused: [(&str, Change); 7] = [
+        ("blank title", |n| n.title = "  ".into()),
+        ("title of two lines", |n| n.title = "Drain\nrepair".into()),
+        ("long title", |n| n.title = "a".repeat(121)),
+        ("blank agenda item", |n| n.agenda.push(" ".into())),
+        ("51 agenda items", |n| n.agenda = vec!["item".into(); 51]),
+        ("an appraisal", |n| n.kind = MeetingKind::Appraisal),
+        ("parties of a hearing", |n| n.parties = vec![ALICE, MUTED]),
+    ];
+    for (case, change) in refused {
+        let mut new = new_meeting(MeetingKind::Hearing);
+        change(&mut new);
+        assert!(check_new(&new).is_err(), "{case}");
+    }
+    let mut mediation = new_meeting(MeetingKind::Mediation);
+    mediation.parties = vec![ALICE, MUTED];
+    mediation.description = "Who:\tthe neighbours\nWhat:\tthe noise".into();
+    assert!(check_new(&mediation).is_ok());
+}
+
+#[test]
+fn rounds_follow_their_kind_and_place_and_mediations_have_two_parties() {
+    use MeetingKind::*;
+    let place = hehe_protocol::PlaceId(10);
+    let elsewhere = hehe_protocol::PlaceId(11);
+    for kind in [General, Hearing, Mediation, Appraisal] {
+        let new = new_meeting(kind);
+        let follows = matches!(kind, Hearing | Mediation);
+        assert_eq!(may_follow(&new, kind, place), follows, "{kind:?}");
+        assert!(!may_follow(&new, kind, elsewhere), "{kind:?} elsewhere");
+        let other = if kind == Hearing { Mediation } else { Hearing };
+        assert!(!may_follow(&new, other, place), "{kind:?} after {other:?}");
+        for parties in 0..3 {
+            let enough = kind != Mediation || parties >= 2;
+            assert_eq!(check_parties(kind, parties).is_ok(), enough, "{kind:?}");
+        }
+    }
+    use crate::domain::places::PlacePath;
+    let (s, c, g) = (
+        hehe_protocol::PlaceId(1),
+        hehe_protocol::PlaceId(10),
+        hehe_protocol::PlaceId(100),
+    );
+    assert!(may_be_held_at(&PlacePath::street(s)));
+    assert!(may_be_held_at(&PlacePath::community(s, c)));
+    assert!(!may_be_held_at(&PlacePath::grid(s, c, g)));
+    assert!(!may_be_held_at(&PlacePath::building(
+        s,
+        c,
+        g,
+        hehe_protocol::PlaceId(1000)
+    )));
+}
