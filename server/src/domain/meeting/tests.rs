@@ -2,6 +2,7 @@
 //! the room consistent.
 
 use super::*;
+use hehe_protocol::meeting::NewMeeting;
 use proptest::prelude::*;
 
 const CHAIR: AccountId = AccountId(1);
