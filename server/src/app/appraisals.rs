@@ -86,11 +86,7 @@ pub async fn set_up(
     who: &Identity,
     new: NewAppraisal,
 ) -> AppResult<AppraisalDetail> {
-    let place = state
-        .store
-        .place_path(new.place_id)
-        .await?
-        .ok_or_else(|| AppError::not_found("place"))?;
+    let place = crate::app::place(state, new.place_id).await?;
     if !appraisal::appraisable(&place) {
         return Err(AppError::invalid(
             "an appraisal belongs to a community or a street",

@@ -92,11 +92,7 @@ pub async fn submit(
     {
         return Err(AppError::invalid("the location is not on Earth"));
     }
-    let place = state
-        .store
-        .place_path(new.place_id)
-        .await?
-        .ok_or_else(|| AppError::not_found("place"))?;
+    let place = crate::app::place(state, new.place_id).await?;
     if place.grid.is_none() {
         return Err(AppError::invalid("report on a grid or a building"));
     }
@@ -558,11 +554,7 @@ pub async fn similar(
     location: Option<hehe_protocol::issue::GeoPoint>,
 ) -> AppResult<Vec<IssueSummary>> {
     let category = category::find(category).ok_or_else(|| AppError::invalid("unknown category"))?;
-    let place = state
-        .store
-        .place_path(place_id)
-        .await?
-        .ok_or_else(|| AppError::not_found("place"))?;
+    let place = crate::app::place(state, place_id).await?;
     let (Some(community), Some(grid)) = (place.community, place.grid) else {
         return Err(AppError::invalid("report on a grid or a building"));
     };

@@ -520,11 +520,7 @@ pub async fn create(
     who: &Identity,
     mut new: NewMeeting,
 ) -> AppResult<MeetingInfo> {
-    let place = state
-        .store
-        .place_path(new.place_id)
-        .await?
-        .ok_or_else(|| AppError::not_found("place"))?;
+    let place = crate::app::place(state, new.place_id).await?;
     if !rules::may_be_held_at(&place) {
         return Err(AppError::invalid(
             "a meeting belongs to a community or a street",

@@ -17,6 +17,15 @@ pub mod stats;
 
 pub use state::AppState;
 
+/// A place by its id, or `not_found`.
+pub(crate) async fn place(
+    state: &AppState,
+    id: hehe_protocol::PlaceId,
+) -> crate::error::AppResult<crate::domain::places::PlacePath> {
+    let path = state.store.place_path(id).await?;
+    path.ok_or_else(|| crate::error::AppError::not_found("place"))
+}
+
 /// Publishes a typed event with this node's bus and metrics (see `live::publish`).
 pub(crate) async fn publish(
     state: &AppState,

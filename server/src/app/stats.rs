@@ -18,11 +18,7 @@ pub async fn report(
     place: PlaceId,
     since: i64,
 ) -> AppResult<StatsReport> {
-    let path = state
-        .store
-        .place_path(place)
-        .await?
-        .ok_or_else(|| AppError::not_found("place"))?;
+    let path = crate::app::place(state, place).await?;
     if path.building.is_some() {
         return Err(AppError::invalid(
             "statistics are kept per grid, community or street",

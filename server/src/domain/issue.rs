@@ -406,6 +406,10 @@ fn act(
     }
 }
 
+fn wrong(issue: &Issue) -> Result<Decision, Refusal> {
+    Err(Refusal::WrongState(issue.state))
+}
+
 /// `act` hands each group only its own actions.
 fn not_in_group(action: &IssueAction) -> ! {
     unreachable!("{action:?} was handed to the wrong group")
@@ -415,15 +419,13 @@ fn not_in_group(action: &IssueAction) -> ! {
 /// handed to someone to do.
 fn intake(issue: &Issue, action: &IssueAction, ctx: &Context<'_>) -> Result<Decision, Refusal> {
     use IssueState::*;
-    let state = issue.state;
     let b = Builder::new(issue);
-    let wrong = || Err(Refusal::WrongState(state));
     Ok(match action {
-        IssueAction::Accept => match state {
+        IssueAction::Accept => match issue.state {
             Submitted => b.to(Accepted, "accepted", None, Value::Null).done(),
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
-        IssueAction::Reject { reason } => match state {
+        IssueAction::Reject { reason } => match issue.state {
             Submitted | Accepted => b
                 .to(
                     Rejected,
@@ -432,9 +434,9 @@ fn intake(issue: &Issue, action: &IssueAction, ctx: &Context<'_>) -> Result<Deci
                     Value::Null,
                 )
                 .done(),
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
-        IssueAction::Merge { into } => match state {
+        IssueAction::Merge { into } => match issue.state {
             Submitted | Accepted => {
                 let target = ctx
                     .merge_target
@@ -451,9 +453,9 @@ fn intake(issue: &Issue, action: &IssueAction, ctx: &Context<'_>) -> Result<Deci
                 d.issue.duplicate_of = Some(*into);
                 d
             }
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
-        IssueAction::Dispatch { assignee } => match state {
+        IssueAction::Dispatch { assignee } => match issue.state {
             Accepted | Escalated => {
                 let who = ctx.assignee.filter(|a| a.id == *assignee);
                 if !who.is_some_and(|a| can_be_assigned(a, issue)) {
@@ -473,7 +475,7 @@ fn intake(issue: &Issue, action: &IssueAction, ctx: &Context<'_>) -> Result<Deci
                 d.issue.has_after_photo = false;
                 d
             }
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
         _ => not_in_group(action),
     })
@@ -488,16 +490,14 @@ fn work(
     ctx: &Context<'_>,
 ) -> Result<Decision, Refusal> {
     use IssueState::*;
-    let state = issue.state;
     let b = Builder::new(issue);
-    let wrong = || Err(Refusal::WrongState(state));
-    let open = !state.is_terminal();
+    let open = !issue.state.is_terminal();
     Ok(match action {
-        IssueAction::Acknowledge => match state {
+        IssueAction::Acknowledge => match issue.state {
             Dispatched => b.to(InProgress, "acknowledged", None, Value::Null).done(),
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
-        IssueAction::Return { reason } => match state {
+        IssueAction::Return { reason } => match issue.state {
             Dispatched | InProgress => {
                 let mut d = b
                     .to(
@@ -511,20 +511,20 @@ fn work(
                 d.issue.return_count += 1;
                 d
             }
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
-        IssueAction::Escalate { reason } => match state {
+        IssueAction::Escalate { reason } => match issue.state {
             Accepted | Dispatched | InProgress | Escalated => {
                 escalate(b, issue, Some(text(reason, &REASON)?))?
             }
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
         IssueAction::PostUpdate {
             text: body,
             internal,
         } => {
             if !open {
-                return wrong();
+                return wrong(issue);
             }
             let (kind, visibility) = if *internal {
                 ("note", Visibility::Internal)
@@ -534,7 +534,7 @@ fn work(
             b.note(kind, visibility, Some(text(body, &UPDATE)?), Value::Null)
                 .done()
         }
-        IssueAction::Complete { note } => match state {
+        IssueAction::Complete { note } => match issue.state {
             InProgress => {
                 let category = ctx.category.ok_or(Refusal::Invalid("unknown category"))?;
                 if category.requires_after_photo && !issue.has_after_photo {
@@ -553,12 +553,12 @@ fn work(
                 d.issue.resolution = Some(Resolution::Fixed);
                 d
             }
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
         IssueAction::DeclareUnfixable {
             explanation,
             resolution,
-        } => match state {
+        } => match issue.state {
             InProgress | Escalated => {
                 if *resolution == Resolution::Fixed {
                     return Err(Refusal::Invalid(
@@ -578,7 +578,7 @@ fn work(
                 d.issue.assignee = d.issue.assignee.or(Some(actor.id));
                 d
             }
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
         _ => not_in_group(action),
     })
@@ -587,15 +587,13 @@ fn work(
 /// Whether the work holds: an official verifies it, then the reporter rates it.
 fn verdict(issue: &Issue, action: &IssueAction, ctx: &Context<'_>) -> Result<Decision, Refusal> {
     use IssueState::*;
-    let state = issue.state;
     let b = Builder::new(issue);
-    let wrong = || Err(Refusal::WrongState(state));
     Ok(match action {
-        IssueAction::VerifyOk => match state {
+        IssueAction::VerifyOk => match issue.state {
             Resolved => b.to(AwaitingRating, "verified", None, Value::Null).done(),
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
-        IssueAction::VerifyFail { reason } => match state {
+        IssueAction::VerifyFail { reason } => match issue.state {
             Resolved => {
                 let mut d = b
                     .to(
@@ -609,14 +607,14 @@ fn verdict(issue: &Issue, action: &IssueAction, ctx: &Context<'_>) -> Result<Dec
                 d.issue.has_after_photo = false;
                 d
             }
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
         IssueAction::Rate {
             resolved,
             satisfaction,
             stars,
             comment,
-        } => match state {
+        } => match issue.state {
             AwaitingRating => {
                 if stars.is_some_and(|s| !(1..=5).contains(&s)) {
                     return Err(Refusal::Invalid("stars are 1 to 5"));
@@ -640,7 +638,7 @@ fn verdict(issue: &Issue, action: &IssueAction, ctx: &Context<'_>) -> Result<Dec
                     )?
                 }
             }
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
         _ => not_in_group(action),
     })
@@ -654,18 +652,16 @@ fn involvement(
     action: &IssueAction,
 ) -> Result<Decision, Refusal> {
     use IssueState::*;
-    let state = issue.state;
     let b = Builder::new(issue);
-    let wrong = || Err(Refusal::WrongState(state));
-    let open = !state.is_terminal();
+    let open = !issue.state.is_terminal();
     Ok(match action {
-        IssueAction::Withdraw => match state {
+        IssueAction::Withdraw => match issue.state {
             Submitted | Accepted | Dispatched | InProgress | Escalated => {
                 let mut d = b.to(Closed, "withdrawn", None, Value::Null).done();
                 d.issue.closure = Some(ClosureReason::Withdrawn);
                 d
             }
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
         IssueAction::Follow => {
             if follows || issue.reporter == actor.id {
@@ -687,7 +683,7 @@ fn involvement(
         }
         IssueAction::MeToo { note } => {
             if !open {
-                return wrong();
+                return wrong(issue);
             }
             let note = optional_text(note, &NOTE)?;
             let d = b
