@@ -119,7 +119,8 @@ mod tests {
             assert_eq!(kind.to_string(), kind.as_str());
         }
         assert_eq!(EventKind::parse("issue.unknown"), None);
-        assert!(String::from("room.event") == EventKind::RoomEvent);
+        let received: String = serde_json::from_str("\"room.event\"").unwrap();
+        assert!(received == EventKind::RoomEvent && *received.as_str() == EventKind::RoomEvent);
     }
 
     #[test]

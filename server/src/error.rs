@@ -1,8 +1,12 @@
 //! `AppError`: the one error type of the service layer, with a stable code for the wire.
-//! Internal failures are logged here, in the request's span, and reach clients only as
-//! `internal` or `unavailable` with no detail.
+//! Every other error becomes one here, in one place: a domain's refusal keeps its reason, while
+//! internal failures are logged, in the request's span, and reach clients only as `internal` or
+//! `unavailable` with no detail.
 
+use crate::domain::text::TextError;
+use crate::domain::{appraisal, issue, meeting};
 use crate::live::bus::BusError;
+use crate::media::MediaError;
 use crate::store::StoreError;
 use axum::Json;
 use axum::http::StatusCode;
@@ -117,6 +121,74 @@ impl From<crate::infra::limits::Refused> for AppError {
     }
 }
 
+impl From<TextError> for AppError {
+    fn from(e: TextError) -> Self {
+        AppError::invalid(e.to_string())
+    }
+}
+
+impl From<issue::Refusal> for AppError {
+    fn from(r: issue::Refusal) -> Self {
+        use issue::Refusal;
+        match r {
+            Refusal::Forbidden => AppError::forbidden(),
+            Refusal::WrongState(_) => AppError::new(ErrorCode::Conflict, r.to_string()),
+            Refusal::Invalid(why) => AppError::invalid(why),
+            Refusal::Text(e) => e.into(),
+        }
+    }
+}
+
+impl From<meeting::RoomRefusal> for AppError {
+    fn from(r: meeting::RoomRefusal) -> Self {
+        use meeting::RoomRefusal;
+        match r {
+            RoomRefusal::WrongState(_) => AppError::new(ErrorCode::Conflict, r.to_string()),
+            RoomRefusal::Invalid(_) => AppError::invalid(r.to_string()),
+            RoomRefusal::Text(e) => e.into(),
+            RoomRefusal::NotChair
+            | RoomRefusal::NotAllowed
+            | RoomRefusal::Removed
+            | RoomRefusal::Muted
+            | RoomRefusal::NotYourFloor
+            | RoomRefusal::Locked => AppError::new(ErrorCode::Forbidden, r.to_string()),
+        }
+    }
+}
+
+impl From<appraisal::Refusal> for AppError {
+    fn from(r: appraisal::Refusal) -> Self {
+        use appraisal::Refusal;
+        match r {
+            Refusal::Forbidden => AppError::forbidden(),
+            Refusal::WrongState(_) => AppError::new(ErrorCode::Conflict, r.to_string()),
+            Refusal::Invalid(why) => AppError::invalid(why),
+            Refusal::Unreconciled(_) => {
+                tracing::error!(error = %r, "appraisal count");
+                AppError::new(ErrorCode::Internal, "internal error")
+            }
+        }
+    }
+}
+
+impl From<MediaError> for AppError {
+    fn from(e: MediaError) -> Self {
+        match e {
+            MediaError::UnsupportedType => AppError::invalid("send a JPEG, PNG or WebP picture"),
+            MediaError::TooLarge { limit } => AppError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("photos are at most {limit} bytes"),
+            ),
+            MediaError::Empty => AppError::invalid("the photo is empty"),
+            MediaError::Malformed => AppError::invalid("the picture file is damaged"),
+            MediaError::Io(e) => {
+                tracing::error!(error = %e, "photo storage failed");
+                AppError::new(ErrorCode::Internal, "internal error")
+            }
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -138,3 +210,66 @@ impl IntoResponse for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::text::{Field, Text};
+    use hehe_protocol::appraisal::AppraisalState;
+    use hehe_protocol::issue::IssueState;
+    use hehe_protocol::meeting::MeetingState;
+
+    fn code(e: impl Into<AppError>) -> ErrorCode {
+        e.into().code
+    }
+
+    #[test]
+    fn refusals_map_to_stable_codes() {
+        use ErrorCode::*;
+        let bad_text = || Text::parse("", &Field::line("title", 10)).unwrap_err();
+        assert_eq!(code(bad_text()), InvalidRequest);
+
+        assert_eq!(code(issue::Refusal::Forbidden), Forbidden);
+        assert_eq!(
+            code(issue::Refusal::WrongState(IssueState::Closed)),
+            Conflict
+        );
+        assert_eq!(code(issue::Refusal::Invalid("x")), InvalidRequest);
+        assert_eq!(code(issue::Refusal::Text(bad_text())), InvalidRequest);
+
+        use meeting::RoomRefusal as R;
+        for forbidden in [
+            R::NotChair,
+            R::NotAllowed,
+            R::Removed,
+            R::Muted,
+            R::NotYourFloor,
+            R::Locked,
+        ] {
+            assert_eq!(code(forbidden), Forbidden);
+        }
+        assert_eq!(code(R::WrongState(MeetingState::Ended)), Conflict);
+        assert_eq!(code(R::Invalid("x")), InvalidRequest);
+        assert_eq!(code(R::Text(bad_text())), InvalidRequest);
+
+        use appraisal::Refusal as A;
+        assert_eq!(code(A::Forbidden), Forbidden);
+        assert_eq!(code(A::WrongState(AppraisalState::Counting)), Conflict);
+        assert_eq!(code(A::Invalid("x".into())), InvalidRequest);
+        // A count that does not add up says nothing of why to the client.
+        let e = AppError::from(A::Unreconciled("3 receipts but 2 ballots".into()));
+        assert_eq!(e.code, Internal);
+        assert!(!e.message.contains("receipts"));
+    }
+
+    #[test]
+    fn a_refusal_keeps_its_reason_and_a_failure_hides_its_own() {
+        let e = AppError::from(issue::Refusal::Invalid("stars are 1 to 5"));
+        assert_eq!(e.message, "stars are 1 to 5");
+        let e = AppError::from(MediaError::Io(std::io::Error::other("disk at /srv full")));
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (ErrorCode::Internal, "internal error")
+        );
+    }
+}

@@ -8,7 +8,7 @@
 #![no_main]
 
 use hehe_fuzz::assert_clean_text;
-use hehe_fuzz::domain::text::{MessageText, TextError};
+use hehe_fuzz::domain::text::{MESSAGE, Problem, Text};
 use hehe_protocol::{Channel, ClientMsg, ErrorCode, RequestId, decode_client_msg};
 use libfuzzer_sys::fuzz_target;
 use serde::de::IgnoredAny;
@@ -86,14 +86,15 @@ fn canonical(channel: Channel) {
 
 /// The server refuses a post's text, or keeps it trimmed and clean.
 fn post_text(raw: &str) {
-    match MessageText::parse(raw) {
+    match Text::parse(raw, &MESSAGE).map_err(|e| e.problem) {
         Ok(t) => {
-            assert_clean_text(t.as_str(), MessageText::MAX_CHARS, &['\n', '\t'], "post");
+            assert_clean_text(t.as_str(), MESSAGE.max_chars, &['\n', '\t'], "post");
             assert_eq!(t.as_str(), raw.trim());
         }
-        Err(TextError::Empty) => assert!(raw.trim().is_empty()),
-        Err(TextError::TooLong) => assert!(raw.trim().chars().count() > MessageText::MAX_CHARS),
-        Err(TextError::ControlCharacter) => assert!(
+        Err(Problem::Empty) => assert!(raw.trim().is_empty()),
+        Err(Problem::TooLong(max)) => assert!(raw.trim().chars().count() > max),
+        Err(Problem::LineBreak) => unreachable!("a message is a body"),
+        Err(Problem::ControlCharacter) => assert!(
             raw.trim()
                 .chars()
                 .any(|c| c.is_control() && c != '\n' && c != '\t')

@@ -179,7 +179,9 @@ fn entry(event: &RoomEvent) {
         serde_json::from_str::<serde_json::Value>(&json).unwrap()["kind"],
         event.kind()
     );
-    let clean = |t: &str| assert_clean_text(t, TEXT_MAX, &['\n'], event.kind());
+    // Bodies keep line breaks and tabs; lines (a vote's question and options, follow-ups) not.
+    let clean = |t: &str| assert_clean_text(t, TEXT_MAX, &['\n', '\t'], event.kind());
+    let line = |t: &str| assert_clean_text(t, TEXT_MAX, &[], event.kind());
     match event {
         RoomEvent::MinutesPublished { text }
         | RoomEvent::Said { text, .. }
@@ -192,15 +194,15 @@ fn entry(event: &RoomEvent) {
         RoomEvent::MediationFailed { referral, .. } => clean(referral),
         RoomEvent::DecisionPublished { text, follow_ups } => {
             clean(text);
-            follow_ups.iter().for_each(|f| clean(f));
+            follow_ups.iter().for_each(|f| line(f));
             assert!(follow_ups.len() <= 20);
         }
         RoomEvent::Reacted { emoji, .. } => {
             assert_clean_text(emoji, 8, &[], "reaction");
         }
         RoomEvent::VoteOpened { vote } => {
-            clean(&vote.question);
-            vote.options.iter().for_each(|o| clean(o));
+            line(&vote.question);
+            vote.options.iter().for_each(|o| line(o));
             assert!((2..=20).contains(&vote.options.len()));
             let distinct: BTreeSet<_> = vote.options.iter().collect();
             assert_eq!(distinct.len(), vote.options.len());

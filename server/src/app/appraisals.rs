@@ -3,14 +3,14 @@
 //! from the stored ballots every time they are shown.
 
 use crate::app::channels::{Identity, identity};
+use crate::app::publish_in_room as send;
+use crate::app::retry::{self, Attempt};
 use crate::app::state::AppState;
 use crate::domain::appraisal::{
     self, Action, CheckedAppraisal, Counted, Move, Refusal, Standing, permitted,
 };
-use crate::domain::places::PlacePath;
+use crate::domain::text::Text;
 use crate::error::{AppError, AppResult};
-use crate::live::bus::Audience;
-use crate::store::StoreError;
 use crate::store::appraisals::{
     AppraisalMove, AppraisalRecord, Cast, CastBallot, NewAppraisalRecord, Snapshot, Tally,
     VoidWrite, Voided,
@@ -22,33 +22,25 @@ use hehe_protocol::appraisal::{
     FollowUpInfo, NewAppraisal, NewBallot,
 };
 use hehe_protocol::meeting::{MeetingKind, MeetingState};
-use hehe_protocol::{Channel, ErrorCode, MeetingId, Role};
+use hehe_protocol::{ErrorCode, MeetingId};
 
 /// Attempts at a state change that keeps meeting concurrent ballots or voids.
 const ATTEMPTS: usize = 8;
 
-impl From<Refusal> for AppError {
-    fn from(r: Refusal) -> Self {
-        match r {
-            Refusal::Forbidden => AppError::forbidden(),
-            Refusal::WrongState(_) => AppError::new(ErrorCode::Conflict, r.to_string()),
-            Refusal::Invalid(why) => AppError::invalid(why),
-            Refusal::Unreconciled(_) => {
-                tracing::error!(error = %r, "appraisal count");
-                AppError::new(ErrorCode::Internal, "internal error")
-            }
-        }
-    }
-}
-
-/// An appraisal with its meeting and place.
+/// An appraisal with its meeting, and the caller's standing in it.
 struct Loaded {
     meeting: MeetingRecord,
     record: AppraisalRecord,
-    place: PlacePath,
+    standing: Standing,
 }
 
-async fn load(state: &AppState, id: MeetingId) -> AppResult<Loaded> {
+/// The appraisal, for a caller who may take `action` on it; `not_found` when there is none.
+async fn load_for(
+    state: &AppState,
+    who: &Identity,
+    id: MeetingId,
+    action: Action,
+) -> AppResult<Loaded> {
     let not_found = || AppError::not_found("appraisal");
     let meeting = state
         .store
@@ -62,30 +54,30 @@ async fn load(state: &AppState, id: MeetingId) -> AppResult<Loaded> {
         .place_path(meeting.place_id)
         .await?
         .ok_or_else(not_found)?;
+    let standing = Standing {
+        place,
+        chair: meeting.chair,
+        elector: state.store.appraisal_is_elector(id, who.actor.id).await?,
+    };
+    require(who, &standing, action)?;
     Ok(Loaded {
         meeting,
         record,
-        place,
-    })
-}
-
-async fn standing(state: &AppState, who: &Identity, loaded: &Loaded) -> AppResult<Standing> {
-    Ok(Standing {
-        place: loaded.place,
-        chair: loaded.meeting.chair,
-        elector: state
-            .store
-            .appraisal_is_elector(loaded.meeting.id, who.actor.id)
-            .await?,
+        standing,
     })
 }
 
 fn require(who: &Identity, standing: &Standing, action: Action) -> AppResult<()> {
     if permitted(&who.actor, standing, action) {
-        Ok(())
-    } else {
-        Err(AppError::forbidden())
+        return Ok(());
     }
+    Err(match action {
+        Action::Cast => AppError::new(
+            ErrorCode::Forbidden,
+            "you are not in this appraisal's electorate",
+        ),
+        _ => AppError::forbidden(),
+    })
 }
 
 /// Sets up an appraisal (state `prepared`) chaired by the caller.
@@ -94,11 +86,7 @@ pub async fn set_up(
     who: &Identity,
     new: NewAppraisal,
 ) -> AppResult<AppraisalDetail> {
-    let place = state
-        .store
-        .place_path(new.place_id)
-        .await?
-        .ok_or_else(|| AppError::not_found("place"))?;
+    let place = crate::app::place(state, new.place_id).await?;
     if !appraisal::appraisable(&place) {
         return Err(AppError::invalid(
             "an appraisal belongs to a community or a street",
@@ -188,8 +176,16 @@ pub async fn set_up(
     detail(state, who, id).await
 }
 
-/// Counts and results from a snapshot; the counts must reconcile.
-fn count(snapshot: &Snapshot) -> AppResult<(AppraisalCounts, Vec<AppraiseeResult>)> {
+/// The appraisal as stored now, with its counts and results; the counts must reconcile.
+async fn counted(
+    state: &AppState,
+    id: MeetingId,
+) -> AppResult<(Snapshot, AppraisalCounts, Vec<AppraiseeResult>)> {
+    let snapshot = state
+        .store
+        .appraisal_snapshot(id)
+        .await?
+        .ok_or_else(|| AppError::not_found("appraisal"))?;
     let counted: Vec<Counted> = snapshot
         .ballots
         .iter()
@@ -201,7 +197,8 @@ fn count(snapshot: &Snapshot) -> AppResult<(AppraisalCounts, Vec<AppraiseeResult
         .collect();
     let setup = &snapshot.record.setup;
     let counts = appraisal::reconcile(setup, snapshot.issued, snapshot.receipts, &counted)?;
-    Ok((counts, appraisal::results(setup, &counted)))
+    let results = appraisal::results(setup, &counted);
+    Ok((snapshot, counts, results))
 }
 
 fn follow_up_info(row: crate::store::appraisals::FollowUpRow) -> FollowUpInfo {
@@ -216,20 +213,13 @@ fn follow_up_info(row: crate::store::appraisals::FollowUpRow) -> FollowUpInfo {
 
 /// The appraisal as the caller may see it.
 pub async fn detail(state: &AppState, who: &Identity, id: MeetingId) -> AppResult<AppraisalDetail> {
-    let loaded = load(state, id).await?;
-    let standing = standing(state, who, &loaded).await?;
-    require(who, &standing, Action::Read)?;
-    let snapshot = state
-        .store
-        .appraisal_snapshot(id)
-        .await?
-        .ok_or_else(|| AppError::not_found("appraisal"))?;
-    let (counts, results) = count(&snapshot)?;
+    let loaded = load_for(state, who, id, Action::Read).await?;
+    let standing = &loaded.standing;
+    let (snapshot, counts, results) = counted(state, id).await?;
     let record = &snapshot.record;
     let published = record.state == AppraisalState::Published;
-    let see_results = published && permitted(&who.actor, &standing, Action::ReadResults);
-    // Those who count see the ballots: the chair, or an admin standing in.
-    let counter = who.actor.id == loaded.meeting.chair || who.actor.has_role(Role::Admin);
+    let see_results = published && permitted(&who.actor, standing, Action::ReadResults);
+    let counter = permitted(&who.actor, standing, Action::ReadBallots);
     let see_ballots = counter && record.state >= AppraisalState::Counting;
     let follow_ups = if see_results {
         let rows = state.store.appraisal_follow_ups(id).await?;
@@ -239,17 +229,14 @@ pub async fn detail(state: &AppState, who: &Identity, id: MeetingId) -> AppResul
     };
     let changes = if see_ballots || see_results {
         let rows = state.store.appraisal_changes(id).await?;
-        Some(
-            rows.into_iter()
-                .map(|c| BallotChange {
-                    ballot_id: c.ballot_id,
-                    change: c.change,
-                    reason: c.reason,
-                    by: c.actor,
-                    at: c.at,
-                })
-                .collect(),
-        )
+        let change = |c: crate::store::appraisals::BallotChangeRow| BallotChange {
+            ballot_id: c.ballot_id,
+            change: c.change,
+            reason: c.reason,
+            by: c.actor,
+            at: c.at,
+        };
+        Some(rows.into_iter().map(change).collect())
     } else {
         None
     };
@@ -258,7 +245,6 @@ pub async fn detail(state: &AppState, who: &Identity, id: MeetingId) -> AppResul
     } else {
         None
     };
-    let weights = record.setup.normalised_weights();
     Ok(AppraisalDetail {
         id,
         title: loaded.meeting.title.clone(),
@@ -267,32 +253,8 @@ pub async fn detail(state: &AppState, who: &Identity, id: MeetingId) -> AppResul
         state: record.state,
         anonymous: record.anonymous,
         low_score_threshold: record.setup.low_score_threshold,
-        appraisees: record
-            .setup
-            .appraisees
-            .iter()
-            .enumerate()
-            .map(|(i, a)| AppraiseeInfo {
-                index: i as u32,
-                name: a.name.clone(),
-                account_id: a.account,
-                service: a.service.clone(),
-            })
-            .collect(),
-        dimensions: record
-            .setup
-            .dimensions
-            .iter()
-            .zip(weights)
-            .enumerate()
-            .map(|(i, (d, w))| DimensionInfo {
-                index: i as u32,
-                name: d.name.clone(),
-                weight: d.weight,
-                normalised_weight: w,
-                scale: d.scale,
-            })
-            .collect(),
+        appraisees: appraisee_infos(&record.setup),
+        dimensions: dimension_infos(&record.setup),
         counts,
         elector: standing.elector,
         voted: state.store.appraisal_has_voted(id, who.actor.id).await?,
@@ -303,24 +265,48 @@ pub async fn detail(state: &AppState, who: &Identity, id: MeetingId) -> AppResul
         published_at: record.published_at,
         results: see_results.then_some(results),
         follow_ups,
-        ballots: see_ballots.then(|| {
-            snapshot
-                .ballots
-                .iter()
-                .map(|b| BallotInfo {
-                    id: b.id.clone(),
-                    voter: b.voter,
-                    cast_at: b.cast_at,
-                    scores: b.scores.clone(),
-                    grades: b.grades.clone(),
-                    comment: b.comment.clone(),
-                    status: b.status,
-                    void_reason: b.void_reason.clone(),
-                })
-                .collect()
-        }),
+        ballots: see_ballots.then(|| snapshot.ballots.iter().map(ballot_info).collect()),
         changes,
     })
+}
+
+fn appraisee_infos(setup: &appraisal::Setup) -> Vec<AppraiseeInfo> {
+    let appraisees = setup.appraisees.iter().enumerate();
+    appraisees
+        .map(|(i, a)| AppraiseeInfo {
+            index: i as u32,
+            name: a.name.clone(),
+            account_id: a.account,
+            service: a.service.clone(),
+        })
+        .collect()
+}
+
+fn dimension_infos(setup: &appraisal::Setup) -> Vec<DimensionInfo> {
+    let weighted = setup.dimensions.iter().zip(setup.normalised_weights());
+    weighted
+        .enumerate()
+        .map(|(i, (d, w))| DimensionInfo {
+            index: i as u32,
+            name: d.name.clone(),
+            weight: d.weight,
+            normalised_weight: w,
+            scale: d.scale,
+        })
+        .collect()
+}
+
+fn ballot_info(b: &crate::store::appraisals::BallotRow) -> BallotInfo {
+    BallotInfo {
+        id: b.id.clone(),
+        voter: b.voter,
+        cast_at: b.cast_at,
+        scores: b.scores.clone(),
+        grades: b.grades.clone(),
+        comment: b.comment.clone(),
+        status: b.status,
+        void_reason: b.void_reason.clone(),
+    }
 }
 
 /// Moves the appraisal one step: open, close or publish. Publishing counts the ballots and
@@ -333,21 +319,13 @@ pub async fn step(
 ) -> AppResult<AppraisalDetail> {
     let lock = state.rooms.turn(id);
     let turn = lock.lock().await;
-    let mut done = None;
-    for _ in 0..ATTEMPTS {
-        let loaded = load(state, id).await?;
-        let standing = standing(state, who, &loaded).await?;
-        require(who, &standing, step.action())?;
+    let done = retry::on_stale(ATTEMPTS, move || async move {
+        let loaded = load_for(state, who, id, step.action()).await?;
         let (from, to) = step.states();
         appraisal::advance(loaded.record.state, step)?;
         let now = state.now();
         let (revision, published) = if step == Move::Publish {
-            let snapshot = state
-                .store
-                .appraisal_snapshot(id)
-                .await?
-                .ok_or_else(|| AppError::not_found("appraisal"))?;
-            let (counts, results) = count(&snapshot)?;
+            let (snapshot, counts, results) = counted(state, id).await?;
             let items = appraisal::follow_ups(
                 &loaded.meeting.title,
                 &snapshot.record.setup,
@@ -360,33 +338,22 @@ pub async fn step(
             (loaded.record.revision, None)
         };
         let items = published.as_ref().map_or(&[][..], |p| &p.2[..]);
-        match state
-            .store
-            .appraisal_move(AppraisalMove {
-                id,
-                from,
-                to,
-                expected_revision: revision,
-                follow_ups: items,
-                at: now,
-            })
-            .await
-        {
-            Ok(tally) => {
-                done = Some((tally, published));
-                break;
-            }
-            // A ballot or a void landed since: decide again on what is stored now.
-            Err(StoreError::Stale) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let Some((tally, published)) = done else {
-        return Err(AppError::new(
-            ErrorCode::RequestInProgress,
-            "the appraisal is busy; retry",
-        ));
-    };
+        let moved = state.store.appraisal_move(AppraisalMove {
+            id,
+            from,
+            to,
+            expected_revision: revision,
+            follow_ups: items,
+            at: now,
+        });
+        // Stale: a ballot or a void landed since; decide again on what is stored now.
+        Ok(match retry::written(moved.await)? {
+            Attempt::Done(tally) => Attempt::Done((tally, published)),
+            Attempt::Stale => Attempt::Stale,
+        })
+    })
+    .await?;
+    let (tally, published) = done.ok_or_else(|| retry::busy("the appraisal is busy; retry"))?;
     let action = match step {
         Move::Open => "appraisal.open",
         Move::Close => "appraisal.close",
@@ -426,14 +393,7 @@ pub async fn cast(
     state
         .limits
         .check_account(crate::infra::limits::Limit::Vote, who.actor.id)?;
-    let loaded = load(state, id).await?;
-    let standing = standing(state, who, &loaded).await?;
-    if !permitted(&who.actor, &standing, Action::Cast) {
-        return Err(AppError::new(
-            ErrorCode::Forbidden,
-            "you are not in this appraisal's electorate",
-        ));
-    }
+    let loaded = load_for(state, who, id, Action::Cast).await?;
     let checked = appraisal::check_ballot(&loaded.record.setup, &ballot)?;
     let lock = state.rooms.turn(id);
     let _turn = lock.lock().await;
@@ -475,11 +435,9 @@ pub async fn void(
     ballot_id: &str,
     reason: &str,
 ) -> AppResult<AppraisalDetail> {
-    let loaded = load(state, id).await?;
-    let standing = standing(state, who, &loaded).await?;
-    require(who, &standing, Action::Void)?;
+    let loaded = load_for(state, who, id, Action::Void).await?;
     appraisal::may_void_in(loaded.record.state)?;
-    let reason = appraisal::text(reason, "reason", appraisal::MAX_REASON)?;
+    let reason = Text::parse(reason, &appraisal::VOID_REASON)?;
     let lock = state.rooms.turn(id);
     let turn = lock.lock().await;
     let outcome = state
@@ -487,7 +445,7 @@ pub async fn void(
         .appraisal_void(VoidWrite {
             id,
             ballot_id,
-            reason: &reason,
+            reason: reason.as_str(),
             actor: who.actor.id,
             at: state.now(),
         })
@@ -522,45 +480,4 @@ async fn updated(state: &AppState, id: MeetingId, tally: &Tally) -> AppResult<()
     };
     let key = format!("appraisal.updated:{}:{}", id.0, tally.revision);
     send(state, id, "appraisal.updated", &data, key).await
-}
-
-async fn send(
-    state: &AppState,
-    meeting: MeetingId,
-    kind: &str,
-    data: &impl serde::Serialize,
-    key: String,
-) -> AppResult<()> {
-    crate::app::publish(
-        state,
-        Channel::Room(meeting),
-        Audience::All,
-        kind,
-        data,
-        key,
-    )
-    .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refusals_map_to_stable_codes() {
-        let code = |r: Refusal| AppError::from(r).code;
-        assert_eq!(code(Refusal::Forbidden), ErrorCode::Forbidden);
-        assert_eq!(
-            code(Refusal::WrongState(AppraisalState::Counting)),
-            ErrorCode::Conflict
-        );
-        assert_eq!(
-            code(Refusal::Invalid("x".into())),
-            ErrorCode::InvalidRequest
-        );
-        // A count that does not add up says nothing of why to the client.
-        let e = AppError::from(Refusal::Unreconciled("3 receipts but 2 ballots".into()));
-        assert_eq!(e.code, ErrorCode::Internal);
-        assert!(!e.message.contains("receipts"));
-    }
 }

@@ -3,8 +3,9 @@
 
 use crate::app::state::AppState;
 use crate::domain::access::{self, Actor, ChannelTarget, Grant};
+use crate::domain::issue::Issue;
 use crate::domain::places::PlacePath;
-use crate::domain::text::MessageText;
+use crate::domain::text::{MESSAGE, Text};
 use crate::error::{AppError, AppResult};
 use crate::live::bus::Publication;
 use hehe_protocol::http::{AccountInfo, GrantInfo, MessageData, MessageInfo, PlaceKind};
@@ -111,14 +112,7 @@ async fn resolve(
         Channel::Issue(id) => {
             let record = state.store.issue(id).await?.ok_or_else(not_found)?;
             let issue = &record.issue;
-            let involved = issue.reporter == actor.id
-                || issue.assignee == Some(actor.id)
-                || state.store.is_follower(id, actor.id).await?;
-            let target = ChannelTarget::Issue {
-                place: issue.place,
-                public: issue.public,
-                involved,
-            };
+            let target = issue_target(state, actor, issue).await?;
             (target, crate::domain::issue::sees_internal(actor, issue))
         }
         Channel::User(owner) => {
@@ -127,6 +121,23 @@ async fn resolve(
         }
         Channel::OPS => (ChannelTarget::Ops, true),
         Channel::Ops(_) => return Err(not_found()),
+    })
+}
+
+/// What an issue is to the actor: its place, whether it is public, and whether the actor is
+/// involved (reported, follows or is assigned to it).
+pub async fn issue_target(
+    state: &AppState,
+    actor: &Actor,
+    issue: &Issue,
+) -> AppResult<ChannelTarget> {
+    let involved = issue.reporter == actor.id
+        || issue.assignee == Some(actor.id)
+        || state.store.is_follower(issue.id, actor.id).await?;
+    Ok(ChannelTarget::Issue {
+        place: issue.place,
+        public: issue.public,
+        involved,
     })
 }
 
@@ -225,7 +236,7 @@ pub async fn post_message(
     channel: Channel,
     text: &str,
 ) -> AppResult<Posted> {
-    let text = MessageText::parse(text).map_err(|e| AppError::invalid(e.to_string()))?;
+    let text = Text::parse(text, &MESSAGE)?;
     state
         .limits
         .check_account(crate::infra::limits::Limit::Post, identity.actor.id)?;

@@ -1,27 +1,29 @@
 //! The one path for issue actions, shared by the HTTP API, WebSocket commands and the deadline
 //! clock: load, ask the domain, store the decision in one transaction, then publish it live.
 
-use crate::app::channels::{Identity, identity};
+use crate::app::channels::{Identity, identity, issue_target};
+use crate::app::retry::{self, Attempt};
 use crate::app::state::AppState;
-use crate::domain::access::{self, Actor, ChannelTarget};
-use crate::domain::category::{self, Category, WARN_PERCENT};
+use crate::domain::access::{self, Actor};
+use crate::domain::category::{self, Category};
 use crate::domain::issue::{
-    Agent, Command, Context, Decision, Issue, NewEvent, Refusal, allowed_actions, decide,
-    may_submit, may_upload, running_clocks,
+    self as rules, Agent, Command, Context, Decision, NewEvent, allowed_actions, decide,
+    may_submit, may_upload,
 };
+use crate::domain::sla;
+use crate::domain::text::Text;
 use crate::error::{AppError, AppResult};
 use crate::live::bus::Audience;
-use crate::media::{MediaError, MediaType};
+use crate::media::MediaType;
 use crate::store::StoreError;
 use crate::store::issues::{
-    Applied, CommandKey, DueDeadline, IssueChange, IssueRecord, NewDeadline, NewIssueRecord,
-    NewPhoto, PhotoRow,
+    Applied, CommandKey, DueDeadline, IssueChange, IssueRecord, NewIssueRecord, NewPhoto, PhotoRow,
 };
 use hehe_protocol::issue::{
-    Clock, IssueAction, IssueDetail, IssueEventInfo, IssueState, IssueSummary, IssueUpdate,
-    NewIssue, PhotoInfo, PhotoKind, Visibility,
+    IssueAction, IssueDetail, IssueEventInfo, IssueState, IssueSummary, IssueUpdate, NewIssue,
+    PhotoInfo, PhotoKind, Satisfaction, Visibility,
 };
-use hehe_protocol::{Channel, ErrorCode, IssueId, RequestId};
+use hehe_protocol::{AccountId, Channel, IssueId, RequestId};
 use serde_json::json;
 
 /// What a listing asks for; `list` narrows it further to what the actor may see.
@@ -29,92 +31,45 @@ pub use crate::store::issues::IssueFilter;
 
 /// Attempts at a change that keeps meeting concurrent changes before giving up.
 const ATTEMPTS: usize = 5;
-const MAX_TITLE_CHARS: usize = 120;
 
-impl From<Refusal> for AppError {
-    fn from(r: Refusal) -> Self {
-        match r {
-            Refusal::Forbidden => AppError::forbidden(),
-            Refusal::WrongState(_) => AppError::new(ErrorCode::Conflict, r.to_string()),
-            Refusal::Invalid(why) => AppError::invalid(why),
-        }
-    }
-}
-
-fn checked(raw: &str, what: &'static str, max: usize) -> AppResult<String> {
-    let t = raw.trim();
-    if t.is_empty() {
-        return Err(AppError::invalid(format!("the {what} is empty")));
-    }
-    if t.chars().count() > max {
-        return Err(AppError::invalid(format!(
-            "the {what} is longer than {max} characters"
-        )));
-    }
-    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(AppError::invalid(format!(
-            "the {what} holds control characters"
-        )));
-    }
-    Ok(t.to_owned())
-}
-
-/// New clocks for the clocks a state runs, started now.
-fn start(state: &AppState, clocks: &[Clock], issue: &Issue, now: i64) -> Vec<NewDeadline> {
-    clocks
-        .iter()
-        .map(|&clock| {
-            let limit = category::limit(clock, issue.priority);
-            NewDeadline {
-                clock,
-                started_at: now,
-                warn_at: state
-                    .calendar
-                    .due(now, limit * WARN_PERCENT / 100, issue.priority),
-                due_at: state.calendar.due(now, limit, issue.priority),
-            }
-        })
-        .collect()
-}
-
-/// Which clocks stop and which start when `old` becomes `new`: those the new state does not
-/// run stop, those it newly runs start, and all restart when the level or priority changed.
-fn clock_changes(
-    state: &AppState,
-    old: &Issue,
-    new: &Issue,
-    now: i64,
-) -> (Vec<Clock>, Vec<NewDeadline>) {
-    let before = running_clocks(old.state);
-    let after = running_clocks(new.state);
-    let restart = old.level != new.level
-        || old.priority != new.priority
-        || old.reopen_count != new.reopen_count;
-    let stop: Vec<Clock> = before
-        .iter()
-        .copied()
-        .filter(|c| restart || !after.contains(c))
-        .collect();
-    let begin: Vec<Clock> = after
-        .iter()
-        .copied()
-        .filter(|c| restart || !before.contains(c))
-        .collect();
-    (stop, start(state, &begin, new, now))
+fn busy() -> AppError {
+    retry::busy("the issue keeps changing; retry")
 }
 
 /// Whether the actor may see the issue at all.
 pub async fn can_see(state: &AppState, actor: &Actor, record: &IssueRecord) -> AppResult<bool> {
-    let issue = &record.issue;
-    let involved = issue.reporter == actor.id
-        || issue.assignee == Some(actor.id)
-        || state.store.is_follower(issue.id, actor.id).await?;
-    let target = ChannelTarget::Issue {
-        place: issue.place,
-        public: issue.public,
-        involved,
-    };
+    let target = issue_target(state, actor, &record.issue).await?;
     Ok(access::can_read(actor, &target))
+}
+
+/// The issue, for an actor who may see it; `not_found` alike when it does not exist and when
+/// they may not know of it.
+pub(crate) async fn visible(
+    state: &AppState,
+    actor: &Actor,
+    id: IssueId,
+) -> AppResult<IssueRecord> {
+    match state.store.issue(id).await? {
+        Some(record) if can_see(state, actor, &record).await? => Ok(record),
+        _ => Err(AppError::not_found("issue")),
+    }
+}
+
+fn command<'a>(who: &Identity, request_id: &'a RequestId) -> CommandKey<'a> {
+    CommandKey {
+        account: who.actor.id,
+        request_id,
+    }
+}
+
+/// A command applied before, answered again: its result is published again (publishing is
+/// idempotent), in case the first attempt stopped before it was.
+async fn replayed(state: &AppState, key: CommandKey<'_>) -> AppResult<Option<IssueSummary>> {
+    let Some(done) = state.store.applied(key).await? else {
+        return Ok(None);
+    };
+    publish(state, &done).await?;
+    Ok(Some(done.summary))
 }
 
 /// Raises an issue; answers its summary with what the caller may do next.
@@ -134,13 +89,9 @@ async fn raise(
     request_id: &RequestId,
     new: NewIssue,
 ) -> AppResult<IssueSummary> {
-    let key = CommandKey {
-        account: who.actor.id,
-        request_id,
-    };
-    if let Some(done) = state.store.applied(key).await? {
-        publish(state, &done).await?;
-        return Ok(done.summary);
+    let key = command(who, request_id);
+    if let Some(done) = replayed(state, key).await? {
+        return Ok(done);
     }
     // After the retry check: a retry of an issue already raised is answered, not counted.
     state
@@ -148,22 +99,14 @@ async fn raise(
         .check_account(crate::infra::limits::Limit::Submit, who.actor.id)?;
     let category =
         category::find(&new.category).ok_or_else(|| AppError::invalid("unknown category"))?;
-    let title = checked(&new.title, "title", MAX_TITLE_CHARS)?;
-    let description = checked(
-        &new.description,
-        "description",
-        crate::domain::issue::MAX_TEXT_CHARS,
-    )?;
+    let title = Text::parse(&new.title, &rules::TITLE)?;
+    let description = Text::parse(&new.description, &rules::DESCRIPTION)?;
     if let Some(l) = new.location
         && !((-90.0..=90.0).contains(&l.lat) && (-180.0..=180.0).contains(&l.lon))
     {
         return Err(AppError::invalid("the location is not on Earth"));
     }
-    let place = state
-        .store
-        .place_path(new.place_id)
-        .await?
-        .ok_or_else(|| AppError::not_found("place"))?;
+    let place = crate::app::place(state, new.place_id).await?;
     if place.grid.is_none() {
         return Err(AppError::invalid("report on a grid or a building"));
     }
@@ -189,28 +132,11 @@ async fn raise(
         text: None,
         data: json!({ "category": category.code, "priority": priority, "on_behalf": helped.is_some() }),
     }];
-    let draft = Issue {
-        id: IssueId(0),
-        state: IssueState::Submitted,
-        priority,
-        level: hehe_protocol::issue::Level::Grid,
-        place,
-        reporter,
-        public: new.public,
-        assignee: None,
-        resolution: None,
-        closure: None,
-        rated: None,
-        duplicate_of: None,
-        reopen_count: 0,
-        return_count: 0,
-        has_after_photo: false,
-    };
-    let clocks = start(state, running_clocks(IssueState::Submitted), &draft, now);
+    let clocks = sla::first(&state.calendar, priority, now);
     let record = NewIssueRecord {
         category: category.code,
-        title: &title,
-        description: &description,
+        title: title.as_str(),
+        description: description.as_str(),
         place_id: new.place_id,
         place,
         location: new.location,
@@ -270,41 +196,29 @@ async fn apply(
     id: IssueId,
     action: IssueAction,
 ) -> AppResult<IssueSummary> {
-    let key = CommandKey {
-        account: who.actor.id,
-        request_id,
-    };
-    if let Some(done) = state.store.applied(key).await? {
-        publish(state, &done).await?;
-        return Ok(done.summary);
+    let key = command(who, request_id);
+    if let Some(done) = replayed(state, key).await? {
+        return Ok(done);
     }
-    let actor = &who.actor;
-    for _ in 0..ATTEMPTS {
-        let record = state
-            .store
-            .issue(id)
-            .await?
-            .ok_or_else(|| AppError::not_found("issue"))?;
-        if !can_see(state, actor, &record).await? {
-            return Err(AppError::not_found("issue"));
-        }
+    let (actor, action) = (&who.actor, &action);
+    let summary = retry::on_stale(ATTEMPTS, move || async move {
+        let record = visible(state, actor, id).await?;
         let follows = state.store.is_follower(id, actor.id).await?;
-        let assignee = match &action {
+        let assignee = match action {
             IssueAction::Dispatch { assignee } => {
                 identity(state, *assignee).await.ok().map(|i| i.actor)
             }
             _ => None,
         };
-        let target = match &action {
+        let target = match action {
             IssueAction::Merge { into } => match state.store.issue(*into).await? {
                 Some(t) if can_see(state, actor, &t).await? => Some(t.issue),
                 _ => None,
             },
             _ => None,
         };
-        let category = category::find(&record.category);
         let ctx = Context {
-            category,
+            category: category::find(&record.category),
             assignee: assignee.as_ref(),
             merge_target: target.as_ref(),
         };
@@ -314,84 +228,88 @@ async fn apply(
             &Command::Act(action.clone()),
             &ctx,
         )?;
-        // Only the closing rating is kept on the issue; a "not fixed" verdict lives in the
-        // timeline, so it cannot colour the satisfaction of a later fix.
-        let rating = match &action {
-            IssueAction::Rate {
-                resolved: true,
-                satisfaction,
-                stars,
-                ..
-            } => Some((*satisfaction, *stars)),
-            _ => None,
-        };
         if matches!(action, IssueAction::MeToo { .. })
             && state.store.has_submitted(id, actor.id).await?
         {
             return Err(AppError::invalid("you have reported this issue already"));
         }
-        let merge_into = match &action {
-            IssueAction::Merge { into } => Some(*into),
-            _ => None,
+        let by = ChangedBy {
+            actor: Some(actor.id),
+            command: Some(key),
+            rating: kept_rating(action),
+            merge_into: match action {
+                IssueAction::Merge { into } => Some(*into),
+                _ => None,
+            },
+            ..ChangedBy::default()
         };
-        let change = change_for(
-            state,
-            &record,
-            &decision,
-            Some(actor.id),
-            Some(key),
-            None,
-            rating,
-            merge_into,
-        );
-        match state.store.update_issue(change).await {
-            Ok(applied) => {
-                if let Some(name) = crate::app::audit::issue_action(&action) {
-                    let place = Some(record.issue.place.leaf());
-                    let target = format!("issue:{}", id.0);
-                    crate::app::audit::after(state, who, name, target, place, Some(request_id))
-                        .await;
-                }
-                publish(state, &applied).await?;
-                return Ok(applied.summary);
-            }
-            Err(StoreError::Stale) => continue,
-            Err(e) => return Err(e.into()),
+        let Attempt::Done(applied) = retry::written(
+            state
+                .store
+                .update_issue(change_for(state, &record, &decision, by))
+                .await,
+        )?
+        else {
+            return Ok(Attempt::Stale);
+        };
+        if let Some(name) = crate::app::audit::issue_action(action) {
+            let place = Some(record.issue.place.leaf());
+            let target = format!("issue:{}", id.0);
+            crate::app::audit::after(state, who, name, target, place, Some(request_id)).await;
         }
-    }
-    Err(AppError::new(
-        ErrorCode::RequestInProgress,
-        "the issue keeps changing; retry",
-    ))
+        publish(state, &applied).await?;
+        Ok(Attempt::Done(applied.summary))
+    })
+    .await?;
+    summary.ok_or_else(busy)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Only the closing rating is kept on the issue; a "not fixed" verdict lives in the timeline, so
+/// it cannot colour the satisfaction of a later fix.
+fn kept_rating(action: &IssueAction) -> Option<(Option<Satisfaction>, Option<u8>)> {
+    match action {
+        IssueAction::Rate {
+            resolved: true,
+            satisfaction,
+            stars,
+            ..
+        } => Some((*satisfaction, *stars)),
+        _ => None,
+    }
+}
+
+/// Who changes an issue and what goes with the decision: the person and their command (none
+/// for the deadline clock), the deadline it handles, and what an action brings beyond the issue.
+#[derive(Default)]
+struct ChangedBy<'a> {
+    actor: Option<AccountId>,
+    command: Option<CommandKey<'a>>,
+    claim: Option<DueDeadline>,
+    rating: Option<(Option<Satisfaction>, Option<u8>)>,
+    merge_into: Option<IssueId>,
+}
+
+/// The write of a decision on the issue as it was read, with the clocks it stops and starts.
 fn change_for<'a>(
     state: &AppState,
     record: &IssueRecord,
     decision: &'a Decision,
-    actor: Option<hehe_protocol::AccountId>,
-    command: Option<CommandKey<'a>>,
-    claim: Option<DueDeadline>,
-    rating: Option<(Option<hehe_protocol::issue::Satisfaction>, Option<u8>)>,
-    merge_into: Option<IssueId>,
+    by: ChangedBy<'a>,
 ) -> IssueChange<'a> {
     let now = state.now();
-    let (stop_clocks, start_clocks) = clock_changes(state, &record.issue, &decision.issue, now);
     IssueChange {
-        actor,
-        command,
+        actor: by.actor,
+        command: by.command,
         expected_version: record.version,
         issue: &decision.issue,
         events: &decision.events,
-        stop_clocks,
-        start_clocks,
-        claim,
+        clocks: sla::changes(&state.calendar, &record.issue, &decision.issue, now),
+        claim: by.claim,
         breached: decision.breached,
-        follow: decision.follow.zip(actor).map(|(on, a)| (a, on)),
-        rating,
-        merge_into,
-        submission: decision.submission.as_deref().zip(actor),
+        follow: decision.follow.zip(by.actor).map(|(on, a)| (a, on)),
+        rating: by.rating,
+        merge_into: by.merge_into,
+        submission: decision.submission.as_deref().zip(by.actor),
         at: now,
     }
 }
@@ -404,43 +322,54 @@ pub async fn handle_due(state: &AppState, due: DueDeadline) -> AppResult<()> {
     } else {
         Command::Warn(due.clock)
     };
-    for _ in 0..ATTEMPTS {
+    let command = &command;
+    // Past the attempts the deadline stays due, and the next tick takes it up again.
+    retry::on_stale(ATTEMPTS, move || async move {
         let Some(record) = state.store.issue(due.issue_id).await? else {
-            return Ok(());
+            return Ok(Attempt::Done(()));
         };
-        let category = category::find(&record.category);
         let ctx = Context {
-            category,
+            category: category::find(&record.category),
             ..Context::default()
         };
         // A clock that no longer runs in the state is closed without effect.
         let decision =
-            decide(&record.issue, Agent::System, &command, &ctx).unwrap_or_else(|_| Decision {
+            decide(&record.issue, Agent::System, command, &ctx).unwrap_or_else(|_| Decision {
                 issue: record.issue.clone(),
                 events: Vec::new(),
                 follow: None,
                 breached: None,
                 submission: None,
             });
-        let change = change_for(state, &record, &decision, None, None, Some(due), None, None);
-        match state.store.update_issue(change).await {
+        let by = ChangedBy {
+            claim: Some(due),
+            ..ChangedBy::default()
+        };
+        match state
+            .store
+            .update_issue(change_for(state, &record, &decision, by))
+            .await
+        {
             Ok(applied) => {
                 publish(state, &applied).await?;
-                return Ok(());
+                Ok(Attempt::Done(()))
             }
             Err(StoreError::Stale) => {
                 // Either the issue moved on (decide again) or another node took the deadline.
                 let still_due = state.store.due_deadlines(state.now(), 1000).await?;
-                if !still_due
+                let ours = still_due
                     .iter()
-                    .any(|d| d.id == due.id && d.breach == due.breach)
-                {
-                    return Ok(());
-                }
+                    .any(|d| d.id == due.id && d.breach == due.breach);
+                Ok(if ours {
+                    Attempt::Stale
+                } else {
+                    Attempt::Done(())
+                })
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => Err(e.into()),
         }
-    }
+    })
+    .await?;
     Ok(())
 }
 
@@ -459,16 +388,9 @@ pub async fn tick(state: &AppState) -> AppResult<usize> {
 
 /// Everything the actor may see of one issue.
 pub async fn detail(state: &AppState, who: &Identity, id: IssueId) -> AppResult<IssueDetail> {
-    let record = state
-        .store
-        .issue(id)
-        .await?
-        .ok_or_else(|| AppError::not_found("issue"))?;
     let actor = &who.actor;
-    if !can_see(state, actor, &record).await? {
-        return Err(AppError::not_found("issue"));
-    }
-    let staff = crate::domain::issue::sees_internal(actor, &record.issue);
+    let record = visible(state, actor, id).await?;
+    let staff = rules::sees_internal(actor, &record.issue);
     let summary = state
         .store
         .issue_summary(id)
@@ -547,24 +469,6 @@ fn media_name(m: MediaType) -> &'static str {
     }
 }
 
-impl From<MediaError> for AppError {
-    fn from(e: MediaError) -> Self {
-        match e {
-            MediaError::UnsupportedType => AppError::invalid("send a JPEG, PNG or WebP picture"),
-            MediaError::TooLarge { limit } => AppError::new(
-                ErrorCode::PayloadTooLarge,
-                format!("photos are at most {limit} bytes"),
-            ),
-            MediaError::Empty => AppError::invalid("the photo is empty"),
-            MediaError::Malformed => AppError::invalid("the picture file is damaged"),
-            MediaError::Io(e) => {
-                tracing::error!(error = %e, "photo storage failed");
-                AppError::new(ErrorCode::Internal, "internal error")
-            }
-        }
-    }
-}
-
 /// Stores a photo of an issue (location stripped unless `keep_location`), logs it on the
 /// timeline, and lets an `after` photo count towards completing.
 pub async fn add_photo(
@@ -576,14 +480,7 @@ pub async fn add_photo(
     keep_location: bool,
 ) -> AppResult<PhotoInfo> {
     let actor = &who.actor;
-    let record = state
-        .store
-        .issue(id)
-        .await?
-        .ok_or_else(|| AppError::not_found("issue"))?;
-    if !can_see(state, actor, &record).await? {
-        return Err(AppError::not_found("issue"));
-    }
+    let record = visible(state, actor, id).await?;
     if !may_upload(actor, &record.issue, kind) {
         return Err(AppError::forbidden());
     }
@@ -606,8 +503,8 @@ pub async fn add_photo(
         .photo(id, photo)
         .await?
         .ok_or_else(|| AppError::not_found("photo"))?;
-    let info = photo_info(&row);
-    for _ in 0..ATTEMPTS {
+    let info = &photo_info(&row);
+    let logged = retry::on_stale(ATTEMPTS, move || async move {
         let record = state
             .store
             .issue(id)
@@ -631,29 +528,20 @@ pub async fn add_photo(
             breached: None,
             submission: None,
         };
-        let change = change_for(
-            state,
-            &record,
-            &decision,
-            Some(actor.id),
-            None,
-            None,
-            None,
-            None,
-        );
-        match state.store.update_issue(change).await {
-            Ok(applied) => {
-                publish(state, &applied).await?;
-                return Ok(info);
-            }
-            Err(StoreError::Stale) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(AppError::new(
-        ErrorCode::RequestInProgress,
-        "the issue keeps changing; retry",
-    ))
+        let by = ChangedBy {
+            actor: Some(actor.id),
+            ..ChangedBy::default()
+        };
+        let change = change_for(state, &record, &decision, by);
+        let Attempt::Done(applied) = retry::written(state.store.update_issue(change).await)? else {
+            return Ok(Attempt::Stale);
+        };
+        publish(state, &applied).await?;
+        Ok(Attempt::Done(()))
+    })
+    .await?;
+    logged.ok_or_else(busy)?;
+    Ok(info.clone())
 }
 
 /// A photo's bytes and content type, for those who may see the issue.
@@ -663,14 +551,7 @@ pub async fn photo(
     id: IssueId,
     photo: i64,
 ) -> AppResult<(&'static str, Vec<u8>)> {
-    let record = state
-        .store
-        .issue(id)
-        .await?
-        .ok_or_else(|| AppError::not_found("issue"))?;
-    if !can_see(state, &who.actor, &record).await? {
-        return Err(AppError::not_found("issue"));
-    }
+    visible(state, &who.actor, id).await?;
     let row = state
         .store
         .photo(id, photo)
@@ -692,16 +573,7 @@ pub async fn list(
     mut filter: IssueFilter,
 ) -> AppResult<Vec<IssueSummary>> {
     let actor = &who.actor;
-    let staff_somewhere = actor.grants.iter().any(|g| {
-        matches!(
-            g.role,
-            hehe_protocol::Role::GridWorker
-                | hehe_protocol::Role::CommunityOfficial
-                | hehe_protocol::Role::StreetChief
-                | hehe_protocol::Role::Admin
-        )
-    });
-    if !staff_somewhere && filter.involving.is_none() {
+    if !access::is_staff_somewhere(actor) && filter.involving.is_none() {
         filter.public_only = true;
     }
     filter.limit = filter.limit.clamp(1, 200);
@@ -731,11 +603,7 @@ pub async fn similar(
     location: Option<hehe_protocol::issue::GeoPoint>,
 ) -> AppResult<Vec<IssueSummary>> {
     let category = category::find(category).ok_or_else(|| AppError::invalid("unknown category"))?;
-    let place = state
-        .store
-        .place_path(place_id)
-        .await?
-        .ok_or_else(|| AppError::not_found("place"))?;
+    let place = crate::app::place(state, place_id).await?;
     let (Some(community), Some(grid)) = (place.community, place.grid) else {
         return Err(AppError::invalid("report on a grid or a building"));
     };
@@ -780,24 +648,26 @@ pub fn categories() -> Vec<hehe_protocol::issue::CategoryInfo> {
 /// reporter's inboxes, and escalations on the street. Idempotency keys make a replay publish
 /// nothing twice.
 pub async fn publish(state: &AppState, applied: &Applied) -> AppResult<()> {
+    use crate::app::publish as send;
     let summary = &applied.summary;
     let id = summary.id;
+    let update = |event: Option<&IssueEventInfo>| IssueUpdate {
+        issue: summary.clone(),
+        event: event.cloned(),
+    };
     for event in &applied.events {
         let audience = match event.visibility {
             Visibility::Public => Audience::All,
             Visibility::Internal => Audience::Staff,
         };
-        let update = IssueUpdate {
-            issue: summary.clone(),
-            event: Some(event.clone()),
-        };
+        let (channel, key) = (Channel::Issue(id), key(id, event, "issue"));
         send(
             state,
-            Channel::Issue(id),
+            channel,
             audience,
             "issue.updated",
-            &update,
-            key(id, event, "issue"),
+            &update(Some(event)),
+            key,
         )
         .await?;
     }
@@ -809,49 +679,31 @@ pub async fn publish(state: &AppState, applied: &Applied) -> AppResult<()> {
     let Some(last) = last_public else {
         return Ok(());
     };
-    let notice = IssueUpdate {
-        issue: summary.clone(),
-        event: Some(last.clone()),
-    };
     if summary.public {
-        let home = IssueUpdate {
-            issue: summary.clone(),
-            event: None,
-        };
+        let (home, key) = (Channel::Home(summary.community_id), key(id, last, "home"));
         send(
             state,
-            Channel::Home(summary.community_id),
+            home,
             Audience::All,
             "issue.summary",
-            &home,
-            key(id, last, "home"),
+            &update(None),
+            key,
         )
         .await?;
     }
-    if let Some(assignee) = &summary.assignee {
-        send(
-            state,
-            Channel::User(assignee.account_id),
-            Audience::All,
-            "inbox.issue",
-            &notice,
-            key(id, last, &format!("user{}", assignee.account_id)),
-        )
-        .await?;
-    }
-    if let Some(record) = state.store.issue(id).await? {
-        let reporter = record.issue.reporter;
-        if summary.assignee.as_ref().map(|a| a.account_id) != Some(reporter) {
-            send(
-                state,
-                Channel::User(reporter),
-                Audience::All,
-                "inbox.issue",
-                &notice,
-                key(id, last, &format!("user{reporter}")),
-            )
-            .await?;
-        }
+    let assignee = summary.assignee.as_ref().map(|a| a.account_id);
+    let reporter = state.store.issue(id).await?.map(|r| r.issue.reporter);
+    // One notice to each of them, once when the reporter is the assignee.
+    let inboxes = assignee
+        .into_iter()
+        .chain(reporter.filter(|r| Some(*r) != assignee));
+    let notice = update(Some(last));
+    for account in inboxes {
+        let (inbox, key) = (
+            Channel::User(account),
+            key(id, last, &format!("user{account}")),
+        );
+        send(state, inbox, Audience::All, "inbox.issue", &notice, key).await?;
     }
     if applied
         .events
@@ -862,19 +714,16 @@ pub async fn publish(state: &AppState, applied: &Applied) -> AppResult<()> {
         crate::app::stats::publish_counters(state, summary.street_id, key).await?;
     }
     for event in applied.events.iter().filter(|e| e.kind == "escalated") {
-        let update = IssueUpdate {
-            issue: summary.clone(),
-            event: Some(event.clone()),
-        };
         // For the street's chief, who takes escalations on: not every reader of the street
         // may see the issue (a private one, or one of another community).
+        let (street, key) = (Channel::Street(summary.street_id), key(id, event, "street"));
         send(
             state,
-            Channel::Street(summary.street_id),
+            street,
             Audience::Staff,
             "issue.escalated",
-            &update,
-            key(id, event, "street"),
+            &update(Some(event)),
+            key,
         )
         .await?;
     }
@@ -883,15 +732,4 @@ pub async fn publish(state: &AppState, applied: &Applied) -> AppResult<()> {
 
 fn key(id: IssueId, event: &IssueEventInfo, target: &str) -> String {
     format!("issue:{}:{}:{target}", id.0, event.seq)
-}
-
-async fn send(
-    state: &AppState,
-    channel: Channel,
-    audience: Audience,
-    kind: &str,
-    data: &impl serde::Serialize,
-    idempotency_key: String,
-) -> AppResult<()> {
-    crate::app::publish(state, channel, audience, kind, data, idempotency_key).await
 }

@@ -2,14 +2,15 @@
 //! domain, append the entries (with the ballot, for votes) in one transaction, publish them.
 
 use crate::app::channels::Identity;
+use crate::app::publish_in_room as send;
+use crate::app::retry::{self, Attempt};
 use crate::app::rooms::Arrival;
 use crate::app::state::AppState;
 use crate::domain::meeting::{
-    MeetingFacts, Membership, Room, RoomActor, RoomEvent, RoomRefusal, decide, may_enter, standing,
-    tally,
+    self as rules, MeetingFacts, Membership, Room, RoomActor, RoomEvent, decide, may_enter,
+    standing, tally,
 };
 use crate::error::{AppError, AppResult};
-use crate::live::bus::Audience;
 use crate::store::StoreError;
 use crate::store::meetings::{
     MeetingRecord, MemberRole, NewBallot, NewMeeting as StoreNewMeeting, RoomWrite, RoomWritten,
@@ -18,27 +19,12 @@ use hehe_protocol::meeting::{
     MeetingDetail, MeetingInfo, MeetingKind, MeetingState, NewMeeting, RegistrationInfo,
     RoomAction, RoomEventInfo, RoomSnapshot, VoteInfo,
 };
-use hehe_protocol::{Channel, ErrorCode, MeetingId, RequestId, Role};
+use hehe_protocol::{Channel, ErrorCode, MeetingId, RequestId};
 use serde_json::json;
 use tokio::sync::oneshot;
 
 const ATTEMPTS: usize = 8;
 const ARRIVAL_ATTEMPTS: usize = 40;
-
-impl From<RoomRefusal> for AppError {
-    fn from(r: RoomRefusal) -> Self {
-        match r {
-            RoomRefusal::WrongState(_) => AppError::new(ErrorCode::Conflict, r.to_string()),
-            RoomRefusal::Invalid(_) => AppError::invalid(r.to_string()),
-            RoomRefusal::NotChair
-            | RoomRefusal::NotAllowed
-            | RoomRefusal::Removed
-            | RoomRefusal::Muted
-            | RoomRefusal::NotYourFloor
-            | RoomRefusal::Locked => AppError::new(ErrorCode::Forbidden, r.to_string()),
-        }
-    }
-}
 
 /// The actor's standing in a meeting. `None` when they may not know it exists (a private
 /// meeting they are not part of).
@@ -101,22 +87,30 @@ pub async fn load_room(state: &AppState, record: &MeetingRecord) -> AppResult<Ro
     Ok(room)
 }
 
-/// The meeting, the caller's standing in it and its room now; `not_found` (naming `what`) when
-/// the meeting does not exist or the caller may not know of it.
+/// The meeting and the caller's standing in it; `not_found` (naming `what`) alike when the
+/// meeting does not exist and when the caller may not know of it.
+async fn known(
+    state: &AppState,
+    who: &Identity,
+    meeting: MeetingId,
+    what: &str,
+) -> AppResult<(MeetingRecord, RoomActor)> {
+    if let Some(record) = state.store.meeting(meeting).await?
+        && let Some(actor) = room_actor(state, who, &record).await?
+    {
+        return Ok((record, actor));
+    }
+    Err(AppError::not_found(what))
+}
+
+/// `known`, with the meeting's room now.
 async fn in_room(
     state: &AppState,
     who: &Identity,
     meeting: MeetingId,
     what: &str,
 ) -> AppResult<(MeetingRecord, RoomActor, Room)> {
-    let record = state
-        .store
-        .meeting(meeting)
-        .await?
-        .ok_or_else(|| AppError::not_found(what))?;
-    let actor = room_actor(state, who, &record)
-        .await?
-        .ok_or_else(|| AppError::not_found(what))?;
+    let (record, actor) = known(state, who, meeting, what).await?;
     let room = load_room(state, &record).await?;
     Ok((record, actor, room))
 }
@@ -158,7 +152,7 @@ async fn another_node_wrote() {
 }
 
 fn busy() -> AppError {
-    AppError::new(ErrorCode::RequestInProgress, "the room is busy; retry")
+    retry::busy("the room is busy; retry")
 }
 
 /// Logs the first arrival of everyone waiting who may come in, in one write, and answers each.
@@ -300,10 +294,11 @@ pub async fn act(
         }
         None => {}
     }
-    for _ in 0..ATTEMPTS {
+    let action = &action;
+    let last_seq = retry::on_stale(ATTEMPTS, move || async move {
         let (record, actor, room) = in_room(state, who, meeting, "meeting").await?;
-        let events = decide(&room, &actor, &action)?;
-        let ballot = match &action {
+        let events = decide(&room, &actor, action)?;
+        let ballot = match action {
             RoomAction::CastVote { vote, choices } => Some(NewBallot {
                 vote: *vote,
                 voter: actor.id,
@@ -317,19 +312,23 @@ pub async fn act(
             Some(b) if b.anonymous => None,
             _ => Some(actor.id),
         };
-        match append(
+        let command = Some((actor.id, request_id));
+        let written = append(
             state,
             &record,
             &room,
             logged_actor,
             &events,
             ballot,
-            Some((actor.id, request_id)),
-        )
-        .await
-        {
-            Ok(RoomWritten::Appended(infos)) => {
-                if let Some(name) = crate::app::audit::room_action(&action) {
+            command,
+        );
+        let Attempt::Done(written) = retry::written(written.await)? else {
+            another_node_wrote().await;
+            return Ok(Attempt::Stale);
+        };
+        Ok(Attempt::Done(match written {
+            RoomWritten::Appended(infos) => {
+                if let Some(name) = crate::app::audit::room_action(action) {
                     let target = format!("meeting:{}", meeting.0);
                     let place = Some(record.place_id);
                     crate::app::audit::after(state, who, name, target, place, Some(request_id))
@@ -337,20 +336,16 @@ pub async fn act(
                 }
                 publish(state, meeting, &infos).await?;
                 after_effects(state, &record, &room, &events).await?;
-                return Ok(infos.last().map_or(record.last_seq, |i| i.seq));
+                infos.last().map_or(record.last_seq, |i| i.seq)
             }
-            Ok(RoomWritten::Replayed { last_seq }) => return Ok(last_seq),
-            Ok(RoomWritten::AlreadyVoted) => {
+            RoomWritten::Replayed { last_seq } => last_seq,
+            RoomWritten::AlreadyVoted => {
                 return Err(AppError::new(ErrorCode::Conflict, "you have voted already"));
             }
-            Err(StoreError::Stale) => another_node_wrote().await,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(AppError::new(
-        ErrorCode::RequestInProgress,
-        "the room is busy; retry",
-    ))
+        }))
+    })
+    .await?;
+    last_seq.ok_or_else(busy)
 }
 
 /// What follows from entries beyond the log: a removed person's connections leave the room;
@@ -416,24 +411,6 @@ async fn publish(state: &AppState, meeting: MeetingId, infos: &[RoomEventInfo]) 
     Ok(())
 }
 
-async fn send(
-    state: &AppState,
-    meeting: MeetingId,
-    kind: &str,
-    data: &impl serde::Serialize,
-    key: String,
-) -> AppResult<()> {
-    crate::app::publish(
-        state,
-        Channel::Room(meeting),
-        Audience::All,
-        kind,
-        data,
-        key,
-    )
-    .await
-}
-
 fn info(record: &MeetingRecord) -> MeetingInfo {
     MeetingInfo {
         id: record.id,
@@ -475,13 +452,10 @@ pub async fn list(state: &AppState, who: &Identity) -> AppResult<Vec<MeetingInfo
     }
     places.sort();
     places.dedup();
-    let admin = who.actor.has_role(Role::Admin);
     let mut out = Vec::new();
     for record in state.store.meetings_for(&places, who.actor.id).await? {
-        // A draft is its chair's (and secretary's) until it is published.
         if let Some(actor) = room_actor(state, who, &record).await?
-            && (actor.eligible || actor.chair || actor.secretary || admin)
-            && (record.state != MeetingState::Draft || actor.chair || actor.secretary)
+            && rules::may_see(&actor, record.state)
         {
             out.push(info(&record));
         }
@@ -496,9 +470,7 @@ pub async fn detail(
     meeting: MeetingId,
 ) -> AppResult<MeetingDetail> {
     let (record, actor, mut room) = in_room(state, who, meeting, "meeting").await?;
-    // A draft is its chair's (and secretary's) until it is published.
-    let runs_it = actor.chair || actor.secretary;
-    if !(runs_it || (actor.eligible && room.state != MeetingState::Draft)) {
+    if !rules::may_see(&actor, room.state) {
         return Err(AppError::forbidden());
     }
     let allowed_actions = crate::domain::meeting::allowed_by_state(&room, &actor);
@@ -544,138 +516,51 @@ pub async fn detail(
     })
 }
 
-const MAX_AGENDA: usize = 50;
-
 /// Calls a meeting, as a draft the chair (the caller) publishes with the `publish` action.
 pub async fn create(
     state: &AppState,
     who: &Identity,
     mut new: NewMeeting,
 ) -> AppResult<MeetingInfo> {
-    let place = state
-        .store
-        .place_path(new.place_id)
-        .await?
-        .ok_or_else(|| AppError::not_found("place"))?;
-    if place.grid.is_some() {
+    let place = crate::app::place(state, new.place_id).await?;
+    if !rules::may_be_held_at(&place) {
         return Err(AppError::invalid(
             "a meeting belongs to a community or a street",
         ));
     }
-    if !crate::domain::meeting::may_create(&who.actor, &place) {
+    if !rules::may_create(&who.actor, &place) {
         return Err(AppError::forbidden());
     }
-    let checked = |raw: &str, what: &str, max: usize| -> AppResult<String> {
-        let t = raw.trim();
-        if t.chars().count() > max || t.chars().any(|c| c.is_control() && c != '\n') {
-            return Err(AppError::invalid(format!(
-                "the {what} is too long or holds control characters"
-            )));
-        }
-        Ok(t.to_owned())
-    };
-    let title = checked(&new.title, "title", 120)?;
-    if title.is_empty() {
-        return Err(AppError::invalid("the title is empty"));
-    }
-    let description = checked(&new.description, "description", 4000)?;
-    if new.agenda.len() > MAX_AGENDA {
-        return Err(AppError::invalid("at most 50 agenda items"));
-    }
-    let agenda: Vec<String> = new
-        .agenda
-        .iter()
-        .map(|a| checked(a, "agenda item", 200))
-        .collect::<AppResult<_>>()?;
-    if agenda.iter().any(String::is_empty) {
-        return Err(AppError::invalid("an agenda item is empty"));
-    }
-    if new.kind == MeetingKind::Appraisal {
-        return Err(AppError::invalid(
-            "appraisals are set up with POST /api/appraisals",
-        ));
-    }
-    let mediation = new.kind == MeetingKind::Mediation;
-    let has_members = !(new.parties.is_empty() && new.mediators.is_empty());
-    if has_members && !mediation {
-        return Err(AppError::invalid(
-            "only a mediation has parties and mediators",
-        ));
-    }
-    // A later round of a hearing, or a later session of a mediation, follows one of the same
-    // kind and place; a session keeps its parties and mediators unless others are named.
+    let checked = rules::check_new(&new)?;
     if let Some(previous) = new.previous_round {
-        let earlier = state
-            .store
-            .meeting(previous)
-            .await?
-            .ok_or_else(|| AppError::not_found("meeting"))?;
-        let follows = matches!(new.kind, MeetingKind::Hearing | MeetingKind::Mediation)
-            && earlier.kind == new.kind
-            && earlier.place_id == new.place_id;
-        if !follows {
-            return Err(AppError::invalid(
-                "a round or session follows one of the same kind and place",
-            ));
-        }
-        if room_actor(state, who, &earlier).await?.is_none() {
-            return Err(AppError::not_found("meeting"));
-        }
-        if mediation && new.parties.is_empty() && new.mediators.is_empty() {
-            new.parties = state.store.members(previous, MemberRole::Party).await?;
-            new.mediators = state.store.members(previous, MemberRole::Mediator).await?;
-        }
+        follow(state, who, &mut new, previous).await?;
     }
-    if mediation && new.parties.len() < 2 {
-        return Err(AppError::invalid("a mediation needs at least two parties"));
-    }
-    for id in new
-        .parties
-        .iter()
-        .chain(&new.mediators)
-        .chain(&new.secretary)
-    {
-        if state.store.account(*id).await?.is_none() {
-            return Err(AppError::not_found("account"));
-        }
-    }
-    for issue in &new.issues {
-        let visible = match state.store.issue(*issue).await? {
-            Some(record) => crate::app::issues::can_see(state, &who.actor, &record).await?,
-            None => false,
-        };
-        if !visible {
-            return Err(AppError::not_found("issue"));
-        }
-    }
+    rules::check_parties(new.kind, new.parties.len())?;
+    check_named(state, who, &new).await?;
     let id = state
         .store
         .create_meeting(StoreNewMeeting {
             kind: new.kind,
-            title: &title,
-            description: &description,
+            title: &checked.title,
+            description: &checked.description,
             place: new.place_id,
             chair: who.actor.id,
             secretary: new.secretary,
-            private: mediation,
-            agenda: &agenda,
+            private: new.kind == MeetingKind::Mediation,
+            agenda: &checked.agenda,
             capacity: new.capacity,
             initial_state: MeetingState::Draft,
             previous_round: new.previous_round,
             at: state.now(),
         })
         .await?;
-    for party in &new.parties {
-        state
-            .store
-            .add_member(id, *party, MemberRole::Party)
-            .await?;
-    }
-    for mediator in &new.mediators {
-        state
-            .store
-            .add_member(id, *mediator, MemberRole::Mediator)
-            .await?;
+    for (members, role) in [
+        (&new.parties, MemberRole::Party),
+        (&new.mediators, MemberRole::Mediator),
+    ] {
+        for member in members {
+            state.store.add_member(id, *member, role).await?;
+        }
     }
     for issue in &new.issues {
         state.store.link_issue(id, *issue).await?;
@@ -686,6 +571,55 @@ pub async fn create(
         .await?
         .ok_or_else(|| AppError::not_found("meeting"))?;
     Ok(info(&record))
+}
+
+/// A later round of a hearing, or a later session of a mediation, follows one of the same kind
+/// and place that the caller knows of; a session keeps its parties and mediators unless others
+/// are named.
+async fn follow(
+    state: &AppState,
+    who: &Identity,
+    new: &mut NewMeeting,
+    previous: MeetingId,
+) -> AppResult<()> {
+    let earlier = state
+        .store
+        .meeting(previous)
+        .await?
+        .ok_or_else(|| AppError::not_found("meeting"))?;
+    if !rules::may_follow(new, earlier.kind, earlier.place_id) {
+        return Err(AppError::invalid(
+            "a round or session follows one of the same kind and place",
+        ));
+    }
+    if room_actor(state, who, &earlier).await?.is_none() {
+        return Err(AppError::not_found("meeting"));
+    }
+    let keeps_members = new.parties.is_empty() && new.mediators.is_empty();
+    if new.kind == MeetingKind::Mediation && keeps_members {
+        new.parties = state.store.members(previous, MemberRole::Party).await?;
+        new.mediators = state.store.members(previous, MemberRole::Mediator).await?;
+    }
+    Ok(())
+}
+
+/// Everyone a new meeting names has an account, and every issue it is about is one the caller
+/// may see (`not_found` alike for one that does not exist).
+async fn check_named(state: &AppState, who: &Identity, new: &NewMeeting) -> AppResult<()> {
+    let people = new
+        .parties
+        .iter()
+        .chain(&new.mediators)
+        .chain(&new.secretary);
+    for id in people {
+        if state.store.account(*id).await?.is_none() {
+            return Err(AppError::not_found("account"));
+        }
+    }
+    for issue in &new.issues {
+        crate::app::issues::visible(state, &who.actor, *issue).await?;
+    }
+    Ok(())
 }
 
 /// A short code to show at the door.
@@ -749,14 +683,7 @@ pub async fn cancel_registration(
     who: &Identity,
     meeting: MeetingId,
 ) -> AppResult<RegistrationInfo> {
-    let record = state
-        .store
-        .meeting(meeting)
-        .await?
-        .ok_or_else(|| AppError::not_found("meeting"))?;
-    room_actor(state, who, &record)
-        .await?
-        .ok_or_else(|| AppError::not_found("meeting"))?;
+    known(state, who, meeting, "meeting").await?;
     let (cancelled, _promoted) = state
         .store
         .cancel_registration(meeting, who.actor.id)

@@ -11,6 +11,7 @@ pub mod issues;
 pub mod meetings;
 pub mod ops;
 pub mod places;
+pub mod retry;
 pub mod rooms;
 pub mod seed;
 pub mod sessions;
@@ -18,6 +19,15 @@ pub mod state;
 pub mod stats;
 
 pub use state::AppState;
+
+/// A place by its id, or `not_found`.
+pub(crate) async fn place(
+    state: &AppState,
+    id: hehe_protocol::PlaceId,
+) -> crate::error::AppResult<crate::domain::places::PlacePath> {
+    let path = state.store.place_path(id).await?;
+    path.ok_or_else(|| crate::error::AppError::not_found("place"))
+}
 
 /// Publishes a typed event with this node's bus and metrics (see `live::publish`).
 pub(crate) async fn publish(
@@ -39,4 +49,17 @@ pub(crate) async fn publish(
     )
     .await?;
     Ok(())
+}
+
+/// Publishes to everyone in a meeting's room: its log, votes' tallies, an appraisal's progress.
+pub(crate) async fn publish_in_room(
+    state: &AppState,
+    meeting: hehe_protocol::MeetingId,
+    kind: &str,
+    data: &impl serde::Serialize,
+    idempotency_key: String,
+) -> crate::error::AppResult<()> {
+    let channel = hehe_protocol::Channel::Room(meeting);
+    let everyone = crate::live::bus::Audience::All;
+    publish(state, channel, everyone, kind, data, idempotency_key).await
 }

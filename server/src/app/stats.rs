@@ -2,12 +2,11 @@
 
 use crate::app::channels::Identity;
 use crate::app::state::AppState;
-use crate::domain::access::{self, ChannelTarget};
-use crate::domain::stats::{StatRow, compute};
+use crate::domain::stats::{StatRow, compute, may_see};
 use crate::error::{AppError, AppResult};
 use crate::live::bus::Audience;
 use hehe_protocol::stats::{CommunityCounters, Counters, StatsReport};
-use hehe_protocol::{Channel, PlaceId, Role};
+use hehe_protocol::{Channel, PlaceId};
 use std::collections::BTreeMap;
 
 /// Figures for a place (street, community or grid) over issues created since `since`, with one
@@ -19,21 +18,13 @@ pub async fn report(
     place: PlaceId,
     since: i64,
 ) -> AppResult<StatsReport> {
-    let path = state
-        .store
-        .place_path(place)
-        .await?
-        .ok_or_else(|| AppError::not_found("place"))?;
+    let path = crate::app::place(state, place).await?;
     if path.building.is_some() {
         return Err(AppError::invalid(
             "statistics are kept per grid, community or street",
         ));
     }
-    let target = match path.community_path() {
-        Some(home) => ChannelTarget::Home(home),
-        None => ChannelTarget::Street(path),
-    };
-    if !(who.actor.has_role(Role::Ops) || access::can_read(&who.actor, &target)) {
+    if !may_see(&who.actor, &path) {
         return Err(AppError::forbidden());
     }
     let rows = state.store.stat_rows(path, since).await?;

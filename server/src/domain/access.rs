@@ -70,6 +70,12 @@ impl Actor {
     }
 }
 
+/// Whether the actor handles issues anywhere at all (staff of some place, or an admin): their
+/// issue listings are not narrowed to public issues before each one is checked.
+pub fn is_staff_somewhere(actor: &Actor) -> bool {
+    actor.has_role(Role::Admin) || actor.grants.iter().any(|g| is_staff(g.role))
+}
+
 /// Whether `actor` may subscribe to (and so read the history and presence of) a channel.
 pub fn can_read(actor: &Actor, target: &ChannelTarget) -> bool {
     match *target {
@@ -385,6 +391,22 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn staff_somewhere() {
+        for role in Role::ALL {
+            let expected = matches!(
+                role,
+                Role::GridWorker | Role::CommunityOfficial | Role::StreetChief | Role::Admin
+            );
+            assert_eq!(is_staff_somewhere(&actor(role)), expected, "{role}");
+        }
+        let nobody = Actor {
+            id: ME,
+            grants: vec![],
+        };
+        assert!(!is_staff_somewhere(&nobody));
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub use allowed::allowed_actions;
 use super::access::Actor;
 use super::category::Category;
 use super::places::PlacePath;
+use super::text::{Field, Text, TextError};
 use hehe_protocol::issue::{
     Clock, ClosureReason, IssueAction, IssueState, Level, PhotoKind, Priority, Resolution,
     Visibility,
@@ -97,10 +98,28 @@ pub enum Refusal {
     WrongState(IssueState),
     #[error("{0}")]
     Invalid(&'static str),
+    #[error(transparent)]
+    Text(#[from] TextError),
 }
 
 /// Longest free text on an issue action.
 pub const MAX_TEXT_CHARS: usize = 2000;
+
+/// The issue's own texts, as its reporter writes them.
+pub const TITLE: Field = Field::line("title", 120);
+pub const DESCRIPTION: Field = Field::body("description", MAX_TEXT_CHARS);
+
+/// The texts that go with actions.
+const REASON: Field = Field::body("reason", MAX_TEXT_CHARS);
+const EXPLANATION: Field = Field::body("explanation", MAX_TEXT_CHARS);
+const UPDATE: Field = Field::body("text", MAX_TEXT_CHARS);
+const NOTE: Field = Field::body("note", MAX_TEXT_CHARS);
+const COMMENT: Field = Field::body("comment", MAX_TEXT_CHARS);
+
+/// How people quote an issue: on the phone, on paper, in a meeting's minutes.
+pub fn reference(id: IssueId) -> String {
+    format!("HH-{:06}", id.0)
+}
 
 /// The clocks that run in a state. Entering a state starts the clocks it has that the old one
 /// had not; leaving stops the rest.
@@ -270,26 +289,12 @@ pub fn may_upload(actor: &Actor, issue: &Issue, kind: PhotoKind) -> bool {
 
 // ---- the state machine ----------------------------------------------------------------------
 
-fn text(raw: &str) -> Result<String, Refusal> {
-    let t = raw.trim();
-    if t.is_empty() {
-        return Err(Refusal::Invalid("a reason or text is required"));
-    }
-    if t.chars().count() > MAX_TEXT_CHARS {
-        return Err(Refusal::Invalid("the text is longer than 2000 characters"));
-    }
-    // As for the issue's own title and description: a NUL cannot even be stored in PostgreSQL.
-    if t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(Refusal::Invalid("the text holds control characters"));
-    }
-    Ok(t.to_owned())
+fn text(raw: &str, field: &Field) -> Result<String, Refusal> {
+    Ok(Text::parse(raw, field)?.into_string())
 }
 
-fn optional_text(raw: &Option<String>) -> Result<Option<String>, Refusal> {
-    match raw.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(t) => text(t).map(Some),
-    }
+fn optional_text(raw: &Option<String>, field: &Field) -> Result<Option<String>, Refusal> {
+    Ok(Text::optional(raw.as_deref(), field)?.map(Text::into_string))
 }
 
 struct Builder {
@@ -387,23 +392,55 @@ fn act(
     action: &IssueAction,
     ctx: &Context<'_>,
 ) -> Result<Decision, Refusal> {
+    use IssueAction as A;
+    match action {
+        A::Accept | A::Reject { .. } | A::Merge { .. } | A::Dispatch { .. } => {
+            intake(issue, action, ctx)
+        }
+        A::Acknowledge
+        | A::Return { .. }
+        | A::Escalate { .. }
+        | A::PostUpdate { .. }
+        | A::Complete { .. }
+        | A::DeclareUnfixable { .. } => work(issue, actor, action, ctx),
+        A::VerifyOk | A::VerifyFail { .. } | A::Rate { .. } => verdict(issue, action, ctx),
+        A::Withdraw | A::Follow | A::Unfollow | A::MeToo { .. } => {
+            involvement(issue, actor, follows, action)
+        }
+    }
+}
+
+fn wrong(issue: &Issue) -> Result<Decision, Refusal> {
+    Err(Refusal::WrongState(issue.state))
+}
+
+/// `act` hands each group only its own actions.
+fn not_in_group(action: &IssueAction) -> ! {
+    unreachable!("{action:?} was handed to the wrong group")
+}
+
+/// A new report in the officials' hands: taken on, turned down, merged into another, or
+/// handed to someone to do.
+fn intake(issue: &Issue, action: &IssueAction, ctx: &Context<'_>) -> Result<Decision, Refusal> {
     use IssueState::*;
-    let state = issue.state;
     let b = Builder::new(issue);
-    let wrong = || Err(Refusal::WrongState(state));
-    let open = !state.is_terminal();
     Ok(match action {
-        IssueAction::Accept => match state {
+        IssueAction::Accept => match issue.state {
             Submitted => b.to(Accepted, "accepted", None, Value::Null).done(),
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
-        IssueAction::Reject { reason } => match state {
+        IssueAction::Reject { reason } => match issue.state {
             Submitted | Accepted => b
-                .to(Rejected, "rejected", Some(text(reason)?), Value::Null)
+                .to(
+                    Rejected,
+                    "rejected",
+                    Some(text(reason, &REASON)?),
+                    Value::Null,
+                )
                 .done(),
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
-        IssueAction::Merge { into } => match state {
+        IssueAction::Merge { into } => match issue.state {
             Submitted | Accepted => {
                 let target = ctx
                     .merge_target
@@ -420,9 +457,9 @@ fn act(
                 d.issue.duplicate_of = Some(*into);
                 d
             }
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
-        IssueAction::Dispatch { assignee } => match state {
+        IssueAction::Dispatch { assignee } => match issue.state {
             Accepted | Escalated => {
                 let who = ctx.assignee.filter(|a| a.id == *assignee);
                 if !who.is_some_and(|a| can_be_assigned(a, issue)) {
@@ -442,45 +479,66 @@ fn act(
                 d.issue.has_after_photo = false;
                 d
             }
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
-        IssueAction::Acknowledge => match state {
+        _ => not_in_group(action),
+    })
+}
+
+/// The work: its assignee takes it on, hands it back, reports on it, finishes it or says it
+/// cannot be done; it goes up a level when it is stuck.
+fn work(
+    issue: &Issue,
+    actor: &Actor,
+    action: &IssueAction,
+    ctx: &Context<'_>,
+) -> Result<Decision, Refusal> {
+    use IssueState::*;
+    let b = Builder::new(issue);
+    let open = !issue.state.is_terminal();
+    Ok(match action {
+        IssueAction::Acknowledge => match issue.state {
             Dispatched => b.to(InProgress, "acknowledged", None, Value::Null).done(),
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
-        IssueAction::Return { reason } => match state {
+        IssueAction::Return { reason } => match issue.state {
             Dispatched | InProgress => {
                 let mut d = b
-                    .to(Accepted, "returned", Some(text(reason)?), Value::Null)
+                    .to(
+                        Accepted,
+                        "returned",
+                        Some(text(reason, &REASON)?),
+                        Value::Null,
+                    )
                     .done();
                 d.issue.assignee = None;
                 d.issue.return_count += 1;
                 d
             }
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
-        IssueAction::Escalate { reason } => match state {
+        IssueAction::Escalate { reason } => match issue.state {
             Accepted | Dispatched | InProgress | Escalated => {
-                escalate(b, issue, Some(text(reason)?))?
+                escalate(b, issue, Some(text(reason, &REASON)?))?
             }
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
         IssueAction::PostUpdate {
             text: body,
             internal,
         } => {
             if !open {
-                return wrong();
+                return wrong(issue);
             }
             let (kind, visibility) = if *internal {
                 ("note", Visibility::Internal)
             } else {
                 ("update", Visibility::Public)
             };
-            b.note(kind, visibility, Some(text(body)?), Value::Null)
+            b.note(kind, visibility, Some(text(body, &UPDATE)?), Value::Null)
                 .done()
         }
-        IssueAction::Complete { note } => match state {
+        IssueAction::Complete { note } => match issue.state {
             InProgress => {
                 let category = ctx.category.ok_or(Refusal::Invalid("unknown category"))?;
                 if category.requires_after_photo && !issue.has_after_photo {
@@ -494,17 +552,17 @@ fn act(
                     AwaitingRating
                 };
                 let mut d = b
-                    .to(next, "completed", optional_text(note)?, Value::Null)
+                    .to(next, "completed", optional_text(note, &NOTE)?, Value::Null)
                     .done();
                 d.issue.resolution = Some(Resolution::Fixed);
                 d
             }
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
         IssueAction::DeclareUnfixable {
             explanation,
             resolution,
-        } => match state {
+        } => match issue.state {
             InProgress | Escalated => {
                 if *resolution == Resolution::Fixed {
                     return Err(Refusal::Invalid(
@@ -516,7 +574,7 @@ fn act(
                     .to(
                         Resolved,
                         "declared_unfixable",
-                        Some(text(explanation)?),
+                        Some(text(explanation, &EXPLANATION)?),
                         data,
                     )
                     .done();
@@ -524,19 +582,28 @@ fn act(
                 d.issue.assignee = d.issue.assignee.or(Some(actor.id));
                 d
             }
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
-        IssueAction::VerifyOk => match state {
+        _ => not_in_group(action),
+    })
+}
+
+/// Whether the work holds: an official verifies it, then the reporter rates it.
+fn verdict(issue: &Issue, action: &IssueAction, ctx: &Context<'_>) -> Result<Decision, Refusal> {
+    use IssueState::*;
+    let b = Builder::new(issue);
+    Ok(match action {
+        IssueAction::VerifyOk => match issue.state {
             Resolved => b.to(AwaitingRating, "verified", None, Value::Null).done(),
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
-        IssueAction::VerifyFail { reason } => match state {
+        IssueAction::VerifyFail { reason } => match issue.state {
             Resolved => {
                 let mut d = b
                     .to(
                         InProgress,
                         "verification_failed",
-                        Some(text(reason)?),
+                        Some(text(reason, &REASON)?),
                         Value::Null,
                     )
                     .done();
@@ -544,19 +611,19 @@ fn act(
                 d.issue.has_after_photo = false;
                 d
             }
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
         IssueAction::Rate {
             resolved,
             satisfaction,
             stars,
             comment,
-        } => match state {
+        } => match issue.state {
             AwaitingRating => {
                 if stars.is_some_and(|s| !(1..=5).contains(&s)) {
                     return Err(Refusal::Invalid("stars are 1 to 5"));
                 }
-                let comment = optional_text(comment)?;
+                let comment = optional_text(comment, &COMMENT)?;
                 let data =
                     json!({ "resolved": resolved, "satisfaction": satisfaction, "stars": stars });
                 if *resolved {
@@ -575,15 +642,30 @@ fn act(
                     )?
                 }
             }
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
-        IssueAction::Withdraw => match state {
+        _ => not_in_group(action),
+    })
+}
+
+/// Residents' ties to an issue: withdrawing their own, following one, saying "me too".
+fn involvement(
+    issue: &Issue,
+    actor: &Actor,
+    follows: bool,
+    action: &IssueAction,
+) -> Result<Decision, Refusal> {
+    use IssueState::*;
+    let b = Builder::new(issue);
+    let open = !issue.state.is_terminal();
+    Ok(match action {
+        IssueAction::Withdraw => match issue.state {
             Submitted | Accepted | Dispatched | InProgress | Escalated => {
                 let mut d = b.to(Closed, "withdrawn", None, Value::Null).done();
                 d.issue.closure = Some(ClosureReason::Withdrawn);
                 d
             }
-            _ => return wrong(),
+            _ => return wrong(issue),
         },
         IssueAction::Follow => {
             if follows || issue.reporter == actor.id {
@@ -605,9 +687,9 @@ fn act(
         }
         IssueAction::MeToo { note } => {
             if !open {
-                return wrong();
+                return wrong(issue);
             }
-            let note = optional_text(note)?;
+            let note = optional_text(note, &NOTE)?;
             let d = b
                 .note("me_too", Visibility::Public, note.clone(), Value::Null)
                 .done();
@@ -617,6 +699,7 @@ fn act(
                 ..d
             }
         }
+        _ => not_in_group(action),
     })
 }
 

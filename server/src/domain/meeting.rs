@@ -1,316 +1,23 @@
 //! The living room's rules: who may do what in a live meeting, as a pure function from the
 //! room, the actor and the action to the log entries it adds. The room's state is a fold over
-//! its log, so a late joiner or a reconnecting client rebuilds it exactly from the entries.
+//! its log (`room`), so a late joiner or a reconnecting client rebuilds it exactly from the
+//! entries; calling a meeting, and who stands where in it, is `calling`.
 
 mod allowed;
+mod calling;
+mod room;
 
 pub use allowed::{allowed_actions, allowed_by_state};
+pub use calling::{
+    CheckedMeeting, MeetingFacts, Membership, check_new, check_parties, may_be_held_at, may_create,
+    may_follow, standing,
+};
+pub use room::{Agreement, Outcome, Room, RoomEvent, Vote};
 
+use super::text::{Field, Text, TextError};
 use hehe_protocol::AccountId;
 use hehe_protocol::meeting::{MeetingKind, MeetingState, NewVote, RoomAction, RoomMode};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
-
-/// A vote as the room knows it; ballots live in the store.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Vote {
-    pub id: u32,
-    pub question: String,
-    pub options: Vec<String>,
-    pub multiple: bool,
-    pub anonymous: bool,
-    pub hide_results: bool,
-    pub open: bool,
-}
-
-/// An entry of the meeting's log. Entries are only ever appended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum RoomEvent {
-    Published,
-    Cancelled,
-    Started,
-    Ended,
-    MinutesPublished {
-        text: String,
-    },
-    /// Someone came in for the first time (a locked room admits only those who did).
-    Entered {
-        who: AccountId,
-    },
-    Locked,
-    Unlocked,
-    ModeSet {
-        mode: RoomMode,
-    },
-    HandRaised {
-        who: AccountId,
-    },
-    HandLowered {
-        who: AccountId,
-    },
-    FloorGiven {
-        to: AccountId,
-    },
-    FloorTaken,
-    Muted {
-        who: AccountId,
-    },
-    Unmuted {
-        who: AccountId,
-    },
-    Removed {
-        who: AccountId,
-    },
-    Readmitted {
-        who: AccountId,
-    },
-    Said {
-        who: AccountId,
-        text: String,
-    },
-    Reacted {
-        who: AccountId,
-        emoji: String,
-    },
-    MinutesAppended {
-        text: String,
-    },
-    AgendaItemSet {
-        index: u32,
-    },
-    VoteOpened {
-        vote: Vote,
-    },
-    /// A ballot went in. `voter` is absent for anonymous votes.
-    VoteCast {
-        vote: u32,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        voter: Option<AccountId>,
-    },
-    VoteClosed {
-        vote: u32,
-    },
-    AgreementProposed {
-        terms: String,
-        deadline: i64,
-    },
-    AgreementConfirmed {
-        who: AccountId,
-    },
-    /// Every party confirmed the proposed terms.
-    AgreementReached,
-    MediationFailed {
-        referral: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        follow_up: Option<i64>,
-    },
-    DecisionPublished {
-        text: String,
-        follow_ups: Vec<String>,
-    },
-    StatementMade {
-        who: AccountId,
-        text: String,
-    },
-}
-
-impl RoomEvent {
-    /// The entry's `kind` on the wire.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            RoomEvent::Published => "published",
-            RoomEvent::Cancelled => "cancelled",
-            RoomEvent::Started => "started",
-            RoomEvent::Ended => "ended",
-            RoomEvent::MinutesPublished { .. } => "minutes_published",
-            RoomEvent::Entered { .. } => "entered",
-            RoomEvent::Locked => "locked",
-            RoomEvent::Unlocked => "unlocked",
-            RoomEvent::ModeSet { .. } => "mode_set",
-            RoomEvent::HandRaised { .. } => "hand_raised",
-            RoomEvent::HandLowered { .. } => "hand_lowered",
-            RoomEvent::FloorGiven { .. } => "floor_given",
-            RoomEvent::FloorTaken => "floor_taken",
-            RoomEvent::Muted { .. } => "muted",
-            RoomEvent::Unmuted { .. } => "unmuted",
-            RoomEvent::Removed { .. } => "removed",
-            RoomEvent::Readmitted { .. } => "readmitted",
-            RoomEvent::Said { .. } => "said",
-            RoomEvent::Reacted { .. } => "reacted",
-            RoomEvent::MinutesAppended { .. } => "minutes_appended",
-            RoomEvent::AgendaItemSet { .. } => "agenda_item_set",
-            RoomEvent::VoteOpened { .. } => "vote_opened",
-            RoomEvent::VoteCast { .. } => "vote_cast",
-            RoomEvent::VoteClosed { .. } => "vote_closed",
-            RoomEvent::AgreementProposed { .. } => "agreement_proposed",
-            RoomEvent::AgreementConfirmed { .. } => "agreement_confirmed",
-            RoomEvent::AgreementReached => "agreement_reached",
-            RoomEvent::MediationFailed { .. } => "mediation_failed",
-            RoomEvent::DecisionPublished { .. } => "decision_published",
-            RoomEvent::StatementMade { .. } => "statement_made",
-        }
-    }
-}
-
-/// A room's state: the fold of its log over the meeting's fixed facts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Room {
-    pub kind: MeetingKind,
-    pub state: MeetingState,
-    pub chair: AccountId,
-    pub secretary: Option<AccountId>,
-    pub agenda_len: u32,
-    pub agenda_item: Option<u32>,
-    pub locked: bool,
-    pub mode: RoomMode,
-    pub floor: Option<AccountId>,
-    /// Raised hands, first come first served.
-    pub hands: Vec<AccountId>,
-    pub muted: BTreeSet<AccountId>,
-    pub removed: BTreeSet<AccountId>,
-    pub admitted: BTreeSet<AccountId>,
-    pub votes: Vec<Vote>,
-    pub minutes: Vec<String>,
-    /// A mediation's parties: each must confirm an agreement.
-    pub parties: BTreeSet<AccountId>,
-    pub agreement: Option<Agreement>,
-    pub outcome: Option<Outcome>,
-    pub decision: Option<String>,
-}
-
-/// Terms proposed in a mediation, and who has confirmed them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Agreement {
-    pub terms: String,
-    pub deadline: i64,
-    pub confirmed: BTreeSet<AccountId>,
-}
-
-/// How a mediation ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Agreed,
-    Failed { referral: String },
-}
-
-impl Room {
-    pub fn new(
-        kind: MeetingKind,
-        state: MeetingState,
-        chair: AccountId,
-        secretary: Option<AccountId>,
-        agenda_len: u32,
-    ) -> Self {
-        Self {
-            kind,
-            state,
-            chair,
-            secretary,
-            agenda_len,
-            agenda_item: None,
-            locked: false,
-            mode: RoomMode::Open,
-            floor: None,
-            hands: Vec::new(),
-            muted: BTreeSet::new(),
-            removed: BTreeSet::new(),
-            admitted: BTreeSet::new(),
-            votes: Vec::new(),
-            minutes: Vec::new(),
-            parties: BTreeSet::new(),
-            agreement: None,
-            outcome: None,
-            decision: None,
-        }
-    }
-
-    /// The room of a mediation with these parties.
-    pub fn with_parties(mut self, parties: impl IntoIterator<Item = AccountId>) -> Self {
-        self.parties = parties.into_iter().collect();
-        self
-    }
-
-    /// Applies one log entry. Entries come only from `decide`, so every one applies.
-    pub fn apply(&mut self, event: &RoomEvent) {
-        match event {
-            RoomEvent::Published => self.state = MeetingState::Published,
-            RoomEvent::Cancelled => self.state = MeetingState::Cancelled,
-            RoomEvent::Started => self.state = MeetingState::Live,
-            RoomEvent::Ended => {
-                self.state = MeetingState::Ended;
-                self.floor = None;
-                self.hands.clear();
-                for vote in &mut self.votes {
-                    vote.open = false;
-                }
-            }
-            RoomEvent::MinutesPublished { .. } => self.state = MeetingState::Closed,
-            RoomEvent::Entered { who } => {
-                self.admitted.insert(*who);
-            }
-            RoomEvent::Locked => self.locked = true,
-            RoomEvent::Unlocked => self.locked = false,
-            RoomEvent::ModeSet { mode } => self.mode = *mode,
-            RoomEvent::HandRaised { who } => self.hands.push(*who),
-            RoomEvent::HandLowered { who } => self.hands.retain(|h| h != who),
-            RoomEvent::FloorGiven { to } => {
-                self.floor = Some(*to);
-                self.hands.retain(|h| h != to);
-            }
-            RoomEvent::FloorTaken => self.floor = None,
-            RoomEvent::Muted { who } => {
-                self.muted.insert(*who);
-            }
-            RoomEvent::Unmuted { who } => {
-                self.muted.remove(who);
-            }
-            RoomEvent::Removed { who } => {
-                self.removed.insert(*who);
-                self.hands.retain(|h| h != who);
-                if self.floor == Some(*who) {
-                    self.floor = None;
-                }
-            }
-            RoomEvent::Readmitted { who } => {
-                self.removed.remove(who);
-            }
-            RoomEvent::Said { .. } | RoomEvent::Reacted { .. } | RoomEvent::VoteCast { .. } => {}
-            RoomEvent::MinutesAppended { text } => self.minutes.push(text.clone()),
-            RoomEvent::AgendaItemSet { index } => self.agenda_item = Some(*index),
-            RoomEvent::VoteOpened { vote } => self.votes.push(vote.clone()),
-            RoomEvent::AgreementProposed { terms, deadline } => {
-                self.agreement = Some(Agreement {
-                    terms: terms.clone(),
-                    deadline: *deadline,
-                    confirmed: BTreeSet::new(),
-                });
-            }
-            RoomEvent::AgreementConfirmed { who } => {
-                if let Some(a) = &mut self.agreement {
-                    a.confirmed.insert(*who);
-                }
-            }
-            RoomEvent::AgreementReached => self.outcome = Some(Outcome::Agreed),
-            RoomEvent::DecisionPublished { text, .. } => self.decision = Some(text.clone()),
-            RoomEvent::StatementMade { .. } => {}
-            RoomEvent::MediationFailed { referral, .. } => {
-                self.outcome = Some(Outcome::Failed {
-                    referral: referral.clone(),
-                });
-            }
-            RoomEvent::VoteClosed { vote } => {
-                if let Some(v) = self.votes.iter_mut().find(|v| v.id == *vote) {
-                    v.open = false;
-                }
-            }
-        }
-    }
-
-    pub fn vote(&self, id: u32) -> Option<&Vote> {
-        self.votes.iter().find(|v| v.id == id)
-    }
-}
 
 /// Who acts, as the service resolved it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -345,22 +52,33 @@ pub enum RoomRefusal {
     WrongState(MeetingState),
     #[error("{0}")]
     Invalid(&'static str),
+    #[error(transparent)]
+    Text(#[from] TextError),
 }
 
-const MAX_TEXT: usize = 2000;
+/// Longest text said, minuted or voted on in a room.
+pub const MAX_TEXT: usize = 2000;
 const MAX_OPTIONS: usize = 20;
 
-fn text(raw: &str) -> Result<String, RoomRefusal> {
-    let t = raw.trim();
-    if t.is_empty() {
-        return Err(RoomRefusal::Invalid("the text is empty"));
-    }
-    if t.chars().count() > MAX_TEXT || t.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(RoomRefusal::Invalid(
-            "the text is too long or holds control characters",
-        ));
-    }
-    Ok(t.to_owned())
+/// What is said and written in a room, and what a vote asks.
+const SAID: Field = Field::body("text", MAX_TEXT);
+const MINUTES: Field = Field::body("minutes", MAX_TEXT);
+const STATEMENT: Field = Field::body("statement", MAX_TEXT);
+const DECISION: Field = Field::body("decision", MAX_TEXT);
+const FOLLOW_UP: Field = Field::line("follow-up item", MAX_TEXT);
+const TERMS: Field = Field::body("terms", MAX_TEXT);
+const REFERRAL: Field = Field::body("referral", MAX_TEXT);
+const QUESTION: Field = Field::line("question", MAX_TEXT);
+const OPTION: Field = Field::line("option", MAX_TEXT);
+
+pub(super) fn text(raw: &str, field: &Field) -> Result<String, RoomRefusal> {
+    Ok(Text::parse(raw, field)?.into_string())
+}
+
+/// Whether the actor may know of the meeting and read it: those who run it always, and once it
+/// is published those it is for. (Admins run public meetings: see `standing`.)
+pub fn may_see(actor: &RoomActor, state: MeetingState) -> bool {
+    actor.chair || actor.secretary || (actor.eligible && state != MeetingState::Draft)
 }
 
 /// Whether the actor may come into the room now (subscribe to its channel).
@@ -382,14 +100,15 @@ pub fn may_enter(room: &Room, actor: &RoomActor) -> Result<(), RoomRefusal> {
 }
 
 /// The log entries an action adds, or why it is refused. A refused action adds nothing.
+///
+/// Whether the actor may be in the room at all is asked first; then each group of actions
+/// checks the role, the meeting's state and the fields, in that order (PROTOCOL.md 11.2).
 pub fn decide(
     room: &Room,
     actor: &RoomActor,
     action: &RoomAction,
 ) -> Result<Vec<RoomEvent>, RoomRefusal> {
-    use MeetingState::*;
     use RoomAction as A;
-    use RoomEvent as E;
     may_enter(room, actor).map_err(|e| {
         if actor.chair {
             RoomRefusal::NotChair
@@ -397,38 +116,86 @@ pub fn decide(
             e
         }
     })?;
-    let chair_only = || {
-        if actor.chair {
-            Ok(())
-        } else {
-            Err(RoomRefusal::NotChair)
+    match action {
+        A::Publish | A::Cancel | A::Start | A::End => lifecycle(room, actor, action),
+        A::Lock
+        | A::Unlock
+        | A::SetMode { .. }
+        | A::Mute { .. }
+        | A::Unmute { .. }
+        | A::Remove { .. }
+        | A::Readmit { .. }
+        | A::SetAgendaItem { .. } => chairing(room, actor, action),
+        A::RaiseHand
+        | A::LowerHand
+        | A::GiveFloor { .. }
+        | A::TakeFloor
+        | A::Say { .. }
+        | A::React { .. } => floor(room, actor, action),
+        A::OpenVote { .. } | A::CastVote { .. } | A::CloseVote { .. } => votes(room, actor, action),
+        A::AppendMinutes { .. } | A::PublishMinutes { .. } | A::PublishDecision { .. } => {
+            records(room, actor, action)
         }
-    };
-    let live = || {
-        if room.state == Live {
-            Ok(())
-        } else {
-            Err(RoomRefusal::WrongState(room.state))
-        }
-    };
-    let not_the_chair = |who: &AccountId| {
-        if *who == room.chair {
-            Err(RoomRefusal::Invalid("the chair cannot be muted or removed"))
-        } else {
-            Ok(())
-        }
-    };
-    Ok(match action {
-        A::Start => {
-            chair_only()?;
-            match room.state {
-                Published => vec![E::Started],
-                s => return Err(RoomRefusal::WrongState(s)),
-            }
-        }
-        A::End => {
-            chair_only()?;
-            live()?;
+        A::ProposeAgreement { .. }
+        | A::ConfirmAgreement
+        | A::RecordFailure { .. }
+        | A::Statement { .. } => mediation(room, actor, action),
+    }
+}
+
+fn chair_only(actor: &RoomActor) -> Result<(), RoomRefusal> {
+    if actor.chair {
+        Ok(())
+    } else {
+        Err(RoomRefusal::NotChair)
+    }
+}
+
+/// The chair and the secretary keep the minutes.
+fn minute_taker(actor: &RoomActor) -> Result<(), RoomRefusal> {
+    if actor.chair || actor.secretary {
+        Ok(())
+    } else {
+        Err(RoomRefusal::NotChair)
+    }
+}
+
+fn live(room: &Room) -> Result<(), RoomRefusal> {
+    if room.state == MeetingState::Live {
+        Ok(())
+    } else {
+        Err(RoomRefusal::WrongState(room.state))
+    }
+}
+
+fn not_the_chair(room: &Room, who: &AccountId) -> Result<(), RoomRefusal> {
+    if *who == room.chair {
+        Err(RoomRefusal::Invalid("the chair cannot be muted or removed"))
+    } else {
+        Ok(())
+    }
+}
+
+/// `decide` hands each group only its own actions.
+fn not_in_group(action: &RoomAction) -> ! {
+    unreachable!("{action:?} was handed to the wrong group")
+}
+
+/// The meeting's way from draft to its end: the chair's alone.
+fn lifecycle(
+    room: &Room,
+    actor: &RoomActor,
+    action: &RoomAction,
+) -> Result<Vec<RoomEvent>, RoomRefusal> {
+    use MeetingState::*;
+    use RoomAction as A;
+    use RoomEvent as E;
+    chair_only(actor)?;
+    Ok(match (action, room.state) {
+        (A::Publish, Draft) => vec![E::Published],
+        (A::Cancel, Draft | Published) => vec![E::Cancelled],
+        (A::Start, Published) => vec![E::Started],
+        (A::End, Live) => {
             // Open votes close first, each with its own entry, so their results go out.
             let mut events: Vec<RoomEvent> = room
                 .votes
@@ -439,107 +206,118 @@ pub fn decide(
             events.push(E::Ended);
             events
         }
-        A::PublishMinutes { text: body } => {
-            if !(actor.chair || actor.secretary) {
-                return Err(RoomRefusal::NotChair);
+        (A::Publish | A::Cancel | A::Start | A::End, s) => return Err(RoomRefusal::WrongState(s)),
+        _ => not_in_group(action),
+    })
+}
+
+/// What the chair does to the room and the people in it while it is live (readmitting also
+/// after the end).
+fn chairing(
+    room: &Room,
+    actor: &RoomActor,
+    action: &RoomAction,
+) -> Result<Vec<RoomEvent>, RoomRefusal> {
+    use RoomAction as A;
+    use RoomEvent as E;
+    chair_only(actor)?;
+    if !matches!(action, A::Readmit { .. }) {
+        live(room)?;
+    }
+    Ok(vec![match action {
+        A::Lock => E::Locked,
+        A::Unlock => E::Unlocked,
+        A::SetMode { mode } => E::ModeSet { mode: *mode },
+        A::Mute { who } => {
+            not_the_chair(room, who)?;
+            if room.muted.contains(who) {
+                return Err(RoomRefusal::Invalid("already muted"));
             }
-            match room.state {
-                Ended => vec![E::MinutesPublished { text: text(body)? }],
-                s => return Err(RoomRefusal::WrongState(s)),
+            E::Muted { who: *who }
+        }
+        A::Unmute { who } => {
+            if !room.muted.contains(who) {
+                return Err(RoomRefusal::Invalid("not muted"));
             }
+            E::Unmuted { who: *who }
         }
-        A::Lock | A::Unlock => {
-            chair_only()?;
-            live()?;
-            vec![if matches!(action, A::Lock) {
-                E::Locked
-            } else {
-                E::Unlocked
-            }]
+        A::Remove { who } => {
+            not_the_chair(room, who)?;
+            if room.removed.contains(who) {
+                return Err(RoomRefusal::Invalid("already removed"));
+            }
+            E::Removed { who: *who }
         }
-        A::SetMode { mode } => {
-            chair_only()?;
-            live()?;
-            vec![E::ModeSet { mode: *mode }]
+        A::Readmit { who } => {
+            if !room.removed.contains(who) {
+                return Err(RoomRefusal::Invalid("not removed"));
+            }
+            E::Readmitted { who: *who }
         }
+        A::SetAgendaItem { index } => {
+            if *index >= room.agenda_len {
+                return Err(RoomRefusal::Invalid("no such agenda item"));
+            }
+            E::AgendaItemSet { index: *index }
+        }
+        _ => not_in_group(action),
+    }])
+}
+
+/// Hands, the floor and what people say in a live room.
+fn floor(
+    room: &Room,
+    actor: &RoomActor,
+    action: &RoomAction,
+) -> Result<Vec<RoomEvent>, RoomRefusal> {
+    use RoomAction as A;
+    use RoomEvent as E;
+    Ok(vec![match action {
         A::RaiseHand => {
-            live()?;
+            live(room)?;
             if room.hands.contains(&actor.id) || room.floor == Some(actor.id) {
                 return Err(RoomRefusal::Invalid("your hand is already up"));
             }
-            vec![E::HandRaised { who: actor.id }]
+            E::HandRaised { who: actor.id }
         }
         A::LowerHand => {
-            live()?;
+            live(room)?;
             if !room.hands.contains(&actor.id) {
                 return Err(RoomRefusal::Invalid("your hand is not up"));
             }
-            vec![E::HandLowered { who: actor.id }]
+            E::HandLowered { who: actor.id }
         }
         A::GiveFloor { to } => {
-            chair_only()?;
-            live()?;
+            chair_only(actor)?;
+            live(room)?;
             let to = to
                 .or_else(|| room.hands.first().copied())
                 .ok_or(RoomRefusal::Invalid("no hand is raised"))?;
             if room.removed.contains(&to) {
                 return Err(RoomRefusal::Invalid("that person was removed"));
             }
-            vec![E::FloorGiven { to }]
+            E::FloorGiven { to }
         }
         A::TakeFloor => {
             if !(actor.chair || room.floor == Some(actor.id)) {
                 return Err(RoomRefusal::NotChair);
             }
-            live()?;
+            live(room)?;
             if room.floor.is_none() {
                 return Err(RoomRefusal::Invalid("nobody holds the floor"));
             }
-            vec![E::FloorTaken]
-        }
-        A::Mute { who } => {
-            chair_only()?;
-            live()?;
-            not_the_chair(who)?;
-            if room.muted.contains(who) {
-                return Err(RoomRefusal::Invalid("already muted"));
-            }
-            vec![E::Muted { who: *who }]
-        }
-        A::Unmute { who } => {
-            chair_only()?;
-            live()?;
-            if !room.muted.contains(who) {
-                return Err(RoomRefusal::Invalid("not muted"));
-            }
-            vec![E::Unmuted { who: *who }]
-        }
-        A::Remove { who } => {
-            chair_only()?;
-            live()?;
-            not_the_chair(who)?;
-            if room.removed.contains(who) {
-                return Err(RoomRefusal::Invalid("already removed"));
-            }
-            vec![E::Removed { who: *who }]
-        }
-        A::Readmit { who } => {
-            chair_only()?;
-            if !room.removed.contains(who) {
-                return Err(RoomRefusal::Invalid("not removed"));
-            }
-            vec![E::Readmitted { who: *who }]
+            E::FloorTaken
         }
         A::Say { text: body } => {
-            live()?;
+            live(room)?;
             speak(room, actor)?;
-            vec![E::Said {
+            E::Said {
                 who: actor.id,
-                text: text(body)?,
-            }]
+                text: text(body, &SAID)?,
+            }
         }
         A::React { emoji } => {
-            live()?;
+            live(room)?;
             if room.muted.contains(&actor.id) {
                 return Err(RoomRefusal::Muted);
             }
@@ -547,65 +325,127 @@ pub fn decide(
             if e.is_empty() || e.chars().count() > 8 || e.chars().any(char::is_control) {
                 return Err(RoomRefusal::Invalid("a reaction is one emoji"));
             }
-            vec![E::Reacted {
+            E::Reacted {
                 who: actor.id,
                 emoji: e.to_owned(),
-            }]
-        }
-        A::AppendMinutes { text: body } => {
-            if !(actor.chair || actor.secretary) {
-                return Err(RoomRefusal::NotChair);
-            }
-            match room.state {
-                Live | Ended => vec![E::MinutesAppended { text: text(body)? }],
-                s => return Err(RoomRefusal::WrongState(s)),
             }
         }
-        A::SetAgendaItem { index } => {
-            chair_only()?;
-            live()?;
-            if *index >= room.agenda_len {
-                return Err(RoomRefusal::Invalid("no such agenda item"));
-            }
-            vec![E::AgendaItemSet { index: *index }]
+        _ => not_in_group(action),
+    }])
+}
+
+/// Opening, casting and closing votes.
+fn votes(
+    room: &Room,
+    actor: &RoomActor,
+    action: &RoomAction,
+) -> Result<Vec<RoomEvent>, RoomRefusal> {
+    use RoomAction as A;
+    use RoomEvent as E;
+    let open_vote = |id: &u32| {
+        let v = room.vote(*id).ok_or(RoomRefusal::Invalid("no such vote"))?;
+        if v.open {
+            Ok(v)
+        } else {
+            Err(RoomRefusal::Invalid("the vote is closed"))
         }
+    };
+    Ok(vec![match action {
         A::OpenVote { vote } => {
-            chair_only()?;
-            live()?;
-            vec![E::VoteOpened {
+            chair_only(actor)?;
+            live(room)?;
+            E::VoteOpened {
                 vote: new_vote(room, vote)?,
-            }]
+            }
         }
         A::CastVote { vote, choices } => {
-            live()?;
-            let v = room
-                .vote(*vote)
-                .ok_or(RoomRefusal::Invalid("no such vote"))?;
-            if !v.open {
-                return Err(RoomRefusal::Invalid("the vote is closed"));
-            }
+            live(room)?;
+            let v = open_vote(vote)?;
             valid_choices(v, choices)?;
-            vec![E::VoteCast {
+            E::VoteCast {
                 vote: *vote,
                 voter: (!v.anonymous).then_some(actor.id),
-            }]
+            }
         }
-        A::Publish => {
-            chair_only()?;
+        A::CloseVote { vote } => {
+            chair_only(actor)?;
+            open_vote(vote)?;
+            E::VoteClosed { vote: *vote }
+        }
+        _ => not_in_group(action),
+    }])
+}
+
+/// The minutes, kept while the meeting runs and after, and a hearing's decision.
+fn records(
+    room: &Room,
+    actor: &RoomActor,
+    action: &RoomAction,
+) -> Result<Vec<RoomEvent>, RoomRefusal> {
+    use MeetingState::*;
+    use RoomAction as A;
+    use RoomEvent as E;
+    Ok(vec![match action {
+        A::AppendMinutes { text: body } => {
+            minute_taker(actor)?;
             match room.state {
-                Draft => vec![E::Published],
+                Live | Ended => E::MinutesAppended {
+                    text: text(body, &MINUTES)?,
+                },
                 s => return Err(RoomRefusal::WrongState(s)),
             }
         }
-        A::Cancel => {
-            chair_only()?;
+        A::PublishMinutes { text: body } => {
+            minute_taker(actor)?;
             match room.state {
-                Draft | Published => vec![E::Cancelled],
+                Ended => E::MinutesPublished {
+                    text: text(body, &MINUTES)?,
+                },
                 s => return Err(RoomRefusal::WrongState(s)),
             }
         }
+        A::PublishDecision {
+            text: body,
+            follow_ups,
+        } => {
+            chair_only(actor)?;
+            if room.kind != MeetingKind::Hearing {
+                return Err(RoomRefusal::Invalid("only a hearing publishes a decision"));
+            }
+            if !matches!(room.state, Ended | Closed) {
+                return Err(RoomRefusal::WrongState(room.state));
+            }
+            if room.decision.is_some() {
+                return Err(RoomRefusal::Invalid("the decision is published already"));
+            }
+            if follow_ups.len() > MAX_OPTIONS {
+                return Err(RoomRefusal::Invalid("at most 20 follow-up items"));
+            }
+            E::DecisionPublished {
+                text: text(body, &DECISION)?,
+                follow_ups: follow_ups
+                    .iter()
+                    .map(|f| text(f, &FOLLOW_UP))
+                    .collect::<Result<_, _>>()?,
+            }
+        }
+        _ => not_in_group(action),
+    }])
+}
+
+/// A mediation's statements, and its end in an agreement every party confirms or in a
+/// recorded failure.
+fn mediation(
+    room: &Room,
+    actor: &RoomActor,
+    action: &RoomAction,
+) -> Result<Vec<RoomEvent>, RoomRefusal> {
+    use MeetingState::*;
+    use RoomAction as A;
+    use RoomEvent as E;
+    Ok(match action {
         A::ProposeAgreement { terms, deadline } => {
-            chair_only()?;
+            chair_only(actor)?;
             mediation_open(room)?;
             if *deadline <= 0 {
                 return Err(RoomRefusal::Invalid(
@@ -613,7 +453,7 @@ pub fn decide(
                 ));
             }
             vec![E::AgreementProposed {
-                terms: text(terms)?,
+                terms: text(terms, &TERMS)?,
                 deadline: *deadline,
             }]
         }
@@ -644,10 +484,10 @@ pub fn decide(
             referral,
             follow_up,
         } => {
-            chair_only()?;
+            chair_only(actor)?;
             mediation_open(room)?;
             vec![E::MediationFailed {
-                referral: text(referral)?,
+                referral: text(referral, &REFERRAL)?,
                 follow_up: *follow_up,
             }]
         }
@@ -664,44 +504,10 @@ pub fn decide(
             }
             vec![E::StatementMade {
                 who: actor.id,
-                text: text(body)?,
+                text: text(body, &STATEMENT)?,
             }]
         }
-        A::PublishDecision {
-            text: body,
-            follow_ups,
-        } => {
-            chair_only()?;
-            if room.kind != MeetingKind::Hearing {
-                return Err(RoomRefusal::Invalid("only a hearing publishes a decision"));
-            }
-            if !matches!(room.state, Ended | Closed) {
-                return Err(RoomRefusal::WrongState(room.state));
-            }
-            if room.decision.is_some() {
-                return Err(RoomRefusal::Invalid("the decision is published already"));
-            }
-            if follow_ups.len() > MAX_OPTIONS {
-                return Err(RoomRefusal::Invalid("at most 20 follow-up items"));
-            }
-            vec![E::DecisionPublished {
-                text: text(body)?,
-                follow_ups: follow_ups
-                    .iter()
-                    .map(|f| text(f))
-                    .collect::<Result<_, _>>()?,
-            }]
-        }
-        A::CloseVote { vote } => {
-            chair_only()?;
-            let v = room
-                .vote(*vote)
-                .ok_or(RoomRefusal::Invalid("no such vote"))?;
-            if !v.open {
-                return Err(RoomRefusal::Invalid("the vote is closed"));
-            }
-            vec![E::VoteClosed { vote: *vote }]
-        }
+        _ => not_in_group(action),
     })
 }
 
@@ -739,11 +545,11 @@ fn speak(room: &Room, actor: &RoomActor) -> Result<(), RoomRefusal> {
 }
 
 fn new_vote(room: &Room, vote: &NewVote) -> Result<Vote, RoomRefusal> {
-    let question = text(&vote.question)?;
+    let question = text(&vote.question, &QUESTION)?;
     let options: Vec<String> = vote
         .options
         .iter()
-        .map(|o| text(o))
+        .map(|o| text(o, &OPTION))
         .collect::<Result<_, _>>()?;
     if options.len() < 2 || options.len() > MAX_OPTIONS {
         return Err(RoomRefusal::Invalid("a vote has 2 to 20 options"));
@@ -794,64 +600,3 @@ pub fn tally(vote: &Vote, ballots: &[Vec<u32>]) -> Vec<u32> {
 
 #[cfg(test)]
 mod tests;
-
-/// Who may call a meeting of a place (a community or a street): its officials, the street's
-/// chief, and admins.
-pub fn may_create(
-    actor: &crate::domain::access::Actor,
-    place: &crate::domain::places::PlacePath,
-) -> bool {
-    use hehe_protocol::Role;
-    actor.has_role(Role::Admin)
-        || actor.grants.iter().any(|g| {
-            matches!(g.role, Role::CommunityOfficial | Role::StreetChief)
-                && g.scope.is_some_and(|s| s.contains(place))
-        })
-}
-
-/// What ties a person to a meeting beyond their roles.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Membership {
-    Party,
-    Mediator,
-    Representative,
-}
-
-/// The facts of a meeting that decide who stands where in it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MeetingFacts {
-    pub place: crate::domain::places::PlacePath,
-    pub private: bool,
-    pub chair: AccountId,
-    pub secretary: Option<AccountId>,
-}
-
-/// A person's standing in a meeting, or `None` when they may not even know it exists (a private
-/// meeting they are not part of). Admins stand in for the chair of public meetings only.
-pub fn standing(
-    actor: &crate::domain::access::Actor,
-    facts: &MeetingFacts,
-    membership: Option<Membership>,
-) -> Option<RoomActor> {
-    use crate::domain::access::{ChannelTarget, can_read};
-    let chair =
-        facts.chair == actor.id || (!facts.private && actor.has_role(hehe_protocol::Role::Admin));
-    let secretary = facts.secretary == Some(actor.id);
-    let target = ChannelTarget::Room {
-        place: facts.place,
-        private: facts.private,
-        member: membership.is_some() || chair || secretary,
-    };
-    let eligible = can_read(actor, &target);
-    if facts.private && !eligible {
-        return None;
-    }
-    Some(RoomActor {
-        id: actor.id,
-        chair,
-        secretary,
-        party: membership == Some(Membership::Party),
-        mediator: membership == Some(Membership::Mediator),
-        eligible,
-    })
-}

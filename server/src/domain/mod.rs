@@ -9,5 +9,6 @@ pub mod issue;
 pub mod meeting;
 pub mod places;
 pub mod roles;
+pub mod sla;
 pub mod stats;
 pub mod text;

@@ -1,9 +1,12 @@
 //! Issue statistics as a pure function of issue rows, so the figures a street chief sees are
 //! tested without a database.
 
-use hehe_protocol::PlaceId;
-use hehe_protocol::issue::{ClosureReason, IssueState, Satisfaction};
+use super::access::{Actor, ChannelTarget, can_read};
+use super::places::PlacePath;
+use super::sla::clock_bit;
+use hehe_protocol::issue::{Clock, ClosureReason, IssueState, Satisfaction};
 use hehe_protocol::stats::{Durations, IssueStats, Satisfaction as SatisfactionCounts};
+use hehe_protocol::{PlaceId, Role};
 
 /// What statistics need of one issue.
 #[derive(Debug, Clone, PartialEq)]
@@ -12,7 +15,7 @@ pub struct StatRow {
     pub created_at: i64,
     pub accepted_at: Option<i64>,
     pub resolved_at: Option<i64>,
-    /// Bits of missed clocks (see `store::issues::clock_bit`).
+    /// Bits of missed clocks (see `sla::clock_bit`).
     pub overdue: i64,
     pub reopen_count: u32,
     pub closure: Option<ClosureReason>,
@@ -20,8 +23,15 @@ pub struct StatRow {
     pub satisfaction: Option<Satisfaction>,
 }
 
-/// The resolve clock's bit.
-const RESOLVE_BIT: i64 = 4;
+/// Who may see a place's figures: whoever reads its channels (its community's home, or for a
+/// street the street's), and ops, as figures are aggregates without anyone's name.
+pub fn may_see(actor: &Actor, place: &PlacePath) -> bool {
+    let target = match place.community_path() {
+        Some(home) => ChannelTarget::Home(home),
+        None => ChannelTarget::Street(*place),
+    };
+    actor.has_role(Role::Ops) || can_read(actor, &target)
+}
 
 /// Nearest-rank percentile of sorted values.
 fn percentile(sorted: &[i64], p: usize) -> Option<i64> {
@@ -73,7 +83,7 @@ pub fn compute(place_id: PlaceId, rows: &[StatRow]) -> IssueStats {
         on_time_rate: ratio(
             resolved
                 .iter()
-                .filter(|r| r.overdue & RESOLVE_BIT == 0)
+                .filter(|r| r.overdue & clock_bit(Clock::Resolve) == 0)
                 .count(),
             resolved.len(),
         ),
@@ -106,6 +116,44 @@ mod tests {
             closure: None,
             rated: None,
             satisfaction: None,
+        }
+    }
+
+    #[test]
+    fn who_sees_the_figures_of_a_place() {
+        use crate::domain::access::Grant;
+        let (s, c, g) = (PlaceId(1), PlaceId(10), PlaceId(100));
+        let street = PlacePath::street(s);
+        let community = PlacePath::community(s, c);
+        let grid = PlacePath::grid(s, c, g);
+        let other_community = PlacePath::community(s, PlaceId(11));
+        let other_street = PlacePath::street(PlaceId(2));
+        let actor = |role: Role| {
+            let scope = match role {
+                Role::Resident | Role::CommunityOfficial => Some(community),
+                Role::BuildingLead => Some(PlacePath::building(s, c, g, PlaceId(1000))),
+                Role::GridWorker => Some(grid),
+                Role::StreetChief => Some(street),
+                Role::Ops | Role::Admin => None,
+            };
+            Actor {
+                id: hehe_protocol::AccountId(7),
+                grants: vec![Grant { role, scope }],
+            }
+        };
+        // Columns: resident, building lead, grid worker, community official, street chief, ops,
+        // admin.
+        let table = [
+            ("own street", street, [1, 1, 1, 1, 1, 1, 1]),
+            ("own community", community, [1, 1, 1, 1, 1, 1, 1]),
+            ("own grid", grid, [1, 1, 1, 1, 1, 1, 1]),
+            ("other community", other_community, [0, 0, 0, 0, 1, 1, 1]),
+            ("other street", other_street, [0, 0, 0, 0, 0, 1, 1]),
+        ];
+        for (name, place, row) in table {
+            for (role, want) in Role::ALL.into_iter().zip(row) {
+                assert_eq!(may_see(&actor(role), &place), want == 1, "{role} on {name}");
+            }
         }
     }
 

@@ -7,7 +7,6 @@ pub mod issues;
 pub mod meetings;
 mod sql;
 
-pub use issues::sql::reference;
 pub use sql::{Backend, SqlStore};
 
 use crate::domain::places::PlacePath;

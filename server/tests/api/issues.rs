@@ -334,6 +334,29 @@ async fn refused_actions_change_nothing() {
     assert_eq!(before, after);
 }
 
+/// One text rule (`domain::text`): a title is one line, a description may hold line breaks and
+/// tabs. Titles took tabs and line breaks before the rule was one.
+#[tokio::test]
+async fn a_title_is_one_line_and_a_description_keeps_its_layout() {
+    let app = spawn_app().await;
+    let mut resident = app.connect("resident").await;
+    for title in ["Drain\tleaking", "Drain\nleaking", "  ", "Drain\u{7}"] {
+        let mut new = report(&app, "drainage");
+        new.title = title.into();
+        let err = resident.submit_issue(new).await.unwrap_err();
+        assert_eq!(err.code(), Some(ErrorCode::InvalidRequest), "{title:?}");
+    }
+    let mut new = report(&app, "drainage");
+    new.description = "Where:\tbehind building 1\nSince:\tMonday".into();
+    let issue = resident.submit_issue(new).await.unwrap();
+    let token = app.login("official").await.access_token;
+    let detail = app.http.issue(&token, issue.id).await.unwrap();
+    assert_eq!(
+        detail.description,
+        "Where:\tbehind building 1\nSince:\tMonday"
+    );
+}
+
 #[tokio::test]
 async fn who_sees_which_issue() {
     let app = spawn_app().await;

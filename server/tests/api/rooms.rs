@@ -688,6 +688,59 @@ async fn send_as(
     (status, response.json().await.unwrap_or_default())
 }
 
+/// One text rule (`domain::text`): a meeting's title and agenda items are lines, its description
+/// may hold line breaks and tabs, and may be left out. Titles and agenda items took line breaks,
+/// and descriptions refused tabs, before the rule was one.
+#[tokio::test]
+async fn a_meetings_texts_follow_the_one_text_rule() {
+    let app = spawn_app().await;
+    let riverside = app.demo.communities[0];
+    let new = |title: &str, description: &str, agenda: &[&str]| {
+        serde_json::json!({
+            "kind": "hearing",
+            "title": title,
+            "description": description,
+            "place_id": riverside,
+            "agenda": agenda,
+        })
+    };
+    let refused = [
+        new("Drain\nrepair", "", &[]),
+        new("Drain\trepair", "", &[]),
+        new(" ", "", &[]),
+        new("Drain repair", "", &["Options\nVote"]),
+        new("Drain repair", "", &["Options", "  "]),
+        new("Drain repair", "Costs\u{0}", &[]),
+    ];
+    for body in refused {
+        let (status, answer) = post_json(&app, "official", "/api/meetings", body.clone()).await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert_eq!(answer["code"], "invalid_request", "{body}");
+    }
+    let body = new(
+        " Drain repair ",
+        "Costs:\tsee the sheet\nWho pays:\topen",
+        &[" Options "],
+    );
+    let (status, meeting) = post_json(&app, "official", "/api/meetings", body).await;
+    assert_eq!(status, 200, "{meeting}");
+    assert_eq!(meeting["title"], "Drain repair");
+    assert_eq!(
+        meeting["description"],
+        "Costs:\tsee the sheet\nWho pays:\topen"
+    );
+    assert_eq!(meeting["agenda"], serde_json::json!(["Options"]));
+    let (status, meeting) = post_json(
+        &app,
+        "official",
+        "/api/meetings",
+        new("Drain repair", "  ", &[]),
+    )
+    .await;
+    assert_eq!(status, 200, "{meeting}");
+    assert_eq!(meeting["description"], "");
+}
+
 #[tokio::test]
 async fn an_official_calls_a_meeting_with_seats_a_waiting_list_and_check_in() {
     let app = spawn_app().await;

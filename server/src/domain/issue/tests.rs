@@ -445,14 +445,14 @@ fn texts_on_actions_refuse_control_characters_but_keep_line_breaks_and_tabs() {
             internal: false,
         };
         assert!(
-            matches!(step(&open, &admin, update, &ctx), Err(Refusal::Invalid(_))),
+            matches!(step(&open, &admin, update, &ctx), Err(Refusal::Text(_))),
             "{bad:?}"
         );
         let reject = IssueAction::Reject { reason: bad.into() };
         let submitted = all_powerful(IssueState::Submitted);
         assert!(matches!(
             step(&submitted, &admin, reject, &ctx),
-            Err(Refusal::Invalid(_))
+            Err(Refusal::Text(_))
         ));
         let rate = IssueAction::Rate {
             resolved: true,
@@ -463,7 +463,7 @@ fn texts_on_actions_refuse_control_characters_but_keep_line_breaks_and_tabs() {
         let rating = all_powerful(IssueState::AwaitingRating);
         assert!(matches!(
             step(&rating, &admin, rate, &ctx),
-            Err(Refusal::Invalid(_))
+            Err(Refusal::Text(_))
         ));
     }
     let update = IssueAction::PostUpdate {
@@ -475,6 +475,38 @@ fn texts_on_actions_refuse_control_characters_but_keep_line_breaks_and_tabs() {
         d.events[0].text.as_deref(),
         Some("pipe replaced\n\tcheck tomorrow")
     );
+}
+
+/// The issue's own texts: the title is one line, the description may run over several (tabs
+/// included). Before the one text rule, a title took tabs and line breaks.
+#[test]
+fn a_title_is_one_line_and_a_description_a_body() {
+    use crate::domain::text::{Problem, Text};
+    let problem = |raw: &str, field| Text::parse(raw, field).err().map(|e| e.problem);
+    for raw in ["Drain\tleaking", "Drain\nleaking"] {
+        assert_eq!(problem(raw, &TITLE), Some(Problem::LineBreak), "{raw:?}");
+        assert_eq!(problem(raw, &DESCRIPTION), None, "{raw:?}");
+    }
+    assert_eq!(
+        problem(&"a".repeat(121), &TITLE),
+        Some(Problem::TooLong(120))
+    );
+    assert_eq!(
+        problem(&"a".repeat(2001), &DESCRIPTION),
+        Some(Problem::TooLong(2000))
+    );
+    assert_eq!(problem(" ", &TITLE), Some(Problem::Empty));
+    // A blank reason is refused as empty and says which field.
+    let submitted = all_powerful(IssueState::Submitted);
+    let reject = IssueAction::Reject { reason: " ".into() };
+    let err = step(&submitted, &superuser(), reject, &Context::default()).unwrap_err();
+    assert_eq!(err.to_string(), "the reason is empty");
+}
+
+#[test]
+fn references_are_six_digits_and_grow_past_them() {
+    assert_eq!(reference(IssueId(42)), "HH-000042");
+    assert_eq!(reference(IssueId(1_234_567)), "HH-1234567");
 }
 
 #[test]

@@ -75,7 +75,7 @@ fn stops_the_kind(refusal: &RoomRefusal) -> bool {
         | RoomRefusal::Muted
         | RoomRefusal::Locked
         | RoomRefusal::WrongState(_) => true,
-        RoomRefusal::NotYourFloor | RoomRefusal::Invalid(_) => false,
+        RoomRefusal::NotYourFloor | RoomRefusal::Invalid(_) | RoomRefusal::Text(_) => false,
     }
 }
 

@@ -2,6 +2,7 @@
 //! the room consistent.
 
 use super::*;
+use hehe_protocol::meeting::NewMeeting;
 use proptest::prelude::*;
 
 const CHAIR: AccountId = AccountId(1);
@@ -768,4 +769,172 @@ fn statements_are_put_on_record_by_the_parties_and_mediators_of_a_mediation() {
         decide(&live_room(), &actor(ALICE), &statement).is_err(),
         "a hearing takes no statements"
     );
+}
+
+/// Who may know of a meeting and read it, over every standing and state: those who run it
+/// always, those it is for once it is published, nobody else.
+#[test]
+fn who_sees_a_meeting_in_each_state() {
+    use MeetingState::*;
+    let states = [Draft, Published, Live, Ended, Closed, Cancelled];
+    for chair in [false, true] {
+        for secretary in [false, true] {
+            for eligible in [false, true] {
+                let actor = RoomActor {
+                    id: ALICE,
+                    chair,
+                    secretary,
+                    party: false,
+                    mediator: false,
+                    eligible,
+                };
+                for state in states {
+                    let expected = chair || secretary || (eligible && state != Draft);
+                    assert_eq!(may_see(&actor, state), expected, "{actor:?} in {state:?}");
+                }
+            }
+        }
+    }
+}
+
+/// One text rule (`domain::text`) for a room: what is said, minuted, stated or agreed may hold
+/// line breaks and tabs; a vote's question and options and a decision's follow-up items are one
+/// line each. Before the rule was one, a tab was refused everywhere in a room and a line break
+/// taken everywhere.
+#[test]
+fn a_rooms_texts_follow_the_one_text_rule() {
+    let room = live_room();
+    let chair = actor(CHAIR);
+    let body = "Costs:\tsee the sheet\nWho pays:\topen";
+    for action in [
+        RoomAction::Say { text: body.into() },
+        RoomAction::AppendMinutes { text: body.into() },
+    ] {
+        let events = decide(&room, &chair, &action).unwrap();
+        let kept = match &events[..] {
+            [RoomEvent::Said { text, .. }] | [RoomEvent::MinutesAppended { text }] => text,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(kept, body);
+    }
+    let vote = |question: &str, options: [&str; 2]| RoomAction::OpenVote {
+        vote: NewVote {
+            question: question.into(),
+            options: options.map(String::from).to_vec(),
+            multiple: false,
+            anonymous: false,
+            hide_results: false,
+        },
+    };
+    for action in [
+        vote("Replace\nthe pipe?", ["yes", "no"]),
+        vote("Replace the pipe?", ["yes\tnow", "no"]),
+        vote("Replace the pipe?", ["yes", " "]),
+        RoomAction::Say {
+            text: "a\rb".into(),
+        },
+        RoomAction::Say { text: " ".into() },
+    ] {
+        assert!(
+            matches!(decide(&room, &chair, &action), Err(RoomRefusal::Text(_))),
+            "{action:?}"
+        );
+    }
+    assert!(decide(&room, &chair, &vote(" Replace the pipe? ", ["yes", "no"])).is_ok());
+    // A hearing's decision is a body; its follow-up items are lines.
+    let mut ended = room.clone();
+    for e in decide(&ended, &chair, &RoomAction::End).unwrap() {
+        ended.apply(&e);
+    }
+    let decision = |follow_up: &str| RoomAction::PublishDecision {
+        text: body.into(),
+        follow_ups: vec![follow_up.into()],
+    };
+    assert!(decide(&ended, &chair, &decision("Replace the pipe")).is_ok());
+    assert!(matches!(
+        decide(&ended, &chair, &decision("Replace\nthe pipe")),
+        Err(RoomRefusal::Text(_))
+    ));
+}
+
+fn new_meeting(kind: MeetingKind) -> NewMeeting {
+    NewMeeting {
+        kind,
+        title: " Who pays for the new drain? ".into(),
+        description: String::new(),
+        place_id: hehe_protocol::PlaceId(10),
+        agenda: vec![" Options ".into(), "Vote".into()],
+        secretary: None,
+        capacity: None,
+        parties: vec![],
+        mediators: vec![],
+        issues: vec![],
+        previous_round: None,
+    }
+}
+
+#[test]
+fn a_new_meeting_is_checked_before_anything_is_stored() {
+    let checked = check_new(&new_meeting(MeetingKind::Hearing)).unwrap();
+    assert_eq!(
+        checked,
+        CheckedMeeting {
+            title: "Who pays for the new drain?".into(),
+            description: String::new(),
+            agenda: vec!["Options".into(), "Vote".into()],
+        }
+    );
+    type Change = fn(&mut NewMeeting);
+    let refused: [(&str, Change); 7] = [
+        ("blank title", |n| n.title = "  ".into()),
+        ("title of two lines", |n| n.title = "Drain\nrepair".into()),
+        ("long title", |n| n.title = "a".repeat(121)),
+        ("blank agenda item", |n| n.agenda.push(" ".into())),
+        ("51 agenda items", |n| n.agenda = vec!["item".into(); 51]),
+        ("an appraisal", |n| n.kind = MeetingKind::Appraisal),
+        ("parties of a hearing", |n| n.parties = vec![ALICE, MUTED]),
+    ];
+    for (case, change) in refused {
+        let mut new = new_meeting(MeetingKind::Hearing);
+        change(&mut new);
+        assert!(check_new(&new).is_err(), "{case}");
+    }
+    let mut mediation = new_meeting(MeetingKind::Mediation);
+    mediation.parties = vec![ALICE, MUTED];
+    mediation.description = "Who:\tthe neighbours\nWhat:\tthe noise".into();
+    assert!(check_new(&mediation).is_ok());
+}
+
+#[test]
+fn rounds_follow_their_kind_and_place_and_mediations_have_two_parties() {
+    use MeetingKind::*;
+    let place = hehe_protocol::PlaceId(10);
+    let elsewhere = hehe_protocol::PlaceId(11);
+    for kind in [General, Hearing, Mediation, Appraisal] {
+        let new = new_meeting(kind);
+        let follows = matches!(kind, Hearing | Mediation);
+        assert_eq!(may_follow(&new, kind, place), follows, "{kind:?}");
+        assert!(!may_follow(&new, kind, elsewhere), "{kind:?} elsewhere");
+        let other = if kind == Hearing { Mediation } else { Hearing };
+        assert!(!may_follow(&new, other, place), "{kind:?} after {other:?}");
+        for parties in 0..3 {
+            let enough = kind != Mediation || parties >= 2;
+            assert_eq!(check_parties(kind, parties).is_ok(), enough, "{kind:?}");
+        }
+    }
+    use crate::domain::places::PlacePath;
+    let (s, c, g) = (
+        hehe_protocol::PlaceId(1),
+        hehe_protocol::PlaceId(10),
+        hehe_protocol::PlaceId(100),
+    );
+    assert!(may_be_held_at(&PlacePath::street(s)));
+    assert!(may_be_held_at(&PlacePath::community(s, c)));
+    assert!(!may_be_held_at(&PlacePath::grid(s, c, g)));
+    assert!(!may_be_held_at(&PlacePath::building(
+        s,
+        c,
+        g,
+        hehe_protocol::PlaceId(1000)
+    )));
 }

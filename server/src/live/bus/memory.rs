@@ -1,15 +1,15 @@
 //! The in-process bus: one node, history kept in memory. A restart starts every channel in a
 //! new epoch, so resuming clients are told `recovered: false` and reload over HTTP.
 
-use super::{At, Audience, Bus, BusError, ConnId, DeliveryHandler, HistoryReply, Publication};
+use super::{
+    At, Audience, Bus, BusError, ConnId, DeliveryHandler, HistoryReply, Publication, new_epoch,
+};
 use crate::clock::unix_ms;
 use crate::live::frame::Frame;
 pub use crate::live::frame::HistoryLimits;
 use async_trait::async_trait;
 use dashmap::DashMap;
 use hehe_protocol::{AccountId, Channel, EventEncoder, Member, Position};
-use rand::Rng;
-use rand::distr::Alphanumeric;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -61,15 +61,6 @@ impl Stream {
             offset: self.top,
         }
     }
-}
-
-/// A random 8-character stream identity.
-fn new_epoch() -> String {
-    rand::rng()
-        .sample_iter(&Alphanumeric)
-        .take(8)
-        .map(char::from)
-        .collect()
 }
 
 #[derive(Default)]

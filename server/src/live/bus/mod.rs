@@ -13,6 +13,17 @@ use async_trait::async_trait;
 use hehe_protocol::{AccountId, Channel, Member, Position};
 use serde_json::value::RawValue;
 
+/// A random 8-character stream identity: a new one tells resuming clients that the positions
+/// they hold belong to a history that is gone. (The Redis bus names its nodes with it too.)
+pub(crate) fn new_epoch() -> String {
+    use rand::Rng;
+    rand::rng()
+        .sample_iter(&rand::distr::Alphanumeric)
+        .take(8)
+        .map(char::from)
+        .collect()
+}
+
 /// An event to publish on a channel.
 #[derive(Debug, Clone)]
 pub struct Publication {

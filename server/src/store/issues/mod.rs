@@ -6,6 +6,7 @@ pub(crate) mod sql;
 
 use crate::domain::issue::{Issue, NewEvent};
 use crate::domain::places::PlacePath;
+pub use crate::domain::sla::{ClockChanges, NewDeadline};
 use crate::domain::stats::StatRow;
 use crate::store::StoreResult;
 use async_trait::async_trait;
@@ -25,20 +26,11 @@ pub struct IssueRecord {
     pub place_id: PlaceId,
     pub location: Option<GeoPoint>,
     pub submitted_by: AccountId,
-    /// Bit per clock ever missed (see `clock_bit`).
+    /// Bit per clock ever missed (see `sla::clock_bit`).
     pub overdue: i64,
     pub created_at: i64,
     pub updated_at: i64,
     pub version: i64,
-}
-
-pub fn clock_bit(clock: Clock) -> i64 {
-    match clock {
-        Clock::Accept => 1,
-        Clock::Acknowledge => 2,
-        Clock::Resolve => 4,
-        Clock::Rate => 8,
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -54,15 +46,6 @@ pub struct NewIssueRecord<'a> {
     pub public: bool,
     pub priority: Priority,
     pub at: i64,
-}
-
-/// A clock to start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct NewDeadline {
-    pub clock: Clock,
-    pub started_at: i64,
-    pub warn_at: i64,
-    pub due_at: i64,
 }
 
 /// A deadline that has reached its warning or due time and has not been handled yet.
@@ -90,8 +73,7 @@ pub struct IssueChange<'a> {
     pub expected_version: i64,
     pub issue: &'a Issue,
     pub events: &'a [NewEvent],
-    pub stop_clocks: Vec<Clock>,
-    pub start_clocks: Vec<NewDeadline>,
+    pub clocks: ClockChanges,
     /// The deadline this change handles: marked warned or breached only if nobody did yet.
     pub claim: Option<DueDeadline>,
     pub breached: Option<Clock>,

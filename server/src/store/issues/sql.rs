@@ -2,10 +2,11 @@
 
 use super::{
     Applied, CommandKey, DueDeadline, IssueChange, IssueFilter, IssueRecord, IssueStore,
-    NewDeadline, NewIssueRecord, NewPhoto, PhotoRow, clock_bit,
+    NewDeadline, NewIssueRecord, NewPhoto, PhotoRow,
 };
-use crate::domain::issue::{Issue, NewEvent};
+use crate::domain::issue::{Issue, NewEvent, reference};
 use crate::domain::places::PlacePath;
+use crate::domain::sla::clock_bit;
 use crate::domain::stats::StatRow;
 use crate::store::sql::{Backend, SqlStore};
 use crate::store::{StoreError, StoreResult};
@@ -98,10 +99,6 @@ fn record(row: &AnyRow) -> StoreResult<IssueRecord> {
         updated_at: row.try_get("updated_at")?,
         version: row.try_get("version")?,
     })
-}
-
-pub fn reference(id: IssueId) -> String {
-    format!("HH-{:06}", id.0)
 }
 
 fn summary(row: &AnyRow) -> StoreResult<IssueSummary> {
@@ -310,6 +307,128 @@ async fn record_command(
     Ok(done.rows_affected() == 1)
 }
 
+/// Writes the issue's row as the decision left it, if it is still at the version the decision
+/// was made on; `false` when it moved on.
+async fn write_issue(tx: &mut Transaction<'_, Any>, c: &IssueChange<'_>) -> StoreResult<bool> {
+    let i = c.issue;
+    let (satisfaction, stars) = c.rating.unwrap_or((None, None));
+    let to = i.state;
+    let updated = sqlx::query(
+        "UPDATE issues SET state = $1, priority = $2, level = $3, assignee_id = $4, \
+         resolution = $5, closure_reason = $6, rated = $7, duplicate_of = $8, reopen_count = $9, \
+         return_count = $10, has_after_photo = $11, overdue = overdue | $12, \
+         satisfaction = COALESCE($13, satisfaction), stars = COALESCE($14, stars), \
+         accepted_at = COALESCE(accepted_at, $15), resolved_at = COALESCE($16, resolved_at), \
+         closed_at = COALESCE(closed_at, $17), updated_at = $18, version = version + 1 \
+         WHERE id = $19 AND version = $20",
+    )
+    .bind(to.as_str())
+    .bind(i.priority.as_str())
+    .bind(i.level.as_str())
+    .bind(i.assignee.map(|a| a.0))
+    .bind(i.resolution.as_ref().map(text))
+    .bind(i.closure.as_ref().map(text))
+    .bind(i.rated.map(i64::from))
+    .bind(i.duplicate_of.map(|d| d.0))
+    .bind(i64::from(i.reopen_count))
+    .bind(i64::from(i.return_count))
+    .bind(i64::from(i.has_after_photo))
+    .bind(c.breached.map_or(0, clock_bit))
+    .bind(satisfaction.as_ref().map(text))
+    .bind(stars.map(i64::from))
+    .bind((to == IssueState::Accepted).then_some(c.at))
+    .bind(matches!(to, IssueState::Resolved | IssueState::AwaitingRating).then_some(c.at))
+    .bind(to.is_terminal().then_some(c.at))
+    .bind(c.at)
+    .bind(i.id.0)
+    .bind(c.expected_version)
+    .execute(&mut **tx)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Marks a deadline warned or breached; `false` when another node handled it first.
+async fn claim_deadline(tx: &mut Transaction<'_, Any>, claim: DueDeadline) -> StoreResult<bool> {
+    // A breach also settles the warning: its moment has passed either way.
+    let sql = if claim.breach {
+        "UPDATE issue_deadlines SET breached = 1, warned = 1 \
+         WHERE id = $1 AND breached = 0 AND active = 1"
+    } else {
+        "UPDATE issue_deadlines SET warned = 1 WHERE id = $1 AND warned = 0 AND active = 1"
+    };
+    let claimed = sqlx::query(sql).bind(claim.id).execute(&mut **tx).await?;
+    Ok(claimed.rows_affected() == 1)
+}
+
+async fn stop_clocks(
+    tx: &mut Transaction<'_, Any>,
+    id: IssueId,
+    clocks: &[Clock],
+) -> StoreResult<()> {
+    for clock in clocks {
+        sqlx::query(
+            "UPDATE issue_deadlines SET active = 0 WHERE issue_id = $1 AND clock = $2 AND active = 1",
+        )
+        .bind(id.0)
+        .bind(clock.as_str())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn follow(
+    tx: &mut Transaction<'_, Any>,
+    id: IssueId,
+    account: AccountId,
+    on: bool,
+    at: i64,
+) -> StoreResult<()> {
+    let query = if on {
+        sqlx::query(
+            "INSERT INTO issue_followers (issue_id, account_id, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (issue_id, account_id) DO NOTHING",
+        )
+        .bind(id.0)
+        .bind(account.0)
+        .bind(at)
+    } else {
+        sqlx::query("DELETE FROM issue_followers WHERE issue_id = $1 AND account_id = $2")
+            .bind(id.0)
+            .bind(account.0)
+    };
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Every report and every follower of a merged issue goes along to the target; its reporter
+/// follows the target.
+async fn merge(
+    tx: &mut Transaction<'_, Any>,
+    from: &Issue,
+    target: IssueId,
+    at: i64,
+) -> StoreResult<()> {
+    sqlx::query("UPDATE issue_submissions SET issue_id = $1 WHERE issue_id = $2")
+        .bind(target.0)
+        .bind(from.id.0)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO issue_followers (issue_id, account_id, created_at) \
+         SELECT $1, account_id, $2 FROM issue_followers WHERE issue_id = $3 \
+         UNION SELECT $1, $4, $2 \
+         ON CONFLICT (issue_id, account_id) DO NOTHING",
+    )
+    .bind(target.0)
+    .bind(at)
+    .bind(from.id.0)
+    .bind(from.reporter.0)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 const PHOTO_SELECT: &str = "SELECT id, issue_id, sha256, media_type, kind, size, uploaded_by, created_at FROM issue_photos";
 
 fn photo_row(row: &AnyRow) -> StoreResult<PhotoRow> {
@@ -333,6 +452,33 @@ impl SqlStore {
         Ok(match self.backend() {
             Backend::Sqlite => self.pool().begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool().begin().await?,
+        })
+    }
+
+    /// Ends a write: records the command's result (the first result, should the same command
+    /// have been recorded meanwhile), reads back what was written, and commits.
+    async fn finish(
+        &self,
+        mut tx: Transaction<'static, Any>,
+        id: IssueId,
+        command: Option<CommandKey<'_>>,
+        seqs: (i64, i64),
+        at: i64,
+        vanished: impl FnOnce() -> StoreError,
+    ) -> StoreResult<Applied> {
+        let summary = load_summary(&mut tx, id).await?.ok_or_else(vanished)?;
+        if let Some(key) = command
+            && !record_command(&mut tx, key, id, &summary, seqs, at).await?
+        {
+            drop(tx);
+            return self.applied(key).await?.ok_or(StoreError::Stale);
+        }
+        let events = load_events(&mut tx, id, seqs.0, seqs.1).await?;
+        tx.commit().await?;
+        Ok(Applied {
+            summary,
+            events,
+            replayed: false,
         })
     }
 }
@@ -394,20 +540,9 @@ impl IssueStore for SqlStore {
         .await?;
         let seqs = append_events(&mut tx, id, Some(new.submitted_by), events, new.at).await?;
         start_clocks(&mut tx, id, clocks).await?;
-        let summary = load_summary(&mut tx, id)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("new issue vanished".into()))?;
-        if !record_command(&mut tx, command, id, &summary, seqs, new.at).await? {
-            drop(tx);
-            return self.applied(command).await?.ok_or(StoreError::Stale);
-        }
-        let events = load_events(&mut tx, id, seqs.0, seqs.1).await?;
-        tx.commit().await?;
-        Ok(Applied {
-            summary,
-            events,
-            replayed: false,
-        })
+        let vanished = || StoreError::Corrupt("new issue vanished".into());
+        self.finish(tx, id, Some(command), seqs, new.at, vanished)
+            .await
     }
 
     async fn update_issue(&self, c: IssueChange<'_>) -> StoreResult<Applied> {
@@ -417,92 +552,27 @@ impl IssueStore for SqlStore {
         {
             return Ok(done);
         }
-        let i = c.issue;
-        let (satisfaction, stars) = c.rating.unwrap_or((None, None));
-        let to = i.state;
-        let updated = sqlx::query(
-            "UPDATE issues SET state = $1, priority = $2, level = $3, assignee_id = $4, \
-             resolution = $5, closure_reason = $6, rated = $7, duplicate_of = $8, reopen_count = $9, \
-             return_count = $10, has_after_photo = $11, overdue = overdue | $12, \
-             satisfaction = COALESCE($13, satisfaction), stars = COALESCE($14, stars), \
-             accepted_at = COALESCE(accepted_at, $15), resolved_at = COALESCE($16, resolved_at), \
-             closed_at = COALESCE(closed_at, $17), updated_at = $18, version = version + 1 \
-             WHERE id = $19 AND version = $20",
-        )
-        .bind(to.as_str())
-        .bind(i.priority.as_str())
-        .bind(i.level.as_str())
-        .bind(i.assignee.map(|a| a.0))
-        .bind(i.resolution.as_ref().map(text))
-        .bind(i.closure.as_ref().map(text))
-        .bind(i.rated.map(i64::from))
-        .bind(i.duplicate_of.map(|d| d.0))
-        .bind(i64::from(i.reopen_count))
-        .bind(i64::from(i.return_count))
-        .bind(i64::from(i.has_after_photo))
-        .bind(c.breached.map_or(0, clock_bit))
-        .bind(satisfaction.as_ref().map(text))
-        .bind(stars.map(i64::from))
-        .bind((to == IssueState::Accepted).then_some(c.at))
-        .bind(matches!(to, IssueState::Resolved | IssueState::AwaitingRating).then_some(c.at))
-        .bind(to.is_terminal().then_some(c.at))
-        .bind(c.at)
-        .bind(i.id.0)
-        .bind(c.expected_version)
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() != 1 {
+        let id = c.issue.id;
+        if !write_issue(&mut tx, &c).await? {
             return Err(StoreError::Stale);
         }
-        if let Some(claim) = c.claim {
-            // A breach also settles the warning: its moment has passed either way.
-            let sql = if claim.breach {
-                "UPDATE issue_deadlines SET breached = 1, warned = 1 \
-                 WHERE id = $1 AND breached = 0 AND active = 1"
-            } else {
-                "UPDATE issue_deadlines SET warned = 1 WHERE id = $1 AND warned = 0 AND active = 1"
-            };
-            let claimed = sqlx::query(sql).bind(claim.id).execute(&mut *tx).await?;
-            if claimed.rows_affected() != 1 {
-                return Err(StoreError::Stale);
-            }
+        if let Some(claim) = c.claim
+            && !claim_deadline(&mut tx, claim).await?
+        {
+            return Err(StoreError::Stale);
         }
-        let seqs = append_events(&mut tx, i.id, c.actor, c.events, c.at).await?;
-        for clock in &c.stop_clocks {
-            sqlx::query("UPDATE issue_deadlines SET active = 0 WHERE issue_id = $1 AND clock = $2 AND active = 1")
-                .bind(i.id.0)
-                .bind(clock.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
-        start_clocks(&mut tx, i.id, &c.start_clocks).await?;
-        match c.follow {
-            Some((account, true)) => {
-                sqlx::query(
-                    "INSERT INTO issue_followers (issue_id, account_id, created_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (issue_id, account_id) DO NOTHING",
-                )
-                .bind(i.id.0)
-                .bind(account.0)
-                .bind(c.at)
-                .execute(&mut *tx)
-                .await?;
-            }
-            Some((account, false)) => {
-                sqlx::query("DELETE FROM issue_followers WHERE issue_id = $1 AND account_id = $2")
-                    .bind(i.id.0)
-                    .bind(account.0)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            None => {}
+        let seqs = append_events(&mut tx, id, c.actor, c.events, c.at).await?;
+        stop_clocks(&mut tx, id, &c.clocks.stop).await?;
+        start_clocks(&mut tx, id, &c.clocks.start).await?;
+        if let Some((account, on)) = c.follow {
+            follow(&mut tx, id, account, on, c.at).await?;
         }
         if let Some((body, reporter)) = c.submission {
             sqlx::query(
                 "INSERT INTO issue_submissions (issue_id, first_issue_id, reporter_id, submitted_by, \
                  body, created_at) VALUES ($1, $1, $2, $2, $3, $4)",
             )
-            .bind(i.id.0)
+            .bind(id.0)
             .bind(reporter.0)
             .bind(body)
             .bind(c.at)
@@ -510,41 +580,10 @@ impl IssueStore for SqlStore {
             .await?;
         }
         if let Some(target) = c.merge_into {
-            // Every report and every follower goes along; the reporter follows the target.
-            sqlx::query("UPDATE issue_submissions SET issue_id = $1 WHERE issue_id = $2")
-                .bind(target.0)
-                .bind(i.id.0)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO issue_followers (issue_id, account_id, created_at) \
-                 SELECT $1, account_id, $2 FROM issue_followers WHERE issue_id = $3 \
-                 UNION SELECT $1, $4, $2 \
-                 ON CONFLICT (issue_id, account_id) DO NOTHING",
-            )
-            .bind(target.0)
-            .bind(c.at)
-            .bind(i.id.0)
-            .bind(i.reporter.0)
-            .execute(&mut *tx)
-            .await?;
+            merge(&mut tx, c.issue, target, c.at).await?;
         }
-        let summary = load_summary(&mut tx, i.id)
-            .await?
-            .ok_or(StoreError::Stale)?;
-        if let Some(key) = c.command
-            && !record_command(&mut tx, key, i.id, &summary, seqs, c.at).await?
-        {
-            drop(tx);
-            return self.applied(key).await?.ok_or(StoreError::Stale);
-        }
-        let events = load_events(&mut tx, i.id, seqs.0, seqs.1).await?;
-        tx.commit().await?;
-        Ok(Applied {
-            summary,
-            events,
-            replayed: false,
-        })
+        self.finish(tx, id, c.command, seqs, c.at, || StoreError::Stale)
+            .await
     }
 
     async fn applied(&self, command: CommandKey<'_>) -> StoreResult<Option<Applied>> {

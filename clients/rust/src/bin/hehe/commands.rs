@@ -245,15 +245,17 @@ fn request_id() -> RequestId {
     RequestId::parse(format!("cli-{random:016x}")).expect("a valid request id")
 }
 
-/// The first line of the text, cut to what a title may hold.
+/// The first line of the text, cut to what a title may hold. A title is one line: tabs become
+/// spaces, as the server refuses them there.
 fn title_of(text: &str) -> String {
     let line = text
         .lines()
         .map(str::trim)
         .find(|l| !l.is_empty())
-        .unwrap_or("");
+        .unwrap_or("")
+        .replace('\t', " ");
     if line.chars().count() <= TITLE_MAX {
-        line.to_owned()
+        line
     } else {
         let mut title: String = line.chars().take(TITLE_MAX - 1).collect();
         title.push('…');
@@ -543,6 +545,7 @@ mod tests {
             title_of("\n  Leak behind building 5 \nmore"),
             "Leak behind building 5"
         );
+        assert_eq!(title_of("Leak:\tbuilding 5"), "Leak: building 5");
         let long = "水".repeat(200);
         let title = title_of(&long);
         assert_eq!(title.chars().count(), TITLE_MAX);

@@ -10,14 +10,14 @@
 //! Keys carry the channel inside a hash tag, so one channel's stream, meta, results and
 //! presence share a cluster slot and one Lua script may touch them all.
 
-use super::{At, Audience, Bus, BusError, ConnId, DeliveryHandler, HistoryReply, Publication};
+use super::{
+    At, Audience, Bus, BusError, ConnId, DeliveryHandler, HistoryReply, Publication, new_epoch,
+};
 use crate::live::frame::Frame;
 use crate::live::frame::HistoryLimits;
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use hehe_protocol::{AccountId, Channel, EventEncoder, Member, Position};
-use rand::Rng;
-use rand::distr::Alphanumeric;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig, PubSubSink, PubSubStream};
 use redis::{Client, Script};
 use serde_json::value::RawValue;
@@ -164,14 +164,6 @@ impl<'a> Envelope<'a> {
             self.data,
         ))
     }
-}
-
-fn new_epoch() -> String {
-    rand::rng()
-        .sample_iter(&Alphanumeric)
-        .take(8)
-        .map(char::from)
-        .collect()
 }
 
 fn unavailable(e: impl std::fmt::Display) -> BusError {
