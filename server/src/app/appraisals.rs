@@ -16,6 +16,7 @@ use crate::store::appraisals::{
     VoidWrite, Voided,
 };
 use crate::store::meetings::{MeetingRecord, NewMeeting as NewMeetingRecord};
+use hehe_protocol::EventKind;
 use hehe_protocol::appraisal::{
     AppraisalCounts, AppraisalDetail, AppraisalPublished, AppraisalState, AppraisalUpdated,
     AppraiseeInfo, AppraiseeResult, BallotChange, BallotInfo, BallotReceipt, DimensionInfo,
@@ -377,7 +378,7 @@ pub async fn step(
             follow_ups,
         };
         let key = format!("appraisal.published:{}", id.0);
-        send(state, id, "appraisal.published", &data, key).await?;
+        send(state, id, EventKind::AppraisalPublished, &data, key).await?;
     }
     drop(turn);
     detail(state, who, id).await
@@ -479,5 +480,5 @@ async fn updated(state: &AppState, id: MeetingId, tally: &Tally) -> AppResult<()
         void: tally.void,
     };
     let key = format!("appraisal.updated:{}:{}", id.0, tally.revision);
-    send(state, id, "appraisal.updated", &data, key).await
+    send(state, id, EventKind::AppraisalUpdated, &data, key).await
 }

@@ -8,6 +8,7 @@ use crate::domain::places::PlacePath;
 use crate::domain::text::{MESSAGE, Text};
 use crate::error::{AppError, AppResult};
 use crate::live::bus::Publication;
+use hehe_protocol::EventKind;
 use hehe_protocol::http::{AccountInfo, GrantInfo, MessageData, MessageInfo, PlaceKind};
 use hehe_protocol::{AccountId, Channel, ErrorCode, Member, Position, RequestId};
 use serde_json::value::RawValue;
@@ -283,7 +284,7 @@ pub async fn post_message(
         .publish(Publication {
             channel,
             audience: crate::live::bus::Audience::All,
-            kind: "message".into(),
+            kind: EventKind::Message.as_str().into(),
             data,
             idempotency_key: Some(format!("message:{}", row.id)),
         })

@@ -19,6 +19,7 @@ use crate::store::StoreError;
 use crate::store::issues::{
     Applied, CommandKey, DueDeadline, IssueChange, IssueRecord, NewIssueRecord, NewPhoto, PhotoRow,
 };
+use hehe_protocol::EventKind;
 use hehe_protocol::issue::{
     IssueAction, IssueDetail, IssueEventInfo, IssueState, IssueSummary, IssueUpdate, NewIssue,
     PhotoInfo, PhotoKind, Satisfaction, Visibility,
@@ -665,7 +666,7 @@ pub async fn publish(state: &AppState, applied: &Applied) -> AppResult<()> {
             state,
             channel,
             audience,
-            "issue.updated",
+            EventKind::IssueUpdated,
             &update(Some(event)),
             key,
         )
@@ -685,7 +686,7 @@ pub async fn publish(state: &AppState, applied: &Applied) -> AppResult<()> {
             state,
             home,
             Audience::All,
-            "issue.summary",
+            EventKind::IssueSummary,
             &update(None),
             key,
         )
@@ -703,7 +704,15 @@ pub async fn publish(state: &AppState, applied: &Applied) -> AppResult<()> {
             Channel::User(account),
             key(id, last, &format!("user{account}")),
         );
-        send(state, inbox, Audience::All, "inbox.issue", &notice, key).await?;
+        send(
+            state,
+            inbox,
+            Audience::All,
+            EventKind::InboxIssue,
+            &notice,
+            key,
+        )
+        .await?;
     }
     if applied
         .events
@@ -721,7 +730,7 @@ pub async fn publish(state: &AppState, applied: &Applied) -> AppResult<()> {
             state,
             street,
             Audience::Staff,
-            "issue.escalated",
+            EventKind::IssueEscalated,
             &update(Some(event)),
             key,
         )

@@ -15,6 +15,7 @@ use crate::store::StoreError;
 use crate::store::meetings::{
     MeetingRecord, MemberRole, NewBallot, NewMeeting as StoreNewMeeting, RoomWrite, RoomWritten,
 };
+use hehe_protocol::EventKind;
 use hehe_protocol::meeting::{
     MeetingDetail, MeetingInfo, MeetingKind, MeetingState, NewMeeting, RegistrationInfo,
     RoomAction, RoomEventInfo, RoomSnapshot, VoteInfo,
@@ -375,10 +376,10 @@ async fn after_effects(
                     .vote(*vote)
                     .is_some_and(|v| !v.hide_results && !v.anonymous) =>
             {
-                send_tally(state, record, room, *vote, "room.tally").await?
+                send_tally(state, record, room, *vote, EventKind::RoomTally).await?
             }
             RoomEvent::VoteClosed { vote } => {
-                send_tally(state, record, room, *vote, "room.vote_result").await?
+                send_tally(state, record, room, *vote, EventKind::RoomVoteResult).await?
             }
             _ => {}
         }
@@ -391,7 +392,7 @@ async fn send_tally(
     record: &MeetingRecord,
     room: &Room,
     vote: u32,
-    kind: &str,
+    kind: EventKind,
 ) -> AppResult<()> {
     let Some(v) = room.vote(vote) else {
         return Ok(());
@@ -406,7 +407,7 @@ async fn send_tally(
 async fn publish(state: &AppState, meeting: MeetingId, infos: &[RoomEventInfo]) -> AppResult<()> {
     for info in infos {
         let key = format!("room:{}:{}", meeting.0, info.seq);
-        send(state, meeting, "room.event", info, key).await?;
+        send(state, meeting, EventKind::RoomEvent, info, key).await?;
     }
     Ok(())
 }

@@ -34,7 +34,7 @@ pub(crate) async fn publish(
     state: &AppState,
     channel: hehe_protocol::Channel,
     audience: crate::live::bus::Audience,
-    kind: &str,
+    kind: hehe_protocol::EventKind,
     data: &impl serde::Serialize,
     idempotency_key: String,
 ) -> crate::error::AppResult<()> {
@@ -55,7 +55,7 @@ pub(crate) async fn publish(
 pub(crate) async fn publish_in_room(
     state: &AppState,
     meeting: hehe_protocol::MeetingId,
-    kind: &str,
+    kind: hehe_protocol::EventKind,
     data: &impl serde::Serialize,
     idempotency_key: String,
 ) -> crate::error::AppResult<()> {

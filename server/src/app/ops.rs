@@ -7,17 +7,15 @@ use crate::app::state::AppState;
 use crate::domain::access::{self, ChannelTarget};
 use crate::error::{AppError, AppResult};
 use crate::live::bus::{Audience, Publication};
+use hehe_protocol::EventKind;
 use hehe_protocol::ops::{LoadtestProgress, NodeStats};
 use hehe_protocol::{Channel, ErrorCode, Position};
 use serde::Serialize;
 use std::time::Instant;
 
-pub const NODE_STATS: &str = "node.stats";
-pub const LOADTEST_PROGRESS: &str = "loadtest.progress";
-
-async fn publish(state: &AppState, kind: &str, data: &impl Serialize) -> AppResult<Position> {
+async fn publish(state: &AppState, kind: EventKind, data: &impl Serialize) -> AppResult<Position> {
     let data = serde_json::value::to_raw_value(data).map_err(|e| {
-        tracing::error!(error = %e, kind, "cannot encode ops figures");
+        tracing::error!(error = %e, %kind, "cannot encode ops figures");
         AppError::new(ErrorCode::Internal, "internal error")
     })?;
     Ok(state
@@ -25,7 +23,7 @@ async fn publish(state: &AppState, kind: &str, data: &impl Serialize) -> AppResu
         .publish(Publication {
             channel: Channel::OPS,
             audience: Audience::All,
-            kind: kind.to_owned(),
+            kind: kind.as_str().to_owned(),
             data,
             idempotency_key: None,
         })
@@ -42,7 +40,7 @@ pub fn node_stats(state: &AppState, node: &str, started: Instant) -> NodeStats {
 /// Publishes this node's figures, up since `started`; run each interval (see `serve`).
 pub async fn report(state: &AppState, node: &str, started: Instant) {
     let stats = node_stats(state, node, started);
-    if let Err(e) = publish(state, NODE_STATS, &stats).await {
+    if let Err(e) = publish(state, EventKind::NodeStats, &stats).await {
         // Figures are retaken next interval; a missed report loses no count.
         tracing::debug!(error = %e.message, "node figures not reported");
     }
@@ -84,7 +82,7 @@ pub async fn post_loadtest(
         return Err(AppError::forbidden());
     }
     check(progress)?;
-    let position = publish(state, LOADTEST_PROGRESS, progress).await?;
+    let position = publish(state, EventKind::LoadtestProgress, progress).await?;
     if progress.done {
         let target = format!("loadtest:{}", progress.run);
         crate::app::audit::after(state, who, "loadtest.run", target, None, None).await;

@@ -5,6 +5,7 @@ use crate::app::state::AppState;
 use crate::domain::stats::{StatRow, compute, may_see};
 use crate::error::{AppError, AppResult};
 use crate::live::bus::Audience;
+use hehe_protocol::EventKind;
 use hehe_protocol::stats::{CommunityCounters, Counters, StatsReport};
 use hehe_protocol::{Channel, PlaceId};
 use std::collections::BTreeMap;
@@ -66,7 +67,7 @@ pub async fn publish_counters(state: &AppState, street: PlaceId, key: String) ->
         state,
         channel,
         Audience::All,
-        "stats.counters",
+        EventKind::StatsCounters,
         &counters,
         key,
     )

@@ -3,7 +3,7 @@
 
 use crate::infra::metrics::Metrics;
 use crate::live::bus::{Audience, Bus, BusError, Publication};
-use hehe_protocol::Channel;
+use hehe_protocol::{Channel, EventKind};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
@@ -21,7 +21,7 @@ pub async fn publish(
     metrics: &Metrics,
     channel: Channel,
     audience: Audience,
-    kind: &str,
+    kind: EventKind,
     data: &impl Serialize,
     idempotency_key: String,
 ) -> Result<(), PublishError> {
@@ -29,7 +29,7 @@ pub async fn publish(
     bus.publish(Publication {
         channel,
         audience,
-        kind: kind.into(),
+        kind: kind.as_str().into(),
         data,
         idempotency_key: Some(idempotency_key),
     })
