@@ -202,13 +202,17 @@ pub fn event_line(event: &Event, names: &Names) -> String {
 
 fn describe(event: &Event, names: &Names) -> String {
     let data = &event.data;
-    match event.kind.as_str() {
-        "message" => format!(
+    use hehe_protocol::EventKind as K;
+    let Some(kind) = K::parse(&event.kind) else {
+        return data.to_string();
+    };
+    match kind {
+        K::Message => format!(
             "{}: {}",
             data["author"]["name"].as_str().unwrap_or("?"),
             data["text"].as_str().unwrap_or_default()
         ),
-        "issue.updated" | "issue.summary" | "inbox.issue" | "issue.escalated" => {
+        K::IssueUpdated | K::IssueSummary | K::InboxIssue | K::IssueEscalated => {
             match serde_json::from_value::<IssueUpdate>(data.clone()) {
                 Ok(update) => match &update.event {
                     Some(entry) => {
@@ -219,11 +223,11 @@ fn describe(event: &Event, names: &Names) -> String {
                 Err(_) => data.to_string(),
             }
         }
-        "room.event" => match serde_json::from_value::<RoomEventInfo>(data.clone()) {
+        K::RoomEvent => match serde_json::from_value::<RoomEventInfo>(data.clone()) {
             Ok(entry) => room_entry(&entry, names),
             Err(_) => data.to_string(),
         },
-        "room.tally" | "room.vote_result" => format!(
+        K::RoomTally | K::RoomVoteResult => format!(
             "vote {}: {} ballot(s), counts {}",
             data["vote"], data["ballots"], data["counts"]
         ),
