@@ -152,22 +152,10 @@ mod tests {
     //! The whole matrix: every role × channel kind × scope, against a written-out table.
 
     use super::*;
-    use hehe_protocol::PlaceId;
+    use crate::domain::fixtures::{building, community, grid, street};
 
     // Street 1: community 10 (grids 100, 101; buildings 1000 in 100, 1010 in 101) and
     // community 11 (grid 110, building 1100). Street 2: community 20 (grid 200, building 2000).
-    fn street(s: i64) -> PlacePath {
-        PlacePath::street(PlaceId(s))
-    }
-    fn community(s: i64, c: i64) -> PlacePath {
-        PlacePath::community(PlaceId(s), PlaceId(c))
-    }
-    fn grid(s: i64, c: i64, g: i64) -> PlacePath {
-        PlacePath::grid(PlaceId(s), PlaceId(c), PlaceId(g))
-    }
-    fn building(s: i64, c: i64, g: i64, b: i64) -> PlacePath {
-        PlacePath::building(PlaceId(s), PlaceId(c), PlaceId(g), PlaceId(b))
-    }
 
     const ME: AccountId = AccountId(7);
     const SOMEONE: AccountId = AccountId(8);

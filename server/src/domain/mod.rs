@@ -4,6 +4,8 @@ pub mod access;
 pub mod appraisal;
 pub mod calendar;
 pub mod category;
+#[cfg(test)]
+mod fixtures;
 pub mod geo;
 pub mod issue;
 pub mod meeting;

@@ -110,20 +110,8 @@ mod tests {
 
     use super::*;
     use crate::domain::access::Grant;
+    use crate::domain::fixtures::{building, community, grid, street};
     use hehe_protocol::AccountId;
-
-    fn street(s: i64) -> PlacePath {
-        PlacePath::street(PlaceId(s))
-    }
-    fn community(s: i64, c: i64) -> PlacePath {
-        PlacePath::community(PlaceId(s), PlaceId(c))
-    }
-    fn grid(s: i64, c: i64, g: i64) -> PlacePath {
-        PlacePath::grid(PlaceId(s), PlaceId(c), PlaceId(g))
-    }
-    fn building(s: i64, c: i64, g: i64, b: i64) -> PlacePath {
-        PlacePath::building(PlaceId(s), PlaceId(c), PlaceId(g), PlaceId(b))
-    }
 
     /// Each role with its own scope in street 1 (community 10, grid 100, building 1000).
     fn actor(role: Role) -> Actor {

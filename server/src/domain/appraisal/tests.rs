@@ -2,22 +2,11 @@
 
 use super::*;
 use crate::domain::access::Grant;
+use crate::domain::fixtures::{building, community, grid, street};
 use hehe_protocol::PlaceId;
 use hehe_protocol::appraisal::{NewAppraisee, NewDimension};
 use std::collections::BTreeMap;
 
-fn street(s: i64) -> PlacePath {
-    PlacePath::street(PlaceId(s))
-}
-fn community(s: i64, c: i64) -> PlacePath {
-    PlacePath::community(PlaceId(s), PlaceId(c))
-}
-fn grid(s: i64, c: i64, g: i64) -> PlacePath {
-    PlacePath::grid(PlaceId(s), PlaceId(c), PlaceId(g))
-}
-fn building(s: i64, c: i64, g: i64, b: i64) -> PlacePath {
-    PlacePath::building(PlaceId(s), PlaceId(c), PlaceId(g), PlaceId(b))
-}
 fn actor(id: i64, role: Role, scope: Option<PlacePath>) -> Actor {
     Actor {
         id: AccountId(id),

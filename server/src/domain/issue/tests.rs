@@ -3,23 +3,11 @@
 use super::*;
 use crate::domain::access::Grant;
 use crate::domain::category::{CATEGORIES, find};
-use hehe_protocol::PlaceId;
+use crate::domain::fixtures::{building, community, grid, street};
 use hehe_protocol::issue::IssueActionKind;
 use proptest::prelude::*;
 
 // Street 1: community 10 (grids 100, 101), community 11 (grid 110). Street 2: community 20.
-fn street(s: i64) -> PlacePath {
-    PlacePath::street(PlaceId(s))
-}
-fn community(s: i64, c: i64) -> PlacePath {
-    PlacePath::community(PlaceId(s), PlaceId(c))
-}
-fn grid(s: i64, c: i64, g: i64) -> PlacePath {
-    PlacePath::grid(PlaceId(s), PlaceId(c), PlaceId(g))
-}
-fn building(s: i64, c: i64, g: i64, b: i64) -> PlacePath {
-    PlacePath::building(PlaceId(s), PlaceId(c), PlaceId(g), PlaceId(b))
-}
 
 const REPORTER: AccountId = AccountId(1);
 const WORKER: AccountId = AccountId(3);
