@@ -4,7 +4,7 @@
 //! `unavailable` with no detail.
 
 use crate::domain::text::TextError;
-use crate::domain::{appraisal, issue, meeting};
+use crate::domain::{account, appraisal, issue, meeting};
 use crate::live::bus::BusError;
 use crate::media::MediaError;
 use crate::store::StoreError;
@@ -123,6 +123,12 @@ impl From<crate::infra::limits::Refused> for AppError {
 
 impl From<TextError> for AppError {
     fn from(e: TextError) -> Self {
+        AppError::invalid(e.to_string())
+    }
+}
+
+impl From<account::AccountRefusal> for AppError {
+    fn from(e: account::AccountRefusal) -> Self {
         AppError::invalid(e.to_string())
     }
 }

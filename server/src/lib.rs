@@ -66,6 +66,31 @@ pub async fn build_state(config: Config) -> anyhow::Result<(AppState, Arc<dyn Bu
     build_state_with(config, Arc::new(clock::SystemTime)).await
 }
 
+/// `hehe-server create-admin`: the first admin of an installation that has none, in the
+/// configured store (see `app::accounts::create_first_admin`).
+pub async fn create_first_admin(
+    config: &Config,
+    username: &str,
+    display_name: &str,
+    password: &str,
+) -> anyhow::Result<(hehe_protocol::AccountId, String)> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let store = SqlStore::connect(&config.effective_database_url(), 1)
+        .await
+        .context("opening the database")?;
+    let created = app::accounts::create_first_admin(
+        &store,
+        clock::unix_ms(),
+        username,
+        display_name,
+        password,
+    )
+    .await;
+    store.close().await;
+    created.map_err(|e| anyhow::anyhow!(e.message))
+}
+
 /// `build_state` with a time source of the caller's (tests move time by hand).
 pub async fn build_state_with(
     config: Config,

@@ -7,7 +7,7 @@ use hehe_protocol::http::PlaceKind;
 use hehe_protocol::{AccountId, Channel, PlaceId, RequestId, Role};
 use hehe_server::app::seed::seed_demo;
 use hehe_server::domain::places::PlacePath;
-use hehe_server::store::identity::{GrantChange, NewAudit, Outcome};
+use hehe_server::store::identity::{FirstAdmin, GrantChange, NewAudit, Outcome};
 use hehe_server::store::{NewMessage, SqlStore, Store, StoreError};
 
 async fn sqlite() -> (SqlStore, tempfile::TempDir) {
@@ -53,6 +53,7 @@ both_backends!(
     meetings_know_their_place,
     a_room_command_is_remembered,
     the_demo_seeds_once,
+    the_first_admin_is_created_once,
 );
 
 async fn places_resolve_to_paths(store: &dyn Store) {
@@ -587,4 +588,53 @@ async fn grant_changes_and_disabling_are_audited_with_them(store: &dyn Store) {
     let streets = store.audit_entries(Some(street), None, 100).await.unwrap();
     assert_eq!(streets.len(), 2);
     assert!(streets.iter().all(|r| r.entry.street == Some(street)));
+}
+
+async fn the_first_admin_is_created_once(store: &dyn Store) {
+    let first = |username| FirstAdmin {
+        username,
+        display_name: "管理员",
+        password_hash: "hash",
+        at: 1_000,
+    };
+    // A resident of the same name is no admin, and takes nothing away.
+    let resident = store.insert_account("li", "Li", "h").await.unwrap();
+    assert!(matches!(
+        store.create_first_admin(first("li")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let admin = store
+        .create_first_admin(first("admin"))
+        .await
+        .unwrap()
+        .expect("the first admin");
+    assert_ne!(admin, resident);
+    let grants = store.grants(admin).await.unwrap();
+    assert_eq!(
+        (grants.len(), grants[0].role, grants[0].place),
+        (1, Role::Admin, None)
+    );
+    assert_eq!(
+        store.create_first_admin(first("second")).await.unwrap(),
+        None,
+        "refused once an admin exists"
+    );
+    assert_eq!(store.account_by_username("second").await.unwrap(), None);
+    let log = store.audit_entries(None, None, 10).await.unwrap();
+    assert_eq!(log.len(), 1, "the creation only");
+    let entry = &log[0].entry;
+    assert_eq!(
+        (
+            entry.actor,
+            entry.action.as_str(),
+            entry.target.clone(),
+            entry.at
+        ),
+        (
+            admin,
+            "account.first_admin",
+            format!("account:{}", admin.0),
+            1_000
+        )
+    );
 }

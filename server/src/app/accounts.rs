@@ -214,3 +214,43 @@ pub async fn set_disabled(
     }
     Ok(())
 }
+
+/// Creates the first admin of an installation that has none (`hehe-server create-admin`), so a
+/// street office can sign in to a database the demo never seeded. Refused once any admin exists:
+/// from then on admins are made by granting the role, which is audited with its author.
+/// Answers the account and its username as stored (lowercase).
+pub async fn create_first_admin(
+    store: &dyn crate::store::Store,
+    now: i64,
+    username: &str,
+    display_name: &str,
+    password: &str,
+) -> AppResult<(AccountId, String)> {
+    use crate::domain::account;
+    let username = account::username(username)?;
+    let display_name = account::display_name(display_name)?;
+    let password = account::password(password)?.to_owned();
+    // Argon2 takes a good part of a second of CPU on purpose; not on the async threads.
+    let password_hash =
+        tokio::task::spawn_blocking(move || crate::identity::tokens::hash_password(&password))
+            .await
+            .map_err(|_| AppError::new(ErrorCode::Internal, "internal error"))?;
+    let first = crate::store::identity::FirstAdmin {
+        username: &username,
+        display_name: display_name.as_str(),
+        password_hash: &password_hash,
+        at: now,
+    };
+    match store.create_first_admin(first).await {
+        Ok(Some(id)) => Ok((id, username)),
+        Ok(None) => Err(AppError::new(
+            ErrorCode::Conflict,
+            "an admin exists already: sign in as an admin and grant the role instead",
+        )),
+        Err(crate::store::StoreError::Conflict(_)) => Err(AppError::new(
+            ErrorCode::Conflict,
+            "that username is taken: choose another",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}

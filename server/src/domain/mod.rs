@@ -1,6 +1,7 @@
 //! Pure domain rules: no I/O, no axum, sqlx or Redis. Storage and transport call these.
 
 pub mod access;
+pub mod account;
 pub mod appraisal;
 pub mod calendar;
 pub mod category;

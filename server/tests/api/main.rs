@@ -10,6 +10,7 @@ mod clock;
 mod common;
 mod deadlines;
 mod fanout;
+mod first_admin;
 mod helpers;
 mod http_api;
 mod idempotency;

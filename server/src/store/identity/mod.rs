@@ -25,6 +25,15 @@ pub struct NewAudit {
     pub request_id: Option<String>,
 }
 
+/// The first admin, as `create_first_admin` stores it.
+#[derive(Debug, Clone, Copy)]
+pub struct FirstAdmin<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: &'a str,
+    pub at: i64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Ok,
@@ -120,6 +129,11 @@ pub trait IdentityStore {
         disabled: bool,
         audit: &NewAudit,
     ) -> StoreResult<bool>;
+
+    /// Creates the first admin of an empty installation, with the admin grant and the audit
+    /// entry (acted by the new account itself), in one transaction that no other can race;
+    /// `None`, creating nothing, when an admin exists already.
+    async fn create_first_admin(&self, admin: FirstAdmin<'_>) -> StoreResult<Option<AccountId>>;
 
     async fn insert_audit(&self, entry: &NewAudit) -> StoreResult<()>;
 

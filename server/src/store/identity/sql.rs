@@ -1,6 +1,6 @@
 //! `IdentityStore` for `SqlStore`: sessions, grant and account changes, the audit log.
 
-use super::{AuditRow, GrantChange, IdentityStore, NewAudit, Outcome, RevokedSession};
+use super::{AuditRow, FirstAdmin, GrantChange, IdentityStore, NewAudit, Outcome, RevokedSession};
 use crate::store::{SqlStore, StoreError, StoreResult, sql::Backend};
 use async_trait::async_trait;
 use hehe_protocol::{AccountId, PlaceId};
@@ -252,6 +252,54 @@ impl IdentityStore for SqlStore {
         write_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn create_first_admin(&self, admin: FirstAdmin<'_>) -> StoreResult<Option<AccountId>> {
+        let mut tx = self.identity_tx().await?;
+        // SQLite's BEGIN IMMEDIATE already holds the only write lock; PostgreSQL's transactions
+        // run side by side, so two first admins started at once would both find none.
+        if self.backend() == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(7240518) AS locked")
+                .fetch_one(&mut *tx)
+                .await?;
+        }
+        let existing =
+            sqlx::query("SELECT 1 AS found FROM role_grants WHERE role = 'admin' LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await?;
+        if existing.is_some() {
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "INSERT INTO accounts (username, display_name, password_hash) VALUES ($1, $2, $3) \
+             RETURNING id",
+        )
+        .bind(admin.username)
+        .bind(admin.display_name)
+        .bind(admin.password_hash)
+        .fetch_one(&mut *tx)
+        .await?;
+        let id = AccountId(row.try_get("id")?);
+        sqlx::query(
+            "INSERT INTO role_grants (account_id, role, place_id) VALUES ($1, 'admin', NULL)",
+        )
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?;
+        let audit = NewAudit {
+            at: admin.at,
+            actor: id,
+            action: "account.first_admin".into(),
+            target: format!("account:{}", id.0),
+            place: None,
+            street: None,
+            detail: Some("admin".into()),
+            outcome: Outcome::Ok,
+            request_id: None,
+        };
+        write_audit(&mut tx, &audit).await?;
+        tx.commit().await?;
+        Ok(Some(id))
     }
 
     async fn insert_audit(&self, entry: &NewAudit) -> StoreResult<()> {

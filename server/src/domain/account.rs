@@ -1,0 +1,108 @@
+//! What an account's own fields must be: a username people can type and read out, a password
+//! long enough to resist guessing, a display name on one line. Passwords are checked only when
+//! set; the ones already stored are never judged again.
+
+use super::text::{Field, Text, TextError};
+
+pub const USERNAME_CHARS: std::ops::RangeInclusive<usize> = 3..=32;
+/// Long rather than complicated: length is what slows guessing (NIST SP 800-63B).
+pub const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 10..=128;
+pub const DISPLAY_NAME: Field = Field::line("display name", 64);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccountRefusal {
+    #[error(
+        "a username is 3 to 32 lowercase letters, digits, dots, hyphens or underscores, \
+         starting with a letter or digit"
+    )]
+    Username,
+    #[error("a password is 10 to 128 characters, not only spaces")]
+    Password,
+    #[error(transparent)]
+    DisplayName(#[from] TextError),
+}
+
+/// A username, as stored: lowercase ASCII letters, digits, `.`, `-`, `_`, starting with a
+/// letter or digit. Uppercase is folded, so `Wang.Fang` and `wang.fang` are one account.
+pub fn username(raw: &str) -> Result<String, AccountRefusal> {
+    let name = raw.trim().to_ascii_lowercase();
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-_".contains(c);
+    let starts_well = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    if USERNAME_CHARS.contains(&name.chars().count()) && starts_well && name.chars().all(allowed) {
+        Ok(name)
+    } else {
+        Err(AccountRefusal::Username)
+    }
+}
+
+/// A new password: kept exactly as typed (no trimming: spaces are characters like others).
+pub fn password(raw: &str) -> Result<&str, AccountRefusal> {
+    let length = raw.chars().count();
+    if PASSWORD_CHARS.contains(&length) && !raw.trim().is_empty() && !raw.contains(['\n', '\r']) {
+        Ok(raw)
+    } else {
+        Err(AccountRefusal::Password)
+    }
+}
+
+pub fn display_name(raw: &str) -> Result<Text, AccountRefusal> {
+    Ok(Text::parse(raw, &DISPLAY_NAME)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames() {
+        for good in ["admin", "wang.fang", "li-wei_2", "007", "Wang.Fang "] {
+            assert!(username(good).is_ok(), "{good:?}");
+        }
+        assert_eq!(username(" Wang.Fang ").unwrap(), "wang.fang");
+        for bad in [
+            "",
+            "ab",
+            ".admin",
+            "-x-",
+            "王芳",
+            "a b c",
+            "admin@x",
+            &"a".repeat(33),
+        ] {
+            assert_eq!(username(bad), Err(AccountRefusal::Username), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn passwords() {
+        for good in [
+            "correct horse",
+            "0123456789",
+            "  padded   pw  ",
+            &"密".repeat(10),
+        ] {
+            assert!(password(good).is_ok(), "{good:?}");
+        }
+        for bad in [
+            "short",
+            "123456789",
+            "          ",
+            "line\nbreak!!",
+            &"x".repeat(129),
+        ] {
+            assert_eq!(password(bad), Err(AccountRefusal::Password), "{bad:?}");
+        }
+        assert_eq!(password(" keep  me  ").unwrap(), " keep  me  ");
+    }
+
+    #[test]
+    fn display_names_are_one_line() {
+        assert_eq!(display_name(" 王芳 ").unwrap().as_str(), "王芳");
+        assert!(display_name("").is_err());
+        assert!(display_name("王\n芳").is_err());
+        assert!(display_name(&"名".repeat(65)).is_err());
+    }
+}
