@@ -37,11 +37,11 @@ enum Command {
 /// The new admin's password: without echo at a terminal (asked twice), else the first line.
 fn read_password() -> anyhow::Result<String> {
     if std::io::stdin().is_terminal() {
-        let first = rpassword::prompt_password("Password for the new admin: ")?;
-        let again = rpassword::prompt_password("The same password again: ")?;
+        let first = rpassword::prompt_password("新管理员的密码 Password for the new admin: ")?;
+        let again = rpassword::prompt_password("请再输入一次 The same password again: ")?;
         anyhow::ensure!(
             first == again,
-            "the two passwords differ; nothing was created"
+            "两次输入的密码不同，未创建任何账户。The two passwords differ; nothing was created."
         );
         return Ok(first);
     }
@@ -75,7 +75,10 @@ async fn main() -> anyhow::Result<()> {
         let password = read_password()?;
         let (id, username) =
             hehe_server::create_first_admin(&config, &username, &display_name, &password).await?;
-        eprintln!("created the first admin, account {id}: sign in as {username}");
+        eprintln!(
+            "已创建首位管理员（账户 {id}），请以 {username} 登录。\
+             Created the first admin, account {id}: sign in as {username}."
+        );
         return Ok(());
     }
     // Every connection holds a file; a soft limit left below the hard one (often 1,024)

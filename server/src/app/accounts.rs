@@ -245,11 +245,12 @@ pub async fn create_first_admin(
         Ok(Some(id)) => Ok((id, username)),
         Ok(None) => Err(AppError::new(
             ErrorCode::Conflict,
-            "an admin exists already: sign in as an admin and grant the role instead",
+            "已有管理员：请以管理员身份登录，再为他人授予该角色。\
+             An admin exists already: sign in as an admin and grant the role instead.",
         )),
         Err(crate::store::StoreError::Conflict(_)) => Err(AppError::new(
             ErrorCode::Conflict,
-            "that username is taken: choose another",
+            "该用户名已被占用，请换一个。That username is taken: choose another.",
         )),
         Err(e) => Err(e.into()),
     }

@@ -163,8 +163,11 @@ pub async fn act(
     id: IssueId,
     action: IssueAction,
 ) -> AppResult<IssueSummary> {
-    let summary = apply(state, who, request_id, id, action).await?;
-    for_caller(state, &who.actor, summary).await
+    let key = command(who, request_id);
+    if let Some(done) = replayed(state, key).await? {
+        return for_caller(state, &who.actor, done).await;
+    }
+    apply(state, who, key, id, action).await
 }
 
 /// The summary as one caller gets it: with `allowed_actions` for them.
@@ -190,17 +193,16 @@ async fn with_allowed(
     Ok(summary)
 }
 
+/// Decides and stores a new action; the summary it answers carries what the caller may do
+/// next, from the issue as decided, with no second read.
 async fn apply(
     state: &AppState,
     who: &Identity,
-    request_id: &RequestId,
+    key: CommandKey<'_>,
     id: IssueId,
     action: IssueAction,
 ) -> AppResult<IssueSummary> {
-    let key = command(who, request_id);
-    if let Some(done) = replayed(state, key).await? {
-        return Ok(done);
-    }
+    let request_id = key.request_id;
     let (actor, action) = (&who.actor, &action);
     let summary = retry::on_stale(ATTEMPTS, move || async move {
         let record = visible(state, actor, id).await?;
@@ -259,7 +261,10 @@ async fn apply(
             crate::app::audit::after(state, who, name, target, place, Some(request_id)).await;
         }
         publish(state, &applied).await?;
-        Ok(Attempt::Done(applied.summary))
+        let follows = decision.follow.unwrap_or(follows);
+        let mut summary = applied.summary;
+        summary.allowed_actions = Some(allowed_actions(actor, &decision.issue, follows));
+        Ok(Attempt::Done(summary))
     })
     .await?;
     summary.ok_or_else(busy)

@@ -12,11 +12,15 @@ pub const DISPLAY_NAME: Field = Field::line("display name", 64);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AccountRefusal {
     #[error(
-        "a username is 3 to 32 lowercase letters, digits, dots, hyphens or underscores, \
-         starting with a letter or digit"
+        "用户名须为 3 到 32 个小写字母、数字、点、连字符或下划线，并以字母或数字开头。\
+         A username is 3 to 32 lowercase letters, digits, dots, hyphens or underscores, \
+         starting with a letter or digit."
     )]
     Username,
-    #[error("a password is 10 to 128 characters, not only spaces")]
+    #[error(
+        "密码须为 10 到 128 个字符，且不能全是空格。\
+         A password is 10 to 128 characters, not only spaces."
+    )]
     Password,
     #[error(transparent)]
     DisplayName(#[from] TextError),

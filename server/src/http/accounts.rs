@@ -5,6 +5,7 @@ use super::extract::{AppPath, AppQuery};
 use super::openapi::docs;
 use super::{AppJson, Authenticated};
 use crate::app::accounts::{self, Account};
+use crate::app::channels::Identity;
 use crate::app::state::AppState;
 use crate::error::AppResult;
 use axum::extract::State;
@@ -169,14 +170,26 @@ async fn add_grant(
     headers: HeaderMap,
     AppJson(spec): AppJson<GrantSpec>,
 ) -> AppResult<Json<AccountDetail>> {
-    let rid = request_id(&headers);
+    change_grant(&state, &who, id, &headers, spec, true).await
+}
+
+/// Gives (`give`) or takes away a grant, as the request asks.
+async fn change_grant(
+    state: &AppState,
+    who: &Identity,
+    id: i64,
+    headers: &HeaderMap,
+    spec: GrantSpec,
+    give: bool,
+) -> AppResult<Json<AccountDetail>> {
+    let rid = request_id(headers);
     let account = accounts::change_grant(
-        &state,
-        &who,
+        state,
+        who,
         AccountId(id),
         spec.role,
         spec.place,
-        true,
+        give,
         rid.as_ref(),
     )
     .await?;
@@ -213,18 +226,7 @@ async fn remove_grant(
     headers: HeaderMap,
     AppJson(spec): AppJson<GrantSpec>,
 ) -> AppResult<Json<AccountDetail>> {
-    let rid = request_id(&headers);
-    let account = accounts::change_grant(
-        &state,
-        &who,
-        AccountId(id),
-        spec.role,
-        spec.place,
-        false,
-        rid.as_ref(),
-    )
-    .await?;
-    Ok(Json(account.into()))
+    change_grant(&state, &who, id, &headers, spec, false).await
 }
 
 /// Disable an account.

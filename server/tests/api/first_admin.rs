@@ -46,10 +46,14 @@ async fn the_first_admin_is_made_from_the_command_line_once() {
         "{}",
         said(&refused)
     );
+    assert!(
+        said(&refused).contains("密码须为 10 到 128 个字符"),
+        "Chinese first"
+    );
     let refused = create_admin(dir.path(), "王芳", "a long enough password");
     assert!(!refused.status.success());
     assert!(
-        said(&refused).contains("a username is"),
+        said(&refused).contains("A username is"),
         "{}",
         said(&refused)
     );
@@ -64,10 +68,11 @@ async fn the_first_admin_is_made_from_the_command_line_once() {
     let again = create_admin(dir.path(), "another", "a long enough password");
     assert!(!again.status.success());
     assert!(
-        said(&again).contains("an admin exists already"),
+        said(&again).contains("An admin exists already"),
         "{}",
         said(&again)
     );
+    assert!(said(&again).contains("已有管理员"), "{}", said(&again));
     let output = String::from_utf8_lossy(&made.stdout) + String::from_utf8_lossy(&made.stderr);
     assert!(
         !output.contains("a long enough password"),
