@@ -72,6 +72,10 @@ pub struct AccountRow {
     pub display_name: String,
     pub password_hash: String,
     pub disabled: bool,
+    /// E.164 (see `domain::phone`).
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub romanised_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

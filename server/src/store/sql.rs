@@ -160,6 +160,9 @@ fn account_row(row: &AnyRow) -> StoreResult<AccountRow> {
         display_name: row.try_get("display_name")?,
         password_hash: row.try_get("password_hash")?,
         disabled: row.try_get::<i64, _>("disabled")? != 0,
+        phone: row.try_get("phone")?,
+        email: row.try_get("email")?,
+        romanised_name: row.try_get("romanised_name")?,
     })
 }
 
@@ -268,7 +271,7 @@ impl Store for SqlStore {
 
     async fn account(&self, id: AccountId) -> StoreResult<Option<AccountRow>> {
         sqlx::query(
-            "SELECT id, username, display_name, password_hash, disabled FROM accounts WHERE id = $1",
+            "SELECT id, username, display_name, password_hash, disabled, phone, email, romanised_name FROM accounts WHERE id = $1",
         )
         .bind(id.0)
         .fetch_optional(&self.pool)
@@ -280,7 +283,7 @@ impl Store for SqlStore {
 
     async fn account_by_username(&self, username: &str) -> StoreResult<Option<AccountRow>> {
         sqlx::query(
-            "SELECT id, username, display_name, password_hash, disabled FROM accounts \
+            "SELECT id, username, display_name, password_hash, disabled, phone, email, romanised_name FROM accounts \
              WHERE username = $1",
         )
         .bind(username)
