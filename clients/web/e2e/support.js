@@ -34,16 +34,18 @@ function freePort() {
 }
 
 /**
- * Starts the server and a browser; `t.after` stops both.
+ * Starts the server and a browser; `t.after` stops both. `env` adds to the server's
+ * environment (e.g. `HEHE_SMS_URL`).
  * @param {import('node:test').TestContext} t
+ * @param {Record<string, string>} [env]
  */
-export async function setup(t) {
+export async function setup(t, env = {}) {
   if (!existsSync(BIN)) throw new Error(`no server binary at ${BIN}: run \`cargo build -p hehe-server\` or set HEHE_SERVER_BIN`);
   const dir = mkdtempSync(join(tmpdir(), 'hehe-web-'));
   const port = await freePort();
   const listen = `127.0.0.1:${port}`;
   const child = spawn(BIN, [], {
-    env: { ...process.env, HEHE_LISTEN: listen, HEHE_DATA_DIR: dir, HEHE_LOG: process.env.HEHE_LOG || 'warn' },
+    env: { ...process.env, HEHE_LISTEN: listen, HEHE_DATA_DIR: dir, HEHE_LOG: process.env.HEHE_LOG || 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   running.add(child);
@@ -72,8 +74,8 @@ export async function setup(t) {
 }
 
 /** A new browser context (its own sessionStorage) at `width`, signed in as `username`. */
-export async function signIn(browser, base, username, width = 375) {
-  const context = await browser.newContext({ viewport: { width, height: width < 600 ? 740 : 800 }, locale: 'en-GB' });
+export async function signIn(browser, base, username, width = 375, height = width < 600 ? 740 : 800) {
+  const context = await browser.newContext({ viewport: { width, height }, locale: 'en-GB' });
   const page = await context.newPage();
   page.on('pageerror', (err) => console.error(`[${username}] page error:`, err.message));
   page.on('console', (msg) => {

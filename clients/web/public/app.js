@@ -17,6 +17,12 @@ import { chatView } from './channel.js';
 import { issueListView, issueView } from './issue.js';
 import { boardView } from './board.js';
 import { roomView } from './room.js';
+import { adminView } from './admin.js';
+import { accountView } from './account.js';
+import { showSignup } from './signup.js';
+import { showInvite } from './invite.js';
+import { showForgot } from './password.js';
+import { showPending } from './residency.js';
 
 const root = /** @type {HTMLElement} */ (document.getElementById('app'));
 setLang(getLang());
@@ -36,17 +42,40 @@ async function boot() {
       forgetSession();
     }
   }
-  showLogin(root, start);
+  routePublic();
 }
 
+/** `location.hash` as [screen, argument]: `#issue/12`, and `#/invite/<code>` (the invite link). */
+function parseHash() {
+  const [, name, arg] = location.hash.match(/^#\/?([a-z]+)\/?(.*)$/) || [];
+  return [name, arg];
+}
+
+/** Before signing in: sign-up, an invite, "forgot password", or the sign-in form. */
+function routePublic() {
+  const [name, arg] = parseHash();
+  if (name === 'signup') showSignup(root, start, arg);
+  else if (name === 'invite') showInvite(root, start, decodeURIComponent(arg || ''));
+  else if (name === 'forgot') showForgot(root);
+  else showLogin(root, start);
+}
+
+/** Signs out; an invite link keeps its address, so that it can be accepted next. */
 function logout() {
   endSession();
-  history.replaceState(null, '', location.pathname);
-  showLogin(root, start);
+  if (parseHash()[0] !== 'invite') history.replaceState(null, '', location.pathname);
+  routePublic();
 }
 
 async function start() {
   S.me = await S.http.me();
+  // A signed-up resident not yet approved has no role: the waiting screen, live.
+  if (!S.me.grants.length) {
+    connect();
+    mainPane = null;
+    await showPending(root, start);
+    return;
+  }
   S.names.set(S.me.id, S.me.display_name);
   for (const g of S.me.grants) knowPlace(g.place);
   // Name the places the chats are about: the grants' places with what lies above and under
@@ -72,10 +101,10 @@ function renderShell() {
 }
 
 function route() {
+  if (!mainPane) return;
   S.view?.cleanup?.();
   S.view = null;
-  const hash = location.hash;
-  const [, name, arg] = hash.match(/^#([a-z]+)\/?(.*)$/) || [];
+  const [name, arg] = parseHash();
   // On a phone one pane shows at a time: the open screen, or the chat list.
   root.classList.toggle('show-main', Boolean(name));
   let view = null;
@@ -85,6 +114,9 @@ function route() {
   else if (name === 'worker') view = issueListView(mainPane, 'worker');
   else if (name === 'board') view = boardView(mainPane);
   else if (name === 'room') view = roomView(mainPane, Number(arg));
+  else if (name === 'admin') view = adminView(mainPane, arg);
+  else if (name === 'account') view = accountView(mainPane);
+  else if (name === 'invite') view = signedInInvite(mainPane);
   if (!view) mount(mainPane, h('div.empty', t('app.title')));
   S.view = view;
   const c = [...S.chats.values()].find((x) => isOpen(x));
@@ -97,6 +129,21 @@ on('logout', logout);
 on('conn', () => {
   for (const el of document.querySelectorAll('.conn')) setConn(el);
 });
-addEventListener('hashchange', () => S.me && route());
+/** An invite link opened while signed in: it is accepted as a new account, after signing out. */
+function signedInInvite(main) {
+  mount(
+    main,
+    h(
+      'div.page.aa',
+      h('div.section', h('h2', t('accept.title')), h('p', t('accept.signOutFirst', { name: S.me.display_name })), h('button.btn', { testid: 'invite-logout', onclick: logout }, t('logout'))),
+    ),
+  );
+  return {};
+}
+
+addEventListener('hashchange', () => {
+  if (!S.me) routePublic();
+  else if (mainPane) route();
+});
 
 boot();

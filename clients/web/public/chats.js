@@ -170,6 +170,8 @@ export function renderList() {
       'div.bar',
       raise && h('button.primary', { testid: 'raise-issue', onclick: openRaiseSheet }, `＋ ${t('raise')}`),
       h('span.title'),
+      hasRole('admin', 'street_chief', 'community_official') && h('button', { testid: 'open-admin', onclick: () => go('#admin/places') }, t('admin.open')),
+      h('button', { testid: 'open-account', onclick: () => go('#account') }, t('account.open')),
       h('button', { testid: 'logout', onclick: () => emit('logout') }, t('logout')),
     ),
   );

@@ -1,13 +1,16 @@
 // Every string of the client, in Chinese and English. `t(key, vars)` picks the current language.
+// Enrolment's strings (the admin console, sign-up, invites, passwords) are in i18n-enrol.js.
+
+import { ENROL_STRINGS } from './i18n-enrol.js';
 
 const STRINGS = {
   'app.title': ['和合', 'Hehe'],
   'lang.toggle': ['English', '中文'],
   'login.title': ['登录和合', 'Sign in to Hehe'],
-  'login.username': ['用户名', 'Username'],
+  'login.username': ['用户名或手机号', 'Username or phone number'],
   'login.password': ['密码', 'Password'],
   'login.submit': ['登录', 'Sign in'],
-  'login.failed': ['登录失败：{code}', 'Sign-in failed: {code}'],
+  'login.failed': ['登录失败：{why}', 'Sign-in failed: {why}'],
   'login.demo': ['演示账号（密码 hehe-demo）', 'demo accounts (password hehe-demo)'],
   'logout': ['退出', 'Sign out'],
   'conn.connecting': ['连接中…', 'Connecting…'],
@@ -177,6 +180,7 @@ const STRINGS = {
   'entry.sla_breach': ['已超时', 'deadline missed'],
   'entry.closed_not_rated': ['未评价结案', 'closed, not rated'],
   'system': ['系统', 'System'],
+  ...ENROL_STRINGS,
 };
 
 // The saved choice, else the browser's language: Chinese for zh-*, English otherwise.

@@ -8,6 +8,7 @@ import { issueActions } from './rules.js';
 import { header, toast, errText, fmtTime, placeTag } from './ui.js';
 import { OPEN_STATES, STEP, stateText, dueText, issueCard } from './cards.js';
 import { openReasonSheet, openProgressSheet, openRateSheet } from './sheets.js';
+import { openDispatchSheet } from './dispatch.js';
 
 // ---------------------------------------------------------------- issue lists
 
@@ -208,7 +209,7 @@ function actionsFor(detail, settle) {
     escalate: () => withReason('escalate', t('act.escalate'), (reason) => ({ kind: 'escalate', reason })),
     accept: () => act('accept', t('act.accept'), () => ({ kind: 'accept' })),
     reject: () => withReason('reject', t('act.reject'), (reason) => ({ kind: 'reject', reason })),
-    dispatch: () => withReason('dispatch', t('act.dispatch'), (v) => ({ kind: 'dispatch', assignee: Number(v) })),
+    dispatch: () => h('button.btn.small.secondary', { testid: 'act-dispatch', onclick: () => openDispatchSheet(issue, t('act.dispatch')) }, t('act.dispatch')),
     verify_ok: () => act('verify_ok', t('act.verify_ok'), () => ({ kind: 'verify_ok' })),
     verify_fail: () => withReason('verify_fail', t('act.verify_fail'), (reason) => ({ kind: 'verify_fail', reason })),
     rate: () => [

@@ -1,9 +1,10 @@
-// The sign-in screen, with the demo accounts one tap away.
+// The sign-in screen, with the demo accounts one tap away, and the ways in without an
+// account: sign up as a resident, accept an invite, reset a forgotten password.
 
 import { h, mount } from './dom.js';
 import { t, setLang, getLang } from './i18n.js';
 import { signIn } from './state.js';
-import { field } from './ui.js';
+import { field, errText } from './ui.js';
 
 const DEMO_ACCOUNTS = [
   ['resident', 'Wang Fang 王芳'],
@@ -20,9 +21,9 @@ const DEMO_ACCOUNTS = [
 export function showLogin(root, start, error = '') {
   const user = h('input', { name: 'username', autocomplete: 'username', testid: 'login-username', required: true });
   const pass = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', testid: 'login-password', required: true });
-  const err = h('div.error', { testid: 'login-error' }, error);
+  const err = h('div.error', { testid: 'login-error', role: 'alert' }, error);
   const form = h(
-    'form.login',
+    'form.login.aa',
     {
       testid: 'login',
       onsubmit: async (e) => {
@@ -32,7 +33,7 @@ export function showLogin(root, start, error = '') {
           await signIn(user.value.trim(), pass.value);
           await start();
         } catch (e2) {
-          err.textContent = t('login.failed', { code: e2.code || 'network' });
+          err.textContent = t('login.failed', { why: errText(e2) });
         }
       },
     },
@@ -42,6 +43,13 @@ export function showLogin(root, start, error = '') {
     field(t('login.password'), pass),
     h('button.btn', { type: 'submit', testid: 'login-submit' }, t('login.submit')),
     err,
+    h(
+      'nav.links',
+      { 'aria-label': t('login.more') },
+      h('a', { href: '#signup', testid: 'to-signup' }, t('login.signup')),
+      h('a', { href: '#invite', testid: 'to-invite' }, t('login.invite')),
+      h('a', { href: '#forgot', testid: 'to-forgot' }, t('login.forgot')),
+    ),
     h(
       'div.demo',
       { testid: 'demo-accounts' },
@@ -56,5 +64,5 @@ export function showLogin(root, start, error = '') {
     h('button.btn.secondary', { type: 'button', onclick: () => (setLang(getLang() === 'zh' ? 'en' : 'zh'), showLogin(root, start)) }, t('lang.toggle')),
   );
   root.className = 'app';
-  mount(root, form);
+  mount(root, h('main.public', form));
 }

@@ -1,5 +1,5 @@
 // The bottom sheets: raising an issue (with the place picker), an issue action that needs a
-// reason or an account, progress with a photo, the reporter's rating, and opening a vote.
+// reason, progress with a photo, the reporter's rating, and opening a vote.
 
 import { h, mount } from './dom.js';
 import { t, getLang, placeName } from './i18n.js';
@@ -8,12 +8,12 @@ import { RAISERS, raiseOnBehalf, issueActions } from './rules.js';
 import { sheet, field, toast, errText, go } from './ui.js';
 import { stateText } from './cards.js';
 
-/** An issue action with a text: a reason, or for `dispatch` the assignee's account id. */
+/** An issue action with a reason (dispatching has its own sheet, dispatch.js). */
 export function openReasonSheet(issue, kind, label, build) {
   sheet(label, (body, close) => {
     const input = h('textarea', { testid: 'reason', rows: 3 });
     body.append(
-      field(kind === 'dispatch' ? t('act.assignee') : t('act.reason'), input),
+      field(t('act.reason'), input),
       h('button.btn', {
         testid: 'sheet-submit',
         onclick: async () => {

@@ -86,6 +86,13 @@ export async function signIn(username, password) {
   saveSession();
 }
 
+/** Takes up the tokens of a sign-up or an accepted invite (a `TokenResponse`), as a login would. */
+export function adoptTokens(tokens) {
+  S.http = new HeheHttp({ baseUrl: location.origin, accessToken: tokens.access_token, refreshToken: tokens.refresh_token });
+  S.http.accessExpiresAt = tokens.access_expires_at || 0;
+  saveSession();
+}
+
 /** Drops the connection, the caller's state and the tokens. */
 export function endSession() {
   S.client?.close();
@@ -120,11 +127,20 @@ export function connect() {
 
 // ---------------------------------------------------------------- HTTP
 
-/** A JSON request with the bearer token, refreshed once when it expired. */
+/**
+ * A JSON request with the bearer token (none before sign-in), refreshed once when it expired.
+ * A refusal throws an Error whose `message` is the server's sentence, with its `code`, the
+ * HTTP `status` and the answer's `body` (an import's report comes with its 422).
+ * A `Blob` body is sent as it is (a CSV file: `new Blob([text], { type: 'text/csv' })`).
+ */
 export async function api(method, path, body, retried = false) {
-  const init = { method, headers: { accept: 'application/json', authorization: `Bearer ${S.http?.accessToken}` } };
+  const init = { method, headers: { accept: 'application/json' } };
+  if (S.http?.accessToken) init.headers.authorization = `Bearer ${S.http.accessToken}`;
   if (body instanceof FormData) init.body = body;
-  else if (body !== undefined) {
+  else if (body instanceof Blob) {
+    init.headers['content-type'] = body.type;
+    init.body = body;
+  } else if (body !== undefined) {
     init.headers['content-type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
@@ -141,7 +157,7 @@ export async function api(method, path, body, retried = false) {
       saveSession();
       return api(method, path, body, true);
     }
-    throw Object.assign(new Error(json?.message || `HTTP ${res.status}`), { code: json?.code || `http_${res.status}` });
+    throw Object.assign(new Error(json?.message || `HTTP ${res.status}`), { code: json?.code || `http_${res.status}`, status: res.status, body: json, server: Boolean(json?.message) });
   }
   return json;
 }

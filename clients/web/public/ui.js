@@ -17,8 +17,20 @@ export function toast(text) {
   setTimeout(() => el.remove(), 3500);
 }
 
+/** The SDK's own codes, which never come from the server: shown in the client's words. */
+const LOCAL_CODES = ['network', 'timeout', 'connection_closed', 'bad_response'];
+
+/**
+ * What went wrong, for people: the server's sentence (its `message`, Chinese first, English
+ * beside it) when it gave one; the client's own words when the server never answered.
+ */
 export function errText(err) {
-  return t('error', { code: (err && err.code) || 'network' });
+  const code = (err && err.code) || 'network';
+  const message = err?.message || '';
+  if (LOCAL_CODES.includes(code) || !message || message === code || /^HTTP \d+$/.test(message) || /log in first/.test(message)) {
+    return t(`err.${code}`) === `err.${code}` ? t('error', { code }) : t(`err.${code}`);
+  }
+  return message;
 }
 
 export function fmtTime(ms) {
@@ -26,8 +38,40 @@ export function fmtTime(ms) {
   return d.toLocaleString(getLang() === 'zh' ? 'zh-CN' : 'en-GB', { month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 }
 
-export function field(label, input) {
-  return h('div.field', h('label', label), input);
+let fieldIds = 0;
+
+/** A labelled form field: the label names the input (for screen readers and a tap on it). */
+export function field(label, input, hint) {
+  if (!input.id) input.id = `f${++fieldIds}`;
+  const help = hint && h('div.hint', { id: `${input.id}-hint` }, hint);
+  if (help) input.setAttribute('aria-describedby', help.id);
+  // A picker is a box of selects, which are labelled one by one (aria-label).
+  const labelFor = ['INPUT', 'SELECT', 'TEXTAREA'].includes(input.tagName) ? { htmlFor: input.id } : { id: `${input.id}-label` };
+  if (!labelFor.htmlFor) {
+    if (!input.getAttribute('role')) input.setAttribute('role', 'group');
+    input.setAttribute('aria-labelledby', labelFor.id);
+  }
+  return h('div.field', h('label', labelFor, label), input, help);
+}
+
+/** A value shown once (an invite code, a reset code) with a button that copies it. */
+export function secretBox(label, value, testid) {
+  const out = h('output.secret', { testid }, value);
+  const copy = h('button.btn.small.secondary', {
+    type: 'button',
+    testid: `${testid}-copy`,
+    onclick: async () => {
+      try {
+        await navigator.clipboard.writeText(value);
+        toast(t('copied'));
+      } catch {
+        // No clipboard (an insecure origin, a refused permission): select it for a manual copy.
+        getSelection()?.selectAllChildren(out);
+        toast(t('copy.manual'));
+      }
+    },
+  }, t('copy'));
+  return h('div.field', h('span.label', label), h('div.secret-row', out, copy));
 }
 
 /** A bottom sheet: `build(body, close)` fills it; a tap on the backdrop closes it. */
