@@ -22,12 +22,14 @@ test('an admin previews a place CSV, sees the refused line, fixes it and imports
   await admin.getByTestId('select-1').getByText('Hehe Street').waitFor();
   await axeCheck(admin, 'the places tab');
 
-  // A street with two communities; one line names no building.
+  // A street with two communities; one line's units are no number.
+  const bad = '东湖街道,荷花社区,,一网格,3栋,很多,6';
+  const good = '东湖街道,荷花社区,,一网格,3栋,4,6';
   const csv = [
     'street,community,compound,grid,building,units,floors',
     '东湖街道,桂花社区,,一网格,1栋,4,18',
     '东湖街道,桂花社区,,一网格,2栋,,',
-    '东湖街道,荷花社区,,一网格,,,',
+    bad,
     '东湖街道,荷花社区,,二网格,5栋,2,6',
   ].join('\n');
   const text = admin.getByTestId('places-import-text');
@@ -36,7 +38,7 @@ test('an admin previews a place CSV, sees the refused line, fixes it and imports
   const refused = admin.getByTestId('places-import-refused').locator('li');
   await refused.first().waitFor();
   assert.equal(await refused.count(), 1, 'one line is refused');
-  assert.equal(await refused.first().getAttribute('data-line'), '4', 'the line without a building is refused');
+  assert.equal(await refused.first().getAttribute('data-line'), '4', 'the line with "很多" units is refused (the header is line 1)');
   const why = await refused.first().innerText();
   assert.ok(why.length > 12 && !/^Line 4:\s*\w+$/.test(why), `the refusal is the server's sentence: ${why}`);
   assert.ok(await admin.getByTestId('places-import-apply').isDisabled(), 'no import while a line is refused');
@@ -44,7 +46,7 @@ test('an admin previews a place CSV, sees the refused line, fixes it and imports
   await admin.screenshot({ path: `${SCREENSHOTS}/admin-import-390.png`, fullPage: true });
 
   // Fixed, previewed again (what would be created, nothing refused), then imported.
-  await text.fill(csv.replace('东湖街道,荷花社区,,一网格,,,', '东湖街道,荷花社区,,一网格,3栋,,'));
+  await text.fill(csv.replace(bad, good));
   await admin.getByTestId('places-import-preview').click();
   await admin.getByTestId('places-import-created').waitFor();
   assert.equal(await admin.getByTestId('places-import-refused').count(), 0);
@@ -62,7 +64,7 @@ test('an admin previews a place CSV, sees the refused line, fixes it and imports
   await admin.locator('.tree-name', { hasText: '荷花社区' }).waitFor();
 
   // Importing the same file again changes nothing.
-  await text.fill(csv.replace('东湖街道,荷花社区,,一网格,,,', '东湖街道,荷花社区,,一网格,3栋,,'));
+  await text.fill(csv.replace(bad, good));
   await admin.getByTestId('places-import-preview').click();
   await admin.getByTestId('places-import-summary').getByText(/0 new/).waitFor();
 

@@ -32,8 +32,8 @@ export async function axeCheck(page, what, selector = null) {
 
 /**
  * A local SMS provider: every request's body is kept. `codeFor(phone)` waits for the newest
- * message to a number (its digits appear anywhere in the body) and returns the code in it (the
- * first run of 4 to 8 digits that is not part of the number).
+ * message to a number (its digits appear anywhere in the body) and returns its `code` (or the
+ * first run of 4 to 8 digits in it that is not part of the number).
  */
 export async function smsReceiver(t) {
   /** @type {{ body: string, json: any, at: number }[]} */
@@ -65,6 +65,9 @@ export async function smsReceiver(t) {
       const deadline = Date.now() + timeout;
       for (;;) {
         const m = [...messages].reverse().find((x) => x.at >= since && digits(x.body).includes(tail));
+        // The HTTP sender's payload is {to, purpose, code, text_zh, text_en}; the text is the
+        // fallback for a provider that only sends words.
+        if (m?.json?.code) return String(m.json.code);
         if (m) {
           const text = m.body.replace(/\+?\d[\d\s-]{9,}\d/g, ' ');
           const code = text.match(/(?<!\d)\d{4,8}(?!\d)/)?.[0];
