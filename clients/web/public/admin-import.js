@@ -4,7 +4,7 @@
 
 import { h, mount } from './dom.js';
 import { t } from './i18n.js';
-import { api } from './state.js';
+import { api, placeLabel } from './state.js';
 import { field, errText, toast } from './ui.js';
 
 /**
@@ -113,9 +113,10 @@ function what(c) {
   return '';
 }
 
-/** A created line's name with where it is. */
+/** A created line's name with where it is: a place's path, or a person's place (invited or not). */
 function name(c) {
+  if (c.role) return `${c.name} · ${placeLabel(c.place)}${c.invited ? ` · ${t('import.invited')}` : ''}`;
   const path = Array.isArray(c.path) ? c.path.join(' / ') : c.path || '';
-  const own = c.name_zh || c.display_name || c.name || '';
+  const own = c.name_zh || c.name || '';
   return path && !path.endsWith(own) ? `${path} / ${own}` : path || own;
 }

@@ -129,8 +129,8 @@ export function placesTab(box) {
       h('h3', { tabIndex: -1, testid: 'place-title' }, `${placeName(p)} · ${t(`kind.${p.kind}`)} #${p.id}`),
       p.archived && h('p.hint', t('places.isArchived')),
       renameForm(p),
-      !p.archived && CHILD_KINDS[p.kind].length > 0 && addForm(p, CHILD_KINDS[p.kind]),
-      !p.archived && PARENT_KINDS[p.kind] && moveForm(p),
+      !p.archived && CHILD_KINDS[p.kind].length > 0 && h('details.fold', { testid: 'add-fold' }, h('summary', t('places.addUnder', { name: placeName(p) })), addForm(p, CHILD_KINDS[p.kind])),
+      !p.archived && PARENT_KINDS[p.kind] && h('details.fold', { testid: 'move-fold' }, h('summary', t('places.move')), moveForm(p)),
       h(
         'div.actions',
         p.archived
@@ -188,7 +188,7 @@ export function placesTab(box) {
           if (await change('POST', '/api/places', body, t('places.created'))) zh.value = en.value = '';
         },
       },
-      h('h4', parent ? t('places.addUnder', { name: placeName(parent) }) : t('places.addStreet')),
+      !parent && h('h3', t('places.addStreet')),
       kinds.length > 1 ? field(t('places.kind'), kind) : '',
       field(t('places.nameZh'), zh),
       field(t('places.nameEn'), en),
@@ -217,7 +217,6 @@ export function placesTab(box) {
           change('POST', `/api/places/${p.id}/move`, { parent: Number(to.value) }, t('places.moved'));
         },
       },
-      h('h4', t('places.move')),
       field(t('places.moveTo'), to, t('places.moveHint')),
       h('button.btn.secondary', { type: 'submit', testid: 'move-submit' }, t('places.move')),
     );

@@ -86,6 +86,7 @@ export const ENROL_STRINGS = {
   'import.colLine': ['行', 'Line'],
   'import.colWhat': ['类型', 'What'],
   'import.colName': ['名称', 'Name'],
+  'import.invited': ['将发送邀请', 'invited'],
 
   'people.title': ['查找人员', 'Find people'],
   'people.q': ['姓名、手机号或用户名', 'Name, phone or username'],

@@ -4,7 +4,7 @@
 
 import { h, mount } from './dom.js';
 import { t, placeName } from './i18n.js';
-import { S, api, emit } from './state.js';
+import { S, api, emit, saveSession } from './state.js';
 import { field, errText, toast, fmtTime } from './ui.js';
 
 /** The latest request of the signed-in person, or null when there is none. */
@@ -90,7 +90,7 @@ export async function showPending(root, start) {
       S.client?.close();
       S.client = null;
       // Fresh tokens, so nothing cached still holds the account without its role.
-      await S.http.refresh().catch(() => {});
+      await S.http.refresh().then(saveSession, () => {});
       await start();
     } else if (ev.kind === 'residency.refused') draw();
   };
