@@ -9,6 +9,7 @@ export const ENROL_STRINGS = {
   'err.network': ['连不上服务器，请检查网络后重试。', 'Cannot reach the server: check the connection and try again.'],
   'err.timeout': ['服务器没有及时回应，请重试。', 'The server did not answer in time: try again.'],
   'err.connection_closed': ['连接已断开，请稍后重试。', 'The connection closed: try again shortly.'],
+  'err.http': ['服务器无法处理这个请求（HTTP {status}），请稍后重试或联系管理员。', 'The server could not handle this (HTTP {status}): try again later or tell an admin.'],
   'err.bad_response': ['服务器的回应无法识别，请稍后重试。', 'The server answered something unexpected: try again later.'],
   'save': ['保存', 'Save'],
   'refresh': ['刷新', 'Refresh'],

@@ -140,7 +140,7 @@ const STRINGS = {
   'room.speaking': ['发言中', 'speaking'],
   'room.muted': ['禁言', 'muted'],
   'room.chair': ['主持人', 'chair'],
-  'error': ['出错了：{code}', 'Error: {code}'],
+  'error': ['出错了（{code}），请重试。', 'Something went wrong ({code}): try again.'],
   'loading': ['加载中…', 'Loading…'],
   'state.submitted': ['待受理', 'Submitted'],
   'state.accepted': ['已受理', 'Accepted'],

@@ -27,6 +27,8 @@ const LOCAL_CODES = ['network', 'timeout', 'connection_closed', 'bad_response'];
 export function errText(err) {
   const code = (err && err.code) || 'network';
   const message = err?.message || '';
+  // An answer without a body (a route this server lacks, a proxy's error page).
+  if (/^http_\d+$/.test(code)) return t('err.http', { status: code.slice(5) });
   if (LOCAL_CODES.includes(code) || !message || message === code || /^HTTP \d+$/.test(message) || /log in first/.test(message)) {
     return t(`err.${code}`) === `err.${code}` ? t('error', { code }) : t(`err.${code}`);
   }
