@@ -29,8 +29,9 @@ test('a resident signs up with an SMS code and is approved live by the official'
   const asked = Date.now();
   await resident.getByTestId('signup-send-code').click();
   // The button counts down until a code may be sent again.
-  await resident.locator('[data-testid="signup-send-code"]:disabled').waitFor();
-  assert.match(await resident.getByTestId('signup-send-code').innerText(), /Again in \d+s/);
+  await resident.getByTestId('signup-send-code').filter({ hasText: /^Again in \d+s$/ }).waitFor();
+  assert.ok(await resident.getByTestId('signup-send-code').isDisabled(), 'no second code before the countdown ends');
+  await resident.getByTestId('signup-sms-status').getByText(/Code sent; it is valid for \d+ minutes/).waitFor();
   const code = await sms.codeFor(phone, asked);
   await resident.getByTestId('signup-code').fill(code);
   await resident.getByTestId('signup-password').fill('orchard-lane-5');
