@@ -135,6 +135,34 @@ test('an official invites a grid worker, who accepts the invite in another brows
   await official.getByTestId('person-grants').getByText('Grid worker · Riverside grid 2').waitFor();
 });
 
+test('an official imports people from CSV: a refused line in the preview, fixed, then imported', async (t) => {
+  const { base, browser } = await setup(t);
+  const official = await signIn(browser, base, 'official', PHONE.width, PHONE.height);
+  await openConsole(official, 'people');
+  const bad = '赵刚,1360000,和合街道/滨河社区/滨河社区第1网格,grid_worker';
+  const good = '赵刚,13600003333,和合街道/滨河社区/滨河社区第1网格,grid_worker';
+  const csv = ['name,phone,place,role', '周小红,13600002222,和合街道/滨河社区/滨河社区第1网格/滨河社区1号楼,resident', bad].join('\n');
+  const text = official.getByTestId('people-import-text');
+  await text.fill(csv);
+  await official.getByTestId('people-import-preview').click();
+  const refused = official.getByTestId('people-import-refused').locator('li');
+  await refused.first().waitFor();
+  assert.equal(await refused.count(), 1);
+  assert.equal(await refused.first().getAttribute('data-line'), '3', 'the short phone number is refused');
+  assert.ok(await official.getByTestId('people-import-apply').isDisabled());
+  await axeCheck(official, 'the people import preview');
+  await text.fill(csv.replace(bad, good));
+  await official.getByTestId('people-import-preview').click();
+  await official.getByTestId('people-import-created').getByText('周小红').waitFor();
+  await official.getByTestId('people-import-apply').click();
+  await official.getByTestId('people-import-summary').getByText('Imported.').waitFor();
+  // The resident is found, with her role in the community.
+  await official.getByTestId('people-q').fill('周小红');
+  await official.getByTestId('people-search').click();
+  await official.locator('.person-row', { hasText: '周小红' }).click();
+  await official.getByTestId('person-grants').getByText('Resident · Riverside').waitFor();
+});
+
 test('an official makes a reset code; the worker resets the password with it and changes it again', async (t) => {
   const { base, browser } = await setup(t);
   const official = await signIn(browser, base, 'official', PHONE.width, PHONE.height);

@@ -55,7 +55,7 @@ export function openDispatchSheet(issue, label) {
                 h('input', { type: 'radio', name: 'assignee', value: String(m.account), onchange: () => (chosen = m.account) }),
                 h(
                   'span.staff-text',
-                  h('span.name', m.display_name, m.romanised_name && ` (${m.romanised_name})`),
+                  h('span.name', m.display_name, m.romanised_name && !m.display_name.includes(m.romanised_name) && ` (${m.romanised_name})`),
                   h('span.meta', `${t(`role.${m.role}`)} · ${placeName(m.place)}`),
                 ),
                 h('span.load', { testid: 'staff-load' }, t('dispatch.load', { n: m.open_issues })),
