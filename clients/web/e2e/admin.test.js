@@ -75,10 +75,24 @@ test('an admin previews a place CSV, sees the refused line, fixes it and imports
   await admin.getByTestId('rename-submit').click();
   await admin.locator('.tree-name', { hasText: 'Lotus' }).waitFor();
   await axeCheck(admin, 'the place panel');
+  // A community with grids under it is not archived: the server's sentence shows by the button.
+  await admin.getByTestId('place-archive').click();
+  const refusal = await admin.getByTestId('place-error').filter({ hasText: /\S/ }).innerText();
+  assert.ok(refusal.length > 12 && !/^[a-z_]+$/.test(refusal), `the server's sentence: ${refusal}`);
+  // A building is: archived, it leaves the tree unless archived places are shown; restored.
+  const lotus = (await admin.locator('.tree-name', { hasText: 'Lotus' }).getAttribute('data-testid')).split('-')[1];
+  await admin.getByTestId(`toggle-${lotus}`).click();
+  const grid2 = admin.locator('.tree-name', { hasText: '二网格' });
+  await admin.getByTestId(`toggle-${(await grid2.getAttribute('data-testid')).split('-')[1]}`).click();
+  await admin.locator('.tree-name', { hasText: '5栋' }).click();
   await admin.getByTestId('place-archive').click();
   await admin.getByTestId('place-restore').waitFor();
+  assert.equal(await admin.locator('.tree-name', { hasText: '5栋' }).count(), 0, 'an archived building leaves the tree');
+  await admin.getByTestId('show-archived').check();
+  await admin.locator('.tree-row.archived', { hasText: '5栋' }).waitFor();
   await admin.getByTestId('place-restore').click();
   await admin.getByTestId('place-archive').waitFor();
+  await admin.locator('.tree-row:not(.archived)', { hasText: '5栋' }).waitFor();
 
   // The console on a desktop.
   const desk = await signIn(browser, base, 'admin', 1280);

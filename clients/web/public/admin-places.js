@@ -26,6 +26,8 @@ export function placesTab(box) {
   const tree = h('ul.tree', { testid: 'place-tree', 'aria-label': t('places.tree') });
   const panel = h('div.section', { testid: 'place-editor' });
   const status = h('div.error', { role: 'alert' });
+  // A refusal of the panel's actions shows in the panel, by the buttons (a phone shows no more).
+  const panelStatus = h('div.error', { role: 'alert', testid: 'place-error' });
   const q = () => (archived ? '?archived=true' : '');
 
   const loadRoots = async () => {
@@ -97,13 +99,14 @@ export function placesTab(box) {
   };
   const choose = (p) => {
     selected = p;
+    panelStatus.textContent = '';
     draw();
     panel.querySelector('h3')?.focus();
   };
 
   /** Sends a change; its answer (a PlaceInfo) is shown and the tree read again. */
   const change = async (method, path, body, done) => {
-    status.textContent = '';
+    panelStatus.textContent = '';
     try {
       const place = await api(method, path, body);
       knowPlace(place);
@@ -113,14 +116,14 @@ export function placesTab(box) {
       await reload();
       return place;
     } catch (e) {
-      status.textContent = errText(e);
+      panelStatus.textContent = errText(e);
       return null;
     }
   };
 
   const drawPanel = () => {
     if (!selected) {
-      mount(panel, hasRole('admin') && addForm(null, ['street']));
+      mount(panel, hasRole('admin') && [addForm(null, ['street']), panelStatus]);
       return;
     }
     const p = selected;
@@ -136,8 +139,9 @@ export function placesTab(box) {
         p.archived
           ? h('button.btn.secondary', { type: 'button', testid: 'place-restore', onclick: () => change('POST', `/api/places/${p.id}/restore`, undefined, t('places.restored')) }, t('places.restore'))
           : h('button.btn.danger', { type: 'button', testid: 'place-archive', onclick: () => change('POST', `/api/places/${p.id}/archive`, undefined, t('places.archivedDone')) }, t('places.archive')),
-        h('button.btn.secondary', { type: 'button', onclick: () => ((selected = null), draw()) }, t('places.deselect')),
+        h('button.btn.secondary', { type: 'button', onclick: () => ((selected = null), (panelStatus.textContent = ''), draw()) }, t('places.deselect')),
       ),
+      panelStatus,
     );
   };
 
