@@ -43,7 +43,8 @@ test('an admin previews a place CSV, sees the refused line, fixes it and imports
   assert.ok(why.length > 12 && !/^Line 4:\s*\w+$/.test(why), `the refusal is the server's sentence: ${why}`);
   assert.ok(await admin.getByTestId('places-import-apply').isDisabled(), 'no import while a line is refused');
   await axeCheck(admin, 'the import preview with a refused line');
-  await admin.screenshot({ path: `${SCREENSHOTS}/admin-import-390.png`, fullPage: true });
+  await admin.getByTestId('places-import-report').scrollIntoViewIfNeeded();
+  await admin.screenshot({ path: `${SCREENSHOTS}/admin-import-390.png` });
 
   // Fixed, previewed again (what would be created, nothing refused), then imported.
   await text.fill(csv.replace(bad, good));
@@ -120,7 +121,8 @@ test('an official invites a grid worker, who accepts the invite in another brows
   assert.match(link, /#\/invite\//, `an invite link: ${link}`);
   assert.ok(link.endsWith(code), 'the link carries the code');
   await axeCheck(official, 'the invite shown once');
-  await official.screenshot({ path: `${SCREENSHOTS}/admin-invite-390.png`, fullPage: true });
+  await official.getByTestId('invite-result').scrollIntoViewIfNeeded();
+  await official.screenshot({ path: `${SCREENSHOTS}/admin-invite-390.png` });
 
   // The invitee opens the link in a browser of their own, chooses a username and password.
   const invitee = await visitor(browser, base, link.slice(link.indexOf('#')), 'en-GB', 'invitee');

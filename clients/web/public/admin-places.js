@@ -228,8 +228,7 @@ export function placesTab(box) {
 
   mount(
     box,
-    h('div.section', h('h3', t('places.title')), h('label.check', archivedToggle(), t('places.showArchived')), status, tree),
-    panel,
+    h('div.split', h('div.section', h('h3', t('places.title')), h('label.check', archivedToggle(), t('places.showArchived')), status, tree), panel),
     h(
       'div.section',
       h('h3', t('places.import')),

@@ -25,7 +25,7 @@ const TABS = [
 export function adminView(main, tab) {
   if (!mayAdminister()) return null;
   const [name, open] = TABS.find(([n]) => n === tab) || TABS[0];
-  const body = h('div.page', { testid: `admin-${name}` });
+  const body = h('div.page.wide', { testid: `admin-${name}` });
   const nav = h(
     'nav.tabs',
     { 'aria-label': t('admin.sections') },
