@@ -101,6 +101,13 @@ test('an admin previews a place CSV, sees the refused line, fixes it and imports
   await desk.locator('.tree-name', { hasText: '东湖街道' }).waitFor();
   await axeCheck(desk, 'the places tab on a desktop', '[data-testid="main"]');
   await desk.screenshot({ path: `${SCREENSHOTS}/admin-places-1280.png` });
+  // In Chinese: the sections, the tree and the forms.
+  await desk.getByTestId('lang').click();
+  await desk.getByTestId('admin-tab-places').getByText('地点').waitFor();
+  await desk.getByRole('heading', { name: '地点树' }).waitFor();
+  await desk.getByTestId('select-1').getByText('和合街道').waitFor();
+  await axeCheck(desk, 'the places tab in Chinese', '[data-testid="main"]');
+  await desk.screenshot({ path: `${SCREENSHOTS}/admin-places-zh-1280.png` });
 });
 
 test('an official invites a grid worker, who accepts the invite in another browser', async (t) => {
