@@ -536,10 +536,10 @@ fn code_in_file(file: &Path, to: &str) -> String {
         let text = std::fs::read_to_string(file).unwrap_or_default();
         let found = text
             .lines()
+            .rev()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
             .filter(|m| m["to"] == to)
-            .filter_map(|m| m["code"].as_str().map(str::to_owned))
-            .last();
+            .find_map(|m| m["code"].as_str().map(str::to_owned));
         if let Some(code) = found {
             return code;
         }
