@@ -49,11 +49,13 @@ pub enum ErrorCode {
     UnsupportedVersion,
     /// The body is larger than allowed.
     PayloadTooLarge,
+    /// A verification or reset code is wrong, expired, used or out of tries: ask for a new one.
+    InvalidCode,
 }
 
 impl ErrorCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 21] = [
         ErrorCode::BadFrame,
         ErrorCode::UnknownFrameType,
         ErrorCode::InvalidRequest,
@@ -74,6 +76,7 @@ impl ErrorCode {
         ErrorCode::Internal,
         ErrorCode::UnsupportedVersion,
         ErrorCode::PayloadTooLarge,
+        ErrorCode::InvalidCode,
     ];
 
     /// Whether the same request may succeed if sent again later, unchanged.
@@ -109,6 +112,7 @@ impl ErrorCode {
             ErrorCode::Internal => "internal",
             ErrorCode::UnsupportedVersion => "unsupported_version",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::InvalidCode => "invalid_code",
         }
     }
 }

@@ -45,10 +45,20 @@ pub enum EventKind {
     /// On `ops:<run>`: a load test's progress.
     #[serde(rename = "loadtest.progress")]
     LoadtestProgress,
+    /// On `home:<community>`, to its staff only: a resident asks to live in a building.
+    #[serde(rename = "residency.requested")]
+    ResidencyRequested,
+    /// On `user:<applicant>`: the request was approved (the connection then closes with 4007
+    /// and reconnects with the new role).
+    #[serde(rename = "residency.approved")]
+    ResidencyApproved,
+    /// On `user:<applicant>`: the request was refused, with the reason.
+    #[serde(rename = "residency.refused")]
+    ResidencyRefused,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 16] = [
         EventKind::Message,
         EventKind::IssueUpdated,
         EventKind::IssueSummary,
@@ -62,6 +72,9 @@ impl EventKind {
         EventKind::AppraisalPublished,
         EventKind::NodeStats,
         EventKind::LoadtestProgress,
+        EventKind::ResidencyRequested,
+        EventKind::ResidencyApproved,
+        EventKind::ResidencyRefused,
     ];
 
     /// The kind as it is written in `event` frames.
@@ -80,6 +93,9 @@ impl EventKind {
             EventKind::AppraisalPublished => "appraisal.published",
             EventKind::NodeStats => "node.stats",
             EventKind::LoadtestProgress => "loadtest.progress",
+            EventKind::ResidencyRequested => "residency.requested",
+            EventKind::ResidencyApproved => "residency.approved",
+            EventKind::ResidencyRefused => "residency.refused",
         }
     }
 

@@ -48,6 +48,9 @@ pub struct AccountInfo {
     pub id: AccountId,
     pub username: String,
     pub display_name: String,
+    /// The name in Latin letters, for those who do not read Chinese; absent when not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub romanised_name: Option<String>,
     pub grants: Vec<GrantInfo>,
 }
 

@@ -8,6 +8,7 @@ pub mod appraisal;
 mod channel;
 mod client_msg;
 mod codes;
+pub mod credentials;
 mod event_kind;
 pub mod http;
 mod ids;

@@ -999,6 +999,7 @@ fn resident_account() -> AccountInfo {
         id: AccountId(42),
         username: "wang.fang".into(),
         display_name: "王芳".into(),
+        romanised_name: None,
         grants: vec![GrantInfo {
             role: Role::Resident,
             place: Some(PlaceInfo {

@@ -98,6 +98,10 @@ pub struct Config {
     #[command(flatten)]
     pub limits: crate::infra::limits::LimitsConfig,
 
+    /// The SMS gateway and the rules of verification and reset codes.
+    #[command(flatten)]
+    pub sms: crate::infra::sms::SmsConfig,
+
     /// Bytes a WebSocket gathers before writing to the socket.
     #[arg(long, env = "HEHE_WS_WRITE_BUFFER_BYTES", default_value_t = 8192)]
     pub ws_write_buffer_bytes: usize,

@@ -51,7 +51,8 @@ impl AppError {
             | ErrorCode::InvalidRequest
             | ErrorCode::AlreadySubscribed
             | ErrorCode::NotSubscribed
-            | ErrorCode::UnsupportedVersion => StatusCode::BAD_REQUEST,
+            | ErrorCode::UnsupportedVersion
+            | ErrorCode::InvalidCode => StatusCode::BAD_REQUEST,
             ErrorCode::Unauthenticated
             | ErrorCode::InvalidToken
             | ErrorCode::TokenExpired
@@ -130,6 +131,34 @@ impl From<TextError> for AppError {
 impl From<account::AccountRefusal> for AppError {
     fn from(e: account::AccountRefusal) -> Self {
         AppError::invalid(e.to_string())
+    }
+}
+
+impl From<crate::domain::codes::CodeRefusal> for AppError {
+    fn from(r: crate::domain::codes::CodeRefusal) -> Self {
+        AppError::new(ErrorCode::InvalidCode, r.to_string())
+    }
+}
+
+impl From<crate::domain::codes::SendRefusal> for AppError {
+    fn from(r: crate::domain::codes::SendRefusal) -> Self {
+        let mut e = AppError::new(ErrorCode::RateLimited, r.to_string());
+        e.retry_after = Some(u64::try_from((r.retry_after_ms().max(1) + 999) / 1000).unwrap_or(1));
+        e
+    }
+}
+
+impl From<crate::domain::residency::ResidencyRefusal> for AppError {
+    fn from(r: crate::domain::residency::ResidencyRefusal) -> Self {
+        use crate::domain::residency::ResidencyRefusal;
+        match r {
+            ResidencyRefusal::Decided(_) | ResidencyRefusal::Pending => {
+                AppError::new(ErrorCode::Conflict, r.to_string())
+            }
+            ResidencyRefusal::NotABuilding
+            | ResidencyRefusal::NoReason
+            | ResidencyRefusal::Reason(_) => AppError::invalid(r.to_string()),
+        }
     }
 }
 

@@ -170,12 +170,23 @@ pub async fn build_state_with(
     .await?
     .into();
     let media = media::MediaStore::new(config.data_dir.join("media"), config.max_photo_bytes);
+    let sms = config
+        .sms
+        .sender()
+        .context("the SMS settings (HEHE_SMS_*)")?;
+    if sms.kind() == "log" {
+        tracing::warn!(
+            "no SMS gateway configured (HEHE_SMS_URL): verification codes are not delivered"
+        );
+    }
     let extras = app::state::Extras {
         decoy_hash: decoy,
         time,
         calendar: Arc::new(calendar),
         media,
         revocations,
+        sms,
+        code_key: Arc::new(identity::codes::CodeKey::derive(&secret)),
     };
     let state = AppState::new(
         Arc::new(config),

@@ -3,10 +3,13 @@
 mod common;
 
 use common::TestDatabase;
+use hehe_protocol::credentials::ResidencyState;
 use hehe_protocol::http::PlaceKind;
 use hehe_protocol::{AccountId, Channel, PlaceId, RequestId, Role};
 use hehe_server::app::seed::seed_demo;
+use hehe_server::domain::codes::{Recent, SendRefusal};
 use hehe_server::domain::places::PlacePath;
+use hehe_server::store::credentials::{Decision, NewCode, OFFICIAL_RESET, Signup};
 use hehe_server::store::identity::{FirstAdmin, GrantChange, NewAudit, Outcome};
 use hehe_server::store::{NewMessage, SqlStore, Store, StoreError};
 
@@ -54,6 +57,8 @@ both_backends!(
     a_room_command_is_remembered,
     the_demo_seeds_once,
     the_first_admin_is_created_once,
+    codes_are_counted_checked_and_spent_once,
+    sign_ups_and_residency_decisions_are_whole,
 );
 
 async fn places_resolve_to_paths(store: &dyn Store) {
@@ -636,5 +641,459 @@ async fn the_first_admin_is_created_once(store: &dyn Store) {
             format!("account:{}", admin.0),
             1_000
         )
+    );
+}
+
+fn code<'a>(purpose: &'a str, phone: Option<&'a str>, at: i64, client: &'a str) -> NewCode<'a> {
+    NewCode {
+        purpose,
+        phone,
+        account: None,
+        salt: "salt",
+        code_hash: "hash",
+        created_at: at,
+        expires_at: at + 600_000,
+        sent: true,
+        client_key: Some(client),
+        created_by: None,
+    }
+}
+
+async fn codes_are_counted_checked_and_spent_once(store: &dyn Store) {
+    const PHONE: &str = "+8613812345678";
+    let seen = std::sync::Mutex::new(Vec::new());
+    let record = |r: Recent| {
+        seen.lock().unwrap().push(r);
+        Ok(())
+    };
+    let first = store
+        .insert_code_if(code("signup", Some(PHONE), 1_000, "addr-a"), 0, &record)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .insert_code_if(code("reset", Some(PHONE), 2_000, "addr-b"), 0, &record)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .insert_code_if(
+            code("signup", Some("+8613900000000"), 3_000, "addr-a"),
+            0,
+            &record,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let last = store
+        .insert_code_if(code("signup", Some(PHONE), 4_000, "addr-a"), 1_500, &record)
+        .await
+        .unwrap()
+        .unwrap();
+    let seen = seen.into_inner().unwrap();
+    assert_eq!(seen[0], Recent::default());
+    assert_eq!(
+        seen[1],
+        Recent {
+            last_same: None,
+            number: 1,
+            number_oldest: Some(1_000),
+            address: 0,
+            address_oldest: None
+        }
+    );
+    assert_eq!(
+        seen[2],
+        Recent {
+            last_same: None,
+            number: 0,
+            number_oldest: None,
+            address: 1,
+            address_oldest: Some(1_000)
+        }
+    );
+    // Only what is newer than `since` counts.
+    assert_eq!(
+        seen[3],
+        Recent {
+            last_same: None,
+            number: 1,
+            number_oldest: Some(2_000),
+            address: 1,
+            address_oldest: Some(3_000)
+        }
+    );
+    // A refusal stores nothing.
+    let refuse = |_| Err(SendRefusal::TooSoon { retry_after_ms: 5 });
+    assert_eq!(
+        store
+            .insert_code_if(code("signup", Some(PHONE), 5_000, "addr-a"), 0, &refuse)
+            .await
+            .unwrap(),
+        Err(SendRefusal::TooSoon { retry_after_ms: 5 })
+    );
+    let latest = store.latest_code("signup", PHONE).await.unwrap().unwrap();
+    assert_eq!((latest.id, latest.attempts, latest.used), (last, 0, false));
+    assert_ne!(first, last);
+    assert_eq!(store.latest_code("signup", "+441234").await.unwrap(), None);
+    assert_eq!(store.code_failed(last).await.unwrap(), 1);
+    assert_eq!(store.code_failed(last).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .latest_code("signup", PHONE)
+            .await
+            .unwrap()
+            .unwrap()
+            .attempts,
+        2
+    );
+
+    // An official's reset code voids the one before, with its audit entry.
+    let admin = store.insert_account("admin", "A", "h").await.unwrap();
+    let who = store.insert_account("who", "W", "old").await.unwrap();
+    let audit = NewAudit {
+        at: 10,
+        actor: admin,
+        action: "account.reset_code".into(),
+        target: format!("account:{}", who.0),
+        place: None,
+        street: None,
+        detail: None,
+        outcome: Outcome::Ok,
+        request_id: None,
+    };
+    let official = |at| NewCode {
+        purpose: OFFICIAL_RESET,
+        phone: None,
+        account: Some(who),
+        created_by: Some(admin),
+        client_key: None,
+        sent: false,
+        ..code(OFFICIAL_RESET, None, at, "")
+    };
+    let old = store.insert_reset_code(official(10), &audit).await.unwrap();
+    let new = store.insert_reset_code(official(20), &audit).await.unwrap();
+    let row = store.latest_reset_code(who).await.unwrap().unwrap();
+    assert_eq!((row.id, row.used), (new, false));
+    assert_ne!(old, new);
+    let entries = store.audit_entries(None, None, 10).await.unwrap();
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e.entry.action == "account.reset_code")
+            .count(),
+        2
+    );
+
+    // Resetting spends the code once and ends every session.
+    store
+        .create_session("s1", who, 1, i64::MAX / 2)
+        .await
+        .unwrap();
+    store
+        .create_session("s2", who, 1, i64::MAX / 2)
+        .await
+        .unwrap();
+    let reset = NewAudit {
+        actor: who,
+        action: "password.reset".into(),
+        ..audit.clone()
+    };
+    let mut sids = store
+        .reset_password(new, who, "new", 100, &reset)
+        .await
+        .unwrap()
+        .unwrap();
+    sids.sort();
+    assert_eq!(sids, ["s1", "s2"]);
+    assert_eq!(
+        store.account(who).await.unwrap().unwrap().password_hash,
+        "new"
+    );
+    assert_eq!(
+        store
+            .reset_password(new, who, "again", 100, &reset)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store.account(who).await.unwrap().unwrap().password_hash,
+        "new"
+    );
+    assert!(store.latest_reset_code(who).await.unwrap().unwrap().used);
+
+    // Changing keeps the session named.
+    store
+        .create_session("s3", who, 200, i64::MAX / 2)
+        .await
+        .unwrap();
+    store
+        .create_session("s4", who, 200, i64::MAX / 2)
+        .await
+        .unwrap();
+    let change = NewAudit {
+        action: "password.change".into(),
+        ..reset.clone()
+    };
+    let sids = store
+        .change_password(who, "newer", "s3", 300, &change)
+        .await
+        .unwrap();
+    assert_eq!(sids, ["s4"]);
+    let revoked: Vec<String> = store
+        .revoked_since(0)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.sid)
+        .collect();
+    assert!(!revoked.contains(&"s3".to_owned()) && revoked.contains(&"s4".to_owned()));
+
+    // A profile changes field by field.
+    store
+        .update_profile(who, Some("王五"), Some(Some("Wang Wu")))
+        .await
+        .unwrap();
+    store.update_profile(who, None, None).await.unwrap();
+    let row = store.account(who).await.unwrap().unwrap();
+    assert_eq!(
+        (row.display_name.as_str(), row.romanised_name.as_deref()),
+        ("王五", Some("Wang Wu"))
+    );
+    store.update_profile(who, None, Some(None)).await.unwrap();
+    assert_eq!(
+        store.account(who).await.unwrap().unwrap().romanised_name,
+        None
+    );
+}
+
+async fn sign_ups_and_residency_decisions_are_whole(store: &dyn Store) {
+    let street = store
+        .insert_place(PlaceKind::Street, None, "S", "街")
+        .await
+        .unwrap();
+    let c1 = store
+        .insert_place(PlaceKind::Community, Some(street), "C1", "一社区")
+        .await
+        .unwrap();
+    let c2 = store
+        .insert_place(PlaceKind::Community, Some(street), "C2", "二社区")
+        .await
+        .unwrap();
+    let g1 = store
+        .insert_place(PlaceKind::Grid, Some(c1), "G1", "一网格")
+        .await
+        .unwrap();
+    let g2 = store
+        .insert_place(PlaceKind::Grid, Some(c2), "G2", "二网格")
+        .await
+        .unwrap();
+    let b1 = store
+        .insert_place(PlaceKind::Building, Some(g1), "B1", "1栋")
+        .await
+        .unwrap();
+    let b2 = store
+        .insert_place(PlaceKind::Building, Some(g2), "B2", "2栋")
+        .await
+        .unwrap();
+    let official = store.insert_account("official", "O", "h").await.unwrap();
+    const PHONE: &str = "+8613812345678";
+    let allow = |_| Ok(());
+    let code_id = store
+        .insert_code_if(code("signup", Some(PHONE), 1, "a"), 0, &allow)
+        .await
+        .unwrap()
+        .unwrap();
+    let signup = Signup {
+        code: code_id,
+        username: "r-abc",
+        display_name: "王芳",
+        romanised_name: Some("Wang Fang"),
+        phone: PHONE,
+        password_hash: "hash",
+        building: b1,
+        at: 5,
+    };
+    let (account, request) = store.sign_up(signup).await.unwrap().unwrap();
+    assert_eq!(
+        store.sign_up(signup).await.unwrap(),
+        None,
+        "the code is spent"
+    );
+    let row = store.account_with_phone(PHONE).await.unwrap().unwrap();
+    assert_eq!(
+        (row.id, row.romanised_name.as_deref()),
+        (account, Some("Wang Fang"))
+    );
+    assert_eq!(
+        store.account_with_phone("+8613900000000").await.unwrap(),
+        None
+    );
+    assert!(
+        store.grants(account).await.unwrap().is_empty(),
+        "no role until approved"
+    );
+
+    // The number is taken: nothing of a second sign-up stays, its code included.
+    let again = store
+        .insert_code_if(code("signup", Some(PHONE), 2, "a"), 0, &allow)
+        .await
+        .unwrap()
+        .unwrap();
+    let taken = Signup {
+        code: again,
+        username: "r-def",
+        ..signup
+    };
+    assert!(matches!(
+        store.sign_up(taken).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(
+        !store
+            .latest_code("signup", PHONE)
+            .await
+            .unwrap()
+            .unwrap()
+            .used
+    );
+    assert!(store.account_by_username("r-def").await.unwrap().is_none());
+
+    let pending = store.residency_request(request).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            pending.account,
+            pending.building,
+            pending.state,
+            pending.phone.as_deref()
+        ),
+        (account, b1, ResidencyState::Pending, Some(PHONE))
+    );
+    assert_eq!(pending.display_name, "王芳");
+    assert!(
+        matches!(
+            store.insert_residency_request(account, b2, 6).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "one pending request at a time"
+    );
+
+    let audit = |action: &str| NewAudit {
+        at: 7,
+        actor: official,
+        action: action.into(),
+        target: format!("account:{}", account.0),
+        place: Some(b1),
+        street: Some(street),
+        detail: Some(format!("request:{request}")),
+        outcome: Outcome::Ok,
+        request_id: None,
+    };
+    let approve = Decision {
+        request,
+        approve: true,
+        reason: None,
+        by: official,
+        at: 7,
+        grant: Some((account, c1)),
+        ungrant: vec![],
+    };
+    assert!(
+        store
+            .decide_residency(&approve, &audit("residency.approve"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .decide_residency(&approve, &audit("residency.approve"))
+            .await
+            .unwrap(),
+        "decided once"
+    );
+    let grants = store.grants(account).await.unwrap();
+    assert_eq!(
+        (grants.len(), grants[0].role, grants[0].place),
+        (1, Role::Resident, Some(c1))
+    );
+    let decided = store.residency_request(request).await.unwrap().unwrap();
+    assert_eq!(
+        (decided.state, decided.decided_at, decided.decided_by),
+        (ResidencyState::Approved, Some(7), Some(official))
+    );
+    let actions: Vec<String> = store
+        .audit_entries(None, None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.entry.action)
+        .collect();
+    assert_eq!(actions, ["residency.approve"]);
+
+    // A move: refused once with a reason, then approved in place of the old home.
+    let refused = store
+        .insert_residency_request(account, b2, 8)
+        .await
+        .unwrap();
+    let refuse = Decision {
+        request: refused,
+        approve: false,
+        reason: Some("请提供租约".into()),
+        grant: None,
+        ungrant: vec![],
+        ..approve.clone()
+    };
+    assert!(
+        store
+            .decide_residency(&refuse, &audit("residency.refuse"))
+            .await
+            .unwrap()
+    );
+    let row = store.residency_request(refused).await.unwrap().unwrap();
+    assert_eq!(
+        (row.state, row.reason.as_deref()),
+        (ResidencyState::Refused, Some("请提供租约"))
+    );
+    let moved = store
+        .insert_residency_request(account, b2, 9)
+        .await
+        .unwrap();
+    let approve_move = Decision {
+        request: moved,
+        grant: Some((account, c2)),
+        ungrant: vec![c1],
+        ..approve.clone()
+    };
+    assert!(
+        store
+            .decide_residency(&approve_move, &audit("residency.approve"))
+            .await
+            .unwrap()
+    );
+    let grants = store.grants(account).await.unwrap();
+    assert_eq!((grants.len(), grants[0].place), (1, Some(c2)));
+
+    let all = store.residency_requests(None, None, 10).await.unwrap();
+    assert_eq!(
+        all.iter().map(|r| r.id).collect::<Vec<_>>(),
+        [moved, refused, request]
+    );
+    let refused_only = store
+        .residency_requests(Some(ResidencyState::Refused), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(refused_only.len(), 1);
+    let mine = store
+        .residency_requests(None, Some(account), 1)
+        .await
+        .unwrap();
+    assert_eq!(mine[0].id, moved);
+    assert!(
+        store
+            .residency_requests(None, Some(official), 10)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }

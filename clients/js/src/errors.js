@@ -11,7 +11,7 @@
  *   | 'already_authenticated' | 'invalid_token' | 'token_expired' | 'invalid_credentials'
  *   | 'forbidden' | 'not_found' | 'already_subscribed' | 'not_subscribed'
  *   | 'too_many_subscriptions' | 'conflict' | 'request_in_progress' | 'rate_limited'
- *   | 'unavailable' | 'internal' | 'unsupported_version' | 'payload_too_large'
+ *   | 'unavailable' | 'internal' | 'unsupported_version' | 'payload_too_large' | 'invalid_code'
  *   | 'timeout' | 'connection_closed' | 'network' | 'bad_response'} KnownErrorCode
  */
 

@@ -1,6 +1,10 @@
 //! The HTTP half of the client: login, token refresh, account, stored messages, health pages.
 
 use crate::error::{ClientError, Result};
+use hehe_protocol::credentials::{
+    CodePurpose, CodeRequest, CodeSent, MoveResidency, PasswordChange, ProfileChange,
+    RefuseResidency, ResetCode, ResetRequest, ResidencyRequest, ResidencyState, SignupRequest,
+};
 use hehe_protocol::http::{
     AccountInfo, ApiError, LoginRequest, MessagePage, PlaceDetail, RefreshRequest, TokenResponse,
 };
@@ -9,7 +13,9 @@ use hehe_protocol::issue::{
 };
 use hehe_protocol::meeting::{MeetingDetail, MeetingInfo};
 use hehe_protocol::ops::LoadtestProgress;
-use hehe_protocol::{Channel, IssueId, MeetingId, PlaceId, Position, RequestId, WS_PATH};
+use hehe_protocol::{
+    AccountId, Channel, IssueId, MeetingId, PlaceId, Position, RequestId, WS_PATH,
+};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
@@ -276,6 +282,147 @@ impl HttpClient {
         Ok((status, body))
     }
 
+    // ---- residents and credentials (PROTOCOL.md, "Residents and credentials") ----
+
+    /// `POST /api/sms/codes`: a verification code by SMS for signing up or resetting.
+    pub async fn request_code(&self, phone: &str, purpose: CodePurpose) -> Result<CodeSent> {
+        let body = CodeRequest {
+            phone: phone.into(),
+            purpose,
+        };
+        let request = self.http.post(self.url("/api/sms/codes")).json(&body);
+        decode(request.send().await).await
+    }
+
+    /// `POST /api/signup`: a resident's account with a pending residency request, signed in.
+    pub async fn sign_up(&self, req: &SignupRequest) -> Result<TokenResponse> {
+        let request = self.http.post(self.url("/api/signup")).json(req);
+        decode(request.send().await).await
+    }
+
+    /// `POST /api/auth/reset`: a new password with a code; every session ends.
+    pub async fn reset_password(&self, req: &ResetRequest) -> Result<()> {
+        let request = self.http.post(self.url("/api/auth/reset")).json(req);
+        no_content(request.send().await).await
+    }
+
+    /// `POST /api/me/password`: every other session of the account ends.
+    pub async fn change_password(
+        &self,
+        access_token: &str,
+        current_password: &str,
+        new_password: &str,
+    ) -> Result<()> {
+        let body = PasswordChange {
+            current_password: current_password.into(),
+            new_password: new_password.into(),
+        };
+        let request = self
+            .http
+            .post(self.url("/api/me/password"))
+            .bearer_auth(access_token)
+            .json(&body);
+        no_content(request.send().await).await
+    }
+
+    /// `PATCH /api/me`: one's display name or romanised name.
+    pub async fn update_me(
+        &self,
+        access_token: &str,
+        change: &ProfileChange,
+    ) -> Result<AccountInfo> {
+        let request = self
+            .http
+            .patch(self.url("/api/me"))
+            .bearer_auth(access_token)
+            .json(change);
+        decode(request.send().await).await
+    }
+
+    /// `POST /api/accounts/{id}/reset-code`: a one-time reset code, shown once.
+    pub async fn make_reset_code(
+        &self,
+        access_token: &str,
+        account: AccountId,
+    ) -> Result<ResetCode> {
+        let request = self
+            .http
+            .post(self.url(&format!("/api/accounts/{account}/reset-code")))
+            .bearer_auth(access_token);
+        decode(request.send().await).await
+    }
+
+    /// `GET /api/residency-requests`: those the caller decides, at or under `place`, in `state`.
+    pub async fn residency_requests(
+        &self,
+        access_token: &str,
+        place: Option<PlaceId>,
+        state: Option<ResidencyState>,
+    ) -> Result<Vec<ResidencyRequest>> {
+        let mut query: Vec<(&str, String)> = Vec::new();
+        if let Some(p) = place {
+            query.push(("place", p.to_string()));
+        }
+        if let Some(s) = state {
+            query.push(("state", s.as_str().to_owned()));
+        }
+        let request = self
+            .http
+            .get(self.url("/api/residency-requests"))
+            .query(&query)
+            .bearer_auth(access_token);
+        decode(request.send().await).await
+    }
+
+    /// `POST /api/residency-requests/{id}/approve`.
+    pub async fn approve_residency(&self, access_token: &str, id: i64) -> Result<ResidencyRequest> {
+        let request = self
+            .http
+            .post(self.url(&format!("/api/residency-requests/{id}/approve")))
+            .bearer_auth(access_token);
+        decode(request.send().await).await
+    }
+
+    /// `POST /api/residency-requests/{id}/refuse`, with the reason the applicant is shown.
+    pub async fn refuse_residency(
+        &self,
+        access_token: &str,
+        id: i64,
+        reason: &str,
+    ) -> Result<ResidencyRequest> {
+        let request = self
+            .http
+            .post(self.url(&format!("/api/residency-requests/{id}/refuse")))
+            .bearer_auth(access_token)
+            .json(&RefuseResidency {
+                reason: reason.into(),
+            });
+        decode(request.send().await).await
+    }
+
+    /// `POST /api/me/residency`: a request to live in another building.
+    pub async fn request_move(
+        &self,
+        access_token: &str,
+        building: PlaceId,
+    ) -> Result<ResidencyRequest> {
+        let request = self
+            .http
+            .post(self.url("/api/me/residency"))
+            .bearer_auth(access_token)
+            .json(&MoveResidency { building });
+        decode(request.send().await).await
+    }
+
+    /// `GET /api/me/residency`: one's latest request.
+    pub async fn my_residency(&self, access_token: &str) -> Result<ResidencyRequest> {
+        let request = self
+            .http
+            .get(self.url("/api/me/residency"))
+            .bearer_auth(access_token);
+        decode(request.send().await).await
+    }
+
     fn url(&self, path: &str) -> String {
         if path.starts_with('/') {
             format!("{}{path}", self.base_url)
@@ -304,6 +451,19 @@ async fn decode<T: DeserializeOwned>(
     if status.is_success() {
         return serde_json::from_slice(&body)
             .map_err(|e| ClientError::Decode(format!("HTTP {} body: {e}", status.as_u16())));
+    }
+    Err(refusal(status, &body))
+}
+
+/// A success without a body (204), or the refusal.
+async fn no_content(
+    response: std::result::Result<reqwest::Response, reqwest::Error>,
+) -> Result<()> {
+    let response = response.map_err(transport)?;
+    let status = response.status();
+    let body = response.bytes().await.map_err(transport)?;
+    if status.is_success() {
+        return Ok(());
     }
     Err(refusal(status, &body))
 }

@@ -528,3 +528,152 @@ fn a_tail_keeps_its_connection_as_its_token_is_replaced() {
     let notices: Vec<String> = lines.try_iter().collect();
     assert!(notices.is_empty(), "{notices:?}");
 }
+
+/// The code of the latest message to `to` that the server wrote to its SMS file.
+fn code_in_file(file: &Path, to: &str) -> String {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        let found = text
+            .lines()
+            .rev()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|m| m["to"] == to)
+            .find_map(|m| m["code"].as_str().map(str::to_owned));
+        if let Some(code) = found {
+            return code;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no code for {to} in {}",
+            file.display()
+        );
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+#[test]
+fn an_official_lists_approves_and_refuses_sign_ups_and_makes_a_reset_code() {
+    let server = Server::start_with(|c| {
+        c.sms.sms_file = c.data_dir.join("sms.jsonl").display().to_string();
+    });
+    let sms_file = server.dir.path().join("sms.jsonl");
+    let root = tempfile::tempdir().expect("temporary directory");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let http = hehe_client::HttpClient::new(server.url.clone());
+
+    // Two residents sign up with codes the server wrote to its SMS file.
+    let riverside_building = runtime.block_on(async {
+        let official = http.login("official", PASSWORD).await.expect("login");
+        let me = http.me(&official.access_token).await.expect("me");
+        let community = me.grants[0].place.as_ref().expect("a place").id;
+        let place = http
+            .place(&official.access_token, community)
+            .await
+            .expect("place");
+        let grid = place.children[0].id;
+        let grid = http
+            .place(&official.access_token, grid)
+            .await
+            .expect("grid");
+        grid.children[0].id
+    });
+    let mut applicants = Vec::new();
+    for local in ["13812340001", "13812340002"] {
+        let tokens = runtime.block_on(async {
+            http.request_code(local, hehe_protocol::credentials::CodePurpose::Signup)
+                .await
+                .expect("a code");
+            let code = code_in_file(&sms_file, &format!("+86{local}"));
+            http.sign_up(&hehe_protocol::credentials::SignupRequest {
+                phone: local.into(),
+                code,
+                password: "a long password".into(),
+                display_name: "新居民".into(),
+                romanised_name: None,
+                building: riverside_building,
+            })
+            .await
+            .expect("signed up")
+        });
+        applicants.push(tokens.account);
+    }
+
+    let official = account(&server, root.path(), "official");
+    let mut list = hehe(&server.url, &official);
+    list.args(["--json", "requests"]);
+    let listed = ok_json(list);
+    let ids: Vec<i64> = listed
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|r| r["id"].as_i64().expect("an id"))
+        .collect();
+    assert_eq!(ids.len(), 2, "{listed}");
+    let mut plain = hehe(&server.url, &official);
+    plain.arg("requests");
+    let output = run(plain, "");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        printed.contains("pending") && printed.contains("+86138****0001"),
+        "{printed}"
+    );
+
+    // Newest first: the second applicant's is refused, the first's approved.
+    let mut refuse = hehe(&server.url, &official);
+    refuse.args([
+        "--json",
+        "refuse",
+        &ids[0].to_string(),
+        "--reason",
+        "请补充门牌号 Add your flat number",
+    ]);
+    let refused = ok_json(refuse);
+    assert_eq!(refused["state"], "refused");
+    assert_eq!(refused["reason"], "请补充门牌号 Add your flat number");
+    let mut approve = hehe(&server.url, &official);
+    approve.args(["--json", "approve", &ids[1].to_string()]);
+    assert_eq!(ok_json(approve)["state"], "approved");
+    let mut again = hehe(&server.url, &official);
+    again.args(["approve", &ids[1].to_string()]);
+    let output = run(again, "");
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("conflict"));
+    let mut decided = hehe(&server.url, &official);
+    decided.args(["--json", "requests", "--state", "all"]);
+    assert_eq!(ok_json(decided).as_array().map(Vec::len), Some(2));
+
+    // A reset code for the approved resident, shown once, sets a password.
+    let resident = &applicants[0];
+    let mut make = hehe(&server.url, &official);
+    make.args(["--json", "reset-code", &resident.id.to_string()]);
+    let made = ok_json(make);
+    let code = made["code"].as_str().expect("a code").to_owned();
+    runtime.block_on(async {
+        http.reset_password(&hehe_protocol::credentials::ResetRequest {
+            phone: None,
+            username: Some(resident.username.clone()),
+            code,
+            new_password: "a brand new password".into(),
+        })
+        .await
+        .expect("reset");
+        http.login(&resident.username, "a brand new password")
+            .await
+            .expect("login with the new password");
+    });
+
+    // A resident decides nothing.
+    let neighbour = account(&server, root.path(), "resident");
+    let mut list = hehe(&server.url, &neighbour);
+    list.arg("requests");
+    let output = run(list, "");
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("forbidden"));
+    let mut bad = hehe(&server.url, &official);
+    bad.args(["requests", "--state", "maybe"]);
+    assert_eq!(run(bad, "").status.code(), Some(1));
+}

@@ -50,13 +50,22 @@ pub async fn login(state: &AppState, req: LoginRequest) -> AppResult<TokenRespon
     };
     state.login_guard.succeeded(&req.username);
     tracing::info!(account = account.id.0, "login");
-    let identity = identity(state, account.id).await?;
+    open_session(state, account.id).await
+}
+
+/// Opens a session for an account whose credentials were checked (a login, a sign-up) and
+/// answers its first pair of tokens.
+pub(crate) async fn open_session(
+    state: &AppState,
+    account: hehe_protocol::AccountId,
+) -> AppResult<TokenResponse> {
+    let identity = identity(state, account).await?;
     let sid = new_session_id();
     // The tokens' clock (see the module's comment).
     let now = unix_ms();
     state
         .store
-        .create_session(&sid, account.id, now, now + state.tokens.refresh_ttl_ms())
+        .create_session(&sid, account, now, now + state.tokens.refresh_ttl_ms())
         .await?;
     issue_pair(state, &identity, &sid, 0, now).await
 }

@@ -19,6 +19,7 @@ pub struct Identity {
     pub actor: Actor,
     pub username: String,
     pub display_name: String,
+    pub romanised_name: Option<String>,
 }
 
 impl Identity {
@@ -59,6 +60,7 @@ pub async fn identity(state: &AppState, id: AccountId) -> AppResult<Identity> {
         actor: Actor { id, grants },
         username: account.username,
         display_name: account.display_name,
+        romanised_name: account.romanised_name,
     })
 }
 
@@ -87,10 +89,12 @@ async fn resolve(
             let staff = access::sees_street_internal(actor, &street);
             (ChannelTarget::Street(street), staff)
         }
-        Channel::Home(_) => (
-            ChannelTarget::Home(place_of_kind(PlaceKind::Community).await?),
-            true,
-        ),
+        Channel::Home(_) => {
+            let home = place_of_kind(PlaceKind::Community).await?;
+            // Staff-only events of a home (residency requests) are for those who decide them.
+            let staff = crate::domain::residency::sees_requests(actor, &home);
+            (ChannelTarget::Home(home), staff)
+        }
         Channel::Room(meeting) => {
             let record = state.store.meeting(meeting).await?.ok_or_else(not_found)?;
             let path = state
@@ -217,6 +221,7 @@ pub async fn account_info(state: &AppState, identity: &Identity) -> AppResult<Ac
         id,
         username: identity.username.clone(),
         display_name: identity.display_name.clone(),
+        romanised_name: identity.romanised_name.clone(),
         grants,
     })
 }

@@ -48,6 +48,10 @@ pub struct AppState {
     pub presence: Arc<crate::live::presence::PresenceBatcher>,
     /// Signed-out sessions and this node's connections by account (see `revocation`).
     pub revocations: Arc<crate::identity::revocation::Revocations>,
+    /// Where text messages go: an SMS gateway, a file, or the log (see `infra::sms`).
+    pub sms: Arc<dyn crate::infra::sms::SmsSender>,
+    /// The key verification and reset codes are kept under.
+    pub code_key: Arc<crate::identity::codes::CodeKey>,
     next_conn: Arc<AtomicU64>,
 }
 
@@ -58,6 +62,8 @@ pub struct Extras {
     pub calendar: Arc<Calendar>,
     pub media: MediaStore,
     pub revocations: Arc<crate::identity::revocation::Revocations>,
+    pub sms: Arc<dyn crate::infra::sms::SmsSender>,
+    pub code_key: Arc<crate::identity::codes::CodeKey>,
 }
 
 impl AppState {
@@ -100,6 +106,8 @@ impl AppState {
             login_guard,
             presence,
             revocations: extras.revocations,
+            sms: extras.sms,
+            code_key: extras.code_key,
             next_conn: Arc::new(AtomicU64::new(1)),
         }
     }

@@ -24,6 +24,12 @@ pub enum AccountRefusal {
     Password,
     #[error(transparent)]
     DisplayName(#[from] TextError),
+    #[error(
+        "拼音名只能包含拉丁字母、空格、连字符、撇号和点，最多 64 个字符。\
+         A romanised name is Latin letters, spaces, hyphens, apostrophes and dots, at most 64 \
+         characters."
+    )]
+    RomanisedName,
 }
 
 /// A username, as stored: lowercase ASCII letters, digits, `.`, `-`, `_`, starting with a
@@ -54,6 +60,24 @@ pub fn password(raw: &str) -> Result<&str, AccountRefusal> {
 
 pub fn display_name(raw: &str) -> Result<Text, AccountRefusal> {
     Ok(Text::parse(raw, &DISPLAY_NAME)?)
+}
+
+/// A romanised name (`Wang Fang`, `Lü Xiaoming`): Latin letters, with spaces, hyphens,
+/// apostrophes and dots between. Empty means none.
+pub fn romanised_name(raw: &str) -> Result<Option<String>, AccountRefusal> {
+    let name = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    if name.is_empty() {
+        return Ok(None);
+    }
+    // Latin letters: ASCII and the Latin-1 and Latin Extended-A/B blocks (ü, ǚ, é).
+    let latin =
+        |c: char| c.is_alphabetic() && (c.is_ascii() || ('\u{C0}'..='\u{24F}').contains(&c));
+    let allowed = |c: char| latin(c) || " -'.".contains(c);
+    if name.chars().count() <= 64 && name.chars().all(allowed) && name.chars().any(latin) {
+        Ok(Some(name))
+    } else {
+        Err(AccountRefusal::RomanisedName)
+    }
 }
 
 #[cfg(test)]
@@ -108,5 +132,25 @@ mod tests {
         assert!(display_name("").is_err());
         assert!(display_name("王\n芳").is_err());
         assert!(display_name(&"名".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn romanised_names_are_latin_letters() {
+        for (raw, expected) in [
+            ("Wang Fang", Some("Wang Fang")),
+            ("  Lü   Xiaoming ", Some("Lü Xiaoming")),
+            ("O'Neil-Smith Jr.", Some("O'Neil-Smith Jr.")),
+            ("", None),
+            ("   ", None),
+        ] {
+            assert_eq!(romanised_name(raw).unwrap().as_deref(), expected, "{raw:?}");
+        }
+        for bad in ["王芳", "Wang2", "--", "Wang\tFang\u{7}", &"a".repeat(65)] {
+            assert_eq!(
+                romanised_name(bad),
+                Err(AccountRefusal::RomanisedName),
+                "{bad:?}"
+            );
+        }
     }
 }

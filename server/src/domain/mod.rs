@@ -5,6 +5,7 @@ pub mod account;
 pub mod appraisal;
 pub mod calendar;
 pub mod category;
+pub mod codes;
 #[cfg(test)]
 mod fixtures;
 pub mod geo;
@@ -12,6 +13,7 @@ pub mod issue;
 pub mod meeting;
 pub mod phone;
 pub mod places;
+pub mod residency;
 pub mod roles;
 pub mod sla;
 pub mod stats;

@@ -6,6 +6,7 @@ mod appraisals;
 mod audit;
 mod auth;
 mod channels;
+mod credentials;
 mod extract;
 mod health;
 mod issues;
@@ -14,6 +15,7 @@ mod meetings;
 mod openapi;
 mod ops;
 mod places;
+mod residency;
 mod web;
 
 pub use extract::{AppJson, Authenticated};
@@ -34,6 +36,14 @@ pub fn router(state: AppState) -> Router {
                 limit::logins_per_addr,
             )),
         )
+        .merge(
+            credentials::public_router().route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                limit::logins_per_addr,
+            )),
+        )
+        .merge(credentials::router())
+        .merge(residency::router())
         .merge(accounts::router())
         .merge(audit::router())
         .merge(channels::router())

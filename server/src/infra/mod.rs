@@ -3,5 +3,6 @@
 
 pub mod limits;
 pub mod metrics;
+pub mod sms;
 pub mod tasks;
 pub mod telemetry;

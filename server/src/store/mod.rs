@@ -2,6 +2,7 @@
 //! embedded default) and PostgreSQL (scale-out); the backend follows the database URL.
 
 pub mod appraisals;
+pub mod credentials;
 pub mod identity;
 pub mod issues;
 pub mod meetings;
@@ -110,6 +111,7 @@ pub struct NewMessage<'a> {
 #[async_trait]
 pub trait Store:
     appraisals::AppraisalStore
+    + credentials::CredentialStore
     + identity::IdentityStore
     + issues::IssueStore
     + meetings::MeetingStore

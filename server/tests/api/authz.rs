@@ -1858,7 +1858,8 @@ fn protocol_kinds(command: &str) -> BTreeSet<String> {
 #[tokio::test]
 async fn every_route_command_and_action_has_rows() {
     let w = world().await;
-    let rows = rows(&w.fx);
+    let mut rows = rows(&w.fx);
+    rows.extend(credentials_rows(&w.fx, &Requests::default()));
     let covered: BTreeSet<String> = rows
         .iter()
         .map(|r| r.route.split(' ').take(2).collect::<Vec<_>>().join(" "))
@@ -1914,4 +1915,160 @@ async fn every_route_command_and_action_has_rows() {
         missing.is_empty(),
         "no rows in the authorisation matrix for: {missing:?}"
     );
+}
+
+// ---- residents and credentials (PROTOCOL.md, "Residents and credentials") -------------------
+
+/// Pending residency requests made for the credentials rows: in the own community, in Orchard
+/// and in Lakeside.
+#[derive(Default)]
+struct Requests {
+    own: i64,
+    comm2: i64,
+    street2: i64,
+}
+
+/// Codes and sign-ups are open to anyone (sent in shapes that are refused for the code, so
+/// nothing is created); one's own profile, password and residency to anyone signed in; the
+/// requests of a building to the officials of its community, its street's chief and admins,
+/// whom others find no request of; a reset code, for admins, and for officials and chiefs when
+/// every role of the account is below theirs and within their place.
+#[rustfmt::skip]
+fn credentials_rows(fx: &Fx, req: &Requests) -> Vec<Row> {
+    let mut r = Rows(Vec::new());
+    let long = "a long enough password";
+    r.add("POST /api/sms/codes", "anyone (a number that is none)", "IIIIIIII", http(Method::POST, "/api/sms/codes", Body::Json(json!({ "phone": "12345", "purpose": "signup" }))));
+    r.add("POST /api/signup", "anyone (a code never sent)", "IIIIIIII", http(Method::POST, "/api/signup", Body::Json(json!({ "phone": "13812349876", "code": "123456", "password": long, "display_name": "某人", "building": fx.building }))));
+    r.add("POST /api/auth/reset", "anyone (no such account)", "IIIIIIII", http(Method::POST, "/api/auth/reset", Body::Json(json!({ "username": "nobody-at-all", "code": "123456", "new_password": long }))));
+    r.add("PATCH /api/me", "own account", "UAAAAAAA", http(Method::PATCH, "/api/me", Body::Json(json!({}))));
+    r.add("POST /api/me/password", "own account (a new password too short)", "UPPPPPPP", http(Method::POST, "/api/me/password", Body::Json(json!({ "current_password": DEMO_PASSWORD, "new_password": "short" }))));
+    r.add("GET /api/me/residency", "own requests (none)", "UNNNNNNN", http(Method::GET, "/api/me/residency", Body::None));
+    r.add("POST /api/me/residency", "own request (a grid, not a building)", "UPPPPPPP", http(Method::POST, "/api/me/residency", Body::Json(json!({ "building": fx.grid }))));
+
+    for (scope, query, expect) in [
+        ("all one decides", String::new(), "UFFFAAFA"),
+        ("own community", format!("?place={}", fx.comm), "UFFFAAFA"),
+        ("other community", format!("?place={}", fx.comm2), "UFFFFAFA"),
+        ("other street", format!("?place={}", fx.street2), "UFFFFFFA"),
+    ] {
+        r.add("GET /api/residency-requests", scope, expect, http(Method::GET, format!("/api/residency-requests{query}"), Body::None)).check = Some(check_requests);
+    }
+    // Refused for want of a reason first, which leaves the request pending; then approved by
+    // the first decider in the order of `WHO`, and `conflict` for the later ones.
+    for (scope, id, expect) in [
+        ("own community", req.own, "UNNNPPNP"),
+        ("other community", req.comm2, "UNNNNPNP"),
+        ("other street", req.street2, "UNNNNNNP"),
+    ] {
+        r.add("POST /api/residency-requests/{id}/refuse", scope, expect, http(Method::POST, format!("/api/residency-requests/{id}/refuse"), Body::Json(json!({ "reason": "" }))));
+        r.add("POST /api/residency-requests/{id}/approve", scope, expect, http(Method::POST, format!("/api/residency-requests/{id}/approve"), Body::None));
+    }
+
+    for (scope, account, expect) in [
+        ("resident of the own community", fx.neighbour, "UNNNAANA"),
+        ("building lead of the own grid", fx.ids[LEAD], "UNNFAANA"),
+        ("the community's official", fx.ids[OFFICIAL], "UNNNFANA"),
+        ("resident of the other community", fx.resident2, "UNNNNANA"),
+        ("resident of another street", fx.lakeside, "UNNNNNNA"),
+    ] {
+        r.add("POST /api/accounts/{id}/reset-code", scope, expect, http(Method::POST, format!("/api/accounts/{account}/reset-code"), Body::None));
+    }
+    r.0
+}
+
+/// A listing holds only requests for buildings the caller decides: the own community's for an
+/// official, the street's for its chief.
+fn check_requests(fx: &Fx, who: usize, v: &Value) -> Result<(), String> {
+    let Some(list) = v.as_array() else {
+        return Err(format!("not a list: {v}"));
+    };
+    let riverside = [fx.grid.0, fx.grid2.0];
+    for item in list {
+        let grid = item["building"]["parent_id"].as_i64().unwrap_or_default();
+        let decides = match who {
+            ADMIN => true,
+            OFFICIAL => riverside.contains(&grid),
+            CHIEF => riverside.contains(&grid) || grid == fx.grid3.0,
+            _ => false,
+        };
+        if !decides {
+            return Err(format!("{} sees {item}", WHO[who]));
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn residents_and_credentials_matrix() {
+    let w = world().await;
+    let store = w.app.state.store.clone();
+    let orchard_building = store.children(w.fx.grid3).await.unwrap()[0].id;
+    let lakeside_building = store.children(w.fx.grid4).await.unwrap()[0].id;
+    let mut req = Requests::default();
+    for (n, building) in [w.fx.building2, orchard_building, lakeside_building]
+        .into_iter()
+        .enumerate()
+    {
+        let applicant = store
+            .insert_account(&format!("applicant{n}"), "申请人", "-")
+            .await
+            .unwrap();
+        let id = store
+            .insert_residency_request(applicant, building, 0)
+            .await
+            .unwrap();
+        match n {
+            0 => req.own = id,
+            1 => req.comm2 = id,
+            _ => req.street2 = id,
+        }
+    }
+    let mut conns = connect_all(&w).await;
+    let mut failures = Vec::new();
+    let mut cells = 0;
+    for row in credentials_rows(&w.fx, &req) {
+        for (who, expected) in row.expect.chars().enumerate() {
+            cells += 1;
+            let (got, value) = match &row.op {
+                Op::Http {
+                    method,
+                    path,
+                    body,
+                    fresh,
+                } => run_http(&w, who, method, path, body, *fresh).await,
+                Op::Ws(cmd) => run_ws(&w, &mut conns, who, cmd).await,
+            };
+            let mut wrong = (!matches(expected, got))
+                .then(|| format!("expected {expected}, got {got}: {value}"));
+            if wrong.is_none()
+                && got == 'A'
+                && let Some(check) = row.check
+                && let Err(why) = check(&w.fx, who, &value)
+            {
+                wrong = Some(why);
+            }
+            if let Some(why) = wrong {
+                failures.push(format!(
+                    "{} [{}] as {}: {why}",
+                    row.route, row.scope, WHO[who]
+                ));
+            }
+        }
+    }
+    assert!(cells > 150, "the matrix shrank to {cells} cells");
+    assert!(
+        failures.is_empty(),
+        "{} of {cells} cells broke the policy:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    // Each request was approved by its first decider.
+    for (id, by) in [
+        (req.own, w.fx.ids[OFFICIAL]),
+        (req.comm2, w.fx.ids[CHIEF]),
+        (req.street2, w.fx.ids[ADMIN]),
+    ] {
+        let row = store.residency_request(id).await.unwrap().unwrap();
+        assert_eq!(row.decided_by, Some(by), "request {id}");
+    }
 }

@@ -24,6 +24,7 @@ mod ops;
 mod places;
 mod postgres;
 mod presence;
+mod residents;
 mod resume;
 mod rooms;
 mod scale_out;

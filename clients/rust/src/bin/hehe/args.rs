@@ -73,6 +73,26 @@ pub enum Command {
     Room(RoomCommand),
     /// The meetings the account may know of.
     Meetings,
+    // Residents and credentials.
+    /// Residency requests one decides: pending ones, unless --state says otherwise.
+    Requests {
+        /// Only requests for buildings at or under this place.
+        #[arg(long)]
+        place: Option<i64>,
+        /// `pending`, `approved`, `refused` or `all`.
+        #[arg(long, default_value = "pending")]
+        state: String,
+    },
+    /// Approve a residency request: the applicant becomes a resident of its community.
+    Approve { id: i64 },
+    /// Refuse a residency request; the reason is shown to the applicant.
+    Refuse {
+        id: i64,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Make a one-time password reset code for an account; it is shown only now.
+    ResetCode { account: i64 },
 }
 
 #[derive(Debug, Args)]

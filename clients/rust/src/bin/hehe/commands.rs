@@ -5,6 +5,7 @@ use crate::error::{CliError, CliResult};
 use crate::output;
 use crate::session::Session;
 use hehe_client::{ClientError, Connection};
+use hehe_protocol::credentials::{ResidencyRequest, ResidencyState};
 use hehe_protocol::issue::{IssueAction, IssueSummary, NewIssue, PhotoInfo, PhotoKind};
 use hehe_protocol::meeting::{NewVote, RoomAction};
 use hehe_protocol::{AccountId, Channel, IssueId, MeetingId, PlaceId, RequestId};
@@ -531,6 +532,97 @@ pub async fn meetings(session: &mut Session, json: bool) -> CliResult<()> {
         for meeting in &meetings {
             out!("{}", output::meeting_line(meeting));
         }
+    }
+    Ok(())
+}
+
+// ---- residents and credentials ----
+
+/// One request on a line: id, state, who, where, when, and why when refused.
+fn request_line(r: &ResidencyRequest) -> String {
+    let phone = r.phone_masked.as_deref().unwrap_or("-");
+    let mut line = format!(
+        "#{} {} account {} {} {phone} building {} {} ({}) since {}",
+        r.id,
+        r.state.as_str(),
+        r.account,
+        r.display_name,
+        r.building.id,
+        r.building.name_zh,
+        r.building.name,
+        output::time(r.created_at),
+    );
+    if let Some(reason) = &r.reason {
+        line.push_str(&format!(": {reason}"));
+    }
+    line
+}
+
+pub async fn requests(
+    session: &mut Session,
+    place: Option<i64>,
+    state: &str,
+    json: bool,
+) -> CliResult<()> {
+    let state = match state {
+        "all" => None,
+        s => Some(ResidencyState::parse(s).ok_or_else(|| {
+            CliError::Usage(format!(
+                "--state is pending, approved, refused or all, not {s:?}"
+            ))
+        })?),
+    };
+    let token = session.token().await?;
+    let list = session
+        .http
+        .residency_requests(&token, place.map(PlaceId), state)
+        .await?;
+    if json {
+        output::json(&list);
+    } else if list.is_empty() {
+        out!("no requests");
+    } else {
+        for r in &list {
+            out!("{}", request_line(r));
+        }
+    }
+    Ok(())
+}
+
+/// `hehe approve` (no reason) and `hehe refuse` (with one).
+pub async fn decide(
+    session: &mut Session,
+    id: i64,
+    reason: Option<&str>,
+    json: bool,
+) -> CliResult<()> {
+    let token = session.token().await?;
+    let decided = match reason {
+        None => session.http.approve_residency(&token, id).await?,
+        Some(reason) => session.http.refuse_residency(&token, id, reason).await?,
+    };
+    if json {
+        output::json(&decided);
+    } else {
+        out!("{}", request_line(&decided));
+    }
+    Ok(())
+}
+
+pub async fn reset_code(session: &mut Session, account: i64, json: bool) -> CliResult<()> {
+    let token = session.token().await?;
+    let code = session
+        .http
+        .make_reset_code(&token, AccountId(account))
+        .await?;
+    if json {
+        output::json(&code);
+    } else {
+        out!(
+            "reset code for account {account}: {} (valid until {}; shown only now)",
+            code.code,
+            output::time(code.expires_at)
+        );
     }
     Ok(())
 }

@@ -115,5 +115,11 @@ async fn run(cli: Cli) -> CliResult<()> {
             commands::room_act(session, meeting, action, json).await
         }
         Command::Meetings => commands::meetings(session, json).await,
+        Command::Requests { place, state } => {
+            commands::requests(session, place, &state, json).await
+        }
+        Command::Approve { id } => commands::decide(session, id, None, json).await,
+        Command::Refuse { id, reason } => commands::decide(session, id, Some(&reason), json).await,
+        Command::ResetCode { account } => commands::reset_code(session, account, json).await,
     }
 }
