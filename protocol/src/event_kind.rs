@@ -45,10 +45,25 @@ pub enum EventKind {
     /// On `ops:<run>`: a load test's progress.
     #[serde(rename = "loadtest.progress")]
     LoadtestProgress,
+    /// On `street:<id>` and `home:<community>`: a place was created under them (`PlaceInfo`).
+    #[serde(rename = "place.created")]
+    PlaceCreated,
+    /// A place's names or attributes changed (`PlaceInfo`).
+    #[serde(rename = "place.updated")]
+    PlaceUpdated,
+    /// A place moved under another parent (`PlaceInfo`), on the old and new channels.
+    #[serde(rename = "place.moved")]
+    PlaceMoved,
+    /// A place was archived (`PlaceInfo`).
+    #[serde(rename = "place.archived")]
+    PlaceArchived,
+    /// An archived place was restored (`PlaceInfo`).
+    #[serde(rename = "place.restored")]
+    PlaceRestored,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 18] = [
         EventKind::Message,
         EventKind::IssueUpdated,
         EventKind::IssueSummary,
@@ -62,6 +77,11 @@ impl EventKind {
         EventKind::AppraisalPublished,
         EventKind::NodeStats,
         EventKind::LoadtestProgress,
+        EventKind::PlaceCreated,
+        EventKind::PlaceUpdated,
+        EventKind::PlaceMoved,
+        EventKind::PlaceArchived,
+        EventKind::PlaceRestored,
     ];
 
     /// The kind as it is written in `event` frames.
@@ -80,6 +100,11 @@ impl EventKind {
             EventKind::AppraisalPublished => "appraisal.published",
             EventKind::NodeStats => "node.stats",
             EventKind::LoadtestProgress => "loadtest.progress",
+            EventKind::PlaceCreated => "place.created",
+            EventKind::PlaceUpdated => "place.updated",
+            EventKind::PlaceMoved => "place.moved",
+            EventKind::PlaceArchived => "place.archived",
+            EventKind::PlaceRestored => "place.restored",
         }
     }
 

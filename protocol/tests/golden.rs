@@ -965,6 +965,9 @@ fn lakeside_detail() -> PlaceDetail {
         name: name.into(),
         name_zh: name_zh.into(),
         parent_id: parent_id.map(PlaceId),
+        archived: false,
+        units: None,
+        floors: None,
     };
     PlaceDetail {
         place: place(
@@ -1007,6 +1010,9 @@ fn resident_account() -> AccountInfo {
                 name: "Lakeside Community".into(),
                 name_zh: "湖畔社区".into(),
                 parent_id: Some(PlaceId(3)),
+                archived: false,
+                units: None,
+                floors: None,
             }),
             channels: vec![HOME, STREET],
         }],
@@ -1055,6 +1061,9 @@ fn check_http_fixtures(seen: &mut BTreeSet<String>) {
                     name: "Hehe Street".into(),
                     name_zh: "和合街道".into(),
                     parent_id: None,
+                    archived: false,
+                    units: None,
+                    floors: None,
                 }),
                 channels: vec![
                     Channel::User(AccountId(7)),
@@ -1071,6 +1080,9 @@ fn check_http_fixtures(seen: &mut BTreeSet<String>) {
                     name: "Orchard Community".into(),
                     name_zh: "果园社区".into(),
                     parent_id: Some(PlaceId(3)),
+                    archived: false,
+                    units: None,
+                    floors: None,
                 }),
                 channels: vec![
                     Channel::User(AccountId(7)),
