@@ -1,16 +1,15 @@
--- no-transaction
 -- Places become managed: a compound (小区) level between community and grid, archiving instead
 -- of deleting, a building's units and floors, sibling names unique (the CSV import finds places
 -- by them), and a change counter the nodes compare to forget the place paths they cached.
 --
 -- SQLite cannot alter a CHECK, so the table is rebuilt the documented way
--- (https://www.sqlite.org/lang_altertable.html#otheralter): foreign keys off, create the new
--- table, copy, drop the old one, rename the new one, check the foreign keys, commit. The
--- pragma is ignored inside a transaction, hence `no-transaction` above and the explicit
--- BEGIN/COMMIT here. Ids are copied unchanged, so every reference (grants, issues, meetings,
--- the audit log) still points at the same place.
-PRAGMA foreign_keys = OFF;
-BEGIN IMMEDIATE;
+-- (https://www.sqlite.org/lang_altertable.html#otheralter): with foreign keys off, create the
+-- new table, copy, drop the old one, rename the new one, check the foreign keys, commit.
+-- `PRAGMA foreign_keys` is ignored inside a transaction, and sqlx-sqlite 0.8 runs every
+-- migration in one (it ignores `-- no-transaction`), so `SqlStore::connect` turns foreign
+-- keys off on the connection that migrates, before the transaction begins, and on again
+-- after. Ids are copied unchanged, so every reference (grants, issues, meetings, the audit
+-- log) still points at the same place; the check at the end fails the migration otherwise.
 
 CREATE TABLE places_new (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -46,6 +45,3 @@ INSERT INTO place_changes (id, version) VALUES (1, 0);
 CREATE TEMP TABLE places_fk_violations (n INTEGER CHECK (n = 0));
 INSERT INTO places_fk_violations SELECT COUNT(*) FROM pragma_foreign_key_check;
 DROP TABLE places_fk_violations;
-
-COMMIT;
-PRAGMA foreign_keys = ON;

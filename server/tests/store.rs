@@ -475,7 +475,7 @@ async fn grant_changes_and_disabling_are_audited_with_them(store: &dyn Store) {
         .await
         .unwrap();
     let other_street = store
-        .insert_place(PlaceKind::Street, None, "T", "街")
+        .insert_place(PlaceKind::Street, None, "T", "另一街")
         .await
         .unwrap();
     let community = store
@@ -638,3 +638,7 @@ async fn the_first_admin_is_created_once(store: &dyn Store) {
         )
     );
 }
+
+/// Managing the place tree, and migration 0008 on data written before it.
+#[path = "store/places.rs"]
+mod places;

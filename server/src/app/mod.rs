@@ -10,6 +10,7 @@ pub mod channels;
 pub mod issues;
 pub mod meetings;
 pub mod ops;
+pub mod place_admin;
 pub mod places;
 pub mod retry;
 pub mod rooms;

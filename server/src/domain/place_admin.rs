@@ -39,10 +39,6 @@ pub enum PlaceRefusal {
         "该地点下还有未归档的地点：请先归档或移走它们。Places under it are not archived: archive or move them first."
     )]
     LiveChildren,
-    #[error("该地点已归档。The place is archived already.")]
-    AlreadyArchived,
-    #[error("该地点未归档。The place is not archived.")]
-    NotArchived,
     #[error(
         "同一上级下已有同名地点：请换一个名称。A place under the same parent has that Chinese name already: choose another."
     )]
