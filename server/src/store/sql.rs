@@ -101,19 +101,29 @@ impl SqlStore {
             .cloned()
             .collect::<Vec<_>>()
             .into();
-        let mut conn = pool.acquire().await?;
-        // A migration that rebuilds a table (0008) needs foreign keys off, which SQLite
-        // ignores inside the transaction each migration runs in: off on this connection
-        // before, on again after; the migration checks the keys itself before it commits.
-        if backend == Backend::Sqlite {
-            conn.execute("PRAGMA foreign_keys = OFF").await?;
+        match backend {
+            // A migration that rebuilds a table (0008) needs foreign keys off, which SQLite
+            // ignores inside the transaction each migration runs in: the migrations run on a
+            // connection of their own that has them off from the start (the migration checks
+            // the keys itself before it commits).
+            Backend::Sqlite => {
+                let migrating = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = OFF;")
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(AnyConnectOptions::from_str(url)?)
+                    .await?;
+                let migrated = some.run(&migrating).await;
+                migrating.close().await;
+                migrated?;
+            }
+            Backend::Postgres => some.run(&pool).await?,
         }
-        let migrated = some.run(&mut *conn).await;
-        if backend == Backend::Sqlite {
-            conn.execute("PRAGMA foreign_keys = ON").await?;
-        }
-        migrated?;
-        drop(conn);
         Ok(Self {
             pool,
             backend,
