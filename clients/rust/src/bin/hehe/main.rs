@@ -15,7 +15,7 @@ mod error;
 mod follow;
 mod session;
 
-use args::{Cli, Command, IssueCommand, RoomCommand};
+use args::{Cli, Command, IssueCommand, PlacesCommand, RoomCommand};
 use clap::Parser;
 use error::CliResult;
 use follow::Follow;
@@ -115,5 +115,9 @@ async fn run(cli: Cli) -> CliResult<()> {
             commands::room_act(session, meeting, action, json).await
         }
         Command::Meetings => commands::meetings(session, json).await,
+        // ---- enrolment ----
+        Command::Places(PlacesCommand::Import { file, dry_run }) => {
+            commands::import_places(session, &file, dry_run, json).await
+        }
     }
 }
