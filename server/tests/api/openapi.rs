@@ -79,6 +79,7 @@ const FIXTURES: &[(&str, &str)] = &[
     ("issue_action", "IssueAction"),
     ("issue_detail", "IssueDetail"),
     ("issue_summary", "IssueSummary"),
+    ("import_report", "ImportReport"),
     ("loadtest_progress", "LoadtestProgress"),
     ("login_request", "LoginRequest"),
     ("message_page", "MessagePage"),
