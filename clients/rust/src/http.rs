@@ -361,10 +361,10 @@ impl HttpClient {
         let response = request.send().await.map_err(transport)?;
         let status = response.status();
         let body = response.bytes().await.map_err(transport)?;
-        if status.is_success() || status.as_u16() == 422 {
-            if let Ok(report) = serde_json::from_slice::<ImportReport>(&body) {
-                return Ok(report);
-            }
+        if (status.is_success() || status.as_u16() == 422)
+            && let Ok(report) = serde_json::from_slice::<ImportReport>(&body)
+        {
+            return Ok(report);
         }
         if status.is_success() {
             return Err(ClientError::Decode(format!(

@@ -328,7 +328,14 @@ mod tests {
         let chief = actor(Role::StreetChief);
         let admin = actor(Role::Admin);
         let b = building(1, 10, 100, 1000);
-        let cases: [(&str, &Actor, PlacePath, PlacePath, Result<(), PlaceRefusal>); 9] = [
+        type Case<'a> = (
+            &'a str,
+            &'a Actor,
+            PlacePath,
+            PlacePath,
+            Result<(), PlaceRefusal>,
+        );
+        let cases: [Case; 9] = [
             (
                 "official, building to own other grid",
                 &official,

@@ -406,7 +406,7 @@ impl SqlStore {
         parent: Option<PlaceId>,
         name_zh: &str,
     ) -> StoreResult<Option<PlaceInfo>> {
-        named(&mut **tx, parent, name_zh).await
+        named(tx, parent, name_zh).await
     }
 }
 

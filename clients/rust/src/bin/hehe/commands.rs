@@ -535,29 +535,6 @@ pub async fn meetings(session: &mut Session, json: bool) -> CliResult<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn titles_come_from_the_first_line_and_fit() {
-        assert_eq!(
-            title_of("\n  Leak behind building 5 \nmore"),
-            "Leak behind building 5"
-        );
-        assert_eq!(title_of("Leak:\tbuilding 5"), "Leak: building 5");
-        let long = "水".repeat(200);
-        let title = title_of(&long);
-        assert_eq!(title.chars().count(), TITLE_MAX);
-        assert!(title.ends_with('…'));
-    }
-
-    #[test]
-    fn request_ids_are_valid_and_fresh() {
-        assert_ne!(request_id(), request_id());
-    }
-}
-
 // ---- enrolment ----
 
 /// `hehe places import FILE [--dry-run]`: the report, then exit 1 when lines were refused
@@ -609,5 +586,28 @@ pub async fn import_places(
             "{} lines refused: nothing imported",
             report.refused.len()
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_come_from_the_first_line_and_fit() {
+        assert_eq!(
+            title_of("\n  Leak behind building 5 \nmore"),
+            "Leak behind building 5"
+        );
+        assert_eq!(title_of("Leak:\tbuilding 5"), "Leak: building 5");
+        let long = "水".repeat(200);
+        let title = title_of(&long);
+        assert_eq!(title.chars().count(), TITLE_MAX);
+        assert!(title.ends_with('…'));
+    }
+
+    #[test]
+    fn request_ids_are_valid_and_fresh() {
+        assert_ne!(request_id(), request_id());
     }
 }
