@@ -12,6 +12,7 @@ use crate::domain::access;
 use crate::domain::place_admin::{self, PlaceRefusal};
 use crate::domain::place_import::{self, Known};
 use crate::domain::places::PlacePath;
+use crate::domain::text::Text;
 use crate::error::{AppError, AppResult};
 use crate::identity::revocation::Notice;
 use crate::live::bus::Audience;
@@ -115,14 +116,12 @@ pub async fn edit(
 ) -> AppResult<PlaceInfo> {
     let path = visible(state, who, id).await?;
     let kind = path.kind();
-    let name = match &patch.name {
-        Some(n) => Some(place_admin::names(n, "-")?.0),
-        None => None,
+    // A name given must pass the rule (a blank one is refused, not taken as absent).
+    let line = |raw: &Option<String>, field| -> Result<Option<Text>, PlaceRefusal> {
+        Ok(raw.as_deref().map(|r| Text::parse(r, field)).transpose()?)
     };
-    let name_zh = match &patch.name_zh {
-        Some(n) => Some(place_admin::names("-", n)?.1),
-        None => None,
-    };
+    let name = line(&patch.name, &place_admin::NAME)?;
+    let name_zh = line(&patch.name_zh, &place_admin::NAME_ZH)?;
     place_admin::figures(kind, patch.units.flatten(), patch.floors.flatten())?;
     let audit = audit(state, who, "place.update", Some(id), request_id).await;
     if !place_admin::may_manage(&who.actor, kind, Some(&path)) {
