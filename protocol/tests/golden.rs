@@ -13,6 +13,7 @@ use hehe_protocol::issue::{
 };
 use hehe_protocol::meeting::{NewVote, RoomAction, RoomEventInfo, RoomMode};
 use hehe_protocol::ops::{LagWindow, LatencySummary, LoadtestProgress, NodeStats};
+use hehe_protocol::places::{ImportCreated, ImportRefusal, ImportReport};
 use hehe_protocol::stats::{
     CommunityCounters, Counters, Durations, IssueStats, Satisfaction as SatisfactionCounts,
     StatsReport,
@@ -965,6 +966,9 @@ fn lakeside_detail() -> PlaceDetail {
         name: name.into(),
         name_zh: name_zh.into(),
         parent_id: parent_id.map(PlaceId),
+        archived: false,
+        units: None,
+        floors: None,
     };
     PlaceDetail {
         place: place(
@@ -1008,6 +1012,9 @@ fn resident_account() -> AccountInfo {
                 name: "Lakeside Community".into(),
                 name_zh: "湖畔社区".into(),
                 parent_id: Some(PlaceId(3)),
+                archived: false,
+                units: None,
+                floors: None,
             }),
             channels: vec![HOME, STREET],
         }],
@@ -1016,6 +1023,37 @@ fn resident_account() -> AccountInfo {
 
 /// HTTP bodies, each checked against its own type.
 fn check_http_fixtures(seen: &mut BTreeSet<String>) {
+    check(
+        seen,
+        "http/import_report",
+        ImportReport {
+            dry_run: true,
+            applied: false,
+            lines: 3,
+            created: [
+                ("compound", "金桂小区", "东湖街道/桂花社区/金桂小区"),
+                ("grid", "一网格", "东湖街道/桂花社区/金桂小区/一网格"),
+                ("building", "1栋", "东湖街道/桂花社区/金桂小区/一网格/1栋"),
+            ]
+            .into_iter()
+            .map(|(kind, name_zh, path)| ImportCreated {
+                line: 2,
+                kind: kind.into(),
+                name_zh: name_zh.into(),
+                path: path.into(),
+                id: None,
+            })
+            .collect(),
+            unchanged: 1,
+            refused: vec![ImportRefusal {
+                line: 4,
+                code: "outside_scope".into(),
+                message: "您的角色不能在此处新建网格“二网格”。Your role does not let you create \
+                          the grid \"二网格\" there."
+                    .into(),
+            }],
+        },
+    );
     check(
         seen,
         "http/login_request",
@@ -1056,6 +1094,9 @@ fn check_http_fixtures(seen: &mut BTreeSet<String>) {
                     name: "Hehe Street".into(),
                     name_zh: "和合街道".into(),
                     parent_id: None,
+                    archived: false,
+                    units: None,
+                    floors: None,
                 }),
                 channels: vec![
                     Channel::User(AccountId(7)),
@@ -1072,6 +1113,9 @@ fn check_http_fixtures(seen: &mut BTreeSet<String>) {
                     name: "Orchard Community".into(),
                     name_zh: "果园社区".into(),
                     parent_id: Some(PlaceId(3)),
+                    archived: false,
+                    units: None,
+                    floors: None,
                 }),
                 channels: vec![
                     Channel::User(AccountId(7)),

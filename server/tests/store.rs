@@ -480,7 +480,7 @@ async fn grant_changes_and_disabling_are_audited_with_them(store: &dyn Store) {
         .await
         .unwrap();
     let other_street = store
-        .insert_place(PlaceKind::Street, None, "T", "街")
+        .insert_place(PlaceKind::Street, None, "T", "另一街")
         .await
         .unwrap();
     let community = store
@@ -1097,3 +1097,6 @@ async fn sign_ups_and_residency_decisions_are_whole(store: &dyn Store) {
             .is_empty()
     );
 }
+/// Managing the place tree, and migration 0008 on data written before it.
+#[path = "store/places.rs"]
+mod places;

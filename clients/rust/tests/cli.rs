@@ -677,3 +677,79 @@ fn an_official_lists_approves_and_refuses_sign_ups_and_makes_a_reset_code() {
     bad.args(["requests", "--state", "maybe"]);
     assert_eq!(run(bad, "").status.code(), Some(1));
 }
+
+#[test]
+fn places_are_imported_from_csv_with_a_dry_run_first() {
+    let server = Server::start();
+    let root = tempfile::tempdir().expect("temporary directory");
+    let official = account(&server, root.path(), "official");
+    let file = root.path().join("places.csv");
+    std::fs::write(
+        &file,
+        "street,community,compound,grid,building,units,floors\n\
+         和合街道,滨河社区,金桂小区,金桂一网格,1栋,2,18\n\
+         和合街道,滨河社区,金桂小区,金桂一网格,2栋,,\n",
+    )
+    .expect("write the file");
+    let import = |dry_run: bool| {
+        let mut command = hehe(&server.url, &official);
+        command.args(["places", "import"]).arg(&file);
+        if dry_run {
+            command.arg("--dry-run");
+        }
+        run(command, "")
+    };
+
+    // A dry run says what it would create; nothing is.
+    let output = import(true);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("line 2: would create compound 和合街道/滨河社区/金桂小区"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("2 lines: 4 would create, 0 unchanged, 0 refused (dry run"),
+        "{stdout}"
+    );
+
+    // Imported, then imported again: nothing left to create.
+    let output = import(false);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("4 created"));
+    let mut again = hehe(&server.url, &official);
+    again.args(["--json", "places", "import"]).arg(&file);
+    let report = ok_json(again);
+    assert_eq!(report["created"].as_array().map(Vec::len), Some(0));
+    assert_eq!(report["unchanged"], 2);
+
+    // A line outside his community: refused with its code, nothing imported, exit 1.
+    std::fs::write(
+        &file,
+        "street,community,compound,grid,building\n\
+         和合街道,滨河社区,金桂小区,金桂一网格,3栋\n\
+         和合街道,果园社区,,果园一网格,1栋\n",
+    )
+    .expect("write the file");
+    let output = import(false);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("line 3: refused outside_scope:"),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("nothing imported"));
+    let mut check = hehe(&server.url, &official);
+    check.args(["places", "import", "--dry-run"]).arg(&file);
+    let output = run(check, "");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("would create building"),
+        "3栋 was not created: {}",
+        text(&output)
+    );
+
+    // No such file: a usage error.
+    let mut missing = hehe(&server.url, &official);
+    missing.args(["places", "import", "/nonexistent/places.csv"]);
+    assert_eq!(run(missing, "").status.code(), Some(1));
+}

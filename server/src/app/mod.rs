@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod issues;
 pub mod meetings;
 pub mod ops;
+pub mod place_admin;
 pub mod places;
 pub mod residency;
 pub mod retry;

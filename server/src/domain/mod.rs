@@ -12,6 +12,8 @@ pub mod geo;
 pub mod issue;
 pub mod meeting;
 pub mod phone;
+pub mod place_admin;
+pub mod place_import;
 pub mod places;
 pub mod residency;
 pub mod roles;

@@ -21,6 +21,7 @@ mod limits;
 mod logs;
 mod openapi;
 mod ops;
+mod place_admin;
 mod places;
 mod postgres;
 mod presence;

@@ -93,6 +93,24 @@ pub enum Command {
     },
     /// Make a one-time password reset code for an account; it is shown only now.
     ResetCode { account: i64 },
+    // ---- enrolment ----
+    /// The place tree: import streets, communities, compounds, grids and buildings from CSV.
+    #[command(subcommand)]
+    Places(PlacesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlacesCommand {
+    /// Import a CSV file (header street,community,compound,grid,building,units,floors; one
+    /// line per building; compound, units, floors and *_en columns optional). Prints what is
+    /// (or would be) created and every line refused; exits 1 when any line is refused, and
+    /// then nothing is imported.
+    Import {
+        file: std::path::PathBuf,
+        /// Only show what would be created and refused; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -15,7 +15,7 @@ mod error;
 mod follow;
 mod session;
 
-use args::{Cli, Command, IssueCommand, RoomCommand};
+use args::{Cli, Command, IssueCommand, PlacesCommand, RoomCommand};
 use clap::Parser;
 use error::CliResult;
 use follow::Follow;
@@ -121,5 +121,9 @@ async fn run(cli: Cli) -> CliResult<()> {
         Command::Approve { id } => commands::decide(session, id, None, json).await,
         Command::Refuse { id, reason } => commands::decide(session, id, Some(&reason), json).await,
         Command::ResetCode { account } => commands::reset_code(session, account, json).await,
+        // ---- enrolment ----
+        Command::Places(PlacesCommand::Import { file, dry_run }) => {
+            commands::import_places(session, &file, dry_run, json).await
+        }
     }
 }
