@@ -49,11 +49,17 @@ pub enum ErrorCode {
     UnsupportedVersion,
     /// The body is larger than allowed.
     PayloadTooLarge,
+    /// The invite code has expired: ask for a new invite.
+    InviteExpired,
+    /// The invite code was used already: sign in with the account it made.
+    InviteUsed,
+    /// The invite was revoked: ask for a new one.
+    InviteRevoked,
 }
 
 impl ErrorCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 23] = [
         ErrorCode::BadFrame,
         ErrorCode::UnknownFrameType,
         ErrorCode::InvalidRequest,
@@ -74,6 +80,9 @@ impl ErrorCode {
         ErrorCode::Internal,
         ErrorCode::UnsupportedVersion,
         ErrorCode::PayloadTooLarge,
+        ErrorCode::InviteExpired,
+        ErrorCode::InviteUsed,
+        ErrorCode::InviteRevoked,
     ];
 
     /// Whether the same request may succeed if sent again later, unchanged.
@@ -109,6 +118,9 @@ impl ErrorCode {
             ErrorCode::Internal => "internal",
             ErrorCode::UnsupportedVersion => "unsupported_version",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::InviteExpired => "invite_expired",
+            ErrorCode::InviteUsed => "invite_used",
+            ErrorCode::InviteRevoked => "invite_revoked",
         }
     }
 }

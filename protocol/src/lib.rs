@@ -14,6 +14,7 @@ mod ids;
 pub mod issue;
 pub mod meeting;
 pub mod ops;
+pub mod people;
 mod role;
 mod server_msg;
 pub mod stats;

@@ -10,6 +10,7 @@ mod fixtures;
 pub mod geo;
 pub mod issue;
 pub mod meeting;
+pub mod people;
 pub mod phone;
 pub mod places;
 pub mod roles;
