@@ -13,6 +13,7 @@ mod limit;
 mod meetings;
 mod openapi;
 mod ops;
+mod people;
 mod places;
 mod web;
 
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::router())
         .merge(ops::router())
         .merge(places::router())
+        .merge(people::router(state.clone()))
         .merge(web::router())
         .merge(crate::ws::router())
         // Every JSON body the API takes is small; the photo upload route sets its own limit,

@@ -1,6 +1,7 @@
 //! Who is speaking: signed tokens and password hashes, the login backoff, and the signed-out
 //! sessions every node must refuse.
 
+pub mod invite_codes;
 pub mod login_guard;
 pub mod revocation;
 pub mod tokens;

@@ -5,6 +5,7 @@ pub mod appraisals;
 pub mod identity;
 pub mod issues;
 pub mod meetings;
+pub mod people;
 mod sql;
 
 pub use sql::{Backend, SqlStore};
@@ -113,6 +114,7 @@ pub trait Store:
     + identity::IdentityStore
     + issues::IssueStore
     + meetings::MeetingStore
+    + people::PeopleStore
     + Send
     + Sync
     + 'static

@@ -274,25 +274,3 @@ pub fn username_for(phone: &Phone) -> String {
     let digits: String = phone.as_str().chars().filter(char::is_ascii_digit).collect();
     format!("p{digits}")
 }
-
-/// Which of several places of one parent a name means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pick {
-    One(PlaceId),
-    None,
-    Several,
-}
-
-/// The child of a place whose Chinese name is `name` (trimmed, exact).
-pub fn pick<'a>(children: impl IntoIterator<Item = (PlaceId, &'a str)>, name: &str) -> Pick {
-    let mut found = Pick::None;
-    for (id, name_zh) in children {
-        if name_zh.trim() == name {
-            found = match found {
-                Pick::None => Pick::One(id),
-                _ => Pick::Several,
-            };
-        }
-    }
-    found
-}

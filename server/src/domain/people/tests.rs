@@ -372,8 +372,4 @@ fn roles_places_usernames_and_picks() {
     let username = import::username_for(&phone);
     assert_eq!(username, "p8613812345678");
     assert!(crate::domain::account::username(&username).is_ok());
-    let children = [(PlaceId(1), "一网格"), (PlaceId(2), "二网格"), (PlaceId(3), "二网格")];
-    assert_eq!(import::pick(children, "一网格"), import::Pick::One(PlaceId(1)));
-    assert_eq!(import::pick(children, "二网格"), import::Pick::Several);
-    assert_eq!(import::pick(children, "三网格"), import::Pick::None);
 }

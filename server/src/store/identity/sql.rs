@@ -10,7 +10,7 @@ use sqlx::{Any, Row, Transaction};
 impl SqlStore {
     /// A write transaction; on SQLite it takes the write lock at once, so a read followed by a
     /// write cannot fail because another writer got in between.
-    async fn identity_tx(&self) -> StoreResult<Transaction<'static, Any>> {
+    pub(crate) async fn identity_tx(&self) -> StoreResult<Transaction<'static, Any>> {
         Ok(match self.backend() {
             Backend::Sqlite => self.pool().begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool().begin().await?,
@@ -18,7 +18,7 @@ impl SqlStore {
     }
 }
 
-async fn write_audit(tx: &mut Transaction<'static, Any>, e: &NewAudit) -> StoreResult<()> {
+pub(crate) async fn write_audit(tx: &mut Transaction<'static, Any>, e: &NewAudit) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO audit_log (at, actor_id, action, target, place_id, street_id, detail, \
          outcome, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
