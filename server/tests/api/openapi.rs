@@ -28,6 +28,13 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("get", "/api/audit", true),
     ("get", "/api/me", true),
     ("get", "/api/places/{id}", true),
+    ("post", "/api/invites", true),
+    ("get", "/api/invites", true),
+    ("post", "/api/invites/{id}/revoke", true),
+    ("post", "/api/invites/accept", false),
+    ("post", "/api/people/import", true),
+    ("get", "/api/places/{id}/staff", true),
+    ("get", "/api/people", true),
     ("get", "/api/channels/{channel}/messages", true),
     ("post", "/api/channels/{channel}/messages", true),
     ("get", "/api/categories", false),
@@ -336,6 +343,10 @@ async fn every_api_error_is_documented_as_an_api_error() {
         }
         for (status, response) in op["responses"].as_object().expect("responses") {
             if !status.starts_with('4') && !status.starts_with('5') {
+                continue;
+            }
+            // The bulk imports answer a refused file with their report, which names each line.
+            if status == "422" && path.ends_with("/import") {
                 continue;
             }
             let content = response["content"].as_object();
