@@ -13,9 +13,10 @@ mod args;
 mod commands;
 mod error;
 mod follow;
+mod people;
 mod session;
 
-use args::{Cli, Command, IssueCommand, RoomCommand};
+use args::{Cli, Command, IssueCommand, PeopleCommand, RoomCommand};
 use clap::Parser;
 use error::CliResult;
 use follow::Follow;
@@ -115,5 +116,10 @@ async fn run(cli: Cli) -> CliResult<()> {
             commands::room_act(session, meeting, action, json).await
         }
         Command::Meetings => commands::meetings(session, json).await,
+        Command::People(PeopleCommand::Import { file, dry_run }) => {
+            people::import(session, &file, dry_run, json).await
+        }
+        Command::Invite(args) => people::invite(session, args, json).await,
+        Command::Staff { place } => people::staff(session, place, json).await,
     }
 }
