@@ -8,9 +8,7 @@ use hehe_protocol::{AccountId, Channel, PlaceId, RequestId, Role};
 use hehe_server::app::seed::seed_demo;
 use hehe_server::domain::places::PlacePath;
 use hehe_server::store::identity::{FirstAdmin, GrantChange, NewAudit, Outcome};
-use hehe_server::store::people::{
-    AuditContext, ImportRow, NewInviteRow, NewPerson, PeopleQuery,
-};
+use hehe_server::store::people::{AuditContext, ImportRow, NewInviteRow, NewPerson, PeopleQuery};
 use hehe_server::store::{NewMessage, SqlStore, Store, StoreError};
 
 async fn sqlite() -> (SqlStore, tempfile::TempDir) {
@@ -665,7 +663,12 @@ async fn small_tree(store: &dyn Store) -> (PlaceId, PlaceId, PlaceId, PlaceId) {
     (street, community, grid, building)
 }
 
-fn invite<'a>(hash: &'a str, phone: Option<&'a str>, grid: PlaceId, by: AccountId) -> NewInviteRow<'a> {
+fn invite<'a>(
+    hash: &'a str,
+    phone: Option<&'a str>,
+    grid: PlaceId,
+    by: AccountId,
+) -> NewInviteRow<'a> {
     NewInviteRow {
         code_hash: hash,
         role: Role::GridWorker,
@@ -680,7 +683,12 @@ fn invite<'a>(hash: &'a str, phone: Option<&'a str>, grid: PlaceId, by: AccountI
     }
 }
 
-fn person<'a>(username: &'a str, phone: Option<&'a str>, role: Role, place: PlaceId) -> NewPerson<'a> {
+fn person<'a>(
+    username: &'a str,
+    phone: Option<&'a str>,
+    role: Role,
+    place: PlaceId,
+) -> NewPerson<'a> {
     NewPerson {
         username,
         display_name: "陈杰",
@@ -713,32 +721,56 @@ async fn invites_are_accepted_once_with_their_audit(store: &dyn Store) {
         .await
         .unwrap();
     let row = store.invite_by_code("h1").await.unwrap().unwrap();
-    assert_eq!((row.id, row.role, row.place), (id, Role::GridWorker, Some(grid)));
+    assert_eq!(
+        (row.id, row.role, row.place),
+        (id, Role::GridWorker, Some(grid))
+    );
     assert_eq!(row.phone.as_deref(), Some(phone));
     assert_eq!(store.invite(id).await.unwrap(), Some(row.clone()));
     assert_eq!(store.invite_by_code("h2").await.unwrap(), None);
     assert_eq!(
-        store.pending_invite_by_phone(phone, 999).await.unwrap().map(|i| i.id),
+        store
+            .pending_invite_by_phone(phone, 999)
+            .await
+            .unwrap()
+            .map(|i| i.id),
         Some(id)
     );
-    assert_eq!(store.pending_invite_by_phone(phone, 1_000).await.unwrap(), None, "expired");
+    assert_eq!(
+        store.pending_invite_by_phone(phone, 1_000).await.unwrap(),
+        None,
+        "expired"
+    );
     // A second pending invite for the same number is refused, and writes nothing.
     assert!(matches!(
-        store.create_invite(&invite("h2", Some(phone), grid, chief), &audit).await,
+        store
+            .create_invite(&invite("h2", Some(phone), grid, chief), &audit)
+            .await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(store.invites(10).await.unwrap().len(), 1);
 
-    let context = AuditContext { at: 500, street: Some(street), request_id: Some("r-9") };
+    let context = AuditContext {
+        at: 500,
+        street: Some(street),
+        request_id: Some("r-9"),
+    };
     let made = store
-        .accept_invite(id, &person("chen", Some(phone), Role::GridWorker, grid), context)
+        .accept_invite(
+            id,
+            &person("chen", Some(phone), Role::GridWorker, grid),
+            context,
+        )
         .await
         .unwrap()
         .expect("accepted");
     let account = store.account_by_phone(phone).await.unwrap().unwrap();
     assert_eq!((account.id, account.username.as_str()), (made, "chen"));
     let grants = store.grants(made).await.unwrap();
-    assert_eq!((grants[0].role, grants[0].place), (Role::GridWorker, Some(grid)));
+    assert_eq!(
+        (grants[0].role, grants[0].place),
+        (Role::GridWorker, Some(grid))
+    );
     let row = store.invite(id).await.unwrap().unwrap();
     assert_eq!((row.accepted_at, row.account), (Some(500), Some(made)));
     assert_eq!(
@@ -750,7 +782,10 @@ async fn invites_are_accepted_once_with_their_audit(store: &dyn Store) {
         "a code works once"
     );
     assert!(store.account_by_username("chen2").await.unwrap().is_none());
-    assert!(!store.revoke_invite(id, 600, &audit).await.unwrap(), "accepted already");
+    assert!(
+        !store.revoke_invite(id, 600, &audit).await.unwrap(),
+        "accepted already"
+    );
     let entries = store.audit_entries(Some(street), None, 10).await.unwrap();
     let actions: Vec<(&str, AccountId)> = entries
         .iter()
@@ -758,7 +793,11 @@ async fn invites_are_accepted_once_with_their_audit(store: &dyn Store) {
         .collect();
     assert_eq!(
         actions,
-        [("grant.add", chief), ("invite.accept", made), ("invite.create", chief)]
+        [
+            ("grant.add", chief),
+            ("invite.accept", made),
+            ("invite.create", chief)
+        ]
     );
     assert_eq!(entries[2].entry.target, format!("invite:{id}"));
 
@@ -771,7 +810,11 @@ async fn invites_are_accepted_once_with_their_audit(store: &dyn Store) {
     assert!(!store.revoke_invite(second, 601, &audit).await.unwrap());
     assert_eq!(
         store
-            .accept_invite(second, &person("late", None, Role::GridWorker, grid), context)
+            .accept_invite(
+                second,
+                &person("late", None, Role::GridWorker, grid),
+                context
+            )
             .await
             .unwrap(),
         None
@@ -783,21 +826,44 @@ async fn invites_are_accepted_once_with_their_audit(store: &dyn Store) {
         .unwrap();
     assert!(matches!(
         store
-            .accept_invite(third, &person("chen", None, Role::GridWorker, grid), context)
+            .accept_invite(
+                third,
+                &person("chen", None, Role::GridWorker, grid),
+                context
+            )
             .await,
         Err(StoreError::Conflict(_))
     ));
-    assert_eq!(store.invite(third).await.unwrap().unwrap().accepted_at, None);
+    assert_eq!(
+        store.invite(third).await.unwrap().unwrap().accepted_at,
+        None
+    );
 }
 
 async fn a_people_import_is_written_whole_or_not_at_all(store: &dyn Store) {
     let (street, community, grid, _) = small_tree(store).await;
-    assert_eq!(store.places_named(None, "东湖街道").await.unwrap(), [street]);
-    assert_eq!(store.places_named(Some(street), "桂花社区").await.unwrap(), [community]);
-    assert!(store.places_named(Some(community), "东湖街道").await.unwrap().is_empty());
+    assert_eq!(
+        store.places_named(None, "东湖街道").await.unwrap(),
+        [street]
+    );
+    assert_eq!(
+        store.places_named(Some(street), "桂花社区").await.unwrap(),
+        [community]
+    );
+    assert!(
+        store
+            .places_named(Some(community), "东湖街道")
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let admin = store.insert_account("admin", "管理员", "h").await.unwrap();
     let before = store.account_count().await.unwrap();
-    let context = AuditContext { at: 100, street: None, request_id: None };
+    let context = AuditContext {
+        at: 100,
+        street: None,
+        request_id: None,
+    };
     let rows = |second_phone: &'static str| {
         vec![
             ImportRow::Resident(
@@ -818,19 +884,35 @@ async fn a_people_import_is_written_whole_or_not_at_all(store: &dyn Store) {
     };
     // The number of the second row is the first's: the whole file is refused.
     assert!(matches!(
-        store.import_people(&rows("+8613800000001"), admin, context).await,
+        store
+            .import_people(&rows("+8613800000001"), admin, context)
+            .await,
         Err(StoreError::Conflict(_))
     ));
-    assert_eq!(store.account_count().await.unwrap(), before, "nothing half-written");
+    assert_eq!(
+        store.account_count().await.unwrap(),
+        before,
+        "nothing half-written"
+    );
     assert!(store.invites(10).await.unwrap().is_empty());
 
-    let made = store.import_people(&rows("+8613800000002"), admin, context).await.unwrap();
+    let made = store
+        .import_people(&rows("+8613800000002"), admin, context)
+        .await
+        .unwrap();
     assert_eq!(made.len(), 2);
-    let resident = store.account_by_phone("+8613800000001").await.unwrap().unwrap();
+    let resident = store
+        .account_by_phone("+8613800000001")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(resident.id.0, made[0]);
     assert_eq!(resident.password_hash, "!unset");
     assert_eq!(resident.romanised_name.as_deref(), Some("Wang Fang"));
-    assert_eq!(store.invite(made[1]).await.unwrap().unwrap().role, Role::GridWorker);
+    assert_eq!(
+        store.invite(made[1]).await.unwrap().unwrap().role,
+        Role::GridWorker
+    );
     let actions: Vec<String> = store
         .audit_entries(None, None, 10)
         .await
@@ -842,30 +924,72 @@ async fn a_people_import_is_written_whole_or_not_at_all(store: &dyn Store) {
 
     // The directory's reads: staff grants of enabled accounts, open issues per assignee.
     let worker = store.insert_account("worker", "陈杰", "h").await.unwrap();
-    store.insert_grant(worker, Role::GridWorker, Some(grid)).await.unwrap();
+    store
+        .insert_grant(worker, Role::GridWorker, Some(grid))
+        .await
+        .unwrap();
     let staff = store.staff_grants().await.unwrap();
     assert_eq!(staff.len(), 1);
-    assert_eq!((staff[0].account, staff[0].role, staff[0].place), (worker, Role::GridWorker, grid));
+    assert_eq!(
+        (staff[0].account, staff[0].role, staff[0].place),
+        (worker, Role::GridWorker, grid)
+    );
     assert!(store.open_issue_counts().await.unwrap().is_empty());
 
     // The search: by part of a name, a number, a role; newest first, paged by id.
-    let query = |text, phone, role| PeopleQuery { text, phone, role, before: None, limit: 10 };
-    let ids = |rows: Vec<hehe_server::store::AccountRow>| rows.into_iter().map(|r| r.id).collect::<Vec<_>>();
-    assert_eq!(ids(store.find_people(query(Some("wang f"), None, None)).await.unwrap()), [resident.id]);
-    assert_eq!(ids(store.find_people(query(Some("陈"), None, None)).await.unwrap()), [worker]);
-    assert_eq!(ids(store.find_people(query(Some("%"), None, None)).await.unwrap()), Vec::<AccountId>::new());
+    let query = |text, phone, role| PeopleQuery {
+        text,
+        phone,
+        role,
+        before: None,
+        limit: 10,
+    };
+    let ids = |rows: Vec<hehe_server::store::AccountRow>| {
+        rows.into_iter().map(|r| r.id).collect::<Vec<_>>()
+    };
     assert_eq!(
-        ids(store.find_people(query(None, Some("+8613800000001"), None)).await.unwrap()),
+        ids(store
+            .find_people(query(Some("wang f"), None, None))
+            .await
+            .unwrap()),
         [resident.id]
     );
     assert_eq!(
-        ids(store.find_people(query(None, None, Some(Role::GridWorker))).await.unwrap()),
+        ids(store
+            .find_people(query(Some("陈"), None, None))
+            .await
+            .unwrap()),
+        [worker]
+    );
+    assert_eq!(
+        ids(store
+            .find_people(query(Some("%"), None, None))
+            .await
+            .unwrap()),
+        Vec::<AccountId>::new()
+    );
+    assert_eq!(
+        ids(store
+            .find_people(query(None, Some("+8613800000001"), None))
+            .await
+            .unwrap()),
+        [resident.id]
+    );
+    assert_eq!(
+        ids(store
+            .find_people(query(None, None, Some(Role::GridWorker)))
+            .await
+            .unwrap()),
         [worker]
     );
     let all = ids(store.find_people(query(None, None, None)).await.unwrap());
     assert_eq!(all, [worker, resident.id, admin]);
     let page = store
-        .find_people(PeopleQuery { before: Some(worker.0), limit: 1, ..query(None, None, None) })
+        .find_people(PeopleQuery {
+            before: Some(worker.0),
+            limit: 1,
+            ..query(None, None, None)
+        })
         .await
         .unwrap();
     assert_eq!(ids(page), [resident.id]);

@@ -550,8 +550,14 @@ fn an_official_imports_people_invites_staff_and_reads_the_directory() {
     let output = run(dry, "");
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let said = String::from_utf8_lossy(&output.stdout);
-    assert!(said.contains("line 2: would create account 王小明 as resident"), "{said}");
-    assert!(said.contains("line 3: would create invite 赵网格 as grid_worker"), "{said}");
+    assert!(
+        said.contains("line 2: would create account 王小明 as resident"),
+        "{said}"
+    );
+    assert!(
+        said.contains("line 3: would create invite 赵网格 as grid_worker"),
+        "{said}"
+    );
     assert!(said.contains("dry run, nothing written"), "{said}");
 
     let mut apply = hehe(&server.url, &official);
@@ -562,12 +568,21 @@ fn an_official_imports_people_invites_staff_and_reads_the_directory() {
     let mut again = hehe(&server.url, &official);
     again.args(["--json", "people", "import", path]);
     let report = ok_json(again);
-    assert_eq!((report["created"].as_array().map(Vec::len), report["unchanged"].as_u64()), (Some(0), Some(2)));
+    assert_eq!(
+        (
+            report["created"].as_array().map(Vec::len),
+            report["unchanged"].as_u64()
+        ),
+        (Some(0), Some(2))
+    );
 
     // A refused line: printed with its code, exit 1, nothing written.
     let bad = root.path().join("bad.csv");
-    std::fs::write(&bad, "name,phone,place,role\n某人,13800000009,和合街道/没有的社区,resident\n")
-        .expect("write the file");
+    std::fs::write(
+        &bad,
+        "name,phone,place,role\n某人,13800000009,和合街道/没有的社区,resident\n",
+    )
+    .expect("write the file");
     let mut refused = hehe(&server.url, &official);
     refused.args(["people", "import", bad.to_str().expect("a UTF-8 path")]);
     let output = run(refused, "");
@@ -577,7 +592,17 @@ fn an_official_imports_people_invites_staff_and_reads_the_directory() {
 
     // An invite prints its code and link once.
     let mut invite = hehe(&server.url, &official);
-    invite.args(["invite", "--role", "grid_worker", "--place", "3", "--name", "新人", "--phone", "13900000001"]);
+    invite.args([
+        "invite",
+        "--role",
+        "grid_worker",
+        "--place",
+        "3",
+        "--name",
+        "新人",
+        "--phone",
+        "13900000001",
+    ]);
     let output = run(invite, "");
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let said = String::from_utf8_lossy(&output.stdout);
@@ -586,10 +611,21 @@ fn an_official_imports_people_invites_staff_and_reads_the_directory() {
         .find_map(|l| l.strip_prefix("code: "))
         .expect("the code is printed");
     assert_eq!(code.len(), 32);
-    assert!(said.contains(&format!("link: {}/#/invite/{code}", server.url)), "{said}");
+    assert!(
+        said.contains(&format!("link: {}/#/invite/{code}", server.url)),
+        "{said}"
+    );
     // Above the official's role: refused by the server, exit 2.
     let mut above = hehe(&server.url, &official);
-    above.args(["invite", "--role", "street_chief", "--place", "1", "--name", "街长"]);
+    above.args([
+        "invite",
+        "--role",
+        "street_chief",
+        "--place",
+        "1",
+        "--name",
+        "街长",
+    ]);
     let output = run(above, "");
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     assert!(String::from_utf8_lossy(&output.stderr).contains("forbidden"));
@@ -600,7 +636,10 @@ fn an_official_imports_people_invites_staff_and_reads_the_directory() {
     let output = run(staff, "");
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let said = String::from_utf8_lossy(&output.stdout);
-    assert!(said.contains("  0 open") && said.contains("Chen Jie 陈杰  grid_worker"), "{said}");
+    assert!(
+        said.contains("  0 open") && said.contains("Chen Jie 陈杰  grid_worker"),
+        "{said}"
+    );
     let resident = account(&server, root.path(), "resident");
     let mut staff = hehe(&server.url, &resident);
     staff.args(["staff", "3"]);

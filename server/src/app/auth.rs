@@ -9,13 +9,13 @@ use crate::app::channels::{Identity, account_info, identity};
 use crate::app::sessions::announce;
 use crate::app::state::AppState;
 use crate::clock::unix_ms;
+use crate::domain::phone::Phone;
 use crate::error::{AppError, AppResult};
 use crate::identity::revocation::Notice;
 use crate::identity::tokens::{Claims, TokenError, TokenKind, new_session_id, verify_password};
 use crate::store::identity::{NewAudit, Outcome};
-use crate::domain::phone::Phone;
-use hehe_protocol::{AccountId, ErrorCode};
 use hehe_protocol::http::{LoginRequest, TokenResponse};
+use hehe_protocol::{AccountId, ErrorCode};
 
 /// Checks a username (or a phone number, in any spelling `Phone::parse` reads) and password
 /// and opens a session. A wrong password and an unknown or disabled account get the same
@@ -43,7 +43,9 @@ pub async fn login(state: &AppState, req: LoginRequest) -> AppResult<TokenRespon
     };
     // An account with no usable password yet (an imported resident) costs the same work as
     // a wrong one: the answer's time does not tell that the number is enrolled.
-    let usable = account.as_ref().is_some_and(|a| a.password_hash.starts_with('$'));
+    let usable = account
+        .as_ref()
+        .is_some_and(|a| a.password_hash.starts_with('$'));
     let hash = match &account {
         Some(a) if usable => a.password_hash.clone(),
         _ => state.decoy_hash.to_string(),

@@ -5,8 +5,8 @@
 
 use crate::app::channels::Identity;
 use crate::app::state::AppState;
-use crate::domain::account;
 use crate::domain::access;
+use crate::domain::account;
 use crate::domain::people::{self, InviteRefusal};
 use crate::domain::phone::Phone;
 use crate::domain::places::PlacePath;
@@ -34,9 +34,15 @@ pub async fn create(
         Some(p) => Some(place_path(state, p).await?),
         None => None,
     };
-    let mut audit =
-        crate::app::audit::entry(state, who, "invite.create", String::new(), new.place, request_id)
-            .await;
+    let mut audit = crate::app::audit::entry(
+        state,
+        who,
+        "invite.create",
+        String::new(),
+        new.place,
+        request_id,
+    )
+    .await;
     audit.detail = Some(new.role.as_str().to_owned());
     if let Err(why) = people::may_invite(&who.actor, new.role, path.as_ref()) {
         if why == InviteRefusal::NotAllowed {
@@ -220,7 +226,12 @@ pub async fn accept(
         .await?
         .ok_or_else(unknown_code)?;
     let now = state.now();
-    spent(people::invite_state(row.accepted_at, row.revoked_at, row.expires_at, now))?;
+    spent(people::invite_state(
+        row.accepted_at,
+        row.revoked_at,
+        row.expires_at,
+        now,
+    ))?;
     if state.store.account_by_username(&username).await?.is_some() {
         return Err(username_taken());
     }
@@ -254,7 +265,12 @@ pub async fn accept(
         Ok(None) => {
             // Spent between the check above and the write: say how.
             let again = state.store.invite(row.id).await?.unwrap_or(row);
-            spent(people::invite_state(again.accepted_at, again.revoked_at, again.expires_at, now))?;
+            spent(people::invite_state(
+                again.accepted_at,
+                again.revoked_at,
+                again.expires_at,
+                now,
+            ))?;
             return Err(AppError::new(ErrorCode::InviteUsed, used_message()));
         }
         Err(StoreError::Conflict(_)) => {
@@ -319,7 +335,11 @@ fn phone_taken() -> AppError {
 
 /// Refuses a number enrolled or invited already.
 async fn phone_free(state: &AppState, phone: &Phone, now: i64) -> AppResult<()> {
-    let enrolled = state.store.account_by_phone(phone.as_str()).await?.is_some();
+    let enrolled = state
+        .store
+        .account_by_phone(phone.as_str())
+        .await?
+        .is_some();
     let invited = state
         .store
         .pending_invite_by_phone(phone.as_str(), now)
@@ -370,10 +390,7 @@ async fn info(state: &AppState, row: &InviteRow, now: i64) -> AppResult<InviteIn
         role: row.role,
         place,
         display_name: row.display_name.clone(),
-        phone_masked: row
-            .phone
-            .clone()
-            .map(|p| Phone::from_stored(p).masked()),
+        phone_masked: row.phone.clone().map(|p| Phone::from_stored(p).masked()),
         email: row.email.clone(),
         invited_by: row.invited_by,
         created_at: row.created_at,

@@ -189,7 +189,11 @@ async fn write(
         street: None,
         request_id: request_id.map(RequestId::as_str),
     };
-    let made = match state.store.import_people(&rows, who.actor.id, context).await {
+    let made = match state
+        .store
+        .import_people(&rows, who.actor.id, context)
+        .await
+    {
         Ok(made) => made,
         Err(StoreError::Conflict(_)) => {
             return Err(AppError::new(
@@ -300,9 +304,13 @@ impl Resolver {
                 }
             }
         };
-        Ok(state.store.place_path(id).await?.ok_or(LineRefusal::UnknownPlace {
-            name: format!("#{}", id.0),
-        }))
+        Ok(state
+            .store
+            .place_path(id)
+            .await?
+            .ok_or(LineRefusal::UnknownPlace {
+                name: format!("#{}", id.0),
+            }))
     }
 }
 
@@ -320,7 +328,11 @@ async fn walk(state: &AppState, names: &[String]) -> AppResult<Result<PlaceId, L
 }
 
 /// The staff who may take an issue at `place`, fewest open issues first, then by name.
-pub async fn staff(state: &AppState, who: &Identity, place: PlaceId) -> AppResult<Vec<StaffMember>> {
+pub async fn staff(
+    state: &AppState,
+    who: &Identity,
+    place: PlaceId,
+) -> AppResult<Vec<StaffMember>> {
     let not_found = || AppError::not_found("place");
     let here = state.store.place_path(place).await?.ok_or_else(not_found)?;
     if !access::can_see_place(&who.actor, &here) {
@@ -345,7 +357,8 @@ pub async fn staff(state: &AppState, who: &Identity, place: PlaceId) -> AppResul
             chosen.insert(row.account, row);
         }
     }
-    let load: HashMap<AccountId, u32> = state.store.open_issue_counts().await?.into_iter().collect();
+    let load: HashMap<AccountId, u32> =
+        state.store.open_issue_counts().await?.into_iter().collect();
     let mut out = Vec::with_capacity(chosen.len());
     for (account, row) in chosen {
         let Some(place) = state.store.place(row.place).await? else {
@@ -361,7 +374,11 @@ pub async fn staff(state: &AppState, who: &Identity, place: PlaceId) -> AppResul
         });
     }
     out.sort_by(|a, b| {
-        (a.open_issues, &a.display_name, a.account).cmp(&(b.open_issues, &b.display_name, b.account))
+        (a.open_issues, &a.display_name, a.account).cmp(&(
+            b.open_issues,
+            &b.display_name,
+            b.account,
+        ))
     });
     Ok(out)
 }
@@ -451,7 +468,11 @@ pub async fn search(state: &AppState, who: &Identity, s: Search) -> AppResult<Ve
                 romanised_name: row.romanised_name,
                 phone: row.phone.map(|p| {
                     let phone = Phone::from_stored(p);
-                    if full { phone.to_string() } else { phone.masked() }
+                    if full {
+                        phone.to_string()
+                    } else {
+                        phone.masked()
+                    }
                 }),
                 email: row.email,
                 disabled: row.disabled,

@@ -148,7 +148,9 @@ pub fn sees_full_phone(actor: &Actor, person: AccountId, places: &[PlacePath]) -
     actor.id == person
         || actor.has_role(Role::Admin)
         || actor.grants.iter().any(|g| {
-            takes_issues(g.role) && g.scope.is_some_and(|s| places.iter().any(|p| s.contains(p)))
+            takes_issues(g.role)
+                && g.scope
+                    .is_some_and(|s| places.iter().any(|p| s.contains(p)))
         })
 }
 
@@ -191,7 +193,5 @@ pub fn email(raw: &str) -> Result<String, EmailError> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "这不是有效的电子邮箱地址，请检查后重填。This is not a valid email address: check it."
-)]
+#[error("这不是有效的电子邮箱地址，请检查后重填。This is not a valid email address: check it.")]
 pub struct EmailError;

@@ -96,7 +96,11 @@ mod tests {
             "+8613812345678",
             " 13812345678 ",
         ] {
-            assert_eq!(Phone::parse(raw).unwrap().as_str(), "+8613812345678", "{raw}");
+            assert_eq!(
+                Phone::parse(raw).unwrap().as_str(),
+                "+8613812345678",
+                "{raw}"
+            );
         }
     }
 

@@ -1999,11 +1999,31 @@ fn check_people(fx: &Fx, who: usize, v: &Value) -> Result<(), String> {
 /// refused as outside what the caller may enrol (or the caller may not import at all).
 fn people_import_cells() -> Vec<(&'static str, &'static str, &'static str)> {
     vec![
-        ("a resident of the own community", "和合街道/滨河社区", "UFFFAAFA"),
-        ("a resident of the other community", "和合街道/果园社区", "UFFFFAFA"),
-        ("a resident of another street", "湖畔街道/湖畔社区", "UFFFFFFA"),
-        ("a worker of the own community", "和合街道/滨河社区/滨河社区第1网格", "UFFFAAFA"),
-        ("an official of the own community", "和合街道/滨河社区", "UFFFFAFA"),
+        (
+            "a resident of the own community",
+            "和合街道/滨河社区",
+            "UFFFAAFA",
+        ),
+        (
+            "a resident of the other community",
+            "和合街道/果园社区",
+            "UFFFFAFA",
+        ),
+        (
+            "a resident of another street",
+            "湖畔街道/湖畔社区",
+            "UFFFFFFA",
+        ),
+        (
+            "a worker of the own community",
+            "和合街道/滨河社区/滨河社区第1网格",
+            "UFFFAAFA",
+        ),
+        (
+            "an official of the own community",
+            "和合街道/滨河社区",
+            "UFFFFAFA",
+        ),
         ("a chief of the own street", "和合街道", "UFFFFFFA"),
     ]
 }
@@ -2021,16 +2041,32 @@ async fn people_enrolment_matrix() {
     let mut failures = Vec::new();
     let mut cells = 0;
     for row in people_rows(&w.fx, invites) {
-        let Op::Http { method, path, body, fresh } = &row.op else { unreachable!("HTTP rows only") };
+        let Op::Http {
+            method,
+            path,
+            body,
+            fresh,
+        } = &row.op
+        else {
+            unreachable!("HTTP rows only")
+        };
         for (who, expected) in row.expect.chars().enumerate() {
             cells += 1;
             let (got, value) = run_http(&w, who, method, path, body, *fresh).await;
-            let mut wrong = (!matches(expected, got)).then(|| format!("expected {expected}, got {got}: {value}"));
-            if wrong.is_none() && got == 'A' && let Some(check) = row.check && let Err(why) = check(&w.fx, who, &value) {
+            let mut wrong = (!matches(expected, got))
+                .then(|| format!("expected {expected}, got {got}: {value}"));
+            if wrong.is_none()
+                && got == 'A'
+                && let Some(check) = row.check
+                && let Err(why) = check(&w.fx, who, &value)
+            {
                 wrong = Some(why);
             }
             if let Some(why) = wrong {
-                failures.push(format!("{} [{}] as {}: {why}", row.route, row.scope, WHO[who]));
+                failures.push(format!(
+                    "{} [{}] as {}: {why}",
+                    row.route, row.scope, WHO[who]
+                ));
             }
         }
     }
@@ -2041,12 +2077,18 @@ async fn people_enrolment_matrix() {
         _ => "street_chief",
     };
     for (n, (scope, place, expect)) in people_import_cells().into_iter().enumerate() {
-        let file = format!("name,phone,place,role\n受邀者,1380000{n:04},{place},{}\n", role_of(scope));
+        let file = format!(
+            "name,phone,place,role\n受邀者,1380000{n:04},{place},{}\n",
+            role_of(scope)
+        );
         for (who, expected) in expect.chars().enumerate() {
             cells += 1;
             let mut req = w
                 .web
-                .post(format!("{}/api/people/import?dry_run=true", w.app.http.base_url()))
+                .post(format!(
+                    "{}/api/people/import?dry_run=true",
+                    w.app.http.base_url()
+                ))
                 .body(file.clone());
             if who != ANON {
                 req = req.bearer_auth(&w.tokens[who]);
@@ -2066,5 +2108,10 @@ async fn people_enrolment_matrix() {
         }
     }
     assert!(cells > 200, "the matrix shrank to {cells} cells");
-    assert!(failures.is_empty(), "{} of {cells} cells broke the policy:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {cells} cells broke the policy:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -55,13 +55,19 @@ async fn an_invite_is_accepted_signed_in_and_found_in_the_staff_directory_with_i
     let grid = app.demo.grids[0];
     let created = app
         .http
-        .create_invite(&official, &invite(Role::GridWorker, grid, Some("139 0000 1111")))
+        .create_invite(
+            &official,
+            &invite(Role::GridWorker, grid, Some("139 0000 1111")),
+        )
         .await
         .unwrap();
     assert_eq!(created.code.len(), 32);
     assert_eq!(created.link, format!("/#/invite/{}", created.code));
     let info = &created.invite;
-    assert_eq!((info.role, info.state), (Role::GridWorker, InviteState::Pending));
+    assert_eq!(
+        (info.role, info.state),
+        (Role::GridWorker, InviteState::Pending)
+    );
     assert_eq!(info.place.as_ref().map(|p| p.id), Some(grid));
     assert_eq!(info.phone_masked.as_deref(), Some("+86139****1111"));
     assert!(info.expires_at - info.created_at >= 7 * 24 * 3600 * 1000 - 1000);
@@ -77,10 +83,17 @@ async fn an_invite_is_accepted_signed_in_and_found_in_the_staff_directory_with_i
         .unwrap();
     assert_eq!(pending.len(), 1);
     let lead = app.login("lead").await.access_token;
-    assert_eq!(refused(app.http.invites(&lead, None, None).await).0, ErrorCode::Forbidden);
+    assert_eq!(
+        refused(app.http.invites(&lead, None, None).await).0,
+        ErrorCode::Forbidden
+    );
 
     // Accepting signs the person in with the invite's role; the code works once.
-    let tokens = app.http.accept_invite(&accept(&created.code, "Xin.Worker")).await.unwrap();
+    let tokens = app
+        .http
+        .accept_invite(&accept(&created.code, "Xin.Worker"))
+        .await
+        .unwrap();
     assert_eq!(tokens.account.username, "xin.worker");
     assert_eq!(tokens.account.display_name, "新同事");
     assert_eq!(tokens.account.grants.len(), 1);
@@ -88,10 +101,18 @@ async fn an_invite_is_accepted_signed_in_and_found_in_the_staff_directory_with_i
     let me = app.http.me(&tokens.access_token).await.unwrap();
     assert_eq!(me.id, tokens.account.id);
     assert_eq!(
-        refused(app.http.accept_invite(&accept(&created.code, "someone.else")).await),
+        refused(
+            app.http
+                .accept_invite(&accept(&created.code, "someone.else"))
+                .await
+        ),
         (ErrorCode::InviteUsed, 410)
     );
-    let listed = app.http.invites(&official, None, Some(InviteState::Accepted)).await.unwrap();
+    let listed = app
+        .http
+        .invites(&official, None, Some(InviteState::Accepted))
+        .await
+        .unwrap();
     assert_eq!(listed.len(), 1);
 
     // Signing in by the number, in any spelling.
@@ -125,7 +146,10 @@ async fn an_invite_is_accepted_signed_in_and_found_in_the_staff_directory_with_i
         .await
         .unwrap();
     let worker = app.demo.account("worker");
-    for action in [IssueAction::Accept, IssueAction::Dispatch { assignee: worker }] {
+    for action in [
+        IssueAction::Accept,
+        IssueAction::Dispatch { assignee: worker },
+    ] {
         app.http
             .issue_action(&official, issue.id, &request_id(), &action)
             .await
@@ -149,7 +173,10 @@ async fn an_invite_is_accepted_signed_in_and_found_in_the_staff_directory_with_i
     assert_eq!(staff[2].place.id, grid);
     // Staff of the place read it; a resident does not; Lakeside is another street.
     app.http.staff(&tokens.access_token, grid).await.unwrap();
-    assert_eq!(refused(app.http.staff(&resident, grid).await).0, ErrorCode::Forbidden);
+    assert_eq!(
+        refused(app.http.staff(&resident, grid).await).0,
+        ErrorCode::Forbidden
+    );
     assert_eq!(
         refused(app.http.staff(&official, app.demo.other_community).await).0,
         ErrorCode::NotFound
@@ -180,7 +207,11 @@ async fn spent_and_refused_invites_say_why() {
         .unwrap();
     assert_eq!(expired.invite.state, InviteState::Expired);
     assert_eq!(
-        refused(app.http.accept_invite(&accept(&expired.code, "late.comer")).await),
+        refused(
+            app.http
+                .accept_invite(&accept(&expired.code, "late.comer"))
+                .await
+        ),
         (ErrorCode::InviteExpired, 410)
     );
     assert_eq!(
@@ -199,10 +230,18 @@ async fn spent_and_refused_invites_say_why() {
         .create_invite(&official, &invite(Role::BuildingLead, d.buildings[1], None))
         .await
         .unwrap();
-    let after = app.http.revoke_invite(&chief, revoked.invite.id).await.unwrap();
+    let after = app
+        .http
+        .revoke_invite(&chief, revoked.invite.id)
+        .await
+        .unwrap();
     assert_eq!(after.state, InviteState::Revoked);
     assert_eq!(
-        refused(app.http.accept_invite(&accept(&revoked.code, "too.late")).await),
+        refused(
+            app.http
+                .accept_invite(&accept(&revoked.code, "too.late"))
+                .await
+        ),
         (ErrorCode::InviteRevoked, 410)
     );
     assert_eq!(
@@ -211,15 +250,43 @@ async fn spent_and_refused_invites_say_why() {
     );
     // Nobody invites above or beside his own role, or outside his place.
     let cases = [
-        (&official, Role::CommunityOfficial, d.communities[0], ErrorCode::Forbidden),
-        (&official, Role::GridWorker, d.grids[2], ErrorCode::Forbidden),
-        (&worker, Role::Resident, d.communities[0], ErrorCode::Forbidden),
+        (
+            &official,
+            Role::CommunityOfficial,
+            d.communities[0],
+            ErrorCode::Forbidden,
+        ),
+        (
+            &official,
+            Role::GridWorker,
+            d.grids[2],
+            ErrorCode::Forbidden,
+        ),
+        (
+            &worker,
+            Role::Resident,
+            d.communities[0],
+            ErrorCode::Forbidden,
+        ),
         (&chief, Role::StreetChief, d.street, ErrorCode::Forbidden),
-        (&chief, Role::Resident, d.other_community, ErrorCode::Forbidden),
-        (&official, Role::GridWorker, d.buildings[0], ErrorCode::InvalidRequest),
+        (
+            &chief,
+            Role::Resident,
+            d.other_community,
+            ErrorCode::Forbidden,
+        ),
+        (
+            &official,
+            Role::GridWorker,
+            d.buildings[0],
+            ErrorCode::InvalidRequest,
+        ),
     ];
     for (token, role, place, code) in cases {
-        let got = app.http.create_invite(token, &invite(role, place, None)).await;
+        let got = app
+            .http
+            .create_invite(token, &invite(role, place, None))
+            .await;
         assert_eq!(refused(got).0, code, "{role} at {place}");
     }
     // An official cannot revoke what he could not have made.
@@ -235,20 +302,37 @@ async fn spent_and_refused_invites_say_why() {
     // Bad input: a number twice, a nonsense number, an unknown code, a bad username.
     let first = invite(Role::GridWorker, d.grids[0], Some("13700000001"));
     app.http.create_invite(&official, &first).await.unwrap();
-    assert_eq!(refused(app.http.create_invite(&official, &first).await).0, ErrorCode::Conflict);
+    assert_eq!(
+        refused(app.http.create_invite(&official, &first).await).0,
+        ErrorCode::Conflict
+    );
     let nonsense = invite(Role::GridWorker, d.grids[0], Some("12345"));
     let (code, _) = refused(app.http.create_invite(&official, &nonsense).await);
     assert_eq!(code, ErrorCode::InvalidRequest);
     assert_eq!(
-        refused(app.http.accept_invite(&accept("no-such-code", "whoever")).await),
+        refused(
+            app.http
+                .accept_invite(&accept("no-such-code", "whoever"))
+                .await
+        ),
         (ErrorCode::NotFound, 404)
     );
-    let (code, _) = refused(app.http.accept_invite(&accept(&by_chief.code, "王芳")).await);
+    let (code, _) = refused(
+        app.http
+            .accept_invite(&accept(&by_chief.code, "王芳"))
+            .await,
+    );
     assert_eq!(code, ErrorCode::InvalidRequest);
-    let taken = app.http.accept_invite(&accept(&by_chief.code, "resident")).await;
+    let taken = app
+        .http
+        .accept_invite(&accept(&by_chief.code, "resident"))
+        .await;
     assert_eq!(refused(taken).0, ErrorCode::Conflict);
     // The refusals left the invite usable.
-    app.http.accept_invite(&accept(&by_chief.code, "li.na")).await.unwrap();
+    app.http
+        .accept_invite(&accept(&by_chief.code, "li.na"))
+        .await
+        .unwrap();
 }
 
 fn people_file(lines: &[&str]) -> String {
@@ -272,7 +356,11 @@ async fn a_people_file_is_checked_applied_and_applied_again_unchanged() {
         &format!("李小红,13800000002,#{},居民,", d.buildings[1]),
         "赵网格,13800000003,和合街道/滨河社区/滨河社区第2网格,grid_worker,",
     ]);
-    let dry = app.http.import_people(&official, file.clone(), true).await.unwrap();
+    let dry = app
+        .http
+        .import_people(&official, file.clone(), true)
+        .await
+        .unwrap();
     assert!(dry.dry_run && !dry.applied, "{dry:?}");
     assert_eq!((dry.lines, dry.unchanged), (3, 0));
     assert!(dry.refused.is_empty(), "{:?}", dry.refused);
@@ -293,18 +381,39 @@ async fn a_people_file_is_checked_applied_and_applied_again_unchanged() {
         q: Some(q.into()),
         ..PeopleFilter::default()
     };
-    assert!(app.http.people(&official, &search("13800000001")).await.unwrap().is_empty());
+    assert!(
+        app.http
+            .people(&official, &search("13800000001"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
-    let applied = app.http.import_people(&official, file.clone(), false).await.unwrap();
+    let applied = app
+        .http
+        .import_people(&official, file.clone(), false)
+        .await
+        .unwrap();
     assert!(applied.applied && !applied.dry_run);
     assert_eq!(applied.created.len(), 3);
-    assert!(!serde_json::to_string(&applied).unwrap().contains("invite/"), "no codes");
-    let found = app.http.people(&official, &search("13800000001")).await.unwrap();
+    assert!(
+        !serde_json::to_string(&applied).unwrap().contains("invite/"),
+        "no codes"
+    );
+    let found = app
+        .http
+        .people(&official, &search("13800000001"))
+        .await
+        .unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].display_name, "王小明");
     assert_eq!(found[0].romanised_name.as_deref(), Some("Wang Xiaoming"));
     assert_eq!(found[0].grants[0].role, Role::Resident);
-    let invites = app.http.invites(&official, Some(d.grids[1]), None).await.unwrap();
+    let invites = app
+        .http
+        .invites(&official, Some(d.grids[1]), None)
+        .await
+        .unwrap();
     assert_eq!(invites.len(), 1);
     assert_eq!(invites[0].phone_masked.as_deref(), Some("+86138****0003"));
     // No password is usable until the resident sets one.
@@ -317,7 +426,11 @@ async fn a_people_file_is_checked_applied_and_applied_again_unchanged() {
         ErrorCode::InvalidCredentials
     );
 
-    let again = app.http.import_people(&official, file, false).await.unwrap();
+    let again = app
+        .http
+        .import_people(&official, file, false)
+        .await
+        .unwrap();
     assert!(again.applied);
     assert_eq!((again.created.len(), again.unchanged), (0, 3), "{again:?}");
 }
@@ -330,13 +443,17 @@ async fn every_refused_line_is_named_and_nothing_is_half_applied() {
     let d = &app.demo;
     // Enrolled already: a resident of Orchard with this number.
     let orchard = people_file(&["孙小芳,13900000009,和合街道/果园社区,resident,"]);
-    let first = app.http.import_people(&chief, orchard, false).await.unwrap();
+    let first = app
+        .http
+        .import_people(&chief, orchard, false)
+        .await
+        .unwrap();
     assert!(first.applied && first.created.len() == 1, "{first:?}");
 
     let file = people_file(&[
         &format!("好人,13800000010,{BUILDING_1},resident,"),
         "少一列,13800000011,和合街道",
-        &format!("无名,13800000012,和合街道/滨河社区/没有这栋楼,resident,"),
+        "无名,13800000012,和合街道/滨河社区/没有这栋楼,resident,",
         &format!("重复,13800000010,{BUILDING_1},resident,"),
         &format!("别人,13900000009,{BUILDING_1},resident,"),
         "干部,13800000013,和合街道/滨河社区,community_official,",
@@ -347,7 +464,11 @@ async fn every_refused_line_is_named_and_nothing_is_half_applied() {
         &format!("号码,12345,{BUILDING_1},resident,"),
         &format!("远方,13800000018,#{},resident,", d.other_community),
     ]);
-    let report = app.http.import_people(&official, file.clone(), false).await.unwrap();
+    let report = app
+        .http
+        .import_people(&official, file.clone(), false)
+        .await
+        .unwrap();
     assert!(!report.applied && !report.dry_run);
     let codes: Vec<(u32, &str)> = report
         .refused
@@ -370,17 +491,31 @@ async fn every_refused_line_is_named_and_nothing_is_half_applied() {
             (13, "role_not_allowed"),
         ]
     );
-    assert!(report.refused.iter().all(|r| r.message.contains(". ") || r.message.ends_with('.')));
+    assert!(
+        report
+            .refused
+            .iter()
+            .all(|r| r.message.contains(". ") || r.message.ends_with('.'))
+    );
     assert!(report.refused[1].message.contains("没有这栋楼"));
     // The good line was not written.
     let search = PeopleFilter {
         q: Some("13800000010".into()),
         ..PeopleFilter::default()
     };
-    assert!(app.http.people(&official, &search).await.unwrap().is_empty());
+    assert!(
+        app.http
+            .people(&official, &search)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Over HTTP the refusal is 422 with the report.
     let res = reqwest::Client::new()
-        .post(format!("{}/api/people/import?dry_run=false", app.http.base_url()))
+        .post(format!(
+            "{}/api/people/import?dry_run=false",
+            app.http.base_url()
+        ))
         .bearer_auth(&official)
         .body(file)
         .send()
@@ -445,13 +580,19 @@ async fn phone_numbers_are_masked_but_for_staff_over_the_person() {
     }
     // A resident searches nobody; an official of Orchard does not find Riverside's people.
     let resident = app.login("resident").await.access_token;
-    assert_eq!(refused(app.http.people(&resident, &search).await).0, ErrorCode::Forbidden);
+    assert_eq!(
+        refused(app.http.people(&resident, &search).await).0,
+        ErrorCode::Forbidden
+    );
     let official = app.login("official").await.access_token;
     let orchard = PeopleFilter {
         place: Some(app.demo.communities[1]),
         ..PeopleFilter::default()
     };
-    assert_eq!(refused(app.http.people(&official, &orchard).await).0, ErrorCode::NotFound);
+    assert_eq!(
+        refused(app.http.people(&official, &orchard).await).0,
+        ErrorCode::NotFound
+    );
     // Filters: by role and place, paged.
     let workers = PeopleFilter {
         role: Some(Role::GridWorker),
@@ -459,7 +600,13 @@ async fn phone_numbers_are_masked_but_for_staff_over_the_person() {
         ..PeopleFilter::default()
     };
     let found = app.http.people(&official, &workers).await.unwrap();
-    assert_eq!(found.iter().map(|p| p.username.as_str()).collect::<Vec<_>>(), ["worker"]);
+    assert_eq!(
+        found
+            .iter()
+            .map(|p| p.username.as_str())
+            .collect::<Vec<_>>(),
+        ["worker"]
+    );
     let page = PeopleFilter {
         limit: Some(1),
         ..PeopleFilter::default()
@@ -484,10 +631,16 @@ async fn wrong_passwords_for_one_number_back_off_together_whatever_the_spelling(
     let official = app.login("official").await.access_token;
     let created = app
         .http
-        .create_invite(&official, &invite(Role::GridWorker, app.demo.grids[0], Some("13900002222")))
+        .create_invite(
+            &official,
+            &invite(Role::GridWorker, app.demo.grids[0], Some("13900002222")),
+        )
         .await
         .unwrap();
-    app.http.accept_invite(&accept(&created.code, "backoff")).await.unwrap();
+    app.http
+        .accept_invite(&accept(&created.code, "backoff"))
+        .await
+        .unwrap();
     for spelling in ["13900002222", "+86 139 0000 2222"] {
         let got = app.http.login(spelling, "not the password").await;
         assert_eq!(refused(got).0, ErrorCode::InvalidCredentials);

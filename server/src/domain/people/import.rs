@@ -153,9 +153,12 @@ pub enum FileRefusal {
     Unreadable(String),
 }
 
+/// A line read: the person, or its number and why it is refused.
+pub type Line = Result<PersonLine, (u32, LineRefusal)>;
+
 /// Reads the file into lines: each a person, or why it is refused. Numbers repeated within the
 /// file are refused on every line after the first that has them.
-pub fn parse(text: &str) -> Result<Vec<Result<PersonLine, (u32, LineRefusal)>>, FileRefusal> {
+pub fn parse(text: &str) -> Result<Vec<Line>, FileRefusal> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
@@ -261,7 +264,11 @@ pub fn role(raw: &str) -> Option<Role> {
 pub fn place(raw: &str) -> Option<PlaceRef> {
     let raw = raw.trim();
     if let Some(id) = raw.strip_prefix('#') {
-        return id.parse().ok().filter(|n| *n > 0).map(|n| PlaceRef::Id(PlaceId(n)));
+        return id
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(|n| PlaceRef::Id(PlaceId(n)));
     }
     let names: Vec<String> = raw.split('/').map(|n| n.trim().to_owned()).collect();
     let fits = (1..=MAX_PATH_NAMES).contains(&names.len()) && names.iter().all(|n| !n.is_empty());
@@ -271,6 +278,10 @@ pub fn place(raw: &str) -> Option<PlaceRef> {
 /// The username an imported resident gets: made from the number, which is what they sign in
 /// with (`p` and the digits of E.164, e.g. `p8613812345678`).
 pub fn username_for(phone: &Phone) -> String {
-    let digits: String = phone.as_str().chars().filter(char::is_ascii_digit).collect();
+    let digits: String = phone
+        .as_str()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
     format!("p{digits}")
 }

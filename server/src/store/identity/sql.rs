@@ -18,7 +18,10 @@ impl SqlStore {
     }
 }
 
-pub(crate) async fn write_audit(tx: &mut Transaction<'static, Any>, e: &NewAudit) -> StoreResult<()> {
+pub(crate) async fn write_audit(
+    tx: &mut Transaction<'static, Any>,
+    e: &NewAudit,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO audit_log (at, actor_id, action, target, place_id, street_id, detail, \
          outcome, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

@@ -111,8 +111,11 @@ pub trait PeopleStore {
     async fn invite_by_code(&self, code_hash: &str) -> StoreResult<Option<InviteRow>>;
 
     /// An invite for `phone` not accepted, revoked or expired at `now`.
-    async fn pending_invite_by_phone(&self, phone: &str, now: i64)
-    -> StoreResult<Option<InviteRow>>;
+    async fn pending_invite_by_phone(
+        &self,
+        phone: &str,
+        now: i64,
+    ) -> StoreResult<Option<InviteRow>>;
 
     /// Invites newest first, at most `limit`.
     async fn invites(&self, limit: u32) -> StoreResult<Vec<InviteRow>>;

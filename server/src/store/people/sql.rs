@@ -163,11 +163,7 @@ impl PeopleStore for SqlStore {
             .transpose()
     }
 
-    async fn create_invite(
-        &self,
-        invite: &NewInviteRow<'_>,
-        entry: &NewAudit,
-    ) -> StoreResult<i64> {
+    async fn create_invite(&self, invite: &NewInviteRow<'_>, entry: &NewAudit) -> StoreResult<i64> {
         let mut tx = self.enrolment_tx().await?;
         phone_free(&mut tx, invite.phone, invite.created_at).await?;
         let id = insert_invite(&mut tx, invite).await?;
@@ -219,10 +215,12 @@ impl PeopleStore for SqlStore {
     }
 
     async fn invites(&self, limit: u32) -> StoreResult<Vec<InviteRow>> {
-        let rows = sqlx::query(&format!("SELECT {INVITE_COLUMNS} ORDER BY id DESC LIMIT $1"))
-            .bind(i64::from(limit))
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {INVITE_COLUMNS} ORDER BY id DESC LIMIT $1"
+        ))
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
         rows.iter().map(invite_row).collect()
     }
 
@@ -362,28 +360,25 @@ impl PeopleStore for SqlStore {
         parent: Option<PlaceId>,
         name_zh: &str,
     ) -> StoreResult<Vec<PlaceId>> {
-        let rows = match parent {
-            Some(parent) => {
-                sqlx::query(
-                    "SELECT id FROM places WHERE parent_id = $1 AND name_zh = $2 ORDER BY id",
-                )
-                .bind(parent.0)
-                .bind(name_zh)
-                .fetch_all(self.pool())
-                .await?
-            }
-            None => {
-                sqlx::query(
+        let rows =
+            match parent {
+                Some(parent) => {
+                    sqlx::query(
+                        "SELECT id FROM places WHERE parent_id = $1 AND name_zh = $2 ORDER BY id",
+                    )
+                    .bind(parent.0)
+                    .bind(name_zh)
+                    .fetch_all(self.pool())
+                    .await?
+                }
+                None => sqlx::query(
                     "SELECT id FROM places WHERE parent_id IS NULL AND name_zh = $1 ORDER BY id",
                 )
                 .bind(name_zh)
                 .fetch_all(self.pool())
-                .await?
-            }
-        };
-        rows.iter()
-            .map(|r| Ok(PlaceId(r.try_get("id")?)))
-            .collect()
+                .await?,
+            };
+        rows.iter().map(|r| Ok(PlaceId(r.try_get("id")?))).collect()
     }
 
     async fn staff_grants(&self) -> StoreResult<Vec<StaffGrantRow>> {

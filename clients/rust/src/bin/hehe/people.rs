@@ -10,7 +10,12 @@ use std::path::Path;
 
 /// Sends the file, prints the report; lines refused end the command with exit code 1 (nothing
 /// was written then, dry run or not).
-pub async fn import(session: &mut Session, file: &Path, dry_run: bool, json: bool) -> CliResult<()> {
+pub async fn import(
+    session: &mut Session,
+    file: &Path,
+    dry_run: bool,
+    json: bool,
+) -> CliResult<()> {
     let csv = std::fs::read_to_string(file)
         .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.display())))?;
     let token = session.token().await?;
@@ -18,7 +23,11 @@ pub async fn import(session: &mut Session, file: &Path, dry_run: bool, json: boo
     if json {
         output::json(&report);
     } else {
-        let verb = if report.applied { "created" } else { "would create" };
+        let verb = if report.applied {
+            "created"
+        } else {
+            "would create"
+        };
         for person in &report.created {
             let how = if person.invited { "invite" } else { "account" };
             out!(
@@ -30,7 +39,12 @@ pub async fn import(session: &mut Session, file: &Path, dry_run: bool, json: boo
             );
         }
         for line in &report.refused {
-            out!("line {}: refused {}: {}", line.line, line.code, line.message);
+            out!(
+                "line {}: refused {}: {}",
+                line.line,
+                line.code,
+                line.message
+            );
         }
         out!(
             "{} lines: {} to create, {} unchanged, {} refused; {}",
