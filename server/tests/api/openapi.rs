@@ -89,6 +89,10 @@ const FIXTURES: &[(&str, &str)] = &[
     ("similar", "[IssueSummary]"),
     ("stats_report", "StatsReport"),
     ("token_response", "TokenResponse"),
+    ("invite_created", "InviteCreated"),
+    ("people_import_report", "PeopleImportReport"),
+    ("staff", "[StaffMember]"),
+    ("people", "[PersonInfo]"),
 ];
 
 const METHODS: &[&str] = &[
