@@ -158,7 +158,7 @@ pub struct PeopleImportRefusal {
     pub line: u32,
     /// Stable: `malformed_line`, `bad_name`, `bad_phone`, `bad_email`, `unknown_role`,
     /// `unknown_place`, `wrong_place`, `role_not_allowed`, `duplicate_phone`,
-    /// `phone_enrolled`, `username_taken`.
+    /// `duplicate_email`, `phone_enrolled`, `email_enrolled`, `username_taken`.
     pub code: String,
     /// A sentence, Chinese first, English beside it.
     pub message: String,

@@ -276,8 +276,9 @@ pub async fn accept(
         Err(StoreError::Conflict(_)) => {
             return Err(AppError::new(
                 ErrorCode::Conflict,
-                "用户名或手机号码刚被占用：请换一个用户名再试。\
-                 The username or the phone number was taken a moment ago: try another username.",
+                "用户名、手机号码或电子邮箱已被占用：请换一个用户名再试，或请邀请人重新邀请。\
+                 The username, the phone number or the email address is taken: try another \
+                 username, or ask for a new invite.",
             ));
         }
         Err(e) => return Err(e.into()),

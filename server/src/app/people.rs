@@ -259,6 +259,11 @@ async fn plan(
             refuse(LineRefusal::PhoneEnrolled)
         };
     }
+    if let Some(email) = &line.email
+        && state.store.account_by_email(email).await?.is_some()
+    {
+        return refuse(LineRefusal::EmailEnrolled);
+    }
     if line.role == Role::Resident
         && state
             .store

@@ -525,6 +525,27 @@ async fn every_refused_line_is_named_and_nothing_is_half_applied() {
     let body: PeopleImportReport = res.json().await.unwrap();
     assert_eq!(body.refused.len(), 11);
 
+    // An email address is one person's too.
+    let with_email = |phone: &str| {
+        format!("name,phone,place,role,email\n某人,{phone},{BUILDING_1},resident,Mou@X.cn\n")
+    };
+    let first = app
+        .http
+        .import_people(&official, with_email("13800000030"), false)
+        .await;
+    assert!(first.unwrap().applied);
+    let second = app
+        .http
+        .import_people(&official, with_email("13800000031"), true)
+        .await;
+    let codes: Vec<String> = second
+        .unwrap()
+        .refused
+        .into_iter()
+        .map(|r| r.code)
+        .collect();
+    assert_eq!(codes, ["email_enrolled"]);
+
     // Whole-file refusals, and those who may not import at all.
     let bad_header = "name,phone,place\n王,13800000020,和合街道\n".to_owned();
     assert_eq!(

@@ -54,7 +54,9 @@ pub enum LineRefusal {
     WrongPlace,
     RoleNotAllowed,
     DuplicatePhone { first_line: u32 },
+    DuplicateEmail { first_line: u32 },
     PhoneEnrolled,
+    EmailEnrolled,
     UsernameTaken,
 }
 
@@ -72,7 +74,9 @@ impl LineRefusal {
             LineRefusal::WrongPlace => "wrong_place",
             LineRefusal::RoleNotAllowed => "role_not_allowed",
             LineRefusal::DuplicatePhone { .. } => "duplicate_phone",
+            LineRefusal::DuplicateEmail { .. } => "duplicate_email",
             LineRefusal::PhoneEnrolled => "phone_enrolled",
+            LineRefusal::EmailEnrolled => "email_enrolled",
             LineRefusal::UsernameTaken => "username_taken",
         }
     }
@@ -113,6 +117,14 @@ impl LineRefusal {
                 "这个手机号码在第 {first_line} 行已出现：每人一行。\
                  This phone number is on line {first_line} already: one line per person."
             ),
+            LineRefusal::DuplicateEmail { first_line } => format!(
+                "这个电子邮箱在第 {first_line} 行已出现：每人一个邮箱。\
+                 This email address is on line {first_line} already: one address per person."
+            ),
+            LineRefusal::EmailEnrolled => "这个电子邮箱已属于另一个账户：请删去或换一个。\
+                This email address belongs to another account already: leave it out or use \
+                another."
+                .into(),
             LineRefusal::PhoneEnrolled => "这个手机号码已属于另一个账户或邀请：\
                 请在人员管理中为其授予角色。This phone number belongs to another account or \
                 invite already: give that person the role under people instead."
@@ -156,8 +168,8 @@ pub enum FileRefusal {
 /// A line read: the person, or its number and why it is refused.
 pub type Line = Result<PersonLine, (u32, LineRefusal)>;
 
-/// Reads the file into lines: each a person, or why it is refused. Numbers repeated within the
-/// file are refused on every line after the first that has them.
+/// Reads the file into lines: each a person, or why it is refused. Numbers (and email
+/// addresses) repeated within the file are refused on every line after the first that has them.
 pub fn parse(text: &str) -> Result<Vec<Line>, FileRefusal> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = csv::ReaderBuilder::new()
@@ -184,6 +196,7 @@ pub fn parse(text: &str) -> Result<Vec<Line>, FileRefusal> {
     }
     let mut out = Vec::new();
     let mut phones: HashMap<Phone, u32> = HashMap::new();
+    let mut emails: HashMap<String, u32> = HashMap::new();
     for record in reader.records() {
         let record = record.map_err(|e| FileRefusal::Unreadable(e.to_string()))?;
         if out.len() == MAX_LINES {
@@ -198,12 +211,18 @@ pub fn parse(text: &str) -> Result<Vec<Line>, FileRefusal> {
                 expected: header.len(),
             })
         };
-        let checked = parsed.and_then(|p| match phones.get(&p.phone) {
-            Some(first) => Err(LineRefusal::DuplicatePhone { first_line: *first }),
-            None => {
-                phones.insert(p.phone.clone(), line);
-                Ok(p)
+        let checked = parsed.and_then(|p| {
+            if let Some(first) = phones.get(&p.phone) {
+                return Err(LineRefusal::DuplicatePhone { first_line: *first });
             }
+            if let Some(first) = p.email.as_ref().and_then(|e| emails.get(e)) {
+                return Err(LineRefusal::DuplicateEmail { first_line: *first });
+            }
+            phones.insert(p.phone.clone(), line);
+            if let Some(email) = &p.email {
+                emails.insert(email.clone(), line);
+            }
+            Ok(p)
         });
         out.push(checked.map_err(|why| (line, why)));
     }

@@ -309,6 +309,15 @@ fn each_bad_line_is_refused_with_its_code() {
         李伟,13812345674,a/b/c/d/e/f,resident\n\
         李伟,13812345675,#x,resident\n\
         赵敏,138-1234-5678,街/社区,resident\n";
+    let with_emails = "name,phone,place,role,email\n\
+        甲,13812345601,街/社区,resident,a@x.cn\n\
+        乙,13812345602,街/社区,resident,A@X.cn\n\
+        丙,13812345603,街/社区,resident,not-an-address\n";
+    let codes: Vec<Option<&str>> = lines(with_emails)
+        .iter()
+        .map(|l| l.as_ref().err().map(|(_, why)| why.code()))
+        .collect();
+    assert_eq!(codes, [None, Some("duplicate_email"), Some("bad_email")]);
     let codes: Vec<(u32, &str)> = lines(text)
         .iter()
         .map(|l| match l {

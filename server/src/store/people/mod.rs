@@ -102,6 +102,9 @@ pub trait PeopleStore {
     /// The account whose number is `phone` (E.164).
     async fn account_by_phone(&self, phone: &str) -> StoreResult<Option<AccountRow>>;
 
+    /// The account whose email address is `email` (as `domain::people::email` writes it).
+    async fn account_by_email(&self, email: &str) -> StoreResult<Option<AccountRow>>;
+
     /// Stores an invite with its audit entry (whose target it names: `invite:<id>`).
     async fn create_invite(&self, invite: &NewInviteRow<'_>, audit: &NewAudit) -> StoreResult<i64>;
 

@@ -163,6 +163,16 @@ impl PeopleStore for SqlStore {
             .transpose()
     }
 
+    async fn account_by_email(&self, email: &str) -> StoreResult<Option<AccountRow>> {
+        sqlx::query(&format!("SELECT {ACCOUNT_COLUMNS} WHERE a.email = $1"))
+            .bind(email)
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(account_row)
+            .transpose()
+    }
+
     async fn create_invite(&self, invite: &NewInviteRow<'_>, entry: &NewAudit) -> StoreResult<i64> {
         let mut tx = self.enrolment_tx().await?;
         phone_free(&mut tx, invite.phone, invite.created_at).await?;
