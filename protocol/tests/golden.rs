@@ -1186,6 +1186,7 @@ fn check_http_fixtures(seen: &mut BTreeSet<String>) {
             internal: true,
         },
     );
+    check_people_fixtures(seen);
 }
 
 fn read_fixture(name: &str) -> String {
@@ -1760,5 +1761,103 @@ fn squeeze_keeps_whitespace_inside_strings() {
     assert_eq!(
         squeeze("{ \"a b\" : [ 1 ,\n 2 ], \"c\": \"x\\\" y\" }"),
         "{\"a b\":[1,2],\"c\":\"x\\\" y\"}"
+    );
+}
+
+/// Enrolment (PROTOCOL.md 17): the invite 刘洋 made for 陈杰, an import of Riverside's people,
+/// the staff of Riverside grid 1, and a resident as a grid worker finds him (number masked).
+fn check_people_fixtures(seen: &mut BTreeSet<String>) {
+    use hehe_protocol::people::{
+        ImportedPerson, InviteCreated, InviteInfo, InviteState, PeopleImportReport, PersonInfo,
+        StaffMember,
+    };
+    let place = |id, kind, name: &str, name_zh: &str, parent| PlaceInfo {
+        id: PlaceId(id),
+        kind,
+        name: name.into(),
+        name_zh: name_zh.into(),
+        parent_id: Some(PlaceId(parent)),
+        archived: false,
+        units: None,
+        floors: None,
+    };
+    let grid = place(3, PlaceKind::Grid, "Riverside grid 1", "滨河社区第1网格", 2);
+    let code = "4k7m2q9x0c8v3b6n1h5j7w2e9r4t6y8z";
+    check(
+        seen,
+        "http/invite_created",
+        InviteCreated {
+            invite: InviteInfo {
+                id: 7,
+                role: Role::GridWorker,
+                place: Some(grid.clone()),
+                display_name: "陈杰".into(),
+                phone_masked: Some("+86139****1111".into()),
+                email: None,
+                invited_by: AccountId(6),
+                created_at: 1_767_225_600_000,
+                expires_at: 1_767_830_400_000,
+                state: InviteState::Pending,
+            },
+            code: code.into(),
+            link: format!("/#/invite/{code}"),
+        },
+    );
+    check(
+        seen,
+        "http/people_import_report",
+        PeopleImportReport {
+            dry_run: false,
+            applied: true,
+            lines: 3,
+            created: vec![
+                ImportedPerson {
+                    line: 2,
+                    name: "王小明".into(),
+                    role: Role::Resident,
+                    place: PlaceId(2),
+                    invited: false,
+                },
+                ImportedPerson {
+                    line: 3,
+                    name: "赵网格".into(),
+                    role: Role::GridWorker,
+                    place: PlaceId(6),
+                    invited: true,
+                },
+            ],
+            unchanged: 1,
+            refused: vec![],
+        },
+    );
+    check(
+        seen,
+        "http/staff",
+        vec![StaffMember {
+            account: AccountId(5),
+            display_name: "Chen Jie 陈杰".into(),
+            romanised_name: None,
+            role: Role::GridWorker,
+            place: grid,
+            open_issues: 2,
+        }],
+    );
+    check(
+        seen,
+        "http/people",
+        vec![PersonInfo {
+            id: AccountId(12),
+            username: "p8613800000001".into(),
+            display_name: "王小明".into(),
+            romanised_name: Some("Wang Xiaoming".into()),
+            phone: Some("+86138****0001".into()),
+            email: None,
+            disabled: false,
+            grants: vec![GrantInfo {
+                role: Role::Resident,
+                place: Some(place(2, PlaceKind::Community, "Riverside", "滨河社区", 1)),
+                channels: vec![],
+            }],
+        }],
     );
 }

@@ -67,6 +67,9 @@ impl AppError {
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::InviteExpired | ErrorCode::InviteUsed | ErrorCode::InviteRevoked => {
+                StatusCode::GONE
+            }
         }
     }
 }

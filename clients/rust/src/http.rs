@@ -21,6 +21,9 @@ use hehe_protocol::{
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
+mod people;
+pub use people::PeopleFilter;
+
 /// Bounds every HTTP call, so a hung server fails a test instead of stalling it.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 

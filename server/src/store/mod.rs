@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod identity;
 pub mod issues;
 pub mod meetings;
+pub mod people;
 pub mod places;
 mod sql;
 
@@ -118,6 +119,7 @@ pub trait Store:
     + issues::IssueStore
     + meetings::MeetingStore
     + places::PlaceStore
+    + people::PeopleStore
     + Send
     + Sync
     + 'static

@@ -212,11 +212,11 @@ pub(crate) fn place_kind(s: &str) -> StoreResult<PlaceKind> {
     PlaceKind::parse(s).ok_or_else(|| corrupt(format!("unknown place kind {s}")))
 }
 
-fn role(s: &str) -> StoreResult<Role> {
+pub(crate) fn role(s: &str) -> StoreResult<Role> {
     s.parse().map_err(|_| corrupt(format!("unknown role {s}")))
 }
 
-fn account_row(row: &AnyRow) -> StoreResult<AccountRow> {
+pub(crate) fn account_row(row: &AnyRow) -> StoreResult<AccountRow> {
     Ok(AccountRow {
         id: AccountId(row.try_get("id")?),
         username: row.try_get("username")?,

@@ -9,6 +9,7 @@ mod clock;
 #[path = "../common/mod.rs"]
 mod common;
 mod deadlines;
+mod enrolment;
 mod fanout;
 mod first_admin;
 mod helpers;

@@ -38,6 +38,13 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("get", "/api/residency-requests", true),
     ("post", "/api/residency-requests/{id}/approve", true),
     ("post", "/api/residency-requests/{id}/refuse", true),
+    ("post", "/api/invites", true),
+    ("get", "/api/invites", true),
+    ("post", "/api/invites/{id}/revoke", true),
+    ("post", "/api/invites/accept", false),
+    ("post", "/api/people/import", true),
+    ("get", "/api/places/{id}/staff", true),
+    ("get", "/api/people", true),
     ("get", "/api/places", true),
     ("post", "/api/places", true),
     ("get", "/api/places/{id}", true),
@@ -91,6 +98,10 @@ const FIXTURES: &[(&str, &str)] = &[
     ("issue_detail", "IssueDetail"),
     ("issue_summary", "IssueSummary"),
     ("import_report", "ImportReport"),
+    ("invite_created", "InviteCreated"),
+    ("people_import_report", "PeopleImportReport"),
+    ("staff", "[StaffMember]"),
+    ("people", "[PersonInfo]"),
     ("loadtest_progress", "LoadtestProgress"),
     ("login_request", "LoginRequest"),
     ("message_page", "MessagePage"),
@@ -361,12 +372,10 @@ async fn every_api_error_is_documented_as_an_api_error() {
             let types: Vec<&String> = content.map(|c| c.keys().collect()).unwrap_or_default();
             assert_eq!(types, ["application/json"], "{method} {path} {status}");
             // A refused import answers its report, which lists every line refused and why.
-            let schema = if (method.as_str(), path.as_str(), status.as_str())
-                == ("post", "/api/places/import", "422")
-            {
-                "#/components/schemas/ImportReport"
-            } else {
-                "#/components/schemas/ApiError"
+            let schema = match (method.as_str(), path.as_str(), status.as_str()) {
+                ("post", "/api/places/import", "422") => "#/components/schemas/ImportReport",
+                ("post", "/api/people/import", "422") => "#/components/schemas/PeopleImportReport",
+                _ => "#/components/schemas/ApiError",
             };
             assert_eq!(
                 response["content"]["application/json"]["schema"]["$ref"], schema,

@@ -13,9 +13,10 @@ mod args;
 mod commands;
 mod error;
 mod follow;
+mod people;
 mod session;
 
-use args::{Cli, Command, IssueCommand, PlacesCommand, RoomCommand};
+use args::{Cli, Command, IssueCommand, PeopleCommand, PlacesCommand, RoomCommand};
 use clap::Parser;
 use error::CliResult;
 use follow::Follow;
@@ -125,5 +126,10 @@ async fn run(cli: Cli) -> CliResult<()> {
         Command::Places(PlacesCommand::Import { file, dry_run }) => {
             commands::import_places(session, &file, dry_run, json).await
         }
+        Command::People(PeopleCommand::Import { file, dry_run }) => {
+            people::import(session, &file, dry_run, json).await
+        }
+        Command::Invite(args) => people::invite(session, args, json).await,
+        Command::Staff { place } => people::staff(session, place, json).await,
     }
 }
