@@ -1764,7 +1764,7 @@ fn squeeze_keeps_whitespace_inside_strings() {
     );
 }
 
-/// Enrolment (PROTOCOL.md 17): the invite 刘洋 made for 陈杰, an import of Riverside's people,
+/// Enrolment (PROTOCOL.md 16.2): the invite 刘洋 made for 陈杰, an import of Riverside's people,
 /// the staff of Riverside grid 1, and a resident as a grid worker finds him (number masked).
 fn check_people_fixtures(seen: &mut BTreeSet<String>) {
     use hehe_protocol::people::{
