@@ -20,6 +20,7 @@ mod issues;
 mod lifecycle;
 mod limits;
 mod logs;
+mod onboarding;
 mod openapi;
 mod ops;
 mod place_admin;
