@@ -51,11 +51,17 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// A verification or reset code is wrong, expired, used or out of tries: ask for a new one.
     InvalidCode,
+    /// The invite code has expired: ask for a new invite.
+    InviteExpired,
+    /// The invite code was used already: sign in with the account it made.
+    InviteUsed,
+    /// The invite was revoked: ask for a new one.
+    InviteRevoked,
 }
 
 impl ErrorCode {
     /// Every code, for documentation and tests.
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 24] = [
         ErrorCode::BadFrame,
         ErrorCode::UnknownFrameType,
         ErrorCode::InvalidRequest,
@@ -77,6 +83,9 @@ impl ErrorCode {
         ErrorCode::UnsupportedVersion,
         ErrorCode::PayloadTooLarge,
         ErrorCode::InvalidCode,
+        ErrorCode::InviteExpired,
+        ErrorCode::InviteUsed,
+        ErrorCode::InviteRevoked,
     ];
 
     /// Whether the same request may succeed if sent again later, unchanged.
@@ -113,6 +122,9 @@ impl ErrorCode {
             ErrorCode::UnsupportedVersion => "unsupported_version",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::InvalidCode => "invalid_code",
+            ErrorCode::InviteExpired => "invite_expired",
+            ErrorCode::InviteUsed => "invite_used",
+            ErrorCode::InviteRevoked => "invite_revoked",
         }
     }
 }

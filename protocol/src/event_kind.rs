@@ -55,10 +55,25 @@ pub enum EventKind {
     /// On `user:<applicant>`: the request was refused, with the reason.
     #[serde(rename = "residency.refused")]
     ResidencyRefused,
+    /// On `street:<id>` and `home:<community>`: a place was created under them (`PlaceInfo`).
+    #[serde(rename = "place.created")]
+    PlaceCreated,
+    /// A place's names or attributes changed (`PlaceInfo`).
+    #[serde(rename = "place.updated")]
+    PlaceUpdated,
+    /// A place moved under another parent (`PlaceInfo`), on the old and new channels.
+    #[serde(rename = "place.moved")]
+    PlaceMoved,
+    /// A place was archived (`PlaceInfo`).
+    #[serde(rename = "place.archived")]
+    PlaceArchived,
+    /// An archived place was restored (`PlaceInfo`).
+    #[serde(rename = "place.restored")]
+    PlaceRestored,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 21] = [
         EventKind::Message,
         EventKind::IssueUpdated,
         EventKind::IssueSummary,
@@ -75,6 +90,11 @@ impl EventKind {
         EventKind::ResidencyRequested,
         EventKind::ResidencyApproved,
         EventKind::ResidencyRefused,
+        EventKind::PlaceCreated,
+        EventKind::PlaceUpdated,
+        EventKind::PlaceMoved,
+        EventKind::PlaceArchived,
+        EventKind::PlaceRestored,
     ];
 
     /// The kind as it is written in `event` frames.
@@ -96,6 +116,11 @@ impl EventKind {
             EventKind::ResidencyRequested => "residency.requested",
             EventKind::ResidencyApproved => "residency.approved",
             EventKind::ResidencyRefused => "residency.refused",
+            EventKind::PlaceCreated => "place.created",
+            EventKind::PlaceUpdated => "place.updated",
+            EventKind::PlaceMoved => "place.moved",
+            EventKind::PlaceArchived => "place.archived",
+            EventKind::PlaceRestored => "place.restored",
         }
     }
 

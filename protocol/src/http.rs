@@ -71,6 +71,9 @@ pub struct GrantInfo {
 pub enum PlaceKind {
     Street,
     Community,
+    /// A residential compound (小区) between a community and its grids, where owners'
+    /// committees and property management sit; optional in the tree.
+    Compound,
     Grid,
     Building,
 }
@@ -80,6 +83,7 @@ impl PlaceKind {
         match self {
             PlaceKind::Street => "street",
             PlaceKind::Community => "community",
+            PlaceKind::Compound => "compound",
             PlaceKind::Grid => "grid",
             PlaceKind::Building => "building",
         }
@@ -96,6 +100,31 @@ pub struct PlaceInfo {
     pub name_zh: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<PlaceId>,
+    /// Archived places stay (issues and meetings point at them) but are hidden from listings
+    /// unless asked for, and nothing new is put under them.
+    #[serde(default)]
+    pub archived: bool,
+    /// A building's number of units (单元), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub units: Option<u32>,
+    /// A building's number of floors, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub floors: Option<u32>,
+}
+
+impl PlaceKind {
+    pub const ALL: [PlaceKind; 5] = [
+        PlaceKind::Street,
+        PlaceKind::Community,
+        PlaceKind::Compound,
+        PlaceKind::Grid,
+        PlaceKind::Building,
+    ];
+
+    /// The kind named `s` as it is written on the wire.
+    pub fn parse(s: &str) -> Option<PlaceKind> {
+        PlaceKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
 }
 
 /// A place with the places above and directly under it: `GET /api/places/{id}`, for naming

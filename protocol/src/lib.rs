@@ -15,6 +15,8 @@ mod ids;
 pub mod issue;
 pub mod meeting;
 pub mod ops;
+pub mod people;
+pub mod places;
 mod role;
 mod server_msg;
 pub mod stats;

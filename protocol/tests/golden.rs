@@ -13,6 +13,7 @@ use hehe_protocol::issue::{
 };
 use hehe_protocol::meeting::{NewVote, RoomAction, RoomEventInfo, RoomMode};
 use hehe_protocol::ops::{LagWindow, LatencySummary, LoadtestProgress, NodeStats};
+use hehe_protocol::places::{ImportCreated, ImportRefusal, ImportReport};
 use hehe_protocol::stats::{
     CommunityCounters, Counters, Durations, IssueStats, Satisfaction as SatisfactionCounts,
     StatsReport,
@@ -965,6 +966,9 @@ fn lakeside_detail() -> PlaceDetail {
         name: name.into(),
         name_zh: name_zh.into(),
         parent_id: parent_id.map(PlaceId),
+        archived: false,
+        units: None,
+        floors: None,
     };
     PlaceDetail {
         place: place(
@@ -1008,6 +1012,9 @@ fn resident_account() -> AccountInfo {
                 name: "Lakeside Community".into(),
                 name_zh: "湖畔社区".into(),
                 parent_id: Some(PlaceId(3)),
+                archived: false,
+                units: None,
+                floors: None,
             }),
             channels: vec![HOME, STREET],
         }],
@@ -1016,6 +1023,37 @@ fn resident_account() -> AccountInfo {
 
 /// HTTP bodies, each checked against its own type.
 fn check_http_fixtures(seen: &mut BTreeSet<String>) {
+    check(
+        seen,
+        "http/import_report",
+        ImportReport {
+            dry_run: true,
+            applied: false,
+            lines: 3,
+            created: [
+                ("compound", "金桂小区", "东湖街道/桂花社区/金桂小区"),
+                ("grid", "一网格", "东湖街道/桂花社区/金桂小区/一网格"),
+                ("building", "1栋", "东湖街道/桂花社区/金桂小区/一网格/1栋"),
+            ]
+            .into_iter()
+            .map(|(kind, name_zh, path)| ImportCreated {
+                line: 2,
+                kind: kind.into(),
+                name_zh: name_zh.into(),
+                path: path.into(),
+                id: None,
+            })
+            .collect(),
+            unchanged: 1,
+            refused: vec![ImportRefusal {
+                line: 4,
+                code: "outside_scope".into(),
+                message: "您的角色不能在此处新建网格“二网格”。Your role does not let you create \
+                          the grid \"二网格\" there."
+                    .into(),
+            }],
+        },
+    );
     check(
         seen,
         "http/login_request",
@@ -1056,6 +1094,9 @@ fn check_http_fixtures(seen: &mut BTreeSet<String>) {
                     name: "Hehe Street".into(),
                     name_zh: "和合街道".into(),
                     parent_id: None,
+                    archived: false,
+                    units: None,
+                    floors: None,
                 }),
                 channels: vec![
                     Channel::User(AccountId(7)),
@@ -1072,6 +1113,9 @@ fn check_http_fixtures(seen: &mut BTreeSet<String>) {
                     name: "Orchard Community".into(),
                     name_zh: "果园社区".into(),
                     parent_id: Some(PlaceId(3)),
+                    archived: false,
+                    units: None,
+                    floors: None,
                 }),
                 channels: vec![
                     Channel::User(AccountId(7)),
@@ -1142,6 +1186,7 @@ fn check_http_fixtures(seen: &mut BTreeSet<String>) {
             internal: true,
         },
     );
+    check_people_fixtures(seen);
 }
 
 fn read_fixture(name: &str) -> String {
@@ -1716,5 +1761,103 @@ fn squeeze_keeps_whitespace_inside_strings() {
     assert_eq!(
         squeeze("{ \"a b\" : [ 1 ,\n 2 ], \"c\": \"x\\\" y\" }"),
         "{\"a b\":[1,2],\"c\":\"x\\\" y\"}"
+    );
+}
+
+/// Enrolment (PROTOCOL.md 16.2): the invite 刘洋 made for 陈杰, an import of Riverside's people,
+/// the staff of Riverside grid 1, and a resident as a grid worker finds him (number masked).
+fn check_people_fixtures(seen: &mut BTreeSet<String>) {
+    use hehe_protocol::people::{
+        ImportedPerson, InviteCreated, InviteInfo, InviteState, PeopleImportReport, PersonInfo,
+        StaffMember,
+    };
+    let place = |id, kind, name: &str, name_zh: &str, parent| PlaceInfo {
+        id: PlaceId(id),
+        kind,
+        name: name.into(),
+        name_zh: name_zh.into(),
+        parent_id: Some(PlaceId(parent)),
+        archived: false,
+        units: None,
+        floors: None,
+    };
+    let grid = place(3, PlaceKind::Grid, "Riverside grid 1", "滨河社区第1网格", 2);
+    let code = "4k7m2q9x0c8v3b6n1h5j7w2e9r4t6y8z";
+    check(
+        seen,
+        "http/invite_created",
+        InviteCreated {
+            invite: InviteInfo {
+                id: 7,
+                role: Role::GridWorker,
+                place: Some(grid.clone()),
+                display_name: "陈杰".into(),
+                phone_masked: Some("+86139****1111".into()),
+                email: None,
+                invited_by: AccountId(6),
+                created_at: 1_767_225_600_000,
+                expires_at: 1_767_830_400_000,
+                state: InviteState::Pending,
+            },
+            code: code.into(),
+            link: format!("/#/invite/{code}"),
+        },
+    );
+    check(
+        seen,
+        "http/people_import_report",
+        PeopleImportReport {
+            dry_run: false,
+            applied: true,
+            lines: 3,
+            created: vec![
+                ImportedPerson {
+                    line: 2,
+                    name: "王小明".into(),
+                    role: Role::Resident,
+                    place: PlaceId(2),
+                    invited: false,
+                },
+                ImportedPerson {
+                    line: 3,
+                    name: "赵网格".into(),
+                    role: Role::GridWorker,
+                    place: PlaceId(6),
+                    invited: true,
+                },
+            ],
+            unchanged: 1,
+            refused: vec![],
+        },
+    );
+    check(
+        seen,
+        "http/staff",
+        vec![StaffMember {
+            account: AccountId(5),
+            display_name: "Chen Jie 陈杰".into(),
+            romanised_name: None,
+            role: Role::GridWorker,
+            place: grid,
+            open_issues: 2,
+        }],
+    );
+    check(
+        seen,
+        "http/people",
+        vec![PersonInfo {
+            id: AccountId(12),
+            username: "p8613800000001".into(),
+            display_name: "王小明".into(),
+            romanised_name: Some("Wang Xiaoming".into()),
+            phone: Some("+86138****0001".into()),
+            email: None,
+            disabled: false,
+            grants: vec![GrantInfo {
+                role: Role::Resident,
+                place: Some(place(2, PlaceKind::Community, "Riverside", "滨河社区", 1)),
+                channels: vec![],
+            }],
+        }],
     );
 }

@@ -21,7 +21,7 @@ use proptest::test_runner::TestRunner;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-const ERROR_CODES: [ErrorCode; 21] = ErrorCode::ALL;
+const ERROR_CODES: [ErrorCode; 24] = ErrorCode::ALL;
 
 fn channel() -> impl Strategy<Value = Channel> {
     // Ids are positive; small ones are the common case, the extremes catch overflow.

@@ -230,6 +230,10 @@ pub struct Config {
     /// for `hehe-loadtest`. Leave at 0 outside load tests.
     #[arg(long, env = "HEHE_LOADTEST_ACCOUNTS", default_value_t = 0)]
     pub loadtest_accounts: u32,
+
+    /// How long a staff invite's code may be accepted, in seconds.
+    #[arg(long, env = "HEHE_INVITE_TTL_SECS", default_value_t = 7 * 24 * 3600)]
+    pub invite_ttl_secs: u64,
 }
 
 impl Config {

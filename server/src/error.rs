@@ -4,7 +4,7 @@
 //! `unavailable` with no detail.
 
 use crate::domain::text::TextError;
-use crate::domain::{account, appraisal, issue, meeting};
+use crate::domain::{account, appraisal, issue, meeting, place_admin, place_import};
 use crate::live::bus::BusError;
 use crate::media::MediaError;
 use crate::store::StoreError;
@@ -67,6 +67,9 @@ impl AppError {
             ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::InviteExpired | ErrorCode::InviteUsed | ErrorCode::InviteRevoked => {
+                StatusCode::GONE
+            }
         }
     }
 }
@@ -159,6 +162,34 @@ impl From<crate::domain::residency::ResidencyRefusal> for AppError {
             | ResidencyRefusal::NoReason
             | ResidencyRefusal::Reason(_) => AppError::invalid(r.to_string()),
         }
+    }
+}
+
+impl From<place_admin::PlaceRefusal> for AppError {
+    fn from(r: place_admin::PlaceRefusal) -> Self {
+        let code = match r {
+            place_admin::PlaceRefusal::NotAllowed => ErrorCode::Forbidden,
+            place_admin::PlaceRefusal::ArchivedParent
+            | place_admin::PlaceRefusal::LiveChildren
+            | place_admin::PlaceRefusal::NameTaken => ErrorCode::Conflict,
+            place_admin::PlaceRefusal::WrongParent { .. }
+            | place_admin::PlaceRefusal::Name(_)
+            | place_admin::PlaceRefusal::Figures
+            | place_admin::PlaceRefusal::Cycle => ErrorCode::InvalidRequest,
+        };
+        AppError::new(code, r.to_string())
+    }
+}
+
+impl From<place_import::FileRefusal> for AppError {
+    fn from(r: place_import::FileRefusal) -> Self {
+        let code = match r {
+            place_import::FileRefusal::TooLarge | place_import::FileRefusal::TooManyLines => {
+                ErrorCode::PayloadTooLarge
+            }
+            place_import::FileRefusal::NotUtf8 => ErrorCode::InvalidRequest,
+        };
+        AppError::new(code, r.to_string())
     }
 }
 

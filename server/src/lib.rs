@@ -121,6 +121,7 @@ pub async fn build_state_with(
     let delivery = Arc::new(identity::revocation::Delivery {
         hub: hub.clone(),
         revocations: revocations.clone(),
+        store: store.clone(),
     });
     let limits = HistoryLimits {
         size: config.history_size,

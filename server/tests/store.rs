@@ -11,6 +11,7 @@ use hehe_server::domain::codes::{Recent, SendRefusal};
 use hehe_server::domain::places::PlacePath;
 use hehe_server::store::credentials::{Decision, NewCode, OFFICIAL_RESET, Signup};
 use hehe_server::store::identity::{FirstAdmin, GrantChange, NewAudit, Outcome};
+use hehe_server::store::people::{AuditContext, ImportRow, NewInviteRow, NewPerson, PeopleQuery};
 use hehe_server::store::{NewMessage, SqlStore, Store, StoreError};
 
 async fn sqlite() -> (SqlStore, tempfile::TempDir) {
@@ -59,6 +60,8 @@ both_backends!(
     the_first_admin_is_created_once,
     codes_are_counted_checked_and_spent_once,
     sign_ups_and_residency_decisions_are_whole,
+    invites_are_accepted_once_with_their_audit,
+    a_people_import_is_written_whole_or_not_at_all,
 );
 
 async fn places_resolve_to_paths(store: &dyn Store) {
@@ -480,7 +483,7 @@ async fn grant_changes_and_disabling_are_audited_with_them(store: &dyn Store) {
         .await
         .unwrap();
     let other_street = store
-        .insert_place(PlaceKind::Street, None, "T", "街")
+        .insert_place(PlaceKind::Street, None, "T", "另一街")
         .await
         .unwrap();
     let community = store
@@ -1096,4 +1099,360 @@ async fn sign_ups_and_residency_decisions_are_whole(store: &dyn Store) {
             .unwrap()
             .is_empty()
     );
+}
+/// Managing the place tree, and migration 0008 on data written before it.
+#[path = "store/places.rs"]
+mod places;
+
+/// A street with one community, grid and building; answers (street, community, grid, building).
+async fn small_tree(store: &dyn Store) -> (PlaceId, PlaceId, PlaceId, PlaceId) {
+    let street = store
+        .insert_place(PlaceKind::Street, None, "S", "东湖街道")
+        .await
+        .unwrap();
+    let community = store
+        .insert_place(PlaceKind::Community, Some(street), "C", "桂花社区")
+        .await
+        .unwrap();
+    let grid = store
+        .insert_place(PlaceKind::Grid, Some(community), "G", "一网格")
+        .await
+        .unwrap();
+    let building = store
+        .insert_place(PlaceKind::Building, Some(grid), "B", "3栋")
+        .await
+        .unwrap();
+    (street, community, grid, building)
+}
+
+fn invite<'a>(
+    hash: &'a str,
+    phone: Option<&'a str>,
+    grid: PlaceId,
+    by: AccountId,
+) -> NewInviteRow<'a> {
+    NewInviteRow {
+        code_hash: hash,
+        role: Role::GridWorker,
+        place: Some(grid),
+        display_name: "陈杰",
+        romanised_name: Some("Chen Jie"),
+        phone,
+        email: Some("chen@example.cn"),
+        invited_by: by,
+        created_at: 100,
+        expires_at: 1_000,
+    }
+}
+
+fn person<'a>(
+    username: &'a str,
+    phone: Option<&'a str>,
+    role: Role,
+    place: PlaceId,
+) -> NewPerson<'a> {
+    NewPerson {
+        username,
+        display_name: "陈杰",
+        romanised_name: None,
+        phone,
+        email: None,
+        password_hash: "$argon2id$stand-in",
+        role,
+        place: Some(place),
+    }
+}
+
+async fn invites_are_accepted_once_with_their_audit(store: &dyn Store) {
+    let (street, _, grid, _) = small_tree(store).await;
+    let chief = store.insert_account("chief", "周华", "h").await.unwrap();
+    let audit = NewAudit {
+        at: 100,
+        actor: chief,
+        action: "invite.create".into(),
+        target: String::new(),
+        place: Some(grid),
+        street: Some(street),
+        detail: Some("grid_worker".into()),
+        outcome: Outcome::Ok,
+        request_id: None,
+    };
+    let phone = "+8613900000000";
+    let id = store
+        .create_invite(&invite("h1", Some(phone), grid, chief), &audit)
+        .await
+        .unwrap();
+    let row = store.invite_by_code("h1").await.unwrap().unwrap();
+    assert_eq!(
+        (row.id, row.role, row.place),
+        (id, Role::GridWorker, Some(grid))
+    );
+    assert_eq!(row.phone.as_deref(), Some(phone));
+    assert_eq!(store.invite(id).await.unwrap(), Some(row.clone()));
+    assert_eq!(store.invite_by_code("h2").await.unwrap(), None);
+    assert_eq!(
+        store
+            .pending_invite_by_phone(phone, 999)
+            .await
+            .unwrap()
+            .map(|i| i.id),
+        Some(id)
+    );
+    assert_eq!(
+        store.pending_invite_by_phone(phone, 1_000).await.unwrap(),
+        None,
+        "expired"
+    );
+    // A second pending invite for the same number is refused, and writes nothing.
+    assert!(matches!(
+        store
+            .create_invite(&invite("h2", Some(phone), grid, chief), &audit)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.invites(10).await.unwrap().len(), 1);
+
+    let context = AuditContext {
+        at: 500,
+        street: Some(street),
+        request_id: Some("r-9"),
+    };
+    let made = store
+        .accept_invite(
+            id,
+            &person("chen", Some(phone), Role::GridWorker, grid),
+            context,
+        )
+        .await
+        .unwrap()
+        .expect("accepted");
+    let account = store.account_by_phone(phone).await.unwrap().unwrap();
+    assert_eq!((account.id, account.username.as_str()), (made, "chen"));
+    let grants = store.grants(made).await.unwrap();
+    assert_eq!(
+        (grants[0].role, grants[0].place),
+        (Role::GridWorker, Some(grid))
+    );
+    let row = store.invite(id).await.unwrap().unwrap();
+    assert_eq!((row.accepted_at, row.account), (Some(500), Some(made)));
+    assert_eq!(
+        store
+            .accept_invite(id, &person("chen2", None, Role::GridWorker, grid), context)
+            .await
+            .unwrap(),
+        None,
+        "a code works once"
+    );
+    assert!(store.account_by_username("chen2").await.unwrap().is_none());
+    assert!(
+        !store.revoke_invite(id, 600, &audit).await.unwrap(),
+        "accepted already"
+    );
+    let entries = store.audit_entries(Some(street), None, 10).await.unwrap();
+    let actions: Vec<(&str, AccountId)> = entries
+        .iter()
+        .map(|e| (e.entry.action.as_str(), e.entry.actor))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("grant.add", chief),
+            ("invite.accept", made),
+            ("invite.create", chief)
+        ]
+    );
+    assert_eq!(entries[2].entry.target, format!("invite:{id}"));
+
+    // Revoked: no longer accepted, and revoked once.
+    let second = store
+        .create_invite(&invite("h3", None, grid, chief), &audit)
+        .await
+        .unwrap();
+    assert!(store.revoke_invite(second, 600, &audit).await.unwrap());
+    assert!(!store.revoke_invite(second, 601, &audit).await.unwrap());
+    assert_eq!(
+        store
+            .accept_invite(
+                second,
+                &person("late", None, Role::GridWorker, grid),
+                context
+            )
+            .await
+            .unwrap(),
+        None
+    );
+    // A username taken is a conflict, and the invite stays pending.
+    let third = store
+        .create_invite(&invite("h4", None, grid, chief), &audit)
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .accept_invite(
+                third,
+                &person("chen", None, Role::GridWorker, grid),
+                context
+            )
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.invite(third).await.unwrap().unwrap().accepted_at,
+        None
+    );
+}
+
+async fn a_people_import_is_written_whole_or_not_at_all(store: &dyn Store) {
+    let (street, community, grid, _) = small_tree(store).await;
+    assert_eq!(
+        store.places_named(None, "东湖街道").await.unwrap(),
+        [street]
+    );
+    assert_eq!(
+        store.places_named(Some(street), "桂花社区").await.unwrap(),
+        [community]
+    );
+    assert!(
+        store
+            .places_named(Some(community), "东湖街道")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let admin = store.insert_account("admin", "管理员", "h").await.unwrap();
+    let before = store.account_count().await.unwrap();
+    let context = AuditContext {
+        at: 100,
+        street: None,
+        request_id: None,
+    };
+    let rows = |second_phone: &'static str| {
+        vec![
+            ImportRow::Resident(
+                NewPerson {
+                    username: "p8613800000001",
+                    display_name: "王芳",
+                    romanised_name: Some("Wang Fang"),
+                    phone: Some("+8613800000001"),
+                    email: None,
+                    password_hash: "!unset",
+                    role: Role::Resident,
+                    place: Some(community),
+                },
+                Some(street),
+            ),
+            ImportRow::Staff(invite("hx", Some(second_phone), grid, admin), Some(street)),
+        ]
+    };
+    // The number of the second row is the first's: the whole file is refused.
+    assert!(matches!(
+        store
+            .import_people(&rows("+8613800000001"), admin, context)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.account_count().await.unwrap(),
+        before,
+        "nothing half-written"
+    );
+    assert!(store.invites(10).await.unwrap().is_empty());
+
+    let made = store
+        .import_people(&rows("+8613800000002"), admin, context)
+        .await
+        .unwrap();
+    assert_eq!(made.len(), 2);
+    let resident = store
+        .account_by_phone("+8613800000001")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(resident.id.0, made[0]);
+    assert_eq!(resident.password_hash, "!unset");
+    assert_eq!(resident.romanised_name.as_deref(), Some("Wang Fang"));
+    assert_eq!(
+        store.invite(made[1]).await.unwrap().unwrap().role,
+        Role::GridWorker
+    );
+    let actions: Vec<String> = store
+        .audit_entries(None, None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.entry.action)
+        .collect();
+    assert_eq!(actions, ["people.import", "invite.create", "person.import"]);
+
+    // The directory's reads: staff grants of enabled accounts, open issues per assignee.
+    let worker = store.insert_account("worker", "陈杰", "h").await.unwrap();
+    store
+        .insert_grant(worker, Role::GridWorker, Some(grid))
+        .await
+        .unwrap();
+    let staff = store.staff_grants().await.unwrap();
+    assert_eq!(staff.len(), 1);
+    assert_eq!(
+        (staff[0].account, staff[0].role, staff[0].place),
+        (worker, Role::GridWorker, grid)
+    );
+    assert!(store.open_issue_counts().await.unwrap().is_empty());
+
+    // The search: by part of a name, a number, a role; newest first, paged by id.
+    let query = |text, phone, role| PeopleQuery {
+        text,
+        phone,
+        role,
+        before: None,
+        limit: 10,
+    };
+    let ids = |rows: Vec<hehe_server::store::AccountRow>| {
+        rows.into_iter().map(|r| r.id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(store
+            .find_people(query(Some("wang f"), None, None))
+            .await
+            .unwrap()),
+        [resident.id]
+    );
+    assert_eq!(
+        ids(store
+            .find_people(query(Some("陈"), None, None))
+            .await
+            .unwrap()),
+        [worker]
+    );
+    assert_eq!(
+        ids(store
+            .find_people(query(Some("%"), None, None))
+            .await
+            .unwrap()),
+        Vec::<AccountId>::new()
+    );
+    assert_eq!(
+        ids(store
+            .find_people(query(None, Some("+8613800000001"), None))
+            .await
+            .unwrap()),
+        [resident.id]
+    );
+    assert_eq!(
+        ids(store
+            .find_people(query(None, None, Some(Role::GridWorker)))
+            .await
+            .unwrap()),
+        [worker]
+    );
+    let all = ids(store.find_people(query(None, None, None)).await.unwrap());
+    assert_eq!(all, [worker, resident.id, admin]);
+    let page = store
+        .find_people(PeopleQuery {
+            before: Some(worker.0),
+            limit: 1,
+            ..query(None, None, None)
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids(page), [resident.id]);
 }

@@ -12,6 +12,7 @@
  *   | 'forbidden' | 'not_found' | 'already_subscribed' | 'not_subscribed'
  *   | 'too_many_subscriptions' | 'conflict' | 'request_in_progress' | 'rate_limited'
  *   | 'unavailable' | 'internal' | 'unsupported_version' | 'payload_too_large' | 'invalid_code'
+ *   | 'invite_expired' | 'invite_used' | 'invite_revoked'
  *   | 'timeout' | 'connection_closed' | 'network' | 'bad_response'} KnownErrorCode
  */
 

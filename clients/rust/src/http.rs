@@ -6,18 +6,23 @@ use hehe_protocol::credentials::{
     RefuseResidency, ResetCode, ResetRequest, ResidencyRequest, ResidencyState, SignupRequest,
 };
 use hehe_protocol::http::{
-    AccountInfo, ApiError, LoginRequest, MessagePage, PlaceDetail, RefreshRequest, TokenResponse,
+    AccountInfo, ApiError, LoginRequest, MessagePage, PlaceDetail, PlaceInfo, RefreshRequest,
+    TokenResponse,
 };
 use hehe_protocol::issue::{
     CategoryInfo, IssueAction, IssueDetail, IssueSummary, NewIssue, PhotoInfo,
 };
 use hehe_protocol::meeting::{MeetingDetail, MeetingInfo};
 use hehe_protocol::ops::LoadtestProgress;
+use hehe_protocol::places::{ImportReport, MovePlace, NewPlace, PlacePatch};
 use hehe_protocol::{
     AccountId, Channel, IssueId, MeetingId, PlaceId, Position, RequestId, WS_PATH,
 };
 use serde::de::DeserializeOwned;
 use std::time::Duration;
+
+mod people;
+pub use people::PeopleFilter;
 
 /// Bounds every HTTP call, so a hung server fails a test instead of stalling it.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -280,6 +285,103 @@ impl HttpClient {
         let status = response.status().as_u16();
         let body = response.text().await.map_err(transport)?;
         Ok((status, body))
+    }
+
+    /// `GET /api/places`: the streets the caller may see; archived ones too when asked.
+    pub async fn streets(&self, access_token: &str, archived: bool) -> Result<Vec<PlaceInfo>> {
+        let request = self
+            .http
+            .get(self.url("/api/places"))
+            .bearer_auth(access_token)
+            .query(&[("archived", archived)]);
+        decode(request.send().await).await
+    }
+
+    /// `POST /api/places`.
+    pub async fn create_place(&self, access_token: &str, place: &NewPlace) -> Result<PlaceInfo> {
+        let request = self
+            .http
+            .post(self.url("/api/places"))
+            .bearer_auth(access_token)
+            .json(place);
+        decode(request.send().await).await
+    }
+
+    /// `PATCH /api/places/{id}`.
+    pub async fn edit_place(
+        &self,
+        access_token: &str,
+        place: PlaceId,
+        patch: &PlacePatch,
+    ) -> Result<PlaceInfo> {
+        let request = self
+            .http
+            .patch(self.url(&format!("/api/places/{place}")))
+            .bearer_auth(access_token)
+            .json(patch);
+        decode(request.send().await).await
+    }
+
+    /// `POST /api/places/{id}/move`.
+    pub async fn move_place(
+        &self,
+        access_token: &str,
+        place: PlaceId,
+        parent: PlaceId,
+    ) -> Result<PlaceInfo> {
+        let request = self
+            .http
+            .post(self.url(&format!("/api/places/{place}/move")))
+            .bearer_auth(access_token)
+            .json(&MovePlace { parent });
+        decode(request.send().await).await
+    }
+
+    /// `POST /api/places/{id}/archive` (`archived`) or `/restore`.
+    pub async fn archive_place(
+        &self,
+        access_token: &str,
+        place: PlaceId,
+        archived: bool,
+    ) -> Result<PlaceInfo> {
+        let what = if archived { "archive" } else { "restore" };
+        let request = self
+            .http
+            .post(self.url(&format!("/api/places/{place}/{what}")))
+            .bearer_auth(access_token);
+        decode(request.send().await).await
+    }
+
+    /// `POST /api/places/import`: a CSV file. Answers the report whether or not lines were
+    /// refused (the server says 422 when they were and it was not a dry run).
+    pub async fn import_places(
+        &self,
+        access_token: &str,
+        csv: Vec<u8>,
+        dry_run: bool,
+    ) -> Result<ImportReport> {
+        let request = self
+            .http
+            .post(self.url("/api/places/import"))
+            .bearer_auth(access_token)
+            .query(&[("dry_run", dry_run)])
+            .header(reqwest::header::CONTENT_TYPE, "text/csv")
+            .body(csv);
+        let response = request.send().await.map_err(transport)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(transport)?;
+        if (status.is_success() || status.as_u16() == 422)
+            && let Ok(report) = serde_json::from_slice::<ImportReport>(&body)
+        {
+            return Ok(report);
+        }
+        if status.is_success() {
+            return Err(ClientError::Decode(format!(
+                "HTTP {} body is not an import report",
+                status.as_u16()
+            )));
+        }
+        Err(refusal(status, &body))
     }
 
     // ---- residents and credentials (PROTOCOL.md, "Residents and credentials") ----

@@ -38,7 +38,7 @@ pub use connection::{
     REQUEST_TIMEOUT, Subscribed,
 };
 pub use error::{ClientError, Result};
-pub use http::HttpClient;
+pub use http::{HttpClient, PeopleFilter};
 
 /// The protocol crate this client speaks, re-exported so users need not depend on it directly.
 pub use hehe_protocol;

@@ -677,3 +677,195 @@ fn an_official_lists_approves_and_refuses_sign_ups_and_makes_a_reset_code() {
     bad.args(["requests", "--state", "maybe"]);
     assert_eq!(run(bad, "").status.code(), Some(1));
 }
+
+#[test]
+fn places_are_imported_from_csv_with_a_dry_run_first() {
+    let server = Server::start();
+    let root = tempfile::tempdir().expect("temporary directory");
+    let official = account(&server, root.path(), "official");
+    let file = root.path().join("places.csv");
+    std::fs::write(
+        &file,
+        "street,community,compound,grid,building,units,floors\n\
+         和合街道,滨河社区,金桂小区,金桂一网格,1栋,2,18\n\
+         和合街道,滨河社区,金桂小区,金桂一网格,2栋,,\n",
+    )
+    .expect("write the file");
+    let import = |dry_run: bool| {
+        let mut command = hehe(&server.url, &official);
+        command.args(["places", "import"]).arg(&file);
+        if dry_run {
+            command.arg("--dry-run");
+        }
+        run(command, "")
+    };
+
+    // A dry run says what it would create; nothing is.
+    let output = import(true);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("line 2: would create compound 和合街道/滨河社区/金桂小区"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("2 lines: 4 would create, 0 unchanged, 0 refused (dry run"),
+        "{stdout}"
+    );
+
+    // Imported, then imported again: nothing left to create.
+    let output = import(false);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("4 created"));
+    let mut again = hehe(&server.url, &official);
+    again.args(["--json", "places", "import"]).arg(&file);
+    let report = ok_json(again);
+    assert_eq!(report["created"].as_array().map(Vec::len), Some(0));
+    assert_eq!(report["unchanged"], 2);
+
+    // A line outside his community: refused with its code, nothing imported, exit 1.
+    std::fs::write(
+        &file,
+        "street,community,compound,grid,building\n\
+         和合街道,滨河社区,金桂小区,金桂一网格,3栋\n\
+         和合街道,果园社区,,果园一网格,1栋\n",
+    )
+    .expect("write the file");
+    let output = import(false);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("line 3: refused outside_scope:"),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("nothing imported"));
+    let mut check = hehe(&server.url, &official);
+    check.args(["places", "import", "--dry-run"]).arg(&file);
+    let output = run(check, "");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("would create building"),
+        "3栋 was not created: {}",
+        text(&output)
+    );
+
+    // No such file: a usage error.
+    let mut missing = hehe(&server.url, &official);
+    missing.args(["places", "import", "/nonexistent/places.csv"]);
+    assert_eq!(run(missing, "").status.code(), Some(1));
+}
+#[test]
+fn an_official_imports_people_invites_staff_and_reads_the_directory() {
+    let server = Server::start();
+    let root = tempfile::tempdir().expect("temporary directory");
+    let official = account(&server, root.path(), "official");
+    let file = root.path().join("people.csv");
+    std::fs::write(
+        &file,
+        "name,phone,place,role\n\
+         王小明,138 0000 0001,和合街道/滨河社区/滨河社区第1网格/滨河社区1号楼,resident\n\
+         赵网格,13800000003,和合街道/滨河社区/滨河社区第2网格,grid_worker\n",
+    )
+    .expect("write the file");
+    let path = file.to_str().expect("a UTF-8 path");
+
+    // A dry run says what it would do and writes nothing.
+    let mut dry = hehe(&server.url, &official);
+    dry.args(["people", "import", path, "--dry-run"]);
+    let output = run(dry, "");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        said.contains("line 2: would create account 王小明 as resident"),
+        "{said}"
+    );
+    assert!(
+        said.contains("line 3: would create invite 赵网格 as grid_worker"),
+        "{said}"
+    );
+    assert!(said.contains("dry run, nothing written"), "{said}");
+
+    let mut apply = hehe(&server.url, &official);
+    apply.args(["--json", "people", "import", path]);
+    let report = ok_json(apply);
+    assert_eq!(report["applied"], true);
+    assert_eq!(report["created"].as_array().map(Vec::len), Some(2));
+    let mut again = hehe(&server.url, &official);
+    again.args(["--json", "people", "import", path]);
+    let report = ok_json(again);
+    assert_eq!(
+        (
+            report["created"].as_array().map(Vec::len),
+            report["unchanged"].as_u64()
+        ),
+        (Some(0), Some(2))
+    );
+
+    // A refused line: printed with its code, exit 1, nothing written.
+    let bad = root.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "name,phone,place,role\n某人,13800000009,和合街道/没有的社区,resident\n",
+    )
+    .expect("write the file");
+    let mut refused = hehe(&server.url, &official);
+    refused.args(["people", "import", bad.to_str().expect("a UTF-8 path")]);
+    let output = run(refused, "");
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("line 2: refused unknown_place"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("1 lines refused"));
+
+    // An invite prints its code and link once.
+    let mut invite = hehe(&server.url, &official);
+    invite.args([
+        "invite",
+        "--role",
+        "grid_worker",
+        "--place",
+        "3",
+        "--name",
+        "新人",
+        "--phone",
+        "13900000001",
+    ]);
+    let output = run(invite, "");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let said = String::from_utf8_lossy(&output.stdout);
+    let code = said
+        .lines()
+        .find_map(|l| l.strip_prefix("code: "))
+        .expect("the code is printed");
+    assert_eq!(code.len(), 32);
+    assert!(
+        said.contains(&format!("link: {}/#/invite/{code}", server.url)),
+        "{said}"
+    );
+    // Above the official's role: refused by the server, exit 2.
+    let mut above = hehe(&server.url, &official);
+    above.args([
+        "invite",
+        "--role",
+        "street_chief",
+        "--place",
+        "1",
+        "--name",
+        "街长",
+    ]);
+    let output = run(above, "");
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("forbidden"));
+
+    // The directory of Riverside grid 1 (place 3): everyone with no open issue yet.
+    let mut staff = hehe(&server.url, &official);
+    staff.args(["staff", "3"]);
+    let output = run(staff, "");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        said.contains("  0 open") && said.contains("Chen Jie 陈杰  grid_worker"),
+        "{said}"
+    );
+    let resident = account(&server, root.path(), "resident");
+    let mut staff = hehe(&server.url, &resident);
+    staff.args(["staff", "3"]);
+    assert_eq!(run(staff, "").status.code(), Some(2));
+}

@@ -9,18 +9,25 @@ use crate::app::channels::{Identity, account_info, identity};
 use crate::app::sessions::announce;
 use crate::app::state::AppState;
 use crate::clock::unix_ms;
+use crate::domain::phone::Phone;
 use crate::error::{AppError, AppResult};
 use crate::identity::revocation::Notice;
 use crate::identity::tokens::{Claims, TokenError, TokenKind, new_session_id, verify_password};
 use crate::store::identity::{NewAudit, Outcome};
-use hehe_protocol::ErrorCode;
 use hehe_protocol::http::{LoginRequest, TokenResponse};
+use hehe_protocol::{AccountId, ErrorCode};
 
-/// Checks a username and password and opens a session. A wrong password and an unknown or
-/// disabled account get the same answer, after the same work.
+/// Checks a username (or a phone number, in any spelling `Phone::parse` reads) and password
+/// and opens a session. A wrong password and an unknown or disabled account get the same
+/// answer, after the same work.
 pub async fn login(state: &AppState, req: LoginRequest) -> AppResult<TokenResponse> {
+    // A phone number is one person in any spelling: the backoff counts them as one.
+    let phone = Phone::parse(&req.username).ok();
+    let guard_key = phone
+        .as_ref()
+        .map_or_else(|| req.username.clone(), |p| p.as_str().to_owned());
     // Refused before any hashing: a guessing run costs the server nothing while it waits.
-    if let Err(wait) = state.login_guard.check(&req.username) {
+    if let Err(wait) = state.login_guard.check(&guard_key) {
         return Err(AppError::new(
             ErrorCode::RateLimited,
             format!(
@@ -29,36 +36,43 @@ pub async fn login(state: &AppState, req: LoginRequest) -> AppResult<TokenRespon
             ),
         ));
     }
-    let account = state.store.account_by_username(&req.username).await?;
-    let hash = account
+    let account = match (state.store.account_by_username(&req.username).await?, phone) {
+        (Some(account), _) => Some(account),
+        (None, Some(phone)) => state.store.account_by_phone(phone.as_str()).await?,
+        (None, None) => None,
+    };
+    // An account with no usable password yet (an imported resident) costs the same work as
+    // a wrong one: the answer's time does not tell that the number is enrolled.
+    let usable = account
         .as_ref()
-        .map_or_else(|| state.decoy_hash.to_string(), |a| a.password_hash.clone());
+        .is_some_and(|a| a.password_hash.starts_with('$'));
+    let hash = match &account {
+        Some(a) if usable => a.password_hash.clone(),
+        _ => state.decoy_hash.to_string(),
+    };
     let password = req.password;
     // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
     let matches = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .unwrap_or(false);
     let account = match account {
-        Some(a) if matches && !a.disabled => a,
+        Some(a) if matches && usable && !a.disabled => a,
         _ => {
-            state.login_guard.failed(&req.username);
+            state.login_guard.failed(&guard_key);
             return Err(AppError::new(
                 ErrorCode::InvalidCredentials,
                 "wrong username or password",
             ));
         }
     };
-    state.login_guard.succeeded(&req.username);
+    state.login_guard.succeeded(&guard_key);
     tracing::info!(account = account.id.0, "login");
     open_session(state, account.id).await
 }
 
-/// Opens a session for an account whose credentials were checked (a login, a sign-up) and
-/// answers its first pair of tokens.
-pub(crate) async fn open_session(
-    state: &AppState,
-    account: hehe_protocol::AccountId,
-) -> AppResult<TokenResponse> {
+/// Opens a session for an account whose credentials were checked a moment ago (a login, a
+/// sign-up, an accepted invite) and answers its first pair of tokens.
+pub async fn open_session(state: &AppState, account: AccountId) -> AppResult<TokenResponse> {
     let identity = identity(state, account).await?;
     let sid = new_session_id();
     // The tokens' clock (see the module's comment).

@@ -14,6 +14,9 @@ use tokio_util::sync::CancellationToken;
 /// Tells every node (this one included) of a change. Applied here at once as well: should the
 /// bus be down, this node still acts, and the others learn revocations from the store.
 pub async fn announce(state: &AppState, notice: Notice) {
+    if matches!(notice, Notice::PlacesMoved { .. }) {
+        state.store.forget_place_paths();
+    }
     // Real time: a revocation is kept for as long as the tokens it ends could be valid.
     state.revocations.apply(&notice, unix_ms());
     let frame = Frame::from(serde_json::to_string(&notice).unwrap_or_default());
@@ -45,6 +48,12 @@ pub async fn run(state: AppState, stop: CancellationToken) {
             _ = tick.tick() => {}
         }
         state.revocations.sync(state.store.as_ref()).await;
+        // A move whose notice was lost (the bus was down) is caught by its change counter.
+        match state.store.sync_place_paths().await {
+            Ok(true) => tracing::info!("places moved elsewhere: cached place paths forgotten"),
+            Ok(false) => {}
+            Err(e) => tracing::debug!(error = %e, "place changes not read"),
+        }
         // Real time: session expiries are the refresh tokens', checked against the system clock.
         if let Err(e) = state.store.prune_sessions(unix_ms()).await {
             tracing::debug!(error = %e, "expired sessions not pruned");

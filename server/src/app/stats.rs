@@ -20,7 +20,8 @@ pub async fn report(
     since: i64,
 ) -> AppResult<StatsReport> {
     let path = crate::app::place(state, place).await?;
-    if path.building.is_some() {
+    // Issues are filed by grid, community and street; a compound's are its grids'.
+    if path.building.is_some() || path.kind() == hehe_protocol::http::PlaceKind::Compound {
         return Err(AppError::invalid(
             "statistics are kept per grid, community or street",
         ));

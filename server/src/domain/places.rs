@@ -1,4 +1,5 @@
-//! Where a place sits in the tree street → community → grid → building.
+//! Where a place sits in the tree street → community → (compound →) grid → building. The
+//! compound (小区) level is optional: a grid's parent is a community or a compound.
 
 use hehe_protocol::PlaceId;
 use hehe_protocol::http::PlaceKind;
@@ -9,6 +10,9 @@ use hehe_protocol::http::PlaceKind;
 pub struct PlacePath {
     pub street: PlaceId,
     pub community: Option<PlaceId>,
+    /// Set for a compound and for the grids and buildings in one. Issues store their place
+    /// without it, so rules never require it to be known below a compound (see `contains`).
+    pub compound: Option<PlaceId>,
     pub grid: Option<PlaceId>,
     pub building: Option<PlaceId>,
 }
@@ -18,6 +22,7 @@ impl PlacePath {
         Self {
             street,
             community: None,
+            compound: None,
             grid: None,
             building: None,
         }
@@ -27,6 +32,21 @@ impl PlacePath {
         Self {
             community: Some(community),
             ..Self::street(street)
+        }
+    }
+
+    pub fn compound(street: PlaceId, community: PlaceId, compound: PlaceId) -> Self {
+        Self {
+            compound: Some(compound),
+            ..Self::community(street, community)
+        }
+    }
+
+    /// The same path with the grid (and what lies under it) inside compound `compound`.
+    pub fn in_compound(self, compound: PlaceId) -> Self {
+        Self {
+            compound: Some(compound),
+            ..self
         }
     }
 
@@ -50,6 +70,8 @@ impl PlacePath {
             PlaceKind::Building
         } else if self.grid.is_some() {
             PlaceKind::Grid
+        } else if self.compound.is_some() {
+            PlaceKind::Compound
         } else if self.community.is_some() {
             PlaceKind::Community
         } else {
@@ -61,20 +83,27 @@ impl PlacePath {
     pub fn leaf(&self) -> PlaceId {
         self.building
             .or(self.grid)
+            .or(self.compound)
             .or(self.community)
             .unwrap_or(self.street)
     }
 
-    fn levels(&self) -> [Option<PlaceId>; 4] {
-        [Some(self.street), self.community, self.grid, self.building]
+    /// The place of kind `kind` on the path, if the path reaches it.
+    pub fn at(&self, kind: PlaceKind) -> Option<PlaceId> {
+        match kind {
+            PlaceKind::Street => Some(self.street),
+            PlaceKind::Community => self.community,
+            PlaceKind::Compound => self.compound,
+            PlaceKind::Grid => self.grid,
+            PlaceKind::Building => self.building,
+        }
     }
 
-    /// Whether `other` lies at or below this place.
+    /// Whether `other` lies at or below this place: this place is on `other`'s path. Ids name
+    /// one place each, so the levels above follow; and a path read without its compound (an
+    /// issue's) still lies in its grid, community and street.
     pub fn contains(&self, other: &PlacePath) -> bool {
-        self.levels()
-            .iter()
-            .zip(other.levels())
-            .all(|(mine, theirs)| mine.is_none() || *mine == theirs)
+        other.at(self.kind()) == Some(self.leaf())
     }
 
     /// Whether one of the two places contains the other: a resident of a community shares a
@@ -122,5 +151,25 @@ mod tests {
         assert_eq!(building.leaf(), p(1000));
         assert_eq!(building.community_path(), Some(home));
         assert_eq!(street.community_path(), None);
+    }
+
+    #[test]
+    fn compounds_sit_between_community_and_grid() {
+        let home = PlacePath::community(p(1), p(10));
+        let compound = PlacePath::compound(p(1), p(10), p(50));
+        let grid = PlacePath::grid(p(1), p(10), p(100)).in_compound(p(50));
+        let building = PlacePath::building(p(1), p(10), p(100), p(1000)).in_compound(p(50));
+        let open_grid = PlacePath::grid(p(1), p(10), p(101));
+        // An issue's place is stored without its compound.
+        let issue_place = PlacePath::building(p(1), p(10), p(100), p(1000));
+
+        assert_eq!(compound.kind(), PlaceKind::Compound);
+        assert_eq!(compound.leaf(), p(50));
+        assert_eq!(grid.kind(), PlaceKind::Grid);
+        assert!(home.contains(&compound) && compound.contains(&building));
+        assert!(!compound.contains(&open_grid) && !open_grid.on_one_line(&compound));
+        assert!(grid.contains(&issue_place) && issue_place.on_one_line(&grid));
+        assert!(home.contains(&issue_place));
+        assert_eq!(building.community_path(), Some(home));
     }
 }

@@ -133,6 +133,7 @@ mod tests {
         place_kind_for(role).map(|kind| match kind {
             PlaceKind::Street => street(s),
             PlaceKind::Community => community(s, s * 10),
+            PlaceKind::Compound => unreachable!("no role is granted for a compound"),
             PlaceKind::Grid => grid(s, s * 10, s * 100),
             PlaceKind::Building => building(s, s * 10, s * 100, s * 1000),
         })

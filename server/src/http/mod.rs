@@ -14,6 +14,7 @@ mod limit;
 mod meetings;
 mod openapi;
 mod ops;
+mod people;
 mod places;
 mod residency;
 mod web;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::router())
         .merge(ops::router())
         .merge(places::router())
+        .merge(people::router(state.clone()))
         .merge(web::router())
         .merge(crate::ws::router())
         // Every JSON body the API takes is small; the photo upload route sets its own limit,

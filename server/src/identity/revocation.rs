@@ -42,6 +42,9 @@ pub enum Notice {
     Disabled { account: AccountId },
     /// The account's grants changed: what its connections may read has too.
     IdentityChanged { account: AccountId },
+    /// A place moved: every node forgets the place paths it cached (`Delivery`), and the
+    /// accounts with grants under it reconnect, as their grants now lie elsewhere.
+    PlacesMoved { accounts: Vec<AccountId> },
 }
 
 /// One authenticated connection on this node.
@@ -128,6 +131,11 @@ impl Revocations {
             Notice::Disabled { account } => self.close(*account, |_| true, Ending::Disabled),
             Notice::IdentityChanged { account } => {
                 self.close(*account, |_| true, Ending::IdentityChanged)
+            }
+            Notice::PlacesMoved { accounts } => {
+                for account in accounts {
+                    self.close(*account, |_| true, Ending::IdentityChanged);
+                }
             }
         }
     }
@@ -229,10 +237,12 @@ impl Drop for LiveGuard {
     }
 }
 
-/// What the bus delivers to this node: notices to `Revocations`, everything else to the hub.
+/// What the bus delivers to this node: notices to `Revocations` (and a move of places to the
+/// store's cache of paths), everything else to the hub.
 pub struct Delivery {
     pub hub: Hub,
     pub revocations: Arc<Revocations>,
+    pub store: Arc<dyn crate::store::Store>,
 }
 
 impl DeliveryHandler for Delivery {
@@ -242,7 +252,13 @@ impl DeliveryHandler for Delivery {
         }
         match serde_json::from_str::<Notice>(frame.as_str()) {
             // Real time, like `sync`: revocations follow the tokens' clock.
-            Ok(notice) => self.revocations.apply(&notice, unix_ms()),
+            Ok(notice) => {
+                // Paths first: the connections closed next reconnect to read them anew.
+                if matches!(notice, Notice::PlacesMoved { .. }) {
+                    self.store.forget_place_paths();
+                }
+                self.revocations.apply(&notice, unix_ms())
+            }
             Err(e) => tracing::warn!(error = %e, "undecodable identity notice"),
         }
     }
@@ -291,6 +307,18 @@ mod tests {
         assert_eq!(closed_with(&b).await, Some(4007));
         r.apply(&Notice::Disabled { account: other }, 0);
         assert_eq!(closed_with(&c).await, Some(4502));
+        let d = Arc::new(Outbox::new(1 << 16));
+        let e = Arc::new(Outbox::new(1 << 16));
+        let _gd = r.register(AccountId(3), 4, "s4", d.clone());
+        let _ge = r.register(AccountId(5), 5, "s5", e.clone());
+        r.apply(
+            &Notice::PlacesMoved {
+                accounts: vec![AccountId(3), AccountId(4)],
+            },
+            0,
+        );
+        assert_eq!(closed_with(&d).await, Some(4007));
+        assert_eq!(closed_with(&e).await, None);
     }
 
     #[test]

@@ -6,9 +6,12 @@ pub mod credentials;
 pub mod identity;
 pub mod issues;
 pub mod meetings;
+pub mod people;
+pub mod places;
 mod sql;
 
 pub use sql::{Backend, SqlStore};
+pub(crate) use sql::{PLACE_COLUMNS, path_of, place_info};
 
 use crate::domain::places::PlacePath;
 use async_trait::async_trait;
@@ -115,6 +118,8 @@ pub trait Store:
     + identity::IdentityStore
     + issues::IssueStore
     + meetings::MeetingStore
+    + places::PlaceStore
+    + people::PeopleStore
     + Send
     + Sync
     + 'static

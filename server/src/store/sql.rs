@@ -25,15 +25,40 @@ pub enum Backend {
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
-    /// Place paths read so far. A place never moves once made (there is no way to change its
-    /// parent or delete it), so a path read once stays true; every subscribe and permission
-    /// check needs one, and a city has a few hundred thousand places at most.
-    paths: dashmap::DashMap<PlaceId, PlacePath>,
+    /// Place paths read so far: every subscribe and permission check needs one, and a city
+    /// has a few hundred thousand places at most. Places move rarely (an admin's `move`), so
+    /// the cache is forgotten as a whole when one does (see `store::places`).
+    pub(crate) paths: std::sync::Arc<PathCache>,
+}
+
+/// The cache of place paths, and what tells a path read before a move from one read after.
+#[derive(Default)]
+pub(crate) struct PathCache {
+    pub(crate) paths: dashmap::DashMap<PlaceId, PlacePath>,
+    /// Bumped by every `forget`: a path read while it changed may be stale and is not kept.
+    pub(crate) generation: std::sync::atomic::AtomicU64,
+    /// The store's `place_changes.version` this node last acted on.
+    pub(crate) version: std::sync::atomic::AtomicI64,
+}
+
+impl PathCache {
+    pub(crate) fn forget(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.paths.clear();
+    }
 }
 
 impl SqlStore {
     /// Connects and applies the backend's migrations.
     pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        Self::connect_until(url, max_connections, i64::MAX).await
+    }
+
+    /// Connects and applies the migrations up to version `last` only: for the tests that
+    /// check a migration against data written before it.
+    #[doc(hidden)]
+    pub async fn connect_until(url: &str, max_connections: u32, last: i64) -> StoreResult<Self> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -64,62 +89,50 @@ impl SqlStore {
             })
             .connect_with(options)
             .await?;
+        let all = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        let mut some = Migrator::DEFAULT;
+        some.migrations = all
+            .migrations
+            .iter()
+            .filter(|m| m.version <= last)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
         match backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&pool).await?,
+            // A migration that rebuilds a table (0008) needs foreign keys off, which SQLite
+            // ignores inside the transaction each migration runs in: the migrations run on a
+            // connection of their own that has them off from the start (the migration checks
+            // the keys itself before it commits).
+            Backend::Sqlite => {
+                let migrating = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = OFF;")
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(AnyConnectOptions::from_str(url)?)
+                    .await?;
+                let migrated = some.run(&migrating).await;
+                migrating.close().await;
+                migrated?;
+            }
+            Backend::Postgres => some.run(&pool).await?,
         }
         Ok(Self {
             pool,
             backend,
-            paths: dashmap::DashMap::new(),
+            paths: std::sync::Arc::default(),
         })
     }
 
-    async fn read_place_path(&self, id: PlaceId) -> StoreResult<Option<PlacePath>> {
-        let rows = sqlx::query(
-            "WITH RECURSIVE up (id, kind, parent_id, depth) AS ( \
-               SELECT id, kind, parent_id, 0 FROM places WHERE id = $1 \
-               UNION ALL \
-               SELECT p.id, p.kind, p.parent_id, up.depth + 1 \
-                 FROM places p JOIN up ON p.id = up.parent_id WHERE up.depth < 4 \
-             ) SELECT id, kind FROM up",
-        )
-        .bind(id.0)
-        .fetch_all(&self.pool)
-        .await?;
-        if rows.is_empty() {
-            return Ok(None);
-        }
-        let (mut street, mut community, mut grid, mut building) = (None, None, None, None);
-        for row in &rows {
-            let place = PlaceId(row.try_get("id")?);
-            let kind: String = row.try_get("kind")?;
-            let slot = match place_kind(&kind)? {
-                PlaceKind::Street => &mut street,
-                PlaceKind::Community => &mut community,
-                PlaceKind::Grid => &mut grid,
-                PlaceKind::Building => &mut building,
-            };
-            if slot.replace(place).is_some() {
-                return Err(corrupt(format!(
-                    "place {id} has two ancestors of kind {kind}"
-                )));
-            }
-        }
-        let street = street.ok_or_else(|| corrupt(format!("place {id} is not under a street")))?;
-        let path = PlacePath {
-            street,
-            community,
-            grid,
-            building,
-        };
-        // Levels must be filled from the top with no gap, and the path must end at `id`.
-        let gapless =
-            (community.is_some() || grid.is_none()) && (grid.is_some() || building.is_none());
-        if !gapless || path.leaf() != id {
-            return Err(corrupt(format!("place {id} sits in a malformed tree")));
-        }
-        Ok(Some(path))
+    pub(crate) async fn read_place_path(&self, id: PlaceId) -> StoreResult<Option<PlacePath>> {
+        path_of(&self.pool, id).await
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -135,25 +148,75 @@ impl SqlStore {
     }
 }
 
+/// The place with its ancestors, read through `executor` (the pool, or a transaction that must
+/// see its own writes); `None` when it does not exist.
+pub(crate) async fn path_of<'e, E>(executor: E, id: PlaceId) -> StoreResult<Option<PlacePath>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let rows = sqlx::query(
+        "WITH RECURSIVE up (id, kind, parent_id, depth) AS ( \
+           SELECT id, kind, parent_id, 0 FROM places WHERE id = $1 \
+           UNION ALL \
+           SELECT p.id, p.kind, p.parent_id, up.depth + 1 \
+             FROM places p JOIN up ON p.id = up.parent_id WHERE up.depth < 5 \
+         ) SELECT id, kind FROM up",
+    )
+    .bind(id.0)
+    .fetch_all(executor)
+    .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let (mut street, mut community, mut compound, mut grid, mut building) =
+        (None, None, None, None, None);
+    for row in &rows {
+        let place = PlaceId(row.try_get("id")?);
+        let kind: String = row.try_get("kind")?;
+        let slot = match place_kind(&kind)? {
+            PlaceKind::Street => &mut street,
+            PlaceKind::Community => &mut community,
+            PlaceKind::Compound => &mut compound,
+            PlaceKind::Grid => &mut grid,
+            PlaceKind::Building => &mut building,
+        };
+        if slot.replace(place).is_some() {
+            return Err(corrupt(format!(
+                "place {id} has two ancestors of kind {kind}"
+            )));
+        }
+    }
+    let street = street.ok_or_else(|| corrupt(format!("place {id} is not under a street")))?;
+    let path = PlacePath {
+        street,
+        community,
+        compound,
+        grid,
+        building,
+    };
+    // Levels must be filled from the top with no gap (but the optional compound), and the
+    // path must end at `id`.
+    let gapless = (community.is_some() || (compound.is_none() && grid.is_none()))
+        && (grid.is_some() || building.is_none());
+    if !gapless || path.leaf() != id {
+        return Err(corrupt(format!("place {id} sits in a malformed tree")));
+    }
+    Ok(Some(path))
+}
+
 fn corrupt(what: impl Into<String>) -> StoreError {
     StoreError::Corrupt(what.into())
 }
 
-fn place_kind(s: &str) -> StoreResult<PlaceKind> {
-    Ok(match s {
-        "street" => PlaceKind::Street,
-        "community" => PlaceKind::Community,
-        "grid" => PlaceKind::Grid,
-        "building" => PlaceKind::Building,
-        other => return Err(corrupt(format!("unknown place kind {other}"))),
-    })
+pub(crate) fn place_kind(s: &str) -> StoreResult<PlaceKind> {
+    PlaceKind::parse(s).ok_or_else(|| corrupt(format!("unknown place kind {s}")))
 }
 
-fn role(s: &str) -> StoreResult<Role> {
+pub(crate) fn role(s: &str) -> StoreResult<Role> {
     s.parse().map_err(|_| corrupt(format!("unknown role {s}")))
 }
 
-fn account_row(row: &AnyRow) -> StoreResult<AccountRow> {
+pub(crate) fn account_row(row: &AnyRow) -> StoreResult<AccountRow> {
     Ok(AccountRow {
         id: AccountId(row.try_get("id")?),
         username: row.try_get("username")?,
@@ -221,19 +284,17 @@ impl Store for SqlStore {
     }
 
     async fn place(&self, id: PlaceId) -> StoreResult<Option<PlaceInfo>> {
-        let row =
-            sqlx::query("SELECT id, kind, parent_id, name, name_zh FROM places WHERE id = $1")
-                .bind(id.0)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(&format!("SELECT {PLACE_COLUMNS} FROM places WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(place_info).transpose()
     }
 
     async fn children(&self, id: PlaceId) -> StoreResult<Vec<PlaceInfo>> {
-        let rows = sqlx::query(
-            "SELECT id, kind, parent_id, name, name_zh FROM places WHERE parent_id = $1 \
-             ORDER BY id",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {PLACE_COLUMNS} FROM places WHERE parent_id = $1 ORDER BY id"
+        ))
         .bind(id.0)
         .fetch_all(&self.pool)
         .await?;
@@ -241,12 +302,18 @@ impl Store for SqlStore {
     }
 
     async fn place_path(&self, id: PlaceId) -> StoreResult<Option<PlacePath>> {
-        if let Some(path) = self.paths.get(&id) {
+        use std::sync::atomic::Ordering;
+        if let Some(path) = self.paths.paths.get(&id) {
             return Ok(Some(*path));
         }
+        let generation = self.paths.generation.load(Ordering::SeqCst);
         let path = self.read_place_path(id).await?;
         if let Some(path) = path {
-            self.paths.insert(id, path);
+            self.paths.paths.insert(id, path);
+            // Forgotten meanwhile: the path may predate the move, so it is not kept.
+            if self.paths.generation.load(Ordering::SeqCst) != generation {
+                self.paths.paths.remove(&id);
+            }
         }
         Ok(path)
     }
@@ -397,13 +464,24 @@ impl Store for SqlStore {
     }
 }
 
-fn place_info(row: &AnyRow) -> StoreResult<PlaceInfo> {
+pub(crate) const PLACE_COLUMNS: &str =
+    "id, kind, parent_id, name, name_zh, archived_at, units, floors";
+
+pub(crate) fn place_info(row: &AnyRow) -> StoreResult<PlaceInfo> {
     let kind: String = row.try_get("kind")?;
+    let figure = |column: &str| -> StoreResult<Option<u32>> {
+        Ok(row
+            .try_get::<Option<i64>, _>(column)?
+            .map(|n| u32::try_from(n).unwrap_or(0)))
+    };
     Ok(PlaceInfo {
         id: PlaceId(row.try_get("id")?),
         kind: place_kind(&kind)?,
         name: row.try_get("name")?,
         name_zh: row.try_get("name_zh")?,
         parent_id: row.try_get::<Option<i64>, _>("parent_id")?.map(PlaceId),
+        archived: row.try_get::<Option<i64>, _>("archived_at")?.is_some(),
+        units: figure("units")?,
+        floors: figure("floors")?,
     })
 }

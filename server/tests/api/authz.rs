@@ -1860,9 +1860,11 @@ async fn every_route_command_and_action_has_rows() {
     let w = world().await;
     let mut rows = rows(&w.fx);
     rows.extend(credentials_rows(&w.fx, &Requests::default()));
+    rows.extend(people_rows(&w.fx, [0; 3]));
     let covered: BTreeSet<String> = rows
         .iter()
         .map(|r| r.route.split(' ').take(2).collect::<Vec<_>>().join(" "))
+        .chain(place_admin_routes().map(String::from))
         .collect();
     let doc: Value = w
         .web
@@ -2071,4 +2073,590 @@ async fn residents_and_credentials_matrix() {
         let row = store.residency_request(id).await.unwrap().unwrap();
         assert_eq!(row.decided_by, Some(by), "request {id}");
     }
+}
+
+// ---- managing places (PROTOCOL.md "Managing places") ----------------------------------------
+
+/// The routes `places_management_matrix` covers, for the coverage check above.
+fn place_admin_routes() -> [&'static str; 8] {
+    [
+        "GET /api/places",
+        "POST /api/places",
+        "PATCH /api/places/{id}",
+        "POST /api/places/{id}/move",
+        "POST /api/places/{id}/archive",
+        "POST /api/places/{id}/restore",
+        "POST /api/places/import",
+        // Read as before; here with `archived=true`.
+        "GET /api/places/{id}",
+    ]
+}
+
+/// What a cell acts on: made afresh by the admin for each caller, so that one caller's
+/// success leaves the next caller the same world.
+#[derive(Clone, Copy)]
+enum Fresh {
+    /// Nothing: the cell names demo places only.
+    None,
+    /// A grid under this community.
+    Grid(PlaceId),
+    /// A building under this grid (archived first when `archived`).
+    Building(PlaceId, bool),
+    /// A community under this street.
+    Community(PlaceId),
+}
+
+struct PlaceCell {
+    route: &'static str,
+    scope: &'static str,
+    expect: &'static str,
+    fresh: Fresh,
+    /// Method, path (`{fresh}` stands for the fresh place's id) and JSON body.
+    method: Method,
+    path: String,
+    body: Option<Value>,
+}
+
+/// Who may manage which places (admins everywhere; a street chief within his street, streets
+/// excepted; a community official the compounds, grids and buildings of his community). A
+/// place the caller may not see is `N`, as when reading it. Letters as in `WHO`; `R` is an
+/// import answered 422 with its lines refused.
+fn place_cells(fx: &Fx) -> Vec<PlaceCell> {
+    let cell = |route, scope, expect, fresh, method, path: String, body| PlaceCell {
+        route,
+        scope,
+        expect,
+        fresh,
+        method,
+        path,
+        body,
+    };
+    let create = |kind: &str, parent: Option<PlaceId>| {
+        Some(json!({"kind": kind, "parent": parent, "name": "N", "name_zh": "{name}"}))
+    };
+    let rename = Some(json!({"name_zh": "{name}"}));
+    vec![
+        cell(
+            "GET /api/places",
+            "the streets one may see",
+            "UAAAAAAA",
+            Fresh::None,
+            Method::GET,
+            "/api/places".into(),
+            None,
+        ),
+        cell(
+            "GET /api/places/{id}",
+            "own community, archived too",
+            "UAAAAANA",
+            Fresh::None,
+            Method::GET,
+            format!("/api/places/{}?archived=true", fx.comm),
+            None,
+        ),
+        cell(
+            "POST /api/places",
+            "a street",
+            "UFFFFFFA",
+            Fresh::None,
+            Method::POST,
+            "/api/places".into(),
+            create("street", None),
+        ),
+        cell(
+            "POST /api/places",
+            "a community in own street",
+            "UFFFFANA",
+            Fresh::None,
+            Method::POST,
+            "/api/places".into(),
+            create("community", Some(fx.street)),
+        ),
+        cell(
+            "POST /api/places",
+            "a compound in own community",
+            "UFFFAANA",
+            Fresh::None,
+            Method::POST,
+            "/api/places".into(),
+            create("compound", Some(fx.comm)),
+        ),
+        cell(
+            "POST /api/places",
+            "a grid in own community",
+            "UFFFAANA",
+            Fresh::None,
+            Method::POST,
+            "/api/places".into(),
+            create("grid", Some(fx.comm)),
+        ),
+        cell(
+            "POST /api/places",
+            "a building in own grid",
+            "UFFFAANA",
+            Fresh::None,
+            Method::POST,
+            "/api/places".into(),
+            create("building", Some(fx.grid)),
+        ),
+        cell(
+            "POST /api/places",
+            "a grid in another community",
+            "UNNNNANA",
+            Fresh::None,
+            Method::POST,
+            "/api/places".into(),
+            create("grid", Some(fx.comm2)),
+        ),
+        cell(
+            "POST /api/places",
+            "a grid in another street",
+            "UNNNNNNA",
+            Fresh::None,
+            Method::POST,
+            "/api/places".into(),
+            create("grid", Some(fx.comm3)),
+        ),
+        cell(
+            "PATCH /api/places/{id}",
+            "own street",
+            "UFFFFFNA",
+            Fresh::None,
+            Method::PATCH,
+            format!("/api/places/{}", fx.street),
+            Some(json!({"name": "Hehe Street"})),
+        ),
+        cell(
+            "PATCH /api/places/{id}",
+            "own community",
+            "UFFFFANA",
+            Fresh::None,
+            Method::PATCH,
+            format!("/api/places/{}", fx.comm),
+            Some(json!({"name": "Riverside"})),
+        ),
+        cell(
+            "PATCH /api/places/{id}",
+            "a new grid of own community",
+            "UFNNAANA",
+            Fresh::Grid(fx.comm),
+            Method::PATCH,
+            "/api/places/{fresh}".into(),
+            rename.clone(),
+        ),
+        cell(
+            "PATCH /api/places/{id}",
+            "a new grid of another community",
+            "UNNNNANA",
+            Fresh::Grid(fx.comm2),
+            Method::PATCH,
+            "/api/places/{fresh}".into(),
+            rename.clone(),
+        ),
+        cell(
+            "PATCH /api/places/{id}",
+            "a new grid of another street",
+            "UNNNNNNA",
+            Fresh::Grid(fx.comm3),
+            Method::PATCH,
+            "/api/places/{fresh}".into(),
+            rename,
+        ),
+        cell(
+            "POST /api/places/{id}/move",
+            "a new building to the other grid of own community",
+            "UFNNAANA",
+            Fresh::Building(fx.grid, false),
+            Method::POST,
+            "/api/places/{fresh}/move".into(),
+            Some(json!({"parent": fx.grid2})),
+        ),
+        cell(
+            "POST /api/places/{id}/move",
+            "a new building to another community",
+            "UNNNNANA",
+            Fresh::Building(fx.grid, false),
+            Method::POST,
+            "/api/places/{fresh}/move".into(),
+            Some(json!({"parent": fx.grid3})),
+        ),
+        cell(
+            "POST /api/places/{id}/move",
+            "a new community to another street",
+            "UNNNNNNA",
+            Fresh::Community(fx.street),
+            Method::POST,
+            "/api/places/{fresh}/move".into(),
+            Some(json!({"parent": fx.street2})),
+        ),
+        cell(
+            "POST /api/places/{id}/move",
+            "own community (not his kind to move)",
+            "UFFFFPNA",
+            Fresh::None,
+            Method::POST,
+            format!("/api/places/{}/move", fx.comm),
+            Some(json!({"parent": fx.street})),
+        ),
+        cell(
+            "POST /api/places/{id}/archive",
+            "a new building in own grid",
+            "UFNFAANA",
+            Fresh::Building(fx.grid, false),
+            Method::POST,
+            "/api/places/{fresh}/archive".into(),
+            None,
+        ),
+        cell(
+            "POST /api/places/{id}/archive",
+            "a new building in another community",
+            "UNNNNANA",
+            Fresh::Building(fx.grid3, false),
+            Method::POST,
+            "/api/places/{fresh}/archive".into(),
+            None,
+        ),
+        cell(
+            "POST /api/places/{id}/archive",
+            "a new building in another street",
+            "UNNNNNNA",
+            Fresh::Building(fx.grid4, false),
+            Method::POST,
+            "/api/places/{fresh}/archive".into(),
+            None,
+        ),
+        cell(
+            "POST /api/places/{id}/restore",
+            "an archived building in own grid",
+            "UFNFAANA",
+            Fresh::Building(fx.grid, true),
+            Method::POST,
+            "/api/places/{fresh}/restore".into(),
+            None,
+        ),
+        cell(
+            "POST /api/places/{id}/restore",
+            "an archived building in another community",
+            "UNNNNANA",
+            Fresh::Building(fx.grid3, true),
+            Method::POST,
+            "/api/places/{fresh}/restore".into(),
+            None,
+        ),
+        cell(
+            "POST /api/places/import",
+            "a dry run of own community's places",
+            "UFFFAAFA",
+            Fresh::None,
+            Method::POST,
+            "/api/places/import?dry_run=true".into(),
+            None,
+        ),
+        cell(
+            "POST /api/places/import",
+            "a new building in another community",
+            "UFFFRAFA",
+            Fresh::None,
+            Method::POST,
+            "/api/places/import?dry_run=false".into(),
+            None,
+        ),
+        cell(
+            "POST /api/places/import",
+            "a new building in another street",
+            "UFFFRRFA",
+            Fresh::None,
+            Method::POST,
+            "/api/places/import?dry_run=false".into(),
+            None,
+        ),
+    ]
+}
+
+/// The CSV an import cell sends; `{name}` is a name of the caller's own.
+fn place_csv(scope: &str) -> &'static str {
+    match scope {
+        "a dry run of own community's places" => {
+            "street,community,grid,building\n和合街道,滨河社区,滨河社区第1网格,滨河社区1号楼\n"
+        }
+        "a new building in another community" => {
+            "street,community,grid,building\n和合街道,果园社区,果园社区第1网格,{name}\n"
+        }
+        _ => "street,community,grid,building\n湖畔街道,湖畔社区,湖畔社区第1网格,{name}\n",
+    }
+}
+
+#[tokio::test]
+async fn places_management_matrix() {
+    let w = world().await;
+    let admin = w.tokens[ADMIN].clone();
+    let mut failures = Vec::new();
+    let mut cells = 0;
+    for (n, row) in place_cells(&w.fx).into_iter().enumerate() {
+        for (who, expected) in row.expect.chars().enumerate() {
+            cells += 1;
+            let name = format!("矩阵{n}-{who}");
+            let fresh = match row.fresh {
+                Fresh::None => None,
+                Fresh::Grid(parent) => Some(("grid", parent, false)),
+                Fresh::Building(parent, archived) => Some(("building", parent, archived)),
+                Fresh::Community(parent) => Some(("community", parent, false)),
+            };
+            let mut path = row.path.clone();
+            if let Some((kind, parent, archived)) = fresh {
+                let body = json!({"kind": kind, "parent": parent, "name": "F", "name_zh": format!("{name}-f")});
+                let made = call(&w, &admin, Method::POST, "/api/places", body).await;
+                let id = made["id"].as_i64().unwrap();
+                if archived {
+                    call(
+                        &w,
+                        &admin,
+                        Method::POST,
+                        &format!("/api/places/{id}/archive"),
+                        Value::Null,
+                    )
+                    .await;
+                }
+                path = path.replace("{fresh}", &id.to_string());
+            }
+            let mut req = w.web.request(
+                row.method.clone(),
+                format!("{}{path}", w.app.http.base_url()),
+            );
+            if who != ANON {
+                req = req.bearer_auth(&w.tokens[who]);
+            }
+            req = if row.route == "POST /api/places/import" {
+                req.header("content-type", "text/csv")
+                    .body(place_csv(row.scope).replace("{name}", &name))
+            } else if let Some(body) = &row.body {
+                req.json(
+                    &serde_json::from_str::<Value>(&body.to_string().replace("{name}", &name))
+                        .unwrap(),
+                )
+            } else {
+                req
+            };
+            let res = req.send().await.expect("a response");
+            let status = res.status().as_u16();
+            let value: Value = res.json().await.unwrap_or(Value::Null);
+            let got = if status == 422 {
+                'R'
+            } else {
+                letter_of_status(status)
+            };
+            if !matches(expected, got) {
+                failures.push(format!(
+                    "{} [{}] as {}: expected {expected}, got {got}: {value}",
+                    row.route, row.scope, WHO[who]
+                ));
+            }
+        }
+    }
+    assert!(cells > 150, "the matrix shrank to {cells} cells");
+    assert!(
+        failures.is_empty(),
+        "{} of {cells} cells broke the policy:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+// ---- enrolment (people helper) ---------------------------------------------------------------
+
+/// Invites (roles.rs's rule for enrolment, domain::people): an admin invites anyone anywhere, a
+/// street chief the roles below his own in his street, a community official grid workers,
+/// building leads and residents in his community. Revoking follows who could have made the
+/// invite; an invite one may not manage does not exist (`N`). The staff directory is for staff
+/// on one line with the place and admins; the people search for staff and admins. `invites`:
+/// pending invites for a grid worker of the own grid, of the other community's grid and of
+/// another street's grid.
+#[rustfmt::skip]
+fn people_rows(fx: &Fx, invites: [i64; 3]) -> Vec<Row> {
+    let mut r = Rows(Vec::new());
+    let new = |role: &str, place: Option<PlaceId>| {
+        Body::Json(json!({ "role": role, "place": place, "display_name": "受邀者" }))
+    };
+    for (scope, role, place, expect) in [
+        ("a grid worker at the own grid", "grid_worker", Some(fx.grid), "UFFFAAFA"),
+        ("a grid worker of the other community", "grid_worker", Some(fx.grid3), "UFFFFAFA"),
+        ("a grid worker of another street", "grid_worker", Some(fx.grid4), "UFFFFFFA"),
+        ("a resident of the own community", "resident", Some(fx.comm), "UFFFAAFA"),
+        ("an official of the own community", "community_official", Some(fx.comm), "UFFFFAFA"),
+        ("a chief of the own street", "street_chief", Some(fx.street), "UFFFFFFA"),
+        ("ops, which takes no place", "ops", None, "UFFFFFFA"),
+    ] {
+        r.add("POST /api/invites", scope, expect, http(Method::POST, "/api/invites", new(role, place)));
+    }
+    for (scope, query, expect) in [
+        ("all one manages", String::new(), "UFFFAAFA"),
+        ("at the other community", format!("?place={}", fx.comm2), "UFFFNAFA"),
+        ("at another street", format!("?place={}&state=pending", fx.street2), "UFFFNNFA"),
+    ] {
+        r.add("GET /api/invites", scope, expect, http(Method::GET, format!("/api/invites{query}"), Body::None));
+    }
+    // The first caller allowed revokes; those after find it revoked already (`C`).
+    for ((scope, expect), id) in [
+        ("an invite to the own grid", "UNNNACNC"),
+        ("an invite to the other community", "UNNNNANC"),
+        ("an invite to another street", "UNNNNNNA"),
+    ].into_iter().zip(invites) {
+        r.add("POST /api/invites/{id}/revoke", scope, expect, http(Method::POST, format!("/api/invites/{id}/revoke"), Body::None));
+    }
+    // The code is the credential: no token is needed, and none helps.
+    let accept = json!({ "code": "not-a-code", "username": "whoever", "password": "long enough password" });
+    r.add("POST /api/invites/accept", "an unknown code", "NNNNNNNN", http(Method::POST, "/api/invites/accept", Body::Json(accept)));
+    // The gate only (a JSON body is no people file); the lines' scopes are `people_import_cells`.
+    r.add("POST /api/people/import", "a file that is no CSV", "UFFFPPFP", http(Method::POST, "/api/people/import?dry_run=true", Body::Json(json!("not a file"))));
+    for (scope, place, expect) in [
+        ("own grid", fx.grid, "UFFAAANA"),
+        ("own street", fx.street, "UFFAAANA"),
+        ("other grid", fx.grid2, "UFNNAANA"),
+        ("grid of the other community", fx.grid3, "UNNNNANA"),
+        ("community of another street", fx.comm3, "UNNNNNNA"),
+    ] {
+        r.add("GET /api/places/{id}/staff", scope, expect, http(Method::GET, format!("/api/places/{place}/staff"), Body::None));
+    }
+    for (scope, query, expect) in [
+        ("everyone one may find", String::new(), "UFFAAAFA"),
+        ("at the other community", format!("?place={}", fx.comm2), "UFFNNAFA"),
+        ("at another street", format!("?place={}", fx.street2), "UFFNNNFA"),
+    ] {
+        r.add("GET /api/people", scope, expect, http(Method::GET, format!("/api/people{query}"), Body::None)).check = Some(check_people);
+    }
+    r.0
+}
+
+/// The people search answers only people placed on one line with the caller's place, and
+/// numbers in full only to staff over them.
+fn check_people(fx: &Fx, who: usize, v: &Value) -> Result<(), String> {
+    let people = v.as_array().ok_or("not a list")?;
+    for person in people {
+        let lakeside = person["id"].as_i64() == Some(fx.lakeside.0);
+        if lakeside && who != ADMIN {
+            return Err(format!("{} found Lakeside's resident", WHO[who]));
+        }
+    }
+    Ok(())
+}
+
+/// People files as each caller imports them (dry runs): `A` every line passes, `F` the line is
+/// refused as outside what the caller may enrol (or the caller may not import at all).
+fn people_import_cells() -> Vec<(&'static str, &'static str, &'static str)> {
+    vec![
+        (
+            "a resident of the own community",
+            "和合街道/滨河社区",
+            "UFFFAAFA",
+        ),
+        (
+            "a resident of the other community",
+            "和合街道/果园社区",
+            "UFFFFAFA",
+        ),
+        (
+            "a resident of another street",
+            "湖畔街道/湖畔社区",
+            "UFFFFFFA",
+        ),
+        (
+            "a worker of the own community",
+            "和合街道/滨河社区/滨河社区第1网格",
+            "UFFFAAFA",
+        ),
+        (
+            "an official of the own community",
+            "和合街道/滨河社区",
+            "UFFFFAFA",
+        ),
+        ("a chief of the own street", "和合街道", "UFFFFFFA"),
+    ]
+}
+
+#[tokio::test]
+async fn people_enrolment_matrix() {
+    let w = world().await;
+    let admin = w.tokens[ADMIN].clone();
+    let mut invites = [0i64; 3];
+    for (slot, grid) in invites.iter_mut().zip([w.fx.grid, w.fx.grid3, w.fx.grid4]) {
+        let body = json!({ "role": "grid_worker", "place": grid, "display_name": "待撤销" });
+        let made = call(&w, &admin, Method::POST, "/api/invites", body).await;
+        *slot = made["invite"]["id"].as_i64().expect("an invite id");
+    }
+    let mut failures = Vec::new();
+    let mut cells = 0;
+    for row in people_rows(&w.fx, invites) {
+        let Op::Http {
+            method,
+            path,
+            body,
+            fresh,
+        } = &row.op
+        else {
+            unreachable!("HTTP rows only")
+        };
+        for (who, expected) in row.expect.chars().enumerate() {
+            cells += 1;
+            let (got, value) = run_http(&w, who, method, path, body, *fresh).await;
+            let mut wrong = (!matches(expected, got))
+                .then(|| format!("expected {expected}, got {got}: {value}"));
+            if wrong.is_none()
+                && got == 'A'
+                && let Some(check) = row.check
+                && let Err(why) = check(&w.fx, who, &value)
+            {
+                wrong = Some(why);
+            }
+            if let Some(why) = wrong {
+                failures.push(format!(
+                    "{} [{}] as {}: {why}",
+                    row.route, row.scope, WHO[who]
+                ));
+            }
+        }
+    }
+    let role_of = |scope: &str| match scope {
+        s if s.starts_with("a resident") => "resident",
+        s if s.starts_with("a worker") => "grid_worker",
+        s if s.starts_with("an official") => "community_official",
+        _ => "street_chief",
+    };
+    for (n, (scope, place, expect)) in people_import_cells().into_iter().enumerate() {
+        let file = format!(
+            "name,phone,place,role\n受邀者,1380000{n:04},{place},{}\n",
+            role_of(scope)
+        );
+        for (who, expected) in expect.chars().enumerate() {
+            cells += 1;
+            let mut req = w
+                .web
+                .post(format!(
+                    "{}/api/people/import?dry_run=true",
+                    w.app.http.base_url()
+                ))
+                .body(file.clone());
+            if who != ANON {
+                req = req.bearer_auth(&w.tokens[who]);
+            }
+            let res = req.send().await.expect("a response");
+            let status = res.status().as_u16();
+            let report: Value = res.json().await.unwrap_or(Value::Null);
+            let refused = report["refused"].as_array().cloned().unwrap_or_default();
+            let got = match (status, refused.first().and_then(|r| r["code"].as_str())) {
+                (200, None) => 'A',
+                (200, Some("role_not_allowed")) | (403, _) => 'F',
+                (status, _) => letter_of_status(status),
+            };
+            if got != expected {
+                failures.push(format!("POST /api/people/import [{scope}] as {}: expected {expected}, got {got}: {report}", WHO[who]));
+            }
+        }
+    }
+    assert!(cells > 200, "the matrix shrank to {cells} cells");
+    assert!(
+        failures.is_empty(),
+        "{} of {cells} cells broke the policy:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

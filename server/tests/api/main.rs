@@ -9,6 +9,7 @@ mod clock;
 #[path = "../common/mod.rs"]
 mod common;
 mod deadlines;
+mod enrolment;
 mod fanout;
 mod first_admin;
 mod helpers;
@@ -19,8 +20,10 @@ mod issues;
 mod lifecycle;
 mod limits;
 mod logs;
+mod onboarding;
 mod openapi;
 mod ops;
+mod place_admin;
 mod places;
 mod postgres;
 mod presence;

@@ -38,7 +38,21 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("get", "/api/residency-requests", true),
     ("post", "/api/residency-requests/{id}/approve", true),
     ("post", "/api/residency-requests/{id}/refuse", true),
+    ("post", "/api/invites", true),
+    ("get", "/api/invites", true),
+    ("post", "/api/invites/{id}/revoke", true),
+    ("post", "/api/invites/accept", false),
+    ("post", "/api/people/import", true),
+    ("get", "/api/places/{id}/staff", true),
+    ("get", "/api/people", true),
+    ("get", "/api/places", true),
+    ("post", "/api/places", true),
     ("get", "/api/places/{id}", true),
+    ("patch", "/api/places/{id}", true),
+    ("post", "/api/places/{id}/move", true),
+    ("post", "/api/places/{id}/archive", true),
+    ("post", "/api/places/{id}/restore", true),
+    ("post", "/api/places/import", true),
     ("get", "/api/channels/{channel}/messages", true),
     ("post", "/api/channels/{channel}/messages", true),
     ("get", "/api/categories", false),
@@ -83,6 +97,11 @@ const FIXTURES: &[(&str, &str)] = &[
     ("issue_action", "IssueAction"),
     ("issue_detail", "IssueDetail"),
     ("issue_summary", "IssueSummary"),
+    ("import_report", "ImportReport"),
+    ("invite_created", "InviteCreated"),
+    ("people_import_report", "PeopleImportReport"),
+    ("staff", "[StaffMember]"),
+    ("people", "[PersonInfo]"),
     ("loadtest_progress", "LoadtestProgress"),
     ("login_request", "LoginRequest"),
     ("message_page", "MessagePage"),
@@ -352,9 +371,14 @@ async fn every_api_error_is_documented_as_an_api_error() {
             let content = response["content"].as_object();
             let types: Vec<&String> = content.map(|c| c.keys().collect()).unwrap_or_default();
             assert_eq!(types, ["application/json"], "{method} {path} {status}");
+            // A refused import answers its report, which lists every line refused and why.
+            let schema = match (method.as_str(), path.as_str(), status.as_str()) {
+                ("post", "/api/places/import", "422") => "#/components/schemas/ImportReport",
+                ("post", "/api/people/import", "422") => "#/components/schemas/PeopleImportReport",
+                _ => "#/components/schemas/ApiError",
+            };
             assert_eq!(
-                response["content"]["application/json"]["schema"]["$ref"],
-                "#/components/schemas/ApiError",
+                response["content"]["application/json"]["schema"]["$ref"], schema,
                 "{method} {path} {status}"
             );
         }

@@ -93,6 +93,69 @@ pub enum Command {
     },
     /// Make a one-time password reset code for an account; it is shown only now.
     ResetCode { account: i64 },
+    // ---- enrolment ----
+    /// The place tree: import streets, communities, compounds, grids and buildings from CSV.
+    #[command(subcommand)]
+    Places(PlacesCommand),
+    // Enrolment (people).
+    /// People: import residents and staff from a CSV file.
+    #[command(subcommand)]
+    People(PeopleCommand),
+    /// Invite a person to a role at a place; prints the code and link once.
+    Invite(InviteArgs),
+    /// The staff who may take an issue at a place, fewest open issues first.
+    Staff {
+        /// The place's id.
+        place: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlacesCommand {
+    /// Import a CSV file (header street,community,compound,grid,building,units,floors; one
+    /// line per building; compound, units, floors and *_en columns optional). Prints what is
+    /// (or would be) created and every line refused; exits 1 when any line is refused, and
+    /// then nothing is imported.
+    Import {
+        file: std::path::PathBuf,
+        /// Only show what would be created and refused; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PeopleCommand {
+    /// Import people from a CSV file (`name,phone,place,role`, optionally `romanised_name`,
+    /// `email`): prints what it creates and every refused line; exits 1 when lines are refused.
+    Import {
+        file: PathBuf,
+        /// Check the file and report, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct InviteArgs {
+    /// `resident`, `building_lead`, `grid_worker`, `community_official`, `street_chief` (or,
+    /// for admins, `ops` and `admin`, without --place).
+    #[arg(long, value_parser = snake_case::<hehe_protocol::Role>)]
+    pub role: hehe_protocol::Role,
+    /// The place of the role: a grid for a grid worker, a community for an official…
+    #[arg(long)]
+    pub place: Option<i64>,
+    /// The person's name, in Chinese.
+    #[arg(long)]
+    pub name: String,
+    /// Their mobile number; the invite is sent there by SMS when the server has a sender.
+    #[arg(long)]
+    pub phone: Option<String>,
+    #[arg(long)]
+    pub email: Option<String>,
+    /// Their name in Latin letters.
+    #[arg(long)]
+    pub romanised_name: Option<String>,
 }
 
 #[derive(Debug, Args)]

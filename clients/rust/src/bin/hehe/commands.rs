@@ -627,6 +627,60 @@ pub async fn reset_code(session: &mut Session, account: i64, json: bool) -> CliR
     Ok(())
 }
 
+// ---- enrolment ----
+
+/// `hehe places import FILE [--dry-run]`: the report, then exit 1 when lines were refused
+/// (nothing was imported then).
+pub async fn import_places(
+    session: &mut Session,
+    file: &std::path::Path,
+    dry_run: bool,
+    json: bool,
+) -> CliResult<()> {
+    let csv = std::fs::read(file)
+        .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.display())))?;
+    let token = session.token().await?;
+    let report = session.http.import_places(&token, csv, dry_run).await?;
+    if json {
+        output::json(&report);
+    } else {
+        let verb = if report.applied {
+            "created"
+        } else {
+            "would create"
+        };
+        for c in &report.created {
+            let id = c.id.map(|id| format!(" #{id}")).unwrap_or_default();
+            out!("line {}: {verb} {} {}{id}", c.line, c.kind, c.path);
+        }
+        for r in &report.refused {
+            out!("line {}: refused {}: {}", r.line, r.code, r.message);
+        }
+        out!(
+            "{} lines: {} {verb}, {} unchanged, {} refused{}",
+            report.lines,
+            report.created.len(),
+            report.unchanged,
+            report.refused.len(),
+            if report.applied {
+                ""
+            } else if report.dry_run {
+                " (dry run: nothing imported)"
+            } else {
+                " (nothing imported)"
+            }
+        );
+    }
+    if report.refused.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Other(format!(
+            "{} lines refused: nothing imported",
+            report.refused.len()
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

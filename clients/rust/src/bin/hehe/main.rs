@@ -13,9 +13,10 @@ mod args;
 mod commands;
 mod error;
 mod follow;
+mod people;
 mod session;
 
-use args::{Cli, Command, IssueCommand, RoomCommand};
+use args::{Cli, Command, IssueCommand, PeopleCommand, PlacesCommand, RoomCommand};
 use clap::Parser;
 use error::CliResult;
 use follow::Follow;
@@ -121,5 +122,14 @@ async fn run(cli: Cli) -> CliResult<()> {
         Command::Approve { id } => commands::decide(session, id, None, json).await,
         Command::Refuse { id, reason } => commands::decide(session, id, Some(&reason), json).await,
         Command::ResetCode { account } => commands::reset_code(session, account, json).await,
+        // ---- enrolment ----
+        Command::Places(PlacesCommand::Import { file, dry_run }) => {
+            commands::import_places(session, &file, dry_run, json).await
+        }
+        Command::People(PeopleCommand::Import { file, dry_run }) => {
+            people::import(session, &file, dry_run, json).await
+        }
+        Command::Invite(args) => people::invite(session, args, json).await,
+        Command::Staff { place } => people::staff(session, place, json).await,
     }
 }
