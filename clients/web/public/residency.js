@@ -97,6 +97,8 @@ export async function showPending(root, start) {
   try {
     const sub = S.client.subscription(channel) || (await S.client.subscribe(channel, { onReset: () => draw() }));
     sub.on('event', onEvent);
+    // Decided while the subscription was being made: read it once more.
+    if ((await myRequest())?.state === 'approved') await onEvent({ kind: 'residency.approved' });
   } catch {
     /* not live: a reload shows the decision */
   }
