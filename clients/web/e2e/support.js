@@ -70,7 +70,7 @@ export async function setup(t, env = {}) {
     await new Promise((r) => setTimeout(r, 100));
   }
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  return { base, browser };
+  return { base, browser, dir };
 }
 
 /** A new browser context (its own sessionStorage) at `width`, signed in as `username`. */

@@ -86,9 +86,12 @@ async function start() {
   api('GET', '/api/categories').then((c) => (S.categories = c)).catch(() => {});
   buildChats();
   renderShell();
+  const shown = routes;
   await Promise.all([...S.chats.values()].map((c) => c.load?.().catch(() => {})));
   renderList();
-  route();
+  // A screen opened while the chats loaded stays as it is (drawing it again would drop what
+  // was typed into it).
+  if (routes === shown) route();
 }
 
 function renderShell() {
@@ -100,8 +103,12 @@ function renderShell() {
   renderList();
 }
 
+/** How many times a screen was drawn. */
+let routes = 0;
+
 function route() {
   if (!mainPane) return;
+  routes += 1;
   S.view?.cleanup?.();
   S.view = null;
   const [name, arg] = parseHash();
