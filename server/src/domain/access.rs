@@ -152,28 +152,12 @@ mod tests {
     //! The whole matrix: every role × channel kind × scope, against a written-out table.
 
     use super::*;
-    use crate::domain::fixtures::{building, community, grid, street};
+    use crate::domain::fixtures::{ME, actor, building, community, grid, street};
 
     // Street 1: community 10 (grids 100, 101; buildings 1000 in 100, 1010 in 101) and
     // community 11 (grid 110, building 1100). Street 2: community 20 (grid 200, building 2000).
 
-    const ME: AccountId = AccountId(7);
     const SOMEONE: AccountId = AccountId(8);
-
-    /// Each role with its own scope in street 1, community 10, grid 100, building 1000.
-    fn actor(role: Role) -> Actor {
-        let scope = match role {
-            Role::Resident | Role::CommunityOfficial => Some(community(1, 10)),
-            Role::BuildingLead => Some(building(1, 10, 100, 1000)),
-            Role::GridWorker => Some(grid(1, 10, 100)),
-            Role::StreetChief => Some(street(1)),
-            Role::Ops | Role::Admin => None,
-        };
-        Actor {
-            id: ME,
-            grants: vec![Grant { role, scope }],
-        }
-    }
 
     /// Channel cases: a name for the table, and the target.
     fn targets() -> Vec<(&'static str, ChannelTarget)> {

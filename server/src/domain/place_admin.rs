@@ -163,24 +163,10 @@ pub fn may_move(actor: &Actor, place: &PlacePath, parent: &PlacePath) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::access::Grant;
-    use crate::domain::fixtures::{building, community, grid, street};
-    use PlaceKind::*;
-    use hehe_protocol::{AccountId, PlaceId};
 
-    fn actor(role: Role) -> Actor {
-        let scope = match role {
-            Role::Resident | Role::CommunityOfficial => Some(community(1, 10)),
-            Role::BuildingLead => Some(building(1, 10, 100, 1000)),
-            Role::GridWorker => Some(grid(1, 10, 100)),
-            Role::StreetChief => Some(street(1)),
-            Role::Ops | Role::Admin => None,
-        };
-        Actor {
-            id: AccountId(7),
-            grants: vec![Grant { role, scope }],
-        }
-    }
+    use crate::domain::fixtures::{actor, building, community, grid, street};
+    use PlaceKind::*;
+    use hehe_protocol::PlaceId;
 
     fn compound(s: i64, c: i64, k: i64) -> PlacePath {
         PlacePath::compound(PlaceId(s), PlaceId(c), PlaceId(k))

@@ -110,23 +110,8 @@ mod tests {
 
     use super::*;
     use crate::domain::access::Grant;
-    use crate::domain::fixtures::{building, community, grid, street};
+    use crate::domain::fixtures::{actor, building, community, grid, street};
     use hehe_protocol::AccountId;
-
-    /// Each role with its own scope in street 1 (community 10, grid 100, building 1000).
-    fn actor(role: Role) -> Actor {
-        let scope = match role {
-            Role::Resident | Role::CommunityOfficial => Some(community(1, 10)),
-            Role::BuildingLead => Some(building(1, 10, 100, 1000)),
-            Role::GridWorker => Some(grid(1, 10, 100)),
-            Role::StreetChief => Some(street(1)),
-            Role::Ops | Role::Admin => None,
-        };
-        Actor {
-            id: AccountId(7),
-            grants: vec![Grant { role, scope }],
-        }
-    }
 
     /// The place of the right kind for `role`, in street `s`.
     fn place_for(role: Role, s: i64) -> Option<PlacePath> {

@@ -3,25 +3,8 @@
 
 use super::import::{self, PlaceRef};
 use super::*;
-use crate::domain::fixtures::{building, community, grid, street};
+use crate::domain::fixtures::{ME, actor, building, community, grid, street};
 use hehe_protocol::http::PlaceKind;
-
-const ME: AccountId = AccountId(7);
-
-/// Each role with its own scope in street 1: community 10, grid 100, building 1000.
-fn actor(role: Role) -> Actor {
-    let scope = match role {
-        Role::Resident | Role::CommunityOfficial => Some(community(1, 10)),
-        Role::BuildingLead => Some(building(1, 10, 100, 1000)),
-        Role::GridWorker => Some(grid(1, 10, 100)),
-        Role::StreetChief => Some(street(1)),
-        Role::Ops | Role::Admin => None,
-    };
-    Actor {
-        id: ME,
-        grants: vec![Grant { role, scope }],
-    }
-}
 
 /// The place of `role`'s kind in each scope: inside the inviter's community (street 1,
 /// community 10), in the next community of the same street (11), in another street (2).
