@@ -227,6 +227,38 @@ test('an official makes a reset code; the worker resets the password with it and
   assert.equal(login.status, 200, 'the new password signs in');
 });
 
+test('an admin grants a role and revokes it, disables an account and enables it', async (t) => {
+  const { base, browser } = await setup(t);
+  const admin = await signIn(browser, base, 'admin', PHONE.width, PHONE.height);
+  await openConsole(admin, 'people');
+  const resident = (await apiAs(base, 'resident')).account;
+  await admin.getByTestId('people-q').fill('resident');
+  await admin.getByTestId('people-search').click();
+  await admin.getByTestId(`person-${resident.id}`).click();
+  await admin.getByTestId('person-grants').getByText('Resident · Riverside').waitFor();
+
+  // Building lead of Riverside building 1: the role, then the building down the tree.
+  await admin.getByTestId('grant-role').selectOption('building_lead');
+  for (const [i, label] of ['Hehe Street · Street', 'Riverside · Community', 'Riverside grid 1 · Grid', 'Riverside building 1 · Building'].entries()) {
+    await admin.getByTestId(`grant-place-${i}`).selectOption({ label });
+  }
+  await admin.getByTestId('grant-submit').click();
+  await admin.getByTestId('person-grants').getByText('Building lead · Riverside building 1').waitFor();
+  await axeCheck(admin, 'a person with two roles');
+  await admin.getByRole('button', { name: 'Revoke Building lead · Riverside building 1' }).click();
+  await admin.getByTestId('toast').getByText('Revoked').waitFor();
+  assert.equal(await admin.getByTestId('person-grants').getByText('Building lead').count(), 0);
+
+  // Disabled, the account cannot sign in; enabled again, it can.
+  const login = () => fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'resident', password: 'hehe-demo' }) });
+  await admin.getByTestId('person-disable').click();
+  await admin.getByTestId('person-status').getByText('Disabled').waitFor();
+  assert.notEqual((await login()).status, 200, 'a disabled account does not sign in');
+  await admin.getByTestId('person-enable').click();
+  await admin.getByTestId('person-status').getByText('Active').waitFor();
+  assert.equal((await login()).status, 200);
+});
+
 test('the sign-in page and its ways in meet WCAG 2.1 AA, in Chinese', async (t) => {
   const { base, browser } = await setup(t);
   const page = await visitor(browser, base, '', 'zh-CN', 'login');

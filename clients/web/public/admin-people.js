@@ -140,7 +140,8 @@ export function peopleTab(box) {
             type: 'button',
             testid: p.disabled ? 'person-enable' : 'person-disable',
             onclick: async () => {
-              if (await act(() => api('POST', `/api/accounts/${p.id}/${p.disabled ? 'enable' : 'disable'}`)) !== null) {
+              // 204, no body: `act` answers true once it went through.
+              if (await act(async () => (await api('POST', `/api/accounts/${p.id}/${p.disabled ? 'enable' : 'disable'}`), true))) {
                 toast(p.disabled ? t('people.enabled') : t('people.disabledDone'));
                 showPerson({ ...p, disabled: !p.disabled });
                 search();
