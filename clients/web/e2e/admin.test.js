@@ -64,6 +64,13 @@ test('an admin previews a place CSV, sees the refused line, fixes it and imports
   await admin.locator('.tree-name', { hasText: '桂花社区' }).waitFor();
   await admin.locator('.tree-name', { hasText: '荷花社区' }).waitFor();
 
+  // A place made elsewhere (another admin, the CLI) shows up live in the tree.
+  await admin.getByTestId('toggle-1').click();
+  await admin.locator('.tree-name', { hasText: 'Riverside' }).first().waitFor();
+  const other = await apiAs(base, 'admin');
+  await other.call('POST', '/api/places', { kind: 'community', parent: 1, name: 'Willow', name_zh: '柳树社区' });
+  await admin.locator('.tree-name', { hasText: 'Willow' }).waitFor();
+
   // Importing the same file again changes nothing.
   await text.fill(csv.replace(bad, good));
   await admin.getByTestId('places-import-preview').click();

@@ -19,6 +19,11 @@ test('a resident signs up with an SMS code and is approved live by the official'
   await official.getByTestId('admin-tab-requests').click();
   await official.getByTestId('requests-none').waitFor();
   await axeCheck(official, 'the sign-ups tab');
+  // An admin, who has no home chat, follows the communities' channels from the console.
+  const admin = await signIn(browser, base, 'admin', PHONE.width, PHONE.height);
+  await admin.getByTestId('open-admin').click();
+  await admin.getByTestId('admin-tab-requests').click();
+  await admin.locator('[data-testid="requests-live"][data-live="true"]').waitFor();
 
   // The resident opens the sign-up link of Riverside building 2 (id 5) from the login page.
   const phone = '139 1234 5678';
@@ -46,6 +51,7 @@ test('a resident signs up with an SMS code and is approved live by the official'
   const row = official.locator('[data-testid^="request-"]', { hasText: 'Xu Jing' });
   await row.waitFor();
   assert.ok(!(await row.innerText()).includes('12345678'), 'the phone number is masked');
+  await admin.locator('[data-testid^="request-"]', { hasText: 'Xu Jing' }).waitFor();
   await axeCheck(official, 'a pending sign-up');
   await official.screenshot({ path: `${SCREENSHOTS}/admin-requests-390.png` });
   await row.getByRole('button', { name: 'Approve' }).click();

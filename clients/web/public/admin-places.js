@@ -6,7 +6,7 @@ import { h, mount } from './dom.js';
 import { t, placeName } from './i18n.js';
 import { S, api, hasRole, knowPlace } from './state.js';
 import { field, errText, toast } from './ui.js';
-import { channelsOf } from './chats.js';
+import { listen } from './admin-live.js';
 import { importBox } from './admin-import.js';
 import { CHILD_KINDS } from './place-picker.js';
 
@@ -247,19 +247,17 @@ export function placesTab(box) {
   }
   reload();
   // Live: a change made elsewhere (place.created, .updated, .moved, .archived, .restored) on
-  // the street and home channels the chat list reads redraws the tree. An admin reads none.
+  // the street and home channels (admin-live.js) redraws the tree.
   let timer = 0;
-  const onEvent = (ev) => {
+  const { stop } = listen(['street', 'home'], (ev) => {
     if (!ev.kind.startsWith('place.')) return;
     clearTimeout(timer);
     timer = setTimeout(reload, 200);
-  };
-  const subs = [...channelsOf('street'), ...channelsOf('home')].map((c) => S.client?.subscription(c)).filter(Boolean);
-  for (const sub of subs) sub.on('event', onEvent);
+  });
   return {
     cleanup: () => {
       clearTimeout(timer);
-      for (const sub of subs) sub.off('event', onEvent);
+      stop();
     },
   };
 }

@@ -1,12 +1,11 @@
 // The console's sign-ups: residents waiting to be approved as living in a building
 // (`GET /api/residency-requests?state=pending`), approved or refused with a reason. A new
-// request arrives live: `residency.requested` on the community's `home:` channel, which the
-// chat list has subscribed to already (a street chief: every community of his street).
+// request arrives live: `residency.requested` on the community's `home:` channel.
 
 import { h, mount } from './dom.js';
 import { t, placeName } from './i18n.js';
-import { S, api } from './state.js';
-import { channelsOf } from './chats.js';
+import { api } from './state.js';
+import { listen } from './admin-live.js';
 import { field, errText, toast, fmtTime } from './ui.js';
 
 export function requestsTab(box) {
@@ -66,24 +65,27 @@ export function requestsTab(box) {
     );
   };
 
-  // Live: every home channel the chat list reads. An admin reads no home chat: "refresh".
-  const subs = channelsOf('home').map((c) => S.client?.subscription(c)).filter(Boolean);
-  const onEvent = (ev) => {
+  // Live: the communities' home channels (admin-live.js); where none can be read, "refresh".
+  const hint = h('p.hint', { testid: 'requests-live' });
+  const { live, stop } = listen(['home'], (ev) => {
     if (ev.kind === 'residency.requested') load();
-  };
-  for (const sub of subs) sub.on('event', onEvent);
+  });
+  live.then((yes) => {
+    hint.textContent = yes ? t('requests.live') : t('requests.notLive');
+    hint.dataset.live = String(yes);
+  });
 
   mount(
     box,
     h(
       'div.section',
       h('h3', t('requests.title')),
-      h('p.hint', subs.length ? t('requests.live') : t('requests.notLive')),
+      hint,
       status,
       list,
       h('button.btn.small.secondary', { type: 'button', testid: 'requests-refresh', onclick: load }, t('refresh')),
     ),
   );
   load();
-  return { cleanup: () => subs.forEach((sub) => sub.off('event', onEvent)) };
+  return { cleanup: stop };
 }
