@@ -49,7 +49,7 @@ test('an admin previews a place CSV, sees the refused line, fixes it and imports
   // Fixed, previewed again (what would be created, nothing refused), then imported.
   await text.fill(csv.replace(bad, good));
   await admin.getByTestId('places-import-preview').click();
-  await admin.getByTestId('places-import-created').waitFor();
+  await admin.locator('[data-testid="places-import-apply"]:enabled').waitFor();
   assert.equal(await admin.getByTestId('places-import-refused').count(), 0);
   const wouldCreate = await admin.getByTestId('places-import-created').locator('tbody tr').count();
   assert.ok(wouldCreate >= 4, `the preview lists the new buildings and what they sit in: ${wouldCreate}`);
@@ -183,6 +183,7 @@ test('an official imports people from CSV: a refused line in the preview, fixed,
   await axeCheck(official, 'the people import preview');
   await text.fill(csv.replace(bad, good));
   await official.getByTestId('people-import-preview').click();
+  await official.locator('[data-testid="people-import-apply"]:enabled').waitFor();
   await official.getByTestId('people-import-created').getByText('周小红').waitFor();
   await official.getByTestId('people-import-apply').click();
   await official.getByTestId('people-import-summary').getByText('Imported.').waitFor();

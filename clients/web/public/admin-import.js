@@ -19,9 +19,11 @@ export function importBox({ path, testid, header, example, onApplied }) {
   let clean = null;
   const preview = h('button.btn.secondary', { type: 'button', testid: `${testid}-preview`, onclick: () => run(true) }, t('import.preview'));
   const apply = h('button.btn', { type: 'button', testid: `${testid}-apply`, disabled: true, onclick: () => run(false) }, t('import.apply'));
+  // A report is of the text previewed: an edit makes it stale, and it goes.
   const stale = () => {
     clean = null;
     apply.disabled = true;
+    mount(report);
   };
   text.addEventListener('input', stale);
   file.addEventListener('change', async () => {
@@ -29,7 +31,6 @@ export function importBox({ path, testid, header, example, onApplied }) {
     if (!f) return;
     text.value = await f.text();
     stale();
-    mount(report);
   });
   const run = async (dryRun) => {
     const body = text.value.trim();
