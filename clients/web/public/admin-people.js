@@ -83,8 +83,8 @@ export function peopleTab(box) {
       const body = { role };
       if (place) body.place = place;
       if (await act(() => api(give ? 'POST' : 'DELETE', `/api/accounts/${p.id}/grants`, body))) {
-        toast(give ? t('people.granted') : t('people.revoked'));
         await refresh();
+        toast(give ? t('people.granted') : t('people.revoked'));
         search();
       }
     };

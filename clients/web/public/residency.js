@@ -90,7 +90,7 @@ export async function showPending(root, start) {
       S.client?.close();
       S.client = null;
       // Fresh tokens, so nothing cached still holds the account without its role.
-      await S.http.refresh().then(saveSession, () => {});
+      await S.http?.refresh().then(saveSession, () => {});
       await start();
     } else if (ev.kind === 'residency.refused') draw();
   };

@@ -97,6 +97,8 @@ export function adoptTokens(tokens) {
 export function endSession() {
   S.client?.close();
   S.client = null;
+  // The screens before sign-in (sign-up, reset) must not send the old token.
+  S.http = null;
   S.me = null;
   S.chats.clear();
   S.places.clear();
@@ -157,7 +159,7 @@ export async function api(method, path, body, retried = false) {
       saveSession();
       return api(method, path, body, true);
     }
-    throw Object.assign(new Error(json?.message || `HTTP ${res.status}`), { code: json?.code || `http_${res.status}`, status: res.status, body: json, server: Boolean(json?.message) });
+    throw Object.assign(new Error(json?.message || `HTTP ${res.status}`), { code: json?.code || `http_${res.status}`, status: res.status, body: json });
   }
   return json;
 }
