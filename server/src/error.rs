@@ -187,7 +187,9 @@ impl From<place_import::FileRefusal> for AppError {
             place_import::FileRefusal::TooLarge | place_import::FileRefusal::TooManyLines => {
                 ErrorCode::PayloadTooLarge
             }
-            place_import::FileRefusal::NotUtf8 => ErrorCode::InvalidRequest,
+            place_import::FileRefusal::NotUtf8
+            | place_import::FileRefusal::Empty
+            | place_import::FileRefusal::Header(_) => ErrorCode::InvalidRequest,
         };
         AppError::new(code, r.to_string())
     }

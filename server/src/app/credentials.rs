@@ -323,6 +323,8 @@ async fn check_reset_code(
         return Err(CodeRefusal::Missing.into());
     };
     let row = state.store.latest_reset_code(account.id).await?;
+    // Wrong tries are counted as for SMS codes, but every refusal reads alike: "wrong: 4 more
+    // tries" would tell whoever types a username that an official made a code for it.
     check(
         state,
         row,
@@ -330,6 +332,10 @@ async fn check_reset_code(
         typed,
     )
     .await
+    .map_err(|e| match e.code {
+        ErrorCode::InvalidCode => CodeRefusal::Missing.into(),
+        _ => e,
+    })
 }
 
 /// `POST /api/accounts/{id}/reset-code`: a one-time reset code for an account in the caller's

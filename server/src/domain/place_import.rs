@@ -37,6 +37,15 @@ pub enum FileRefusal {
     TooManyLines,
     #[error("文件须为 UTF-8 编码的 CSV。The file must be CSV in UTF-8.")]
     NotUtf8,
+    #[error(
+        "文件为空：第一行须为表头 street,community,grid,building（可另加 compound,units,floors）。\
+         The file is empty: its first line is the header street,community,grid,building \
+         (and optionally compound,units,floors)."
+    )]
+    Empty,
+    /// The header's problems, each a sentence (a column unknown, missing or named twice).
+    #[error("表头有误。The header is wrong. {0}")]
+    Header(String),
 }
 
 /// One data line: the names at each level (Chinese, and English if given) and a building's
@@ -74,17 +83,24 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, FileRefusal> {
     let text = std::str::from_utf8(bytes).map_err(|_| FileRefusal::NotUtf8)?;
     // Spreadsheets save UTF-8 with a byte-order mark.
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim().is_empty() {
+        return Err(FileRefusal::Empty);
+    }
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
     let mut out = Parsed::default();
-    let columns = match header(&mut reader) {
-        Ok(columns) => columns,
-        Err(refused) => {
-            out.refused = refused;
-            return Ok(out);
-        }
-    };
+    // A wrong header refuses the file as a whole, as the people import does: no line of it
+    // can be read, so there is nothing to preview line by line.
+    let columns = header(&mut reader).map_err(|refused| {
+        FileRefusal::Header(
+            refused
+                .into_iter()
+                .map(|r| r.message)
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
+    })?;
     for record in reader.records() {
         out.count += 1;
         if out.count as usize > MAX_LINES {

@@ -318,7 +318,7 @@ async fn restore(
     request_body(content = String, content_type = "text/csv", description = "The CSV file"),
     responses(
         (status = 200, description = "What was created (or would be, on a dry run) and refused", body = ImportReport),
-        (status = 400, description = "invalid_request: the file is not UTF-8, or `dry_run` is not true or false", body = ApiError),
+        (status = 400, description = "invalid_request: the file is empty or not UTF-8, its header is wrong, or `dry_run` is not true or false", body = ApiError),
         (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
         (status = 403, description = MANAGE, body = ApiError),
         (status = 409, description = "conflict: the tree changed while the file was applied; nothing was written, try again", body = ApiError),

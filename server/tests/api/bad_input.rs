@@ -389,3 +389,33 @@ async fn a_photo_form_with_a_keep_location_that_is_no_boolean_is_refused() {
         assert_eq!(stored.status(), 200, "keep_location={keep}");
     }
 }
+
+/// Every JSON body is an object: serde would read a struct from an array of its fields, so
+/// `[null, null]` would be a `PATCH` changing nothing, where the document says it is refused.
+#[tokio::test]
+async fn a_json_body_that_is_not_an_object_is_refused() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await.access_token;
+    let place = app.demo.buildings[0].0;
+    for (method, path) in [
+        ("PATCH", "/api/me".to_owned()),
+        ("PATCH", format!("/api/places/{place}")),
+        ("POST", "/api/auth/login".to_owned()),
+    ] {
+        for body in [serde_json::json!([null, null]), serde_json::json!("text")] {
+            let (status, reply) =
+                crate::identity::call(&app, method, &path, &admin, Some(body.clone())).await;
+            assert_eq!(status, 400, "{method} {path} {body}: {reply}");
+            assert_eq!(reply["code"], "invalid_request", "{reply}");
+        }
+    }
+    let (status, reply) = crate::identity::call(
+        &app,
+        "PATCH",
+        "/api/me",
+        &admin,
+        Some(serde_json::json!({"display_name": "管理员"})),
+    )
+    .await;
+    assert_eq!(status, 200, "an object still passes: {reply}");
+}
