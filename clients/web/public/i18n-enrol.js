@@ -156,7 +156,7 @@ export const ENROL_STRINGS = {
   'signup.title': ['居民注册', 'Sign up as a resident'],
   'signup.intro': ['注册后由社区工作人员审核，通过后即可参与社区事务。', 'An official of your community approves the sign-up; then you take part.'],
   'signup.password': ['设置密码', 'Choose a password'],
-  'signup.passwordHint': ['至少 8 位。', 'At least 8 characters.'],
+  'signup.passwordHint': ['10 到 128 个字符。', '10 to 128 characters.'],
   'signup.name': ['姓名', 'Name'],
   'signup.romanised': ['拼音或英文名（可选）', 'Name in Latin letters (optional)'],
   'signup.building': ['所住楼栋', 'Your building'],

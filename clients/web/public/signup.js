@@ -159,7 +159,7 @@ function buildingField(preset) {
 /** Draws the sign-up form into `root`; `start()` runs once signed in. */
 export function showSignup(root, start, building) {
   const pc = phoneAndCode('signup', 'signup');
-  const password = h('input', { type: 'password', autocomplete: 'new-password', testid: 'signup-password', required: true, minLength: 8 });
+  const password = h('input', { type: 'password', autocomplete: 'new-password', testid: 'signup-password', required: true, minLength: 10, maxLength: 128 });
   const name = h('input', { autocomplete: 'name', testid: 'signup-name', required: true });
   const romanised = h('input', { autocomplete: 'off', testid: 'signup-romanised', lang: 'en' });
   const place = buildingField(building);
