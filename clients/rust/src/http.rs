@@ -396,6 +396,16 @@ impl HttpClient {
         decode(request.send().await).await
     }
 
+    /// `GET /api/signup/places`: no token; the streets (`parent` `None`), or the places directly
+    /// under `parent`, by Chinese name, for walking down to a building before signing up.
+    pub async fn signup_places(&self, parent: Option<PlaceId>) -> Result<Vec<PlaceInfo>> {
+        let mut request = self.http.get(self.url("/api/signup/places"));
+        if let Some(parent) = parent {
+            request = request.query(&[("parent", parent.0)]);
+        }
+        decode(request.send().await).await
+    }
+
     /// `POST /api/signup`: a resident's account with a pending residency request, signed in.
     pub async fn sign_up(&self, req: &SignupRequest) -> Result<TokenResponse> {
         let request = self.http.post(self.url("/api/signup")).json(req);

@@ -59,11 +59,11 @@ test('from an empty database to a dispatched issue, through the console alone', 
   await admin.getByTestId('open-admin').click();
   await admin.getByTestId('admin-places').waitFor();
   const csv = [
-    'street,community,grid,building,units,floors',
-    '东湖街道,桂花社区,一网格,1栋,4,18',
-    '东湖街道,桂花社区,一网格,2栋,4,18',
-    '东湖街道,桂花社区,二网格,3栋,2,6',
-    '东湖街道,荷花社区,一网格,8栋,3,11',
+    'street,community,compound,grid,building,units,floors',
+    '东湖街道,桂花社区,,一网格,1栋,4,18',
+    '东湖街道,桂花社区,,一网格,2栋,4,18',
+    '东湖街道,桂花社区,,二网格,3栋,2,6',
+    '东湖街道,荷花社区,荷花苑,一网格,8栋,3,11',
   ].join('\n');
   await admin.getByTestId('places-import-text').fill(csv);
   await admin.getByTestId('places-import-preview').click();
@@ -98,7 +98,19 @@ test('from an empty database to a dispatched issue, through the console alone', 
   await resident.getByTestId('signup-code').fill(await sms.codeFor(phone, asked));
   await resident.getByTestId('signup-password').fill('my-flat-on-2');
   await resident.getByTestId('signup-name').fill('周敏');
-  await resident.getByTestId('signup-building').fill(String(building.id));
+  // Her building, level by level: the only street is chosen by itself; 荷花社区 has a compound
+  // (小区) between it and its grid, 桂花社区 none.
+  await resident.getByLabel('街道', { exact: true }).locator('option', { hasText: '东湖街道' }).waitFor({ state: 'attached' });
+  assert.equal(await resident.getByLabel('街道', { exact: true }).inputValue(), String(street.id));
+  await resident.getByLabel('社区', { exact: true }).selectOption({ label: '荷花社区' });
+  await resident.getByLabel('小区', { exact: true }).locator('option', { hasText: '荷花苑' }).waitFor({ state: 'attached' });
+  await resident.getByLabel('网格', { exact: true }).locator('option', { hasText: '一网格' }).waitFor({ state: 'attached' });
+  await resident.getByLabel('社区', { exact: true }).selectOption({ label: '桂花社区' });
+  assert.equal(await resident.getByLabel('小区', { exact: true }).count(), 0, 'no compound in 桂花社区');
+  await resident.getByLabel('网格', { exact: true }).selectOption({ label: '一网格' });
+  await resident.getByLabel('楼栋', { exact: true }).selectOption({ label: '2栋' });
+  assert.equal(await resident.getByLabel('楼栋', { exact: true }).inputValue(), String(building.id));
+  await axeCheck(resident, 'the sign-up form in Chinese, its building picked');
   await resident.getByTestId('signup-submit').click();
   await resident.locator('[data-testid="pending-state"][data-state="pending"]').waitFor();
   const row = official.locator('[data-testid^="request-"]', { hasText: '周敏' });

@@ -25,11 +25,24 @@ test('a resident signs up with an SMS code and is approved live by the official'
   await admin.getByTestId('admin-tab-requests').click();
   await admin.locator('[data-testid="requests-live"][data-live="true"]').waitFor();
 
-  // The resident opens the sign-up link of Riverside building 2 (id 5) from the login page.
+  // The resident opens the sign-up page and picks Riverside building 2 (id 5) level by level,
+  // each select labelled by the kind of place it lists, read without a token.
   const phone = '139 1234 5678';
-  const resident = await visitor(browser, base, '#signup/5', 'en-GB', 'newcomer');
+  const resident = await visitor(browser, base, '#signup', 'en-GB', 'newcomer');
   await resident.getByTestId('signup').waitFor();
-  assert.equal(await resident.getByTestId('signup-building').inputValue(), '5');
+  await resident.getByLabel('Street', { exact: true }).selectOption({ label: 'Hehe Street' });
+  await resident.getByLabel('Community', { exact: true }).selectOption({ label: 'Riverside' });
+  await resident.getByLabel('Grid', { exact: true }).selectOption({ label: 'Riverside grid 1' });
+  const building = resident.getByLabel('Building', { exact: true });
+  await building.locator('option', { hasText: 'Riverside building 2' }).waitFor({ state: 'attached' });
+  assert.deepEqual(await building.locator('option').allInnerTexts(), ['Choose', 'Riverside building 1', 'Riverside building 2']);
+  await building.selectOption({ label: 'Riverside building 2' });
+  // Another community empties the levels under it; coming back lists them again.
+  await resident.getByLabel('Community', { exact: true }).selectOption({ label: 'Orchard' });
+  assert.equal(await building.count(), 0, 'the buildings of Riverside are gone');
+  await resident.getByLabel('Community', { exact: true }).selectOption({ label: 'Riverside' });
+  await resident.getByLabel('Grid', { exact: true }).selectOption({ label: 'Riverside grid 1' });
+  await building.selectOption({ label: 'Riverside building 2' });
   await resident.getByTestId('signup-phone').fill(phone);
   const asked = Date.now();
   await resident.getByTestId('signup-send-code').click();
@@ -50,6 +63,7 @@ test('a resident signs up with an SMS code and is approved live by the official'
   // The request arrives on the official's screen without a reload.
   const row = official.locator('[data-testid^="request-"]', { hasText: 'Xu Jing' });
   await row.waitFor();
+  assert.match(await row.innerText(), /Riverside building 2/, 'the building picked through the selects');
   assert.ok(!(await row.innerText()).includes('12345678'), 'the phone number is masked');
   await admin.locator('[data-testid^="request-"]', { hasText: 'Xu Jing' }).waitFor();
   await axeCheck(official, 'a pending sign-up');
@@ -69,13 +83,17 @@ test('a resident refused with a reason sees it; "forgot password" by SMS code', 
   const sms = await smsReceiver(t);
   const { base, browser } = await setup(t, { HEHE_SMS_URL: sms.url, HEHE_SMS_KEY: 'e2e-key' });
   const phone = '13700001111';
+  // A building's poster link (Riverside building 1, id 4) chooses the building by itself.
   const resident = await visitor(browser, base, '#signup/4', 'en-GB', 'applicant');
+  assert.equal(await resident.getByTestId('signup-building-preset').getAttribute('data-id'), '4');
+  assert.equal(await resident.getByTestId('signup-place-0').count(), 0, 'no selects while the link chose');
   await resident.getByTestId('signup-phone').fill(phone);
   let asked = Date.now();
   await resident.getByTestId('signup-send-code').click();
   await resident.getByTestId('signup-code').fill(await sms.codeFor(phone, asked));
   await resident.getByTestId('signup-password').fill('first-pass-1');
   await resident.getByTestId('signup-name').fill('Ma Li 马丽');
+  await axeCheck(resident, 'the sign-up form chosen by a building link');
   await resident.getByTestId('signup-submit').click();
   await resident.locator('[data-testid="pending-state"][data-state="pending"]').waitFor();
 
@@ -83,6 +101,7 @@ test('a resident refused with a reason sees it; "forgot password" by SMS code', 
   await official.getByTestId('open-admin').click();
   await official.getByTestId('admin-tab-requests').click();
   const row = official.locator('[data-testid^="request-"]', { hasText: 'Ma Li' });
+  await row.getByText(/Riverside building 1/).waitFor();
   await row.getByRole('button', { name: 'Refuse' }).click();
   await row.getByLabel('Why (the applicant is told)').fill('Nobody of that name lives in building 1.');
   await row.getByRole('button', { name: 'Refuse' }).last().click();

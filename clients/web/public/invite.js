@@ -11,7 +11,7 @@ import { langButton } from './signup.js';
 export function showInvite(root, start, code = '') {
   const codeInput = h('input', { testid: 'invite-code-input', value: code, required: true, autocomplete: 'off', spellcheck: false });
   const username = h('input', { testid: 'accept-username', autocomplete: 'username', required: true });
-  const password = h('input', { type: 'password', testid: 'accept-password', autocomplete: 'new-password', required: true, minLength: 8 });
+  const password = h('input', { type: 'password', testid: 'accept-password', autocomplete: 'new-password', required: true, minLength: 10, maxLength: 128 });
   const name = h('input', { testid: 'accept-name', autocomplete: 'name' });
   const err = h('div.error', { role: 'alert', testid: 'accept-error' });
   const submit = h('button.btn', { type: 'submit', testid: 'accept-submit' }, t('accept.submit'));

@@ -14,7 +14,7 @@ const looksLikePhone = (s) => /^\+?[\d\s()-]{6,}$/.test(s);
 export function showForgot(root) {
   const who = h('input', { testid: 'forgot-who', autocomplete: 'username', required: true });
   const code = h('input', { testid: 'forgot-code', autocomplete: 'one-time-code', required: true });
-  const password = h('input', { type: 'password', testid: 'forgot-password', autocomplete: 'new-password', required: true, minLength: 8 });
+  const password = h('input', { type: 'password', testid: 'forgot-password', autocomplete: 'new-password', required: true, minLength: 10, maxLength: 128 });
   const status = h('div.hint', { role: 'status', 'aria-live': 'polite', testid: 'forgot-sms-status' });
   const err = h('div.error', { role: 'alert', testid: 'forgot-error' });
   const done = h('div', { role: 'status', testid: 'forgot-done' });
@@ -61,7 +61,7 @@ export function showForgot(root) {
 /** The signed-in person's "change password" form. */
 export function changePasswordForm() {
   const current = h('input', { type: 'password', testid: 'pw-current', autocomplete: 'current-password', required: true });
-  const next = h('input', { type: 'password', testid: 'pw-new', autocomplete: 'new-password', required: true, minLength: 8 });
+  const next = h('input', { type: 'password', testid: 'pw-new', autocomplete: 'new-password', required: true, minLength: 10, maxLength: 128 });
   const again = h('input', { type: 'password', testid: 'pw-again', autocomplete: 'new-password', required: true });
   const err = h('div.error', { role: 'alert', testid: 'pw-error' });
   return h(

@@ -1,4 +1,4 @@
-// A place picker for the console's forms (a grant's or an invite's place, a sign-up's building):
+// A place picker for the console's forms (a grant's or an invite's place, an issue's place):
 // one select a level, walking down from the roots the caller may see (`GET /api/places`) through
 // each place's children (`GET /api/places/{id}`), until a place of a wanted kind is chosen.
 

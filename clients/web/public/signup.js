@@ -1,13 +1,13 @@
 // A resident signs up (reached from the sign-in page, `#signup`, or a building's poster link
 // `#signup/<building id>`): phone number, an SMS code (`POST /api/sms/codes`, resendable after
-// a countdown), password, name and building (`POST /api/signup`). The account is signed in at
+// a countdown), password, name and building, picked street by street down the tree, which
+// anyone may read (`GET /api/signup/places`), then `POST /api/signup`. The account is signed in at
 // once and waits for an official of the community to approve it (residency.js).
 
 import { h, mount } from './dom.js';
-import { t, setLang, getLang } from './i18n.js';
+import { t, setLang, getLang, placeName } from './i18n.js';
 import { adoptTokens, api } from './state.js';
 import { field, errText } from './ui.js';
-import { placePicker } from './place-picker.js';
 
 /**
  * A "send code" button for the number in `phone` (purpose `signup` or `reset`): after a send it
@@ -70,27 +70,96 @@ export function phoneAndCode(purpose, prefix) {
   return { el, phone, code };
 }
 
-/** The building: a picker when places can be read before signing in, else its number. */
+/** The label of a level of the building picker: the kinds it lists ("Compound / Grid"). */
+function levelLabel(places) {
+  return [...new Set(places.map((p) => p.kind))].map((k) => t(`kind.${k}`)).join(' / ');
+}
+
+/**
+ * The building: one labelled select a level (street, community, compound if there is one, grid,
+ * building), each filled from `GET /api/signup/places?parent=` once the level above is chosen; a
+ * level above the buildings with a single place chooses it by itself. A building's poster link (`#signup/<id>`)
+ * chooses that building at once (places above it cannot be read by id before signing in, so
+ * it is named by its number), with a button to choose another through the selects.
+ */
 function buildingField(preset) {
-  let chosen = preset ? Number(preset) : null;
-  const holder = h('div');
-  const typed = h('input', { type: 'number', min: 1, inputMode: 'numeric', testid: 'signup-building', value: preset || '' });
-  typed.addEventListener('input', () => (chosen = Number(typed.value) || null));
-  // The number field first (the poster's link fills it); a picker replaces it if the server
-  // lets places be read before signing in.
-  mount(holder, field(t('signup.building'), typed, t('signup.buildingHint')));
-  if (!preset) {
-    api('GET', '/api/places')
-      .then((roots) => mount(holder, field(t('signup.building'), placePicker({ kinds: ['building'], roots, testid: 'signup-building-pick', label: t('signup.building'), onChange: (p) => (chosen = p?.id ?? null) }))))
-      .catch(() => {});
+  let chosen = Number(preset) || null;
+  let generation = 0;
+  const levels = h('div.picker');
+  const status = h('div.hint', { testid: 'signup-building-status', role: 'status', 'aria-live': 'polite' });
+  const box = h('fieldset.field.place-pick', { testid: 'signup-building' }, h('legend', t('signup.building')), levels, status);
+
+  /** Shows the places under `parent` (the streets for null) as level `depth`. */
+  const load = async (depth, parent) => {
+    const mine = ++generation;
+    while (levels.children.length > depth) levels.lastElementChild.remove();
+    status.textContent = t('signup.loadingPlaces');
+    status.classList.remove('error');
+    let places;
+    try {
+      places = await api('GET', parent ? `/api/signup/places?parent=${parent.id}` : '/api/signup/places');
+    } catch (e) {
+      if (mine !== generation) return;
+      status.textContent = errText(e);
+      status.classList.add('error');
+      status.append(' ', h('button.btn.small.secondary', { type: 'button', testid: 'signup-building-retry', onclick: () => load(depth, parent) }, t('retry')));
+      return;
+    }
+    if (mine !== generation) return;
+    status.textContent = '';
+    if (!places.length) {
+      status.textContent = t(parent ? 'signup.nothingUnder' : 'signup.noPlaces', { place: placeName(parent) });
+      return;
+    }
+    const select = h(
+      'select',
+      { testid: `signup-place-${depth}`, dataset: { kinds: [...new Set(places.map((p) => p.kind))].join(' ') }, required: true },
+      h('option', { value: '' }, t('picker.choose')),
+      places.map((p) => h('option', { value: String(p.id) }, placeName(p))),
+    );
+    const pick = () => {
+      const place = places.find((p) => p.id === Number(select.value)) || null;
+      chosen = place?.kind === 'building' ? place.id : null;
+      if (place && place.kind !== 'building') load(depth + 1, place);
+      else {
+        ++generation;
+        while (levels.children.length > depth + 1) levels.lastElementChild.remove();
+        status.textContent = '';
+      }
+    };
+    select.addEventListener('change', pick);
+    levels.append(field(levelLabel(places), select));
+    // One place to choose above the buildings is chosen by itself; one's building never is.
+    if (places.length === 1 && places[0].kind !== 'building') {
+      select.value = String(places[0].id);
+      pick();
+    }
+  };
+
+  if (chosen) {
+    const again = h('button.btn.small.secondary', {
+      type: 'button',
+      testid: 'signup-building-change',
+      onclick: () => {
+        chosen = null;
+        linked.remove();
+        load(0, null).then(() => levels.querySelector('select')?.focus());
+      },
+    }, t('signup.otherBuilding'));
+    const linked = h('div.preset', { testid: 'signup-building-preset', dataset: { id: String(chosen) } }, h('span', t('signup.fromLink', { id: chosen })), ' ', again);
+    levels.before(linked);
+  } else {
+    load(0, null);
   }
-  return { el: holder, get: () => chosen };
+  // The first select still on "choose", for the error that asks to choose.
+  const firstUnchosen = () => [...levels.querySelectorAll('select')].find((s) => !s.value);
+  return { el: box, get: () => chosen, focus: () => firstUnchosen()?.focus() };
 }
 
 /** Draws the sign-up form into `root`; `start()` runs once signed in. */
 export function showSignup(root, start, building) {
   const pc = phoneAndCode('signup', 'signup');
-  const password = h('input', { type: 'password', autocomplete: 'new-password', testid: 'signup-password', required: true, minLength: 8 });
+  const password = h('input', { type: 'password', autocomplete: 'new-password', testid: 'signup-password', required: true, minLength: 10, maxLength: 128 });
   const name = h('input', { autocomplete: 'name', testid: 'signup-name', required: true });
   const romanised = h('input', { autocomplete: 'off', testid: 'signup-romanised', lang: 'en' });
   const place = buildingField(building);
@@ -105,6 +174,7 @@ export function showSignup(root, start, building) {
         err.textContent = '';
         if (!place.get()) {
           err.textContent = t('signup.pickBuilding');
+          place.focus();
           return;
         }
         const body = { phone: pc.phone.value.trim(), code: pc.code.value.trim(), password: password.value, display_name: name.value.trim(), building: place.get() };

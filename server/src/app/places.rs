@@ -5,8 +5,8 @@ use crate::app::channels::Identity;
 use crate::app::state::AppState;
 use crate::domain::access;
 use crate::error::{AppError, AppResult};
-use hehe_protocol::PlaceId;
-use hehe_protocol::http::PlaceDetail;
+use hehe_protocol::http::{PlaceDetail, PlaceInfo};
+use hehe_protocol::{ErrorCode, PlaceId};
 
 /// The place `id`, the places above it and those directly under it that the caller may see
 /// (archived ones only when asked); a place the caller may not look up is `not_found`, as if
@@ -46,4 +46,40 @@ pub async fn detail(
         ancestors,
         children,
     })
+}
+
+/// `GET /api/signup/places`: the streets (no `parent`), or the places directly under `parent`,
+/// for someone signing up to walk down to their building before having an account. Archived
+/// places are left out, and an archived parent is `not_found` like a missing one (a place is
+/// archived only once everything under it is, so nothing live lies below an archived one).
+///
+/// This is read by anyone, without a token, on purpose: place names are addresses (a street
+/// office, a community, a grid's number, a building's number), which are posted at the gate of
+/// every building; no person, role, count or figure of a place is shown, only its names, kind,
+/// id and parent. Ordered by the Chinese name, as the places appear on the ground.
+pub async fn for_signup(state: &AppState, parent: Option<PlaceId>) -> AppResult<Vec<PlaceInfo>> {
+    if let Some(parent) = parent {
+        let live = state.store.place(parent).await?.filter(|p| !p.archived);
+        if live.is_none() {
+            return Err(AppError::new(
+                ErrorCode::NotFound,
+                "没有这个地方，请从街道开始重新选择。There is no such place: choose again from the street.",
+            ));
+        }
+    }
+    let mut places = state.store.places_under(parent, false).await?;
+    places.sort_by(|a, b| a.name_zh.cmp(&b.name_zh).then(a.id.cmp(&b.id)));
+    Ok(places
+        .into_iter()
+        .map(|p| PlaceInfo {
+            id: p.id,
+            kind: p.kind,
+            name: p.name,
+            name_zh: p.name_zh,
+            parent_id: p.parent_id,
+            archived: false,
+            units: None,
+            floors: None,
+        })
+        .collect())
 }

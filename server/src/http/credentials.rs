@@ -2,26 +2,29 @@
 //! password reset and change, one's own profile, and an official's one-time reset code.
 
 use super::accounts::request_id;
-use super::extract::{AppPath, bearer_claims};
+use super::extract::{AppPath, AppQuery, bearer_claims};
 use super::openapi::docs;
 use super::{AppJson, Authenticated};
 use crate::app::credentials;
+use crate::app::places;
 use crate::app::state::AppState;
 use crate::error::AppResult;
 use axum::extract::State;
 use axum::http::{Extensions, HeaderMap, StatusCode};
-use axum::routing::{patch, post};
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
-use hehe_protocol::AccountId;
 use hehe_protocol::credentials::{
     CodeRequest, CodeSent, PasswordChange, ProfileChange, ResetCode, ResetRequest, SignupRequest,
 };
-use hehe_protocol::http::{AccountInfo, ApiError, TokenResponse};
+use hehe_protocol::http::{AccountInfo, ApiError, PlaceInfo, TokenResponse};
+use hehe_protocol::{AccountId, PlaceId};
+use serde::Deserialize;
 
-/// The routes anyone may call without a token: each costs a code, an SMS or a password hash,
-/// so they share the per-address limit of the login route (see `limit`).
+/// The routes anyone may call without a token: each costs a code, an SMS or a password hash, or
+/// reads the place tree, so they share the per-address limit of the login route (see `limit`).
 pub fn public_router() -> Router<AppState> {
     Router::new()
+        .route("/api/signup/places", get(signup_places))
         .route("/api/sms/codes", post(request_code))
         .route("/api/signup", post(sign_up))
         .route("/api/auth/reset", post(reset))
@@ -32,6 +35,45 @@ pub fn router() -> Router<AppState> {
         .route("/api/me", patch(update_me))
         .route("/api/me/password", post(change_password))
         .route("/api/accounts/{id}/reset-code", post(reset_code))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SignupPlacesQuery {
+    /// The place whose children to list; absent: the streets.
+    pub parent: Option<i64>,
+}
+
+/// The places a resident picks a building from when signing up, one level at a time.
+///
+/// Without `parent`, the streets; with it, the places directly under that place (a street's
+/// communities, a community's compounds and grids, a compound's grids, a grid's buildings).
+/// Archived places are left out. Only names, kind, id and parent: place names are addresses,
+/// posted at every building's gate, not personal data, so they are shown without a token (no
+/// person, role or figure of a place is). Ordered by the Chinese name. Shares the per-address
+/// limit of the other sign-up routes.
+#[utoipa::path(
+    get,
+    path = "/api/signup/places",
+    tag = "auth",
+    operation_id = "signup_places",
+    params(SignupPlacesQuery),
+    responses(
+        (status = 200, description = "The places, by Chinese name", body = [PlaceInfo]),
+        (status = 400, description = "invalid_request: `parent` is not a number", body = ApiError),
+        (status = 404, description = "not_found: no such place, or it is archived", body = ApiError),
+        (status = 429, description = "rate_limited: too many requests from this address", body = ApiError),
+        (status = 500, description = docs::INTERNAL, body = ApiError),
+        (status = 503, description = docs::UNAVAILABLE, body = ApiError),
+    )
+)]
+async fn signup_places(
+    State(state): State<AppState>,
+    AppQuery(q): AppQuery<SignupPlacesQuery>,
+) -> AppResult<Json<Vec<PlaceInfo>>> {
+    Ok(Json(
+        places::for_signup(&state, q.parent.map(PlaceId)).await?,
+    ))
 }
 
 /// Ask for a verification code by SMS.

@@ -40,7 +40,7 @@ pub fn router(state: AppState) -> Router {
         .merge(
             credentials::public_router().route_layer(axum::middleware::from_fn_with_state(
                 state.clone(),
-                limit::logins_per_addr,
+                limit::public_per_addr,
             )),
         )
         .merge(credentials::router())

@@ -41,6 +41,7 @@ pub(super) mod docs {
         auth::refresh,
         auth::me,
         auth::logout,
+        super::credentials::signup_places,
         super::credentials::request_code,
         super::credentials::sign_up,
         super::credentials::reset,

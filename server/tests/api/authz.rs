@@ -1930,8 +1930,8 @@ struct Requests {
     street2: i64,
 }
 
-/// Codes and sign-ups are open to anyone (sent in shapes that are refused for the code, so
-/// nothing is created); one's own profile, password and residency to anyone signed in; the
+/// The places to sign up in, codes and sign-ups are open to anyone (the latter sent in shapes
+/// that are refused for the code, so nothing is created); one's own profile, password and residency to anyone signed in; the
 /// requests of a building to the officials of its community, its street's chief and admins,
 /// whom others find no request of; a reset code, for admins, and for officials and chiefs when
 /// every role of the account is below theirs and within their place.
@@ -1939,6 +1939,10 @@ struct Requests {
 fn credentials_rows(fx: &Fx, req: &Requests) -> Vec<Row> {
     let mut r = Rows(Vec::new());
     let long = "a long enough password";
+    // The places a sign-up picks from are addresses, open to everyone, a token or none.
+    r.add("GET /api/signup/places", "anyone (the streets)", "AAAAAAAA", http(Method::GET, "/api/signup/places", Body::None));
+    r.add("GET /api/signup/places", "anyone (another street's communities)", "AAAAAAAA", http(Method::GET, format!("/api/signup/places?parent={}", fx.street2), Body::None));
+    r.add("GET /api/signup/places", "anyone (a grid's buildings)", "AAAAAAAA", http(Method::GET, format!("/api/signup/places?parent={}", fx.grid), Body::None));
     r.add("POST /api/sms/codes", "anyone (a number that is none)", "IIIIIIII", http(Method::POST, "/api/sms/codes", Body::Json(json!({ "phone": "12345", "purpose": "signup" }))));
     r.add("POST /api/signup", "anyone (a code never sent)", "IIIIIIII", http(Method::POST, "/api/signup", Body::Json(json!({ "phone": "13812349876", "code": "123456", "password": long, "display_name": "某人", "building": fx.building }))));
     r.add("POST /api/auth/reset", "anyone (no such account)", "IIIIIIII", http(Method::POST, "/api/auth/reset", Body::Json(json!({ "username": "nobody-at-all", "code": "123456", "new_password": long }))));

@@ -31,6 +31,7 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("post", "/api/me/password", true),
     ("get", "/api/me/residency", true),
     ("post", "/api/me/residency", true),
+    ("get", "/api/signup/places", false),
     ("post", "/api/sms/codes", false),
     ("post", "/api/signup", false),
     ("post", "/api/auth/reset", false),

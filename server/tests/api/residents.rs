@@ -11,6 +11,8 @@ use hehe_client::{ClientError, Connection};
 use hehe_protocol::credentials::{
     CodePurpose, ProfileChange, ResetRequest, ResidencyState, SignupRequest,
 };
+use hehe_protocol::http::{PlaceInfo, PlaceKind};
+use hehe_protocol::places::NewPlace;
 use hehe_protocol::{Channel, ErrorCode, EventKind, PlaceId};
 use hehe_server::clock::{ManualTime, unix_ms};
 use hehe_server::config::Config;
@@ -868,4 +870,96 @@ async fn one_changes_ones_own_names() {
     )
     .await;
     assert_eq!(status, 400, "the username is not one's to change");
+}
+
+#[tokio::test]
+async fn the_places_to_sign_up_in_are_read_without_a_token() {
+    let app = spawn_app().await;
+    let d = app.demo.clone();
+    let names = |places: &[PlaceInfo]| places.iter().map(|p| p.name_zh.clone()).collect::<Vec<_>>();
+
+    // The streets, then a street's communities, by Chinese name (果 before 滨, not by id).
+    let streets = app.http.signup_places(None).await.unwrap();
+    assert_eq!(names(&streets), ["和合街道", "湖畔街道"]);
+    assert!(
+        streets
+            .iter()
+            .all(|p| p.kind == PlaceKind::Street && p.parent_id.is_none())
+    );
+    let communities = app.http.signup_places(Some(d.street)).await.unwrap();
+    assert_eq!(names(&communities), ["果园社区", "滨河社区"]);
+    assert_eq!(communities[1].id, d.communities[0]);
+    assert!(communities.iter().all(|p| p.parent_id == Some(d.street)));
+
+    // An archived building is left out; a building's figures are not shown.
+    let admin = app.login("admin").await.access_token;
+    app.http
+        .archive_place(&admin, d.buildings[1], true)
+        .await
+        .unwrap();
+    let tower = app
+        .http
+        .create_place(
+            &admin,
+            &NewPlace {
+                kind: PlaceKind::Building,
+                parent: Some(d.grids[0]),
+                name: "Riverside tower".into(),
+                name_zh: "滨河社区0号楼".into(),
+                units: Some(4),
+                floors: Some(18),
+            },
+        )
+        .await
+        .unwrap();
+    let buildings = app.http.signup_places(Some(d.grids[0])).await.unwrap();
+    assert_eq!(names(&buildings), ["滨河社区0号楼", "滨河社区1号楼"]);
+    assert_eq!(buildings[0].id, tower.id);
+    assert!(buildings.iter().all(|p| p.kind == PlaceKind::Building));
+    let (status, body) = app
+        .http
+        .get_text(&format!("/api/signup/places?parent={}", d.grids[0]))
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        !body.contains("units") && !body.contains("floors"),
+        "{body}"
+    );
+    assert!(
+        app.http
+            .signup_places(Some(d.buildings[0]))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // An archived or unknown parent does not exist; a parent that is no number is refused.
+    for parent in [d.buildings[1], PlaceId(999_999)] {
+        let e = app.http.signup_places(Some(parent)).await.unwrap_err();
+        assert!(message(&e).starts_with("没有这个地方"), "{}", message(&e));
+        assert_eq!(api_code(e), ErrorCode::NotFound);
+    }
+    let (status, _) = app
+        .http
+        .get_text("/api/signup/places?parent=x")
+        .await
+        .unwrap();
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn the_places_to_sign_up_in_share_the_sign_up_limit_per_address() {
+    let app = spawn_app_with(|c| c.limits.logins = "1/h:2".parse().unwrap()).await;
+    app.http.signup_places(None).await.unwrap();
+    app.http.signup_places(Some(app.demo.street)).await.unwrap();
+    let e = app.http.signup_places(None).await.unwrap_err();
+    assert_eq!(api_code(e), ErrorCode::RateLimited);
+    // The same budget as asking for a code.
+    let e = app
+        .http
+        .request_code("13812345678", CodePurpose::Signup)
+        .await
+        .unwrap_err();
+    assert_eq!(api_code(e), ErrorCode::RateLimited);
 }
