@@ -3,7 +3,7 @@
 
 use crate::app::channels::Identity;
 use crate::app::state::AppState;
-use crate::domain::access;
+use crate::domain::{access, places};
 use crate::error::{AppError, AppResult};
 use hehe_protocol::http::{PlaceDetail, PlaceInfo};
 use hehe_protocol::{ErrorCode, PlaceId};
@@ -68,7 +68,7 @@ pub async fn for_signup(state: &AppState, parent: Option<PlaceId>) -> AppResult<
         }
     }
     let mut places = state.store.places_under(parent, false).await?;
-    places.sort_by(|a, b| a.name_zh.cmp(&b.name_zh).then(a.id.cmp(&b.id)));
+    places.sort_by(|a, b| places::by_name(&a.name_zh, &b.name_zh).then(a.id.cmp(&b.id)));
     Ok(places
         .into_iter()
         .map(|p| PlaceInfo {

@@ -123,6 +123,34 @@ impl PlacePath {
     }
 }
 
+/// Orders place names as people read them: runs of digits by their value, so 2栋 comes before
+/// 10栋 and 第3网格 before 第12网格; the rest by character.
+pub fn by_name(a: &str, b: &str) -> std::cmp::Ordering {
+    let (mut a, mut b) = (a, b);
+    loop {
+        let (Some(x), Some(y)) = (a.chars().next(), b.chars().next()) else {
+            return a.len().cmp(&b.len());
+        };
+        if x.is_ascii_digit() && y.is_ascii_digit() {
+            let da = a.len() - a.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            let db = b.len() - b.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            let (na, nb) = (
+                a[..da].trim_start_matches('0'),
+                b[..db].trim_start_matches('0'),
+            );
+            let order = na.len().cmp(&nb.len()).then_with(|| na.cmp(nb));
+            if order != std::cmp::Ordering::Equal {
+                return order;
+            }
+            (a, b) = (&a[da..], &b[db..]);
+        } else if x != y {
+            return x.cmp(&y);
+        } else {
+            (a, b) = (&a[x.len_utf8()..], &b[y.len_utf8()..]);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,5 +199,37 @@ mod tests {
         assert!(grid.contains(&issue_place) && issue_place.on_one_line(&grid));
         assert!(home.contains(&issue_place));
         assert_eq!(building.community_path(), Some(home));
+    }
+
+    #[test]
+    fn names_sort_as_people_read_them() {
+        let mut names = vec![
+            "10栋",
+            "2栋",
+            "1栋",
+            "第12网格",
+            "第3网格",
+            "A区",
+            "桂花社区",
+        ];
+        names.sort_by(|a, b| by_name(a, b));
+        assert_eq!(
+            names,
+            [
+                "1栋",
+                "2栋",
+                "10栋",
+                "A区",
+                "桂花社区",
+                "第3网格",
+                "第12网格"
+            ]
+        );
+        assert_eq!(by_name("", ""), std::cmp::Ordering::Equal);
+        assert_eq!(by_name("栋", "栋1"), std::cmp::Ordering::Less);
+        assert_eq!(
+            by_name("99999999999999999999999栋", "1栋"),
+            std::cmp::Ordering::Greater
+        );
     }
 }

@@ -912,8 +912,26 @@ async fn the_places_to_sign_up_in_are_read_without_a_token() {
         )
         .await
         .unwrap();
+    app.http
+        .create_place(
+            &admin,
+            &NewPlace {
+                kind: PlaceKind::Building,
+                parent: Some(d.grids[0]),
+                name: "Riverside 10".into(),
+                name_zh: "滨河社区10号楼".into(),
+                units: None,
+                floors: None,
+            },
+        )
+        .await
+        .unwrap();
+    // Numbers in names by their value: 10号楼 after 1号楼, as people read them.
     let buildings = app.http.signup_places(Some(d.grids[0])).await.unwrap();
-    assert_eq!(names(&buildings), ["滨河社区0号楼", "滨河社区1号楼"]);
+    assert_eq!(
+        names(&buildings),
+        ["滨河社区0号楼", "滨河社区1号楼", "滨河社区10号楼"]
+    );
     assert_eq!(buildings[0].id, tower.id);
     assert!(buildings.iter().all(|p| p.kind == PlaceKind::Building));
     let (status, body) = app
