@@ -140,3 +140,229 @@ async fn logs_hold_no_tokens_passwords_bodies_or_names() {
         );
     }
 }
+
+/// The enrolment flows carry phone numbers, emails, names, passwords and one-time codes: a
+/// server logging at `debug`, sending its texts to a file (`HEHE_SMS_FILE`), goes through
+/// invites, a people import, a sign-up, a sign-in by phone and two resets, and its log holds
+/// none of them.
+#[tokio::test]
+async fn enrolment_logs_hold_no_numbers_codes_or_names() {
+    use hehe_protocol::credentials::{CodePurpose, ResetRequest, SignupRequest};
+    use hehe_protocol::people::{AcceptInvite, NewInvite};
+    use hehe_protocol::{PlaceId, Role};
+
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let log_path = dir.path().join("server.log");
+    let sms_path = dir.path().join("sms.jsonl");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hehe-server"))
+        .env("HEHE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("HEHE_DATA_DIR", dir.path().join("data"))
+        .env("HEHE_SEED_DEMO", "true")
+        .env("HEHE_LOG", "debug")
+        .env("HEHE_SMS_FILE", &sms_path)
+        .stdout(log.try_clone().expect("log file"))
+        .stderr(log)
+        .spawn()
+        .expect("the server binary starts");
+    let http = HttpClient::new(format!("http://127.0.0.1:{port}"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !matches!(http.get_text("/readyz").await, Ok((200, _))) {
+        assert!(Instant::now() < deadline, "the server never got ready");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The code of the latest text to `to`, once the file has it.
+    let code_for = |to: &'static str| {
+        let sms_path = sms_path.clone();
+        async move {
+            let deadline = Instant::now() + WAIT;
+            loop {
+                let text = std::fs::read_to_string(&sms_path).unwrap_or_default();
+                let code = text
+                    .lines()
+                    .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                    .filter(|m| m["to"] == to)
+                    .filter_map(|m| m["code"].as_str().map(str::to_owned))
+                    .last();
+                if let Some(code) = code {
+                    return code;
+                }
+                assert!(Instant::now() < deadline, "no text to {to}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+
+    let official = http.login("official", DEMO_PASSWORD).await.expect("login");
+    let me = http.me(&official.access_token).await.expect("me");
+    let community = me.grants[0].place.as_ref().expect("a community").id;
+    let detail = http.place(&official.access_token, community).await.unwrap();
+    let grid = detail.children[0].id;
+    let building: PlaceId = http
+        .place(&official.access_token, grid)
+        .await
+        .unwrap()
+        .children[0]
+        .id;
+    let path = |p: &hehe_protocol::http::PlaceInfo| p.name_zh.clone();
+    let street = path(&detail.ancestors[0]);
+
+    // An invite by phone (sent by text) and one by email, accepted.
+    let (worker_name, worker_phone, worker_password) =
+        ("邀请工人甲", "13911112222", "Worker-Pass-5b1e");
+    http.create_invite(
+        &official.access_token,
+        &NewInvite {
+            role: Role::GridWorker,
+            place: Some(grid),
+            display_name: worker_name.into(),
+            phone: Some(worker_phone.into()),
+            email: None,
+            romanised_name: Some("Yaoqing Gongren".into()),
+        },
+    )
+    .await
+    .expect("invite by phone");
+    let invite_code = code_for("+8613911112222").await;
+    http.accept_invite(&AcceptInvite {
+        code: invite_code.clone(),
+        username: "worker.jia".into(),
+        password: worker_password.into(),
+        display_name: None,
+    })
+    .await
+    .expect("accepted");
+    let email = "lead.person@example.org";
+    let by_email = http
+        .create_invite(
+            &official.access_token,
+            &NewInvite {
+                role: Role::BuildingLead,
+                place: Some(building),
+                display_name: "楼长乙".into(),
+                phone: None,
+                email: Some(email.into()),
+                romanised_name: None,
+            },
+        )
+        .await
+        .expect("invite by email");
+
+    // A people import naming a resident with a number.
+    let csv = format!(
+        "name,phone,place,role\n导入居民丙,13722223333,{street}/{}/{}/{},resident\n",
+        path(&detail.place),
+        path(&detail.children[0]),
+        http.place(&official.access_token, building)
+            .await
+            .unwrap()
+            .place
+            .name_zh,
+    );
+    let report = http
+        .import_people(&official.access_token, csv, false)
+        .await
+        .expect("imported");
+    assert!(report.refused.is_empty(), "{report:?}");
+
+    // A sign-up by text, a sign-in by phone, an SMS reset and an official's reset code.
+    let (resident_phone, resident_password) = ("13633334444", "Resident-Pass-9c3d");
+    http.request_code(resident_phone, CodePurpose::Signup)
+        .await
+        .expect("a code");
+    let signup_code = code_for("+8613633334444").await;
+    http.sign_up(&SignupRequest {
+        phone: resident_phone.into(),
+        code: signup_code.clone(),
+        password: resident_password.into(),
+        display_name: "注册居民丁".into(),
+        romanised_name: Some("Zhuce Jumin".into()),
+        building,
+    })
+    .await
+    .expect("signed up");
+    http.login("136 3333 4444", resident_password)
+        .await
+        .expect("signed in by phone");
+    http.request_code(worker_phone, CodePurpose::Reset)
+        .await
+        .expect("a reset code");
+    let reset_code = code_for("+8613911112222").await;
+    let new_password = "New-Worker-Pass-77aa";
+    http.reset_password(&ResetRequest {
+        phone: Some(worker_phone.into()),
+        username: None,
+        code: reset_code.clone(),
+        new_password: new_password.into(),
+    })
+    .await
+    .expect("reset by text");
+    let worker = http.login("worker.jia", new_password).await.expect("login");
+    let made = http
+        .make_reset_code(&official.access_token, worker.account.id)
+        .await
+        .expect("an official's code");
+
+    let _ = child.kill();
+    let _ = child.wait();
+    let logged = std::fs::read_to_string(&log_path).expect("the log");
+    for expected in ["/api/invites", "/api/signup", "/api/auth/reset"] {
+        assert!(logged.contains(expected), "no {expected:?} in the log");
+    }
+    let secrets = [
+        worker_phone,
+        "8613911112222",
+        "1391111",
+        "13722223333",
+        resident_phone,
+        "8613633334444",
+        email,
+        worker_name,
+        "Yaoqing Gongren",
+        "楼长乙",
+        "导入居民丙",
+        "注册居民丁",
+        "Zhuce Jumin",
+        worker_password,
+        resident_password,
+        new_password,
+        invite_code.as_str(),
+        by_email.code.as_str(),
+        signup_code.as_str(),
+        reset_code.as_str(),
+        made.code.as_str(),
+        worker.access_token.as_str(),
+    ];
+    for secret in secrets {
+        assert!(
+            !holds(&logged, secret),
+            "the log holds {secret:?}:\n{}",
+            logged
+                .lines()
+                .filter(|l| holds(l, secret))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}
+
+/// Whether `text` holds `secret`. A six-digit code is looked for as a number of its own, not as
+/// the microseconds of a time stamp (`02:15:12.123456Z`) nor inside a longer number, where it
+/// would stand by chance.
+fn holds(text: &str, secret: &str) -> bool {
+    if !(secret.len() <= 8 && secret.bytes().all(|b| b.is_ascii_digit())) {
+        return text.contains(secret);
+    }
+    text.match_indices(secret).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + secret.len()..].chars().next();
+        let in_number =
+            before.is_some_and(|c| c.is_ascii_digit()) || after.is_some_and(|c| c.is_ascii_digit());
+        let time_stamp = before == Some('.') && after == Some('Z');
+        !in_number && !time_stamp
+    })
+}
