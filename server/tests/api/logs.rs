@@ -184,10 +184,10 @@ async fn enrolment_logs_hold_no_numbers_codes_or_names() {
                 let text = std::fs::read_to_string(&sms_path).unwrap_or_default();
                 let code = text
                     .lines()
+                    .rev()
                     .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
                     .filter(|m| m["to"] == to)
-                    .filter_map(|m| m["code"].as_str().map(str::to_owned))
-                    .last();
+                    .find_map(|m| m["code"].as_str().map(str::to_owned));
                 if let Some(code) = code {
                     return code;
                 }
