@@ -643,40 +643,36 @@ pub async fn import_places(
     let report = session.http.import_places(&token, csv, dry_run).await?;
     if json {
         output::json(&report);
-    } else {
-        let verb = if report.applied {
-            "created"
-        } else {
-            "would create"
-        };
-        for c in &report.created {
-            let id = c.id.map(|id| format!(" #{id}")).unwrap_or_default();
-            out!("line {}: {verb} {} {}{id}", c.line, c.kind, c.path);
-        }
-        for r in &report.refused {
-            out!("line {}: refused {}: {}", r.line, r.code, r.message);
-        }
-        out!(
-            "{} lines: {} {verb}, {} unchanged, {} refused{}",
-            report.lines,
-            report.created.len(),
-            report.unchanged,
-            report.refused.len(),
-            if report.applied {
-                ""
-            } else if report.dry_run {
-                " (dry run: nothing imported)"
-            } else {
-                " (nothing imported)"
-            }
-        );
+        return refused_exit(report.refused.len());
     }
-    if report.refused.is_empty() {
+    output::import(output::Import {
+        dry_run: report.dry_run,
+        applied: report.applied,
+        lines: report.lines,
+        unchanged: report.unchanged,
+        created: report
+            .created
+            .iter()
+            .map(|c| {
+                let id = c.id.map(|id| format!(" #{id}")).unwrap_or_default();
+                (c.line, format!("{} {}{id}", c.kind, c.path))
+            })
+            .collect(),
+        refused: report
+            .refused
+            .iter()
+            .map(|r| (r.line, r.code.as_str(), r.message.as_str()))
+            .collect(),
+    })
+}
+
+/// With `--json` the report is printed as it is; refused lines still end with exit code 1.
+pub fn refused_exit(refused: usize) -> CliResult<()> {
+    if refused == 0 {
         Ok(())
     } else {
         Err(CliError::Other(format!(
-            "{} lines refused: nothing imported",
-            report.refused.len()
+            "{refused} lines refused: nothing imported"
         )))
     }
 }

@@ -302,6 +302,56 @@ pub fn snake<T: Serialize>(value: &T) -> String {
     }
 }
 
+/// What an import's report says, whatever it imported.
+pub struct Import<'a> {
+    pub dry_run: bool,
+    pub applied: bool,
+    pub lines: u32,
+    pub unchanged: u32,
+    /// Each line created (or that would be), already worded: `(line, what)`.
+    pub created: Vec<(u32, String)>,
+    /// Each line refused: `(line, code, why)`.
+    pub refused: Vec<(u32, &'a str, &'a str)>,
+}
+
+/// Prints an import's report, the same for places and people; lines refused end the command
+/// with exit code 1, since then nothing was written, dry run or not.
+pub fn import(report: Import) -> crate::error::CliResult<()> {
+    let verb = if report.applied {
+        "created"
+    } else {
+        "would create"
+    };
+    for (line, what) in &report.created {
+        out!("line {line}: {verb} {what}");
+    }
+    for (line, code, why) in &report.refused {
+        out!("line {line}: refused {code}: {why}");
+    }
+    out!(
+        "{} lines: {} {verb}, {} unchanged, {} refused{}",
+        report.lines,
+        report.created.len(),
+        report.unchanged,
+        report.refused.len(),
+        if report.applied {
+            ""
+        } else if report.dry_run {
+            " (dry run, nothing written)"
+        } else {
+            " (nothing written)"
+        }
+    );
+    if report.refused.is_empty() {
+        Ok(())
+    } else {
+        Err(crate::error::CliError::Other(format!(
+            "{} lines refused: nothing imported",
+            report.refused.len()
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,53 +22,30 @@ pub async fn import(
     let report = session.http.import_people(&token, csv, dry_run).await?;
     if json {
         output::json(&report);
-    } else {
-        let verb = if report.applied {
-            "created"
-        } else {
-            "would create"
-        };
-        for person in &report.created {
-            let how = if person.invited { "invite" } else { "account" };
-            out!(
-                "line {}: {verb} {how} {} as {} at place {}",
-                person.line,
-                person.name,
-                person.role,
-                person.place
-            );
-        }
-        for line in &report.refused {
-            out!(
-                "line {}: refused {}: {}",
-                line.line,
-                line.code,
-                line.message
-            );
-        }
-        out!(
-            "{} lines: {} to create, {} unchanged, {} refused; {}",
-            report.lines,
-            report.created.len(),
-            report.unchanged,
-            report.refused.len(),
-            if report.applied {
-                "applied"
-            } else if report.dry_run {
-                "dry run, nothing written"
-            } else {
-                "nothing written"
-            }
-        );
+        return crate::commands::refused_exit(report.refused.len());
     }
-    if report.refused.is_empty() {
-        Ok(())
-    } else {
-        Err(CliError::Other(format!(
-            "{} lines refused: nothing was written",
-            report.refused.len()
-        )))
-    }
+    output::import(output::Import {
+        dry_run: report.dry_run,
+        applied: report.applied,
+        lines: report.lines,
+        unchanged: report.unchanged,
+        created: report
+            .created
+            .iter()
+            .map(|p| {
+                let how = if p.invited { "invite" } else { "account" };
+                (
+                    p.line,
+                    format!("{how} {} as {} at place {}", p.name, p.role, p.place),
+                )
+            })
+            .collect(),
+        refused: report
+            .refused
+            .iter()
+            .map(|r| (r.line, r.code.as_str(), r.message.as_str()))
+            .collect(),
+    })
 }
 
 /// Invites a person; the code and the link are printed once, here.
