@@ -924,13 +924,13 @@ async fn sign_ups_and_residency_decisions_are_whole(store: &dyn Store) {
         None,
         "the code is spent"
     );
-    let row = store.account_with_phone(PHONE).await.unwrap().unwrap();
+    let row = store.account_by_phone(PHONE).await.unwrap().unwrap();
     assert_eq!(
         (row.id, row.romanised_name.as_deref()),
         (account, Some("Wang Fang"))
     );
     assert_eq!(
-        store.account_with_phone("+8613900000000").await.unwrap(),
+        store.account_by_phone("+8613900000000").await.unwrap(),
         None
     );
     assert!(

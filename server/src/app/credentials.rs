@@ -98,7 +98,7 @@ pub async fn request_code(
     // learns so, when signing up with the code. A reset code goes to accounts' numbers only.
     let send = match req.purpose {
         CodePurpose::Signup => true,
-        CodePurpose::Reset => state.store.account_with_phone(to.as_str()).await?.is_some(),
+        CodePurpose::Reset => state.store.account_by_phone(to.as_str()).await?.is_some(),
     };
     let code = sms_code();
     let salt = new_salt();
@@ -246,7 +246,7 @@ pub async fn reset_password(state: &AppState, req: ResetRequest) -> AppResult<()
     let (account, code) = match (&req.phone, &req.username) {
         (Some(raw), None) => {
             let to = phone(raw)?;
-            let account = state.store.account_with_phone(to.as_str()).await?;
+            let account = state.store.account_by_phone(to.as_str()).await?;
             if by_sms {
                 // Checked whether or not the number has an account: a number without one has
                 // an unsent code, and a wrong try answers alike.

@@ -115,12 +115,6 @@ pub trait CredentialStore {
     /// audit entry.
     async fn insert_reset_code(&self, code: NewCode<'_>, audit: &NewAudit) -> StoreResult<i64>;
 
-    /// The account holding this number (E.164).
-    async fn account_with_phone(
-        &self,
-        phone: &str,
-    ) -> StoreResult<Option<crate::store::AccountRow>>;
-
     /// Creates the account and its pending request, spending the code. `None` when the code
     /// was spent meanwhile; `Conflict` when the number or username is taken.
     async fn sign_up(&self, signup: Signup<'_>) -> StoreResult<Option<(AccountId, i64)>>;

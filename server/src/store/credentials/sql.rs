@@ -4,7 +4,7 @@ use super::{CodeRow, CredentialStore, Decision, NewCode, OFFICIAL_RESET, Residen
 use crate::domain::codes::{Recent, SendRefusal};
 use crate::store::identity::NewAudit;
 use crate::store::identity::sql::write_audit;
-use crate::store::{AccountRow, SqlStore, StoreError, StoreResult, sql::Backend};
+use crate::store::{SqlStore, StoreError, StoreResult, sql::Backend};
 use async_trait::async_trait;
 use hehe_protocol::credentials::ResidencyState;
 use hehe_protocol::{AccountId, PlaceId};
@@ -228,17 +228,6 @@ impl CredentialStore for SqlStore {
         write_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(id)
-    }
-
-    async fn account_with_phone(&self, phone: &str) -> StoreResult<Option<AccountRow>> {
-        let Some(row) = sqlx::query("SELECT id FROM accounts WHERE phone = $1")
-            .bind(phone)
-            .fetch_optional(self.pool())
-            .await?
-        else {
-            return Ok(None);
-        };
-        crate::store::Store::account(self, AccountId(row.try_get("id")?)).await
     }
 
     async fn sign_up(&self, s: Signup<'_>) -> StoreResult<Option<(AccountId, i64)>> {
