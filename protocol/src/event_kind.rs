@@ -70,10 +70,17 @@ pub enum EventKind {
     /// An archived place was restored (`PlaceInfo`).
     #[serde(rename = "place.restored")]
     PlaceRestored,
+    /// On `user:<id>`: a new entry of the person's inbox (`notify::Notification`).
+    #[serde(rename = "notification.new")]
+    NotificationNew,
+    /// On `user:<id>`: entries were marked read, on any of the person's devices
+    /// (`notify::ReadMarked`).
+    #[serde(rename = "notification.read")]
+    NotificationRead,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 21] = [
+    pub const ALL: [EventKind; 23] = [
         EventKind::Message,
         EventKind::IssueUpdated,
         EventKind::IssueSummary,
@@ -95,6 +102,8 @@ impl EventKind {
         EventKind::PlaceMoved,
         EventKind::PlaceArchived,
         EventKind::PlaceRestored,
+        EventKind::NotificationNew,
+        EventKind::NotificationRead,
     ];
 
     /// The kind as it is written in `event` frames.
@@ -121,6 +130,8 @@ impl EventKind {
             EventKind::PlaceMoved => "place.moved",
             EventKind::PlaceArchived => "place.archived",
             EventKind::PlaceRestored => "place.restored",
+            EventKind::NotificationNew => "notification.new",
+            EventKind::NotificationRead => "notification.read",
         }
     }
 

@@ -14,6 +14,7 @@ pub mod http;
 mod ids;
 pub mod issue;
 pub mod meeting;
+pub mod notify;
 pub mod ops;
 pub mod people;
 pub mod places;
