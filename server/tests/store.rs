@@ -62,6 +62,7 @@ both_backends!(
     sign_ups_and_residency_decisions_are_whole,
     invites_are_accepted_once_with_their_audit,
     a_people_import_is_written_whole_or_not_at_all,
+    notifications_are_written_once_and_sent_by_one_node,
 );
 
 async fn places_resolve_to_paths(store: &dyn Store) {
@@ -1456,4 +1457,170 @@ async fn a_people_import_is_written_whole_or_not_at_all(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(ids(page), [resident.id]);
+}
+
+/// The notification outboxes: a cause kept with its write is expanded once by the node that
+/// holds it; notifications are written once per person and key; a delivery is leased to one
+/// node at a time, retried, dead, retried by hand; read marks, choices and the sweep.
+async fn notifications_are_written_once_and_sent_by_one_node(store: &dyn Store) {
+    use hehe_protocol::meeting::MeetingState;
+    use hehe_protocol::notify::{
+        ChannelChoice, DeliveryState, MarkRead, NotificationKind, NotifyChannel,
+        NotifyPrefsUpdate, Subject, SubjectKind,
+    };
+    use hehe_server::domain::meeting::RoomEvent;
+    use hehe_server::domain::notify::{Cause, MeetingStep};
+    use hehe_server::store::meetings::RoomWrite;
+    use hehe_server::store::notify::{Finished, NewDelivery, NewNotification};
+    let street = store
+        .insert_place(PlaceKind::Street, None, "S", "街")
+        .await
+        .unwrap();
+    let chair = author(store).await;
+    let meeting = store
+        .insert_meeting("hearing", "Drainage", street, chair, 5)
+        .await
+        .unwrap();
+    let cause = Cause::Meeting {
+        meeting,
+        step: MeetingStep::Started,
+    };
+    let before = store.meeting(meeting).await.unwrap().unwrap().last_seq;
+    store
+        .append_room(RoomWrite {
+            meeting,
+            expected_last_seq: before,
+            actor: Some(chair),
+            events: &[RoomEvent::Started],
+            state: MeetingState::Live,
+            minutes: None,
+            decision: None,
+            ballot: None,
+            command: None,
+            cause: Some(&cause),
+            at: 10,
+        })
+        .await
+        .unwrap();
+    let taken = store.claim_causes("a", 100, 1000, 10).await.unwrap();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(serde_json::from_str::<Cause>(&taken[0].cause).unwrap(), cause);
+    assert!(
+        store.claim_causes("b", 200, 1000, 10).await.unwrap().is_empty(),
+        "leased to a"
+    );
+    let subject = Subject {
+        kind: SubjectKind::Meeting,
+        id: meeting.0,
+    };
+    let note = |key: &str, deliveries: Vec<NewDelivery>| NewNotification {
+        account: chair,
+        kind: NotificationKind::MeetingStarted,
+        subject,
+        title: "Drainage".into(),
+        body: "会议已开始".into(),
+        urgent: false,
+        dedupe_key: key.into(),
+        deliveries,
+    };
+    let push = NewDelivery {
+        channel: NotifyChannel::Webhook,
+        target: "+8613800000000".into(),
+        payload: None,
+        next_at: 300,
+    };
+    assert!(matches!(
+        store.expand_cause(taken[0].id, "b", &[note("k1", vec![])], 300).await,
+        Err(StoreError::Stale)
+    ));
+    let written = store
+        .expand_cause(taken[0].id, "a", &[note("k1", vec![push.clone()])], 300)
+        .await
+        .unwrap();
+    assert_eq!(written.len(), 1);
+    assert!(
+        store.claim_causes("b", 5000, 1000, 10).await.unwrap().is_empty(),
+        "done, even after the lease"
+    );
+    let again = store
+        .insert_notifications(&[note("k1", vec![push.clone()]), note("k2", vec![])], 400)
+        .await
+        .unwrap();
+    assert_eq!(again.len(), 1, "k1 is written once");
+
+    // Not due yet; then leased to one node; a retry gives the lease back.
+    assert!(store.claim_deliveries("a", 299, 1000, 10).await.unwrap().is_empty());
+    let due = store.claim_deliveries("a", 300, 1000, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    let d = &due[0];
+    assert_eq!((d.channel, d.target.as_str()), (NotifyChannel::Webhook, "+8613800000000"));
+    assert_eq!(d.notification.as_ref().unwrap().id, written[0].1.id);
+    assert!(store.claim_deliveries("b", 400, 1000, 10).await.unwrap().is_empty());
+    let retry = Finished::Retry {
+        next_at: 2000,
+        error: "HTTP 503".into(),
+    };
+    assert!(!store.finish_delivery(d.id, "b", &retry, 500).await.unwrap(), "not b's");
+    assert!(store.finish_delivery(d.id, "a", &retry, 500).await.unwrap());
+    let stats = store.queue_stats(2500).await.unwrap();
+    assert_eq!((stats.pending, stats.oldest_due_ms, stats.dead), (1, 500, 0));
+    let due = store.claim_deliveries("b", 2500, 1000, 10).await.unwrap();
+    assert_eq!(due[0].attempts, 1);
+    let dead = Finished::Dead("HTTP 400".into());
+    assert!(store.finish_delivery(due[0].id, "b", &dead, 2600).await.unwrap());
+    let dead_letters = store.deliveries(DeliveryState::Dead, 10).await.unwrap();
+    assert_eq!(dead_letters.len(), 1);
+    assert_eq!(dead_letters[0].last_error.as_deref(), Some("HTTP 400"));
+    assert_eq!(dead_letters[0].kind, NotificationKind::MeetingStarted);
+    assert!(store.retry_delivery(d.id, 3000).await.unwrap());
+    assert!(!store.retry_delivery(d.id, 3000).await.unwrap(), "pending now");
+    let due = store.claim_deliveries("a", 3000, 1000, 10).await.unwrap();
+    assert!(store.finish_delivery(due[0].id, "a", &Finished::Sent, 3100).await.unwrap());
+    assert_eq!(store.queue_stats(3200).await.unwrap().pending, 0);
+
+    // The inbox: newest first, unread per subject, marks.
+    let inbox = store.inbox(chair, None, 10).await.unwrap();
+    assert_eq!(inbox.len(), 2);
+    assert!(inbox[0].id > inbox[1].id);
+    let (unread, subjects) = store.unread(chair).await.unwrap();
+    assert_eq!((unread, subjects.len(), subjects[0].unread), (2, 1, 2));
+    let one = MarkRead {
+        ids: vec![inbox[0].id],
+        ..MarkRead::default()
+    };
+    assert_eq!(store.mark_read(chair, &one, 4000).await.unwrap(), 1);
+    assert_eq!(store.mark_read(chair, &one, 4000).await.unwrap(), 0);
+    let someone = AccountId(chair.0 + 1000);
+    let all = MarkRead {
+        all: true,
+        ..MarkRead::default()
+    };
+    assert_eq!(store.mark_read(someone, &all, 4000).await.unwrap(), 0);
+    assert_eq!(store.mark_read(chair, &all, 4000).await.unwrap(), 1);
+
+    // Choices.
+    let update = NotifyPrefsUpdate {
+        language: Some("en".into()),
+        quiet_hours: None,
+        choices: vec![ChannelChoice {
+            kind: NotificationKind::IssueAssigned,
+            channel: NotifyChannel::Webhook,
+            enabled: false,
+        }],
+    };
+    store
+        .set_notify_prefs(chair, &update, Some(Some((1320, 420))))
+        .await
+        .unwrap();
+    let profile = store.profiles(&[chair]).await.unwrap().remove(0);
+    assert_eq!(profile.language, "en");
+    assert_eq!(profile.prefs.quiet, Some((1320, 420)));
+    assert!(!profile
+        .prefs
+        .enabled(NotificationKind::IssueAssigned, NotifyChannel::Webhook));
+
+    // The sweep takes notifications older than the limit with their deliveries.
+    assert_eq!(store.sweep_notifications(350).await.unwrap(), 1);
+    assert_eq!(store.inbox(chair, None, 10).await.unwrap().len(), 1);
+    assert!(store.deliveries(DeliveryState::Sent, 10).await.unwrap().is_empty());
 }

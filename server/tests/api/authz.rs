@@ -867,6 +867,14 @@ fn rows(fx: &Fx) -> Vec<Row> {
         },
         check: None,
     });
+
+    // Notifications: one's own inbox and choices; the dead letters are the admins'.
+    r.add("GET /api/me/notifications", "own inbox", signed_in, http(Method::GET, "/api/me/notifications", Body::None));
+    r.add("POST /api/me/notifications/read", "own inbox (all)", signed_in, http(Method::POST, "/api/me/notifications/read", Body::Json(json!({ "all": true }))));
+    r.add("GET /api/me/notify-prefs", "own choices", signed_in, http(Method::GET, "/api/me/notify-prefs", Body::None));
+    r.add("PATCH /api/me/notify-prefs", "own choices (nothing changed)", signed_in, http(Method::PATCH, "/api/me/notify-prefs", Body::Json(json!({}))));
+    r.add("GET /api/ops/deliveries", "the dead letters", "UFFFFFFA", http(Method::GET, "/api/ops/deliveries", Body::None));
+    r.add("POST /api/ops/deliveries/{id}/retry", "a delivery that is none", "UFFFFFFN", http(Method::POST, "/api/ops/deliveries/999999/retry", Body::None));
     r.0
 }
 
