@@ -31,6 +31,7 @@ const keyOf = (s) => `${s.kind}:${s.id}`;
 const marking = new Set();
 
 function changed() {
+  S.inboxUnread = inbox.unread;
   document.title = inbox.unread > 0 ? `(${inbox.unread}) ${TITLE}` : TITLE;
   emit('inbox');
   S.view?.inboxChanged?.();
