@@ -102,6 +102,9 @@ pub struct Config {
     #[command(flatten)]
     pub sms: crate::infra::sms::SmsConfig,
 
+    #[command(flatten)]
+    pub notify: crate::app::notify::NotifyConfig,
+
     /// Bytes a WebSocket gathers before writing to the socket.
     #[arg(long, env = "HEHE_WS_WRITE_BUFFER_BYTES", default_value_t = 8192)]
     pub ws_write_buffer_bytes: usize,

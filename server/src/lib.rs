@@ -188,6 +188,12 @@ pub async fn build_state_with(
         revocations,
         sms,
         code_key: Arc::new(identity::codes::CodeKey::derive(&secret)),
+        notifier: Arc::new(app::notify::Notifier::new(if config.node_name.is_empty() {
+            "node"
+        } else {
+            &config.node_name
+        })),
+        senders: Arc::new(app::notify_send::Senders::default()),
     };
     let state = AppState::new(
         Arc::new(config),
@@ -273,6 +279,8 @@ fn start_background(state: &AppState, bus: Arc<dyn Bus>, listener: &TcpListener)
             }
         }
     });
+    // Notifications: causes into inboxes, deliveries out to push, the relay and email.
+    app::notify::start(state);
     if state.config.ops_stats_ms > 0 {
         let node: Arc<str> = node_name(&state.config, listener).into();
         let (reporting, started) = (state.clone(), std::time::Instant::now());

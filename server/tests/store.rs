@@ -308,6 +308,7 @@ async fn a_room_command_is_remembered(store: &dyn Store) {
         decision: None,
         ballot: None,
         command: Some((chair, &id)),
+        cause: None,
         at: 1,
     };
     assert!(matches!(

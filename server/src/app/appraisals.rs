@@ -9,6 +9,7 @@ use crate::app::state::AppState;
 use crate::domain::appraisal::{
     self, Action, CheckedAppraisal, Counted, Move, Refusal, Standing, permitted,
 };
+use crate::domain::notify::{AppraisalStep, Cause};
 use crate::domain::text::Text;
 use crate::error::{AppError, AppResult};
 use crate::store::appraisals::{
@@ -339,12 +340,17 @@ pub async fn step(
             (loaded.record.revision, None)
         };
         let items = published.as_ref().map_or(&[][..], |p| &p.2[..]);
+        let opened = (step == Move::Open).then_some(Cause::Appraisal {
+            appraisal: id,
+            step: AppraisalStep::Opened,
+        });
         let moved = state.store.appraisal_move(AppraisalMove {
             id,
             from,
             to,
             expected_revision: revision,
             follow_ups: items,
+            cause: opened.as_ref(),
             at: now,
         });
         // Stale: a ballot or a void landed since; decide again on what is stored now.

@@ -10,6 +10,7 @@ use crate::domain::meeting::{
     self as rules, MeetingFacts, Membership, Room, RoomActor, RoomEvent, decide, may_enter,
     standing, tally,
 };
+use crate::domain::notify::{Cause, MeetingStep};
 use crate::error::{AppError, AppResult};
 use crate::store::StoreError;
 use crate::store::meetings::{
@@ -250,6 +251,16 @@ async fn append(
         RoomEvent::DecisionPublished { text, .. } => Some(text.as_str()),
         _ => None,
     });
+    let step = match after.state {
+        _ if after.state == room.state => None,
+        MeetingState::Live => Some(MeetingStep::Started),
+        MeetingState::Ended => Some(MeetingStep::Ended),
+        _ => None,
+    };
+    let cause = step.map(|step| Cause::Meeting {
+        meeting: record.id,
+        step,
+    });
     state
         .store
         .append_room(RoomWrite {
@@ -262,6 +273,7 @@ async fn append(
             decision,
             ballot,
             command,
+            cause: cause.as_ref(),
             at: state.now(),
         })
         .await

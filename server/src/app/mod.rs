@@ -11,6 +11,8 @@ pub mod credentials;
 pub mod invites;
 pub mod issues;
 pub mod meetings;
+pub mod notify;
+pub mod notify_send;
 pub mod ops;
 pub mod people;
 pub mod place_admin;

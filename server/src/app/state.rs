@@ -52,6 +52,10 @@ pub struct AppState {
     pub sms: Arc<dyn crate::infra::sms::SmsSender>,
     /// The key verification and reset codes are kept under.
     pub code_key: Arc<crate::identity::codes::CodeKey>,
+    /// This node's part of the notification pipeline (see `app::notify`).
+    pub notifier: Arc<crate::app::notify::Notifier>,
+    /// The adapters notifications are sent through beyond the socket.
+    pub senders: Arc<crate::app::notify_send::Senders>,
     next_conn: Arc<AtomicU64>,
 }
 
@@ -64,6 +68,8 @@ pub struct Extras {
     pub revocations: Arc<crate::identity::revocation::Revocations>,
     pub sms: Arc<dyn crate::infra::sms::SmsSender>,
     pub code_key: Arc<crate::identity::codes::CodeKey>,
+    pub notifier: Arc<crate::app::notify::Notifier>,
+    pub senders: Arc<crate::app::notify_send::Senders>,
 }
 
 impl AppState {
@@ -108,6 +114,8 @@ impl AppState {
             revocations: extras.revocations,
             sms: extras.sms,
             code_key: extras.code_key,
+            notifier: extras.notifier,
+            senders: extras.senders,
             next_conn: Arc::new(AtomicU64::new(1)),
         }
     }

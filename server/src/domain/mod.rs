@@ -11,6 +11,7 @@ mod fixtures;
 pub mod geo;
 pub mod issue;
 pub mod meeting;
+pub mod notify;
 pub mod people;
 pub mod phone;
 pub mod place_admin;

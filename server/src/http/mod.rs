@@ -12,6 +12,7 @@ mod health;
 mod issues;
 mod limit;
 mod meetings;
+mod notify;
 mod openapi;
 mod ops;
 mod people;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .merge(residency::router())
         .merge(accounts::router())
         .merge(audit::router())
+        .merge(notify::router())
         .merge(channels::router())
         .merge(issues::router(state.config.max_photo_bytes))
         .merge(meetings::router())

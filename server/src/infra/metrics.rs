@@ -24,8 +24,106 @@ pub struct LimitLabels {
     pub limit: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DeliveryLabels {
+    /// push, webhook or email.
+    pub channel: String,
+    /// sent, skipped, retry or dead.
+    pub outcome: String,
+}
+
+/// The notification pipeline: what it made and sent, and how far behind it is.
+pub struct NotifyMetrics {
+    pub created: Counter,
+    deliveries: Family<DeliveryLabels, Counter>,
+    /// From the change that caused a notification to its inbox entry.
+    pub lag: Histogram,
+    pub pending: Gauge,
+    pub dead: Gauge,
+    pub causes_pending: Gauge,
+    pub oldest_due_seconds: Gauge<f64, AtomicU64>,
+}
+
+impl NotifyMetrics {
+    fn register(registry: &mut Registry) -> Self {
+        let m = Self {
+            created: Counter::default(),
+            deliveries: Family::default(),
+            lag: Histogram::new(LATENCY_BUCKETS),
+            pending: Gauge::default(),
+            dead: Gauge::default(),
+            causes_pending: Gauge::default(),
+            oldest_due_seconds: Gauge::default(),
+        };
+        registry.register(
+            "notifications_created",
+            "Inbox entries written",
+            m.created.clone(),
+        );
+        registry.register(
+            "notify_deliveries",
+            "Sends beyond the socket, by channel and outcome",
+            m.deliveries.clone(),
+        );
+        registry.register(
+            "notify_lag_seconds",
+            "From a change to the inbox entries it caused",
+            m.lag.clone(),
+        );
+        registry.register(
+            "notify_queue_pending",
+            "Deliveries not yet sent",
+            m.pending.clone(),
+        );
+        registry.register(
+            "notify_queue_dead",
+            "Deliveries that failed every attempt",
+            m.dead.clone(),
+        );
+        registry.register(
+            "notify_causes_pending",
+            "Changes not yet turned into notifications",
+            m.causes_pending.clone(),
+        );
+        registry.register(
+            "notify_queue_oldest_due_seconds",
+            "How long the oldest due delivery has waited",
+            m.oldest_due_seconds.clone(),
+        );
+        m
+    }
+
+    pub fn delivery(&self, channel: &str, outcome: &str) {
+        self.deliveries
+            .get_or_create(&DeliveryLabels {
+                channel: channel.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    /// `n` inbox entries written `lag_ms` after their cause.
+    pub fn created(&self, n: u64, lag_ms: i64) {
+        if n > 0 {
+            self.created.inc_by(n);
+            self.lag.observe(lag_ms.max(0) as f64 / 1000.0);
+        }
+    }
+
+    /// Total sends with an outcome, for tests and the dashboard.
+    pub fn deliveries(&self, channel: &str, outcome: &str) -> u64 {
+        self.deliveries
+            .get_or_create(&DeliveryLabels {
+                channel: channel.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .get()
+    }
+}
+
 pub struct Metrics {
     registry: Registry,
+    pub notify: NotifyMetrics,
     pub connections: Gauge,
     pub subscriptions: Gauge,
     pub frames_in: Counter,
@@ -117,6 +215,7 @@ impl Metrics {
             bus_lag.clone(),
         );
         let fanout = Histogram::new(LATENCY_BUCKETS);
+        let notify = NotifyMetrics::register(&mut registry);
         registry.register(
             "fanout_seconds",
             "Time to queue one event for every local subscriber of its channel",
@@ -135,6 +234,7 @@ impl Metrics {
             resident_bytes.clone(),
         );
         Self {
+            notify,
             registry,
             closes_by_code: Mutex::new(BTreeMap::new()),
             rate_limited,

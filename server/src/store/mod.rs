@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod identity;
 pub mod issues;
 pub mod meetings;
+pub mod notify;
 pub mod people;
 pub mod places;
 mod sql;
@@ -118,6 +119,7 @@ pub trait Store:
     + identity::IdentityStore
     + issues::IssueStore
     + meetings::MeetingStore
+    + notify::NotifyStore
     + places::PlaceStore
     + people::PeopleStore
     + Send

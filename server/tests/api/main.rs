@@ -20,6 +20,7 @@ mod issues;
 mod lifecycle;
 mod limits;
 mod logs;
+mod notifications;
 mod onboarding;
 mod openapi;
 mod ops;

@@ -51,6 +51,8 @@ pub struct AppraisalMove<'a> {
     pub expected_revision: i64,
     /// Opened on publication.
     pub follow_ups: &'a [FollowUp],
+    /// Who should hear of it (electors, when it opens), kept with the write.
+    pub cause: Option<&'a crate::domain::notify::Cause>,
     pub at: i64,
 }
 

@@ -333,6 +333,9 @@ impl AppraisalStore for SqlStore {
             .execute(&mut *tx)
             .await?;
         }
+        if let Some(cause) = step.cause {
+            crate::store::notify::sql::record_cause(&mut tx, cause, step.at).await?;
+        }
         let tally = tally(&mut tx, step.id).await?;
         tx.commit().await?;
         Ok(tally)

@@ -5,9 +5,11 @@ use super::{
     NewDeadline, NewIssueRecord, NewPhoto, PhotoRow,
 };
 use crate::domain::issue::{Issue, NewEvent, reference};
+use crate::domain::notify::Cause;
 use crate::domain::places::PlacePath;
 use crate::domain::sla::clock_bit;
 use crate::domain::stats::StatRow;
+use crate::store::notify::sql::record_cause;
 use crate::store::sql::{Backend, SqlStore};
 use crate::store::{StoreError, StoreResult};
 use async_trait::async_trait;
@@ -448,7 +450,7 @@ fn photo_row(row: &AnyRow) -> StoreResult<PhotoRow> {
 impl SqlStore {
     /// A write transaction. SQLite takes the write lock at once: a transaction that reads and
     /// then writes would otherwise fail when another writer got in between.
-    async fn write_tx(&self) -> StoreResult<Transaction<'static, Any>> {
+    pub(crate) async fn write_tx(&self) -> StoreResult<Transaction<'static, Any>> {
         Ok(match self.backend() {
             Backend::Sqlite => self.pool().begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool().begin().await?,
@@ -474,6 +476,14 @@ impl SqlStore {
             return self.applied(key).await?.ok_or(StoreError::Stale);
         }
         let events = load_events(&mut tx, id, seqs.0, seqs.1).await?;
+        if seqs.0 <= seqs.1 {
+            let cause = Cause::Issue {
+                issue: id,
+                from: seqs.0,
+                to: seqs.1,
+            };
+            record_cause(&mut tx, &cause, at).await?;
+        }
         tx.commit().await?;
         Ok(Applied {
             summary,

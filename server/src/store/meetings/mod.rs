@@ -87,6 +87,8 @@ pub struct RoomWrite<'a> {
     pub decision: Option<&'a str>,
     pub ballot: Option<NewBallot<'a>>,
     pub command: Option<(AccountId, &'a RequestId)>,
+    /// Who should hear of it (a meeting starting or ending), kept with the write.
+    pub cause: Option<&'a crate::domain::notify::Cause>,
     pub at: i64,
 }
 

@@ -379,6 +379,9 @@ impl MeetingStore for SqlStore {
             .execute(&mut *tx)
             .await?;
         }
+        if let Some(cause) = w.cause {
+            crate::store::notify::sql::record_cause(&mut tx, cause, w.at).await?;
+        }
         tx.commit().await?;
         Ok(RoomWritten::Appended(infos))
     }
