@@ -1,5 +1,5 @@
 // The signed-in person's own account (`#account`): name and romanised name (`PATCH /api/me`),
-// change password, and for residents their building.
+// change password, for residents their building, and the way to the notification settings.
 
 import { h, mount } from './dom.js';
 import { t } from './i18n.js';
@@ -41,7 +41,11 @@ export function accountView(main) {
   mount(
     main,
     header(t('account.title')),
-    h('main.scroll', h('div.page', { testid: 'account' }, profile, h('div.section', changePasswordForm()), (hasRole('resident') || !S.me.grants.length) && residencySection())),
+    h('main.scroll', h('div.page', { testid: 'account' }, profile, notifySection(), h('div.section', changePasswordForm()), (hasRole('resident') || !S.me.grants.length) && residencySection())),
   );
   return { cleanup: () => main.classList.remove('aa') };
+}
+
+function notifySection() {
+  return h('div.section', h('h3', t('prefs.title')), h('p.hint', t('prefs.channelsHint')), h('a.link', { href: '#account/notify', testid: 'open-notify-prefs' }, t('prefs.open')));
 }

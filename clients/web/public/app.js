@@ -1,7 +1,8 @@
-// The Hehe web client: chats (street chief, home, inbox, living rooms), issues from the report
-// to the rating, the grid worker's inbox, the street chief's board and the living room. It
-// speaks the protocol only through the SDK (served at /sdk/), keeps UI state in memory and the
-// tokens in sessionStorage, and lets the SDK resume every channel after a reconnect.
+// The Hehe web client: chats (street chief, home, living rooms), the stored inbox of
+// notifications, issues from the report to the rating, the grid worker's inbox, the street
+// chief's board and the living room. It speaks the protocol only through the SDK (served at
+// /sdk/), keeps UI state in memory and the tokens in sessionStorage, and lets the SDK resume
+// every channel after a reconnect.
 //
 // This entry point signs in, lays out the two panes and routes `location.hash` to a screen; the
 // modules it wires are listed in README.md.
@@ -19,6 +20,8 @@ import { boardView } from './board.js';
 import { roomView } from './room.js';
 import { adminView } from './admin.js';
 import { accountView } from './account.js';
+import { inboxView } from './inbox.js';
+import { notifyPrefsView } from './notify-prefs.js';
 import { showSignup } from './signup.js';
 import { showInvite } from './invite.js';
 import { showForgot } from './password.js';
@@ -122,7 +125,9 @@ function route() {
   else if (name === 'board') view = boardView(mainPane);
   else if (name === 'room') view = roomView(mainPane, Number(arg));
   else if (name === 'admin') view = adminView(mainPane, arg);
+  else if (name === 'account' && arg === 'notify') view = notifyPrefsView(mainPane);
   else if (name === 'account') view = accountView(mainPane);
+  else if (name === 'inbox') view = inboxView(mainPane);
   else if (name === 'invite') view = signedInInvite(mainPane);
   if (!view) mount(mainPane, h('div.empty', t('app.title')));
   S.view = view;

@@ -1,12 +1,14 @@
 // The chat list: which chats a person has (from their grants), what each holds (messages and
 // issue cards, loaded then kept live by the channel's events), unread counts, and the list pane.
+// "我的通知" (`user:<id>`) is the stored inbox (inbox.js): its badge is the inbox's unread count.
 
 import { h, mount } from './dom.js';
 import { t, setLang, getLang, placeName } from './i18n.js';
-import { S, api, emit, hasRole, namePlaces, placeLabel } from './state.js';
+import { S, api, emit, hasRole, namePlaces, on, placeLabel } from './state.js';
 import { mayRaise } from './rules.js';
 import { go, connIndicator } from './ui.js';
 import { openRaiseSheet } from './sheets.js';
+import { inbox, latestNotification, loadInbox, onInboxEvent } from './inbox.js';
 
 /** The grants' channels of one kind (`home`, `street`, `user`), each once. */
 export function channelsOf(kind) {
@@ -44,24 +46,18 @@ export function buildChats() {
   chat('mine', { kind: 'mine', title: () => t('chat.mine'), route: '#mine' });
   if (hasRole('grid_worker', 'community_official', 'street_chief')) chat('worker', { kind: 'worker', title: () => t('chat.worker'), route: '#worker' });
   if (hasRole('street_chief', 'community_official')) chat('board', { kind: 'board', title: () => t('chat.board'), route: '#board' });
-  for (const channel of channelsOf('user')) chat(channel, { kind: 'user', channel, title: () => t('chat.user') });
+  for (const channel of channelsOf('user')) inboxChat(channel);
   chat('rooms', { kind: 'rooms', hidden: true });
 
   for (const c of S.chats.values()) {
-    if (!c.channel) continue;
+    if (!c.channel || c.load) continue;
     c.load = async () => {
-      if (c.kind !== 'user') {
-        const page = await S.http.messages(c.channel, { limit: 30 });
-        c.items = page.messages.reverse().map((m) => ({ type: 'msg', id: m.id, author: m.author, text: m.text, time: m.time }));
-      }
+      const page = await S.http.messages(c.channel, { limit: 30 });
+      c.items = page.messages.reverse().map((m) => ({ type: 'msg', id: m.id, author: m.author, text: m.text, time: m.time }));
       if (c.kind === 'home') {
         const issues = await S.http.issues({ community: Number(c.channel.split(':')[1]), limit: 10 });
         for (const issue of issues.reverse()) addIssueItem(c, issue, issue.updated_at, false);
         c.items.sort((a, b) => a.time - b.time);
-      }
-      if (c.kind === 'user') {
-        const issues = await S.http.issues(hasRole('resident', 'building_lead') ? { mine: true, limit: 10 } : { assignee: S.me.id, limit: 10 });
-        for (const issue of issues.reverse()) addIssueItem(c, issue, issue.updated_at, false);
       }
       updateLast(c);
       const sub = await S.client.subscribe(c.channel, { onEvent: (ev) => onChannelEvent(c, ev), onReset: () => c.load?.() });
@@ -80,6 +76,23 @@ export function buildChats() {
     }
   };
 }
+
+/**
+ * "我的通知": the stored inbox, on `user:<id>`. Subscribed before the first page is read, so no
+ * notification falls between the two; its unread count is the inbox's, which only a mark read
+ * (here or on another device) lowers, not opening the list.
+ */
+function inboxChat(channel) {
+  const c = chat(channel, { kind: 'user', channel, title: () => t('chat.user'), route: '#inbox' });
+  Object.defineProperty(c, 'unread', { get: () => inbox.unread, set: () => {}, enumerable: true });
+  c.last = () => latestNotification()?.title || '';
+  c.load = async () => {
+    if (!c.sub) c.sub = await S.client.subscribe(channel, { onEvent: (ev) => onChannelEvent(c, ev), onReset: () => loadInbox().catch(() => {}) });
+    await loadInbox();
+  };
+}
+
+on('inbox', () => renderList());
 
 /** An issue's card in a chat, replacing its older card; `count` marks it unread. */
 function addIssueItem(c, issue, time, count = true) {
@@ -111,8 +124,12 @@ function onChannelEvent(c, ev) {
   if (ev.kind === 'message') {
     c.items.push({ type: 'msg', id: ev.data.id, author: ev.data.author, text: ev.data.text, time: ev.time });
     bump(c);
+  } else if (c.kind === 'user' && onInboxEvent(ev)) {
+    // The inbox redrew what shows it.
   } else if (['issue.summary', 'inbox.issue', 'issue.escalated'].includes(ev.kind)) {
-    addIssueItem(c, ev.data.issue, ev.time);
+    // On `user:<id>` an issue's news reaches the inbox as notifications; the card goes to the
+    // issue lists it belongs to.
+    if (c.kind !== 'user') addIssueItem(c, ev.data.issue, ev.time);
     if (ev.kind === 'inbox.issue') {
       const worker = S.chats.get('worker');
       const mine = S.chats.get('mine');

@@ -1,7 +1,9 @@
 // Every string of the client, in Chinese and English. `t(key, vars)` picks the current language.
-// Enrolment's strings (the admin console, sign-up, invites, passwords) are in i18n-enrol.js.
+// Enrolment's strings (the admin console, sign-up, invites, passwords) are in i18n-enrol.js,
+// notifications' (the stored inbox, notification settings) in i18n-notify.js.
 
 import { ENROL_STRINGS } from './i18n-enrol.js';
+import { NOTIFY_STRINGS } from './i18n-notify.js';
 
 const STRINGS = {
   'app.title': ['和合', 'Hehe'],
@@ -181,6 +183,7 @@ const STRINGS = {
   'entry.closed_not_rated': ['未评价结案', 'closed, not rated'],
   'system': ['系统', 'System'],
   ...ENROL_STRINGS,
+  ...NOTIFY_STRINGS,
 };
 
 // The saved choice, else the browser's language: Chinese for zh-*, English otherwise.

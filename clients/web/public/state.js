@@ -17,6 +17,8 @@ export const S = {
   /** @type {Map<number, any>} */ places: new Map(),
   /** @type {Map<number, string>} */ names: new Map(),
   /** @type {Map<string, string>} */ photoUrls: new Map(),
+  /** Unread notifications in the stored inbox (inbox.js keeps it). */
+  inboxUnread: 0,
   view: /** @type {{ cleanup?: () => void, refresh?: () => void } | null} */ (null),
 };
 // For the end-to-end tests and for debugging from the console.
@@ -29,7 +31,7 @@ const listeners = new Map();
 
 /**
  * Listens to an app event: 'route' (show the screen of location.hash), 'logout' (sign out),
- * 'conn' (the connection state changed).
+ * 'conn' (the connection state changed), 'inbox' (the stored inbox changed).
  */
 export function on(name, fn) {
   if (!listeners.has(name)) listeners.set(name, new Set());

@@ -3,7 +3,7 @@
 
 import { h } from './dom.js';
 import { t, getLang } from './i18n.js';
-import { S, emit, placeDetail, placeLabel } from './state.js';
+import { S, emit, on, placeDetail, placeLabel } from './state.js';
 
 /** Opens a screen; the same hash again shows it afresh (a hashchange would not fire). */
 export function go(hash) {
@@ -99,9 +99,24 @@ export function connIndicator() {
   return el;
 }
 
+/**
+ * The unread notifications beside "back" (a phone shows one pane, so the chat list's badge is
+ * out of sight), kept current by the 'inbox' event.
+ */
+function setBackUnread(el) {
+  const n = S.inboxUnread || 0;
+  el.replaceChildren(...(n > 0 ? [h('span.badge', { 'aria-hidden': 'true' }, String(n)), h('span.sr-only', t('inbox.unread', { n }))] : []));
+}
+
+on('inbox', () => {
+  for (const el of document.querySelectorAll('.back-unread')) setBackUnread(el);
+});
+
 /** A screen's top bar: back to the chat list, the title, `extra`, the connection state. */
 export function header(title, ...extra) {
-  return h('div.bar', h('button.back', { testid: 'back', onclick: () => go('#') }, `‹ ${t('back')}`), h('span.title', { testid: 'view-title' }, title), ...extra, connIndicator());
+  const unread = h('span.back-unread', { testid: 'back-unread' });
+  setBackUnread(unread);
+  return h('div.bar', h('button.back', { testid: 'back', onclick: () => go('#') }, `‹ ${t('back')}`, unread), h('span.title', { testid: 'view-title' }, title), ...extra, connIndicator());
 }
 
 export function bubble(author, text, time, mine) {
