@@ -1187,6 +1187,7 @@ fn check_http_fixtures(seen: &mut BTreeSet<String>) {
         },
     );
     check_people_fixtures(seen);
+    check_notify_fixtures(seen);
 }
 
 fn read_fixture(name: &str) -> String {
@@ -1859,5 +1860,39 @@ fn check_people_fixtures(seen: &mut BTreeSet<String>) {
                 channels: vec![],
             }],
         }],
+    );
+}
+
+/// Notifications (PROTOCOL.md 17.3): a grid worker's inbox with one unread dispatch.
+fn check_notify_fixtures(seen: &mut BTreeSet<String>) {
+    use hehe_protocol::notify::{
+        Inbox, Notification, NotificationKind, Subject, SubjectKind, SubjectUnread,
+    };
+    let subject = Subject {
+        kind: SubjectKind::Issue,
+        id: 12,
+    };
+    check(
+        seen,
+        "http/inbox",
+        Inbox {
+            notifications: vec![Notification {
+                id: 41,
+                kind: NotificationKind::IssueAssigned,
+                subject,
+                title: "下水管漏水".into(),
+                body: "已派单给您，请尽快确认接单。".into(),
+                urgent: false,
+                created_at: 1_760_000_000_000,
+                read_at: None,
+            }],
+            unread: 1,
+            subjects: vec![SubjectUnread {
+                subject,
+                unread: 1,
+                latest_at: 1_760_000_000_000,
+            }],
+            next_before: None,
+        },
     );
 }

@@ -1465,8 +1465,8 @@ async fn a_people_import_is_written_whole_or_not_at_all(store: &dyn Store) {
 async fn notifications_are_written_once_and_sent_by_one_node(store: &dyn Store) {
     use hehe_protocol::meeting::MeetingState;
     use hehe_protocol::notify::{
-        ChannelChoice, DeliveryState, MarkRead, NotificationKind, NotifyChannel,
-        NotifyPrefsUpdate, Subject, SubjectKind,
+        ChannelChoice, DeliveryState, MarkRead, NotificationKind, NotifyChannel, NotifyPrefsUpdate,
+        Subject, SubjectKind,
     };
     use hehe_server::domain::meeting::RoomEvent;
     use hehe_server::domain::notify::{Cause, MeetingStep};
@@ -1504,9 +1504,16 @@ async fn notifications_are_written_once_and_sent_by_one_node(store: &dyn Store) 
         .unwrap();
     let taken = store.claim_causes("a", 100, 1000, 10).await.unwrap();
     assert_eq!(taken.len(), 1);
-    assert_eq!(serde_json::from_str::<Cause>(&taken[0].cause).unwrap(), cause);
+    assert_eq!(
+        serde_json::from_str::<Cause>(&taken[0].cause).unwrap(),
+        cause
+    );
     assert!(
-        store.claim_causes("b", 200, 1000, 10).await.unwrap().is_empty(),
+        store
+            .claim_causes("b", 200, 1000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
         "leased to a"
     );
     let subject = Subject {
@@ -1530,7 +1537,9 @@ async fn notifications_are_written_once_and_sent_by_one_node(store: &dyn Store) 
         next_at: 300,
     };
     assert!(matches!(
-        store.expand_cause(taken[0].id, "b", &[note("k1", vec![])], 300).await,
+        store
+            .expand_cause(taken[0].id, "b", &[note("k1", vec![])], 300)
+            .await,
         Err(StoreError::Stale)
     ));
     let written = store
@@ -1539,7 +1548,11 @@ async fn notifications_are_written_once_and_sent_by_one_node(store: &dyn Store) 
         .unwrap();
     assert_eq!(written.len(), 1);
     assert!(
-        store.claim_causes("b", 5000, 1000, 10).await.unwrap().is_empty(),
+        store
+            .claim_causes("b", 5000, 1000, 10)
+            .await
+            .unwrap()
+            .is_empty(),
         "done, even after the lease"
     );
     let again = store
@@ -1549,33 +1562,67 @@ async fn notifications_are_written_once_and_sent_by_one_node(store: &dyn Store) 
     assert_eq!(again.len(), 1, "k1 is written once");
 
     // Not due yet; then leased to one node; a retry gives the lease back.
-    assert!(store.claim_deliveries("a", 299, 1000, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .claim_deliveries("a", 299, 1000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let due = store.claim_deliveries("a", 300, 1000, 10).await.unwrap();
     assert_eq!(due.len(), 1);
     let d = &due[0];
-    assert_eq!((d.channel, d.target.as_str()), (NotifyChannel::Webhook, "+8613800000000"));
+    assert_eq!(
+        (d.channel, d.target.as_str()),
+        (NotifyChannel::Webhook, "+8613800000000")
+    );
     assert_eq!(d.notification.as_ref().unwrap().id, written[0].1.id);
-    assert!(store.claim_deliveries("b", 400, 1000, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .claim_deliveries("b", 400, 1000, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let retry = Finished::Retry {
         next_at: 2000,
         error: "HTTP 503".into(),
     };
-    assert!(!store.finish_delivery(d.id, "b", &retry, 500).await.unwrap(), "not b's");
+    assert!(
+        !store.finish_delivery(d.id, "b", &retry, 500).await.unwrap(),
+        "not b's"
+    );
     assert!(store.finish_delivery(d.id, "a", &retry, 500).await.unwrap());
     let stats = store.queue_stats(2500).await.unwrap();
-    assert_eq!((stats.pending, stats.oldest_due_ms, stats.dead), (1, 500, 0));
+    assert_eq!(
+        (stats.pending, stats.oldest_due_ms, stats.dead),
+        (1, 500, 0)
+    );
     let due = store.claim_deliveries("b", 2500, 1000, 10).await.unwrap();
     assert_eq!(due[0].attempts, 1);
     let dead = Finished::Dead("HTTP 400".into());
-    assert!(store.finish_delivery(due[0].id, "b", &dead, 2600).await.unwrap());
+    assert!(
+        store
+            .finish_delivery(due[0].id, "b", &dead, 2600)
+            .await
+            .unwrap()
+    );
     let dead_letters = store.deliveries(DeliveryState::Dead, 10).await.unwrap();
     assert_eq!(dead_letters.len(), 1);
     assert_eq!(dead_letters[0].last_error.as_deref(), Some("HTTP 400"));
     assert_eq!(dead_letters[0].kind, NotificationKind::MeetingStarted);
     assert!(store.retry_delivery(d.id, 3000).await.unwrap());
-    assert!(!store.retry_delivery(d.id, 3000).await.unwrap(), "pending now");
+    assert!(
+        !store.retry_delivery(d.id, 3000).await.unwrap(),
+        "pending now"
+    );
     let due = store.claim_deliveries("a", 3000, 1000, 10).await.unwrap();
-    assert!(store.finish_delivery(due[0].id, "a", &Finished::Sent, 3100).await.unwrap());
+    assert!(
+        store
+            .finish_delivery(due[0].id, "a", &Finished::Sent, 3100)
+            .await
+            .unwrap()
+    );
     assert_eq!(store.queue_stats(3200).await.unwrap().pending, 0);
 
     // The inbox: newest first, unread per subject, marks.
@@ -1615,12 +1662,20 @@ async fn notifications_are_written_once_and_sent_by_one_node(store: &dyn Store) 
     let profile = store.profiles(&[chair]).await.unwrap().remove(0);
     assert_eq!(profile.language, "en");
     assert_eq!(profile.prefs.quiet, Some((1320, 420)));
-    assert!(!profile
-        .prefs
-        .enabled(NotificationKind::IssueAssigned, NotifyChannel::Webhook));
+    assert!(
+        !profile
+            .prefs
+            .enabled(NotificationKind::IssueAssigned, NotifyChannel::Webhook)
+    );
 
     // The sweep takes notifications older than the limit with their deliveries.
     assert_eq!(store.sweep_notifications(350).await.unwrap(), 1);
     assert_eq!(store.inbox(chair, None, 10).await.unwrap().len(), 1);
-    assert!(store.deliveries(DeliveryState::Sent, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .deliveries(DeliveryState::Sent, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
