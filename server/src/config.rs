@@ -102,6 +102,10 @@ pub struct Config {
     #[command(flatten)]
     pub sms: crate::infra::sms::SmsConfig,
 
+    /// Web Push: the VAPID key and subject, and how push services are called.
+    #[command(flatten)]
+    pub push: crate::infra::push::PushConfig,
+
     /// Bytes a WebSocket gathers before writing to the socket.
     #[arg(long, env = "HEHE_WS_WRITE_BUFFER_BYTES", default_value_t = 8192)]
     pub ws_write_buffer_bytes: usize,
