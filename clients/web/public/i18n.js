@@ -1,7 +1,8 @@
 // Every string of the client, in Chinese and English. `t(key, vars)` picks the current language.
-// Enrolment's strings (the admin console, sign-up, invites, passwords) are in i18n-enrol.js.
+// Enrolment's strings (the admin console, sign-up, invites, passwords) are in i18n-enrol.js, Web Push's in i18n-push.js.
 
 import { ENROL_STRINGS } from './i18n-enrol.js';
+import { PUSH_STRINGS } from './i18n-push.js';
 
 const STRINGS = {
   'app.title': ['和合', 'Hehe'],
@@ -181,6 +182,7 @@ const STRINGS = {
   'entry.closed_not_rated': ['未评价结案', 'closed, not rated'],
   'system': ['系统', 'System'],
   ...ENROL_STRINGS,
+  ...PUSH_STRINGS,
 };
 
 // The saved choice, else the browser's language: Chinese for zh-*, English otherwise.

@@ -52,6 +52,8 @@ pub struct AppState {
     pub sms: Arc<dyn crate::infra::sms::SmsSender>,
     /// The key verification and reset codes are kept under.
     pub code_key: Arc<crate::identity::codes::CodeKey>,
+    /// Web Push: the VAPID key and the sender (see `infra::push`).
+    pub push: Arc<crate::infra::push::WebPush>,
     next_conn: Arc<AtomicU64>,
 }
 
@@ -64,6 +66,7 @@ pub struct Extras {
     pub revocations: Arc<crate::identity::revocation::Revocations>,
     pub sms: Arc<dyn crate::infra::sms::SmsSender>,
     pub code_key: Arc<crate::identity::codes::CodeKey>,
+    pub push: Arc<crate::infra::push::WebPush>,
 }
 
 impl AppState {
@@ -108,6 +111,7 @@ impl AppState {
             revocations: extras.revocations,
             sms: extras.sms,
             code_key: extras.code_key,
+            push: extras.push,
             next_conn: Arc::new(AtomicU64::new(1)),
         }
     }

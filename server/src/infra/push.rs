@@ -107,18 +107,19 @@ pub fn check_subscription(
 }
 
 fn check_endpoint(endpoint: &str, allow_http: bool) -> Result<reqwest::Url, &'static str> {
-    const NOT_URL: &str = "推送地址不是有效的 https 网址。The push endpoint is not a valid https URL.";
+    const NOT_URL: &str =
+        "推送地址不是有效的 https 网址。The push endpoint is not a valid https URL.";
     if endpoint.len() > MAX_ENDPOINT_LEN {
-        return Err("推送地址太长（最多 2048 个字符）。The push endpoint is too long (2048 characters at most).");
+        return Err(
+            "推送地址太长（最多 2048 个字符）。The push endpoint is too long (2048 characters at most).",
+        );
     }
     let url = reqwest::Url::parse(endpoint).map_err(|_| NOT_URL)?;
     match url.scheme() {
         "https" => {}
         "http" if allow_http => {}
         "http" => {
-            return Err(
-                "推送地址必须使用 https。The push endpoint must use https, not http.",
-            );
+            return Err("推送地址必须使用 https。The push endpoint must use https, not http.");
         }
         _ => return Err(NOT_URL),
     }
@@ -300,7 +301,9 @@ impl WebPush {
         match self.client.execute(request).await {
             Ok(response) => classify(response.status().as_u16()),
             // The error's text names the endpoint; only its kind is reported.
-            Err(e) if e.is_timeout() => Outcome::Retry("push service did not answer in time".into()),
+            Err(e) if e.is_timeout() => {
+                Outcome::Retry("push service did not answer in time".into())
+            }
             Err(e) if e.is_connect() => Outcome::Retry("push service unreachable".into()),
             Err(_) => Outcome::Retry("push request failed".into()),
         }
@@ -400,8 +403,14 @@ mod tests {
     fn topics_are_short_url_safe_and_stable() {
         let t = topic_of("issue:12 — a long tag with spaces and 中文 that would not be allowed");
         assert_eq!(t.len(), 32);
-        assert!(t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
-        assert_eq!(t, topic_of("issue:12 — a long tag with spaces and 中文 that would not be allowed"));
+        assert!(
+            t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
+        assert_eq!(
+            t,
+            topic_of("issue:12 — a long tag with spaces and 中文 that would not be allowed")
+        );
         assert_ne!(topic_of("issue:12"), topic_of("issue:13"));
     }
 

@@ -8,6 +8,7 @@ pub mod issues;
 pub mod meetings;
 pub mod people;
 pub mod places;
+pub mod push;
 mod sql;
 
 pub use sql::{Backend, SqlStore};
@@ -120,6 +121,7 @@ pub trait Store:
     + meetings::MeetingStore
     + places::PlaceStore
     + people::PeopleStore
+    + push::PushStore
     + Send
     + Sync
     + 'static

@@ -76,6 +76,9 @@ const ROUTES: &[(&str, &str, bool)] = &[
         "/api/appraisals/{id}/ballots/{ballot_id}/void",
         true,
     ),
+    ("get", "/api/push/key", false),
+    ("post", "/api/me/push-subscriptions", true),
+    ("delete", "/api/me/push-subscriptions", true),
     ("get", "/api/openapi.json", false),
     ("get", "/api/docs", false),
     ("get", "/healthz", false),
@@ -85,6 +88,7 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("post", "/api/ops/loadtest", true),
     ("get", "/ws", false),
     ("get", "/", false),
+    ("get", "/sw.js", false),
     ("get", "/web/{path}", false),
     ("get", "/sdk/{path}", false),
 ];
