@@ -87,6 +87,7 @@ async fn subscribe(
         (status = 400, description = docs::INVALID_BODY, body = ApiError),
         (status = 401, description = docs::UNAUTHORIZED, body = ApiError),
         (status = 403, description = docs::DISABLED, body = ApiError),
+        (status = 413, description = docs::TOO_LARGE, body = ApiError),
         (status = 500, description = docs::INTERNAL, body = ApiError),
         (status = 503, description = docs::UNAVAILABLE, body = ApiError),
     )

@@ -269,7 +269,7 @@ impl WebPush {
                 payload.len()
             ));
         }
-        let Ok(uri) = target.endpoint.parse::<http::Uri>() else {
+        let Ok(uri) = url.as_str().parse::<http::Uri>() else {
             return Outcome::Failed("malformed push endpoint".into());
         };
         let built = WebPushBuilder::new(uri, key, auth)
