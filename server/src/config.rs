@@ -104,6 +104,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub notify: crate::app::notify::NotifyConfig,
+    /// Web Push: the VAPID key and subject, and how push services are called.
+    #[command(flatten)]
+    pub push: crate::infra::push::PushConfig,
 
     /// Bytes a WebSocket gathers before writing to the socket.
     #[arg(long, env = "HEHE_WS_WRITE_BUFFER_BYTES", default_value_t = 8192)]

@@ -180,6 +180,8 @@ pub async fn build_state_with(
             "no SMS gateway configured (HEHE_SMS_URL): verification codes are not delivered"
         );
     }
+    let push = infra::push::WebPush::new(&config.push, &vapid_private_key(&config)?)
+        .context("the Web Push settings (HEHE_VAPID_*, HEHE_PUSH_*)")?;
     let extras = app::state::Extras {
         decoy_hash: decoy,
         time,
@@ -194,6 +196,7 @@ pub async fn build_state_with(
             &config.node_name
         })),
         senders: Arc::new(app::notify_send::Senders::default()),
+        push: Arc::new(push),
     };
     let state = AppState::new(
         Arc::new(config),
@@ -384,6 +387,26 @@ fn token_secret(config: &Config) -> anyhow::Result<Vec<u8>> {
     let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
     write_private(&path, hex.as_bytes())?;
     Ok(hex.into_bytes())
+}
+
+/// The VAPID private key: configured, or generated once and kept in the data directory.
+/// Browsers' subscriptions are bound to it, so a key file that cannot be read is an error, not
+/// a reason to make a new one.
+fn vapid_private_key(config: &Config) -> anyhow::Result<String> {
+    if !config.push.vapid_private_key.is_empty() {
+        return Ok(config.push.vapid_private_key.clone());
+    }
+    let path = config.data_dir.join("vapid-private-key");
+    match std::fs::read_to_string(&path) {
+        Ok(existing) => return Ok(existing.trim().to_owned()),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| format!("reading {}", path.display()));
+        }
+        Err(_) => {}
+    }
+    let key = infra::push::generate_private_key();
+    write_private(&path, key.as_bytes())?;
+    Ok(key)
 }
 
 fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {

@@ -12,6 +12,7 @@ use hehe_server::domain::places::PlacePath;
 use hehe_server::store::credentials::{Decision, NewCode, OFFICIAL_RESET, Signup};
 use hehe_server::store::identity::{FirstAdmin, GrantChange, NewAudit, Outcome};
 use hehe_server::store::people::{AuditContext, ImportRow, NewInviteRow, NewPerson, PeopleQuery};
+use hehe_server::store::push::MAX_PER_ACCOUNT;
 use hehe_server::store::{NewMessage, SqlStore, Store, StoreError};
 
 async fn sqlite() -> (SqlStore, tempfile::TempDir) {
@@ -63,6 +64,7 @@ both_backends!(
     invites_are_accepted_once_with_their_audit,
     a_people_import_is_written_whole_or_not_at_all,
     notifications_are_written_once_and_sent_by_one_node,
+    push_subscriptions_are_upserted_capped_and_owned,
 );
 
 async fn places_resolve_to_paths(store: &dyn Store) {
@@ -1678,4 +1680,108 @@ async fn notifications_are_written_once_and_sent_by_one_node(store: &dyn Store) 
             .unwrap()
             .is_empty()
     );
+async fn push_subscriptions_are_upserted_capped_and_owned(store: &dyn Store) {
+    let me = store.insert_account("me", "Me", "h").await.unwrap();
+    let other = store.insert_account("other", "Other", "h").await.unwrap();
+    let endpoint = |n: i64| format!("https://push.example/{n}");
+
+    let first = store
+        .push_subscribe(me, &endpoint(0), "key0", "auth0", 1_000)
+        .await
+        .unwrap();
+    let row = store.push_subscription(first).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            row.account,
+            row.endpoint.as_str(),
+            row.p256dh.as_str(),
+            row.auth.as_str()
+        ),
+        (me, "https://push.example/0", "key0", "auth0")
+    );
+    assert_eq!((row.created_at, row.last_used_at), (1_000, None));
+    store.push_touch(first, 1_500).await.unwrap();
+    assert_eq!(
+        store
+            .push_subscription(first)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at,
+        Some(1_500)
+    );
+
+    // The same browser again: one row, with the new keys and time.
+    let again = store
+        .push_subscribe(me, &endpoint(0), "key0b", "auth0b", 2_000)
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+    let rows = store.push_subscriptions(me).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (
+            rows[0].p256dh.as_str(),
+            rows[0].created_at,
+            rows[0].last_used_at
+        ),
+        ("key0b", 2_000, None)
+    );
+
+    // Up to the cap, then each new one drops the oldest.
+    for n in 1..MAX_PER_ACCOUNT {
+        store
+            .push_subscribe(me, &endpoint(n), "k", "a", 2_000 + n)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.push_subscriptions(me).await.unwrap().len() as i64,
+        MAX_PER_ACCOUNT
+    );
+    let newest = store
+        .push_subscribe(me, &endpoint(99), "k", "a", 9_000)
+        .await
+        .unwrap();
+    let rows = store.push_subscriptions(me).await.unwrap();
+    assert_eq!(rows.len() as i64, MAX_PER_ACCOUNT);
+    assert_eq!(rows[0].endpoint, endpoint(1), "the oldest went: {rows:?}");
+    assert_eq!(rows.last().unwrap().id, newest);
+    assert_eq!(store.push_subscription(first).await.unwrap(), None);
+
+    // Another account signing in on one of my browsers takes it over; my count drops.
+    let taken = store
+        .push_subscribe(other, &endpoint(1), "ko", "ao", 9_500)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .push_subscription(taken)
+            .await
+            .unwrap()
+            .unwrap()
+            .account,
+        other
+    );
+    assert_eq!(
+        store.push_subscriptions(me).await.unwrap().len() as i64,
+        MAX_PER_ACCOUNT - 1
+    );
+    assert_eq!(store.push_subscriptions(other).await.unwrap().len(), 1);
+
+    // Unsubscribing touches only one's own.
+    assert!(!store.push_unsubscribe(other, &endpoint(2)).await.unwrap());
+    assert!(!store.push_unsubscribe(me, &endpoint(1)).await.unwrap());
+    assert!(store.push_unsubscribe(me, &endpoint(2)).await.unwrap());
+    assert!(!store.push_unsubscribe(me, &endpoint(2)).await.unwrap());
+    assert_eq!(
+        store.push_subscriptions(me).await.unwrap().len() as i64,
+        MAX_PER_ACCOUNT - 2
+    );
+
+    // A gone subscription is forgotten by id.
+    store.push_forget(taken).await.unwrap();
+    assert_eq!(store.push_subscription(taken).await.unwrap(), None);
+    assert!(store.push_subscriptions(other).await.unwrap().is_empty());
+    store.push_forget(taken).await.unwrap();
 }

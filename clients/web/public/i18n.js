@@ -1,9 +1,11 @@
 // Every string of the client, in Chinese and English. `t(key, vars)` picks the current language.
 // Enrolment's strings (the admin console, sign-up, invites, passwords) are in i18n-enrol.js,
-// notifications' (the stored inbox, notification settings) in i18n-notify.js.
+// notifications' (the stored inbox, notification settings) in i18n-notify.js, Web Push's in
+// i18n-push.js.
 
 import { ENROL_STRINGS } from './i18n-enrol.js';
 import { NOTIFY_STRINGS } from './i18n-notify.js';
+import { PUSH_STRINGS } from './i18n-push.js';
 
 const STRINGS = {
   'app.title': ['和合', 'Hehe'],
@@ -184,6 +186,7 @@ const STRINGS = {
   'system': ['系统', 'System'],
   ...ENROL_STRINGS,
   ...NOTIFY_STRINGS,
+  ...PUSH_STRINGS,
 };
 
 // The saved choice, else the browser's language: Chinese for zh-*, English otherwise.

@@ -17,6 +17,7 @@ pub mod ops;
 pub mod people;
 pub mod place_admin;
 pub mod places;
+pub mod push;
 pub mod residency;
 pub mod retry;
 pub mod rooms;

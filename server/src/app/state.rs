@@ -56,6 +56,8 @@ pub struct AppState {
     pub notifier: Arc<crate::app::notify::Notifier>,
     /// The adapters notifications are sent through beyond the socket.
     pub senders: Arc<crate::app::notify_send::Senders>,
+    /// Web Push: the VAPID key and the sender (see `infra::push`).
+    pub push: Arc<crate::infra::push::WebPush>,
     next_conn: Arc<AtomicU64>,
 }
 
@@ -70,6 +72,7 @@ pub struct Extras {
     pub code_key: Arc<crate::identity::codes::CodeKey>,
     pub notifier: Arc<crate::app::notify::Notifier>,
     pub senders: Arc<crate::app::notify_send::Senders>,
+    pub push: Arc<crate::infra::push::WebPush>,
 }
 
 impl AppState {
@@ -116,6 +119,7 @@ impl AppState {
             code_key: extras.code_key,
             notifier: extras.notifier,
             senders: extras.senders,
+            push: extras.push,
             next_conn: Arc::new(AtomicU64::new(1)),
         }
     }

@@ -17,6 +17,7 @@ mod openapi;
 mod ops;
 mod people;
 mod places;
+mod push;
 mod residency;
 mod web;
 
@@ -56,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::router())
         .merge(ops::router())
         .merge(places::router())
+        .merge(push::router())
         .merge(people::router(state.clone()))
         .merge(web::router())
         .merge(crate::ws::router())

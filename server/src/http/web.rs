@@ -30,6 +30,7 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(index))
+        .route("/sw.js", get(service_worker))
         .route("/web/{*path}", get(web_asset))
         .route("/sdk/{*path}", get(sdk_asset))
 }
@@ -51,6 +52,24 @@ pub fn router() -> Router<AppState> {
 )]
 async fn index(headers: HeaderMap) -> Response {
     serve(WebAssets::get("index.html"), "index.html", &headers)
+}
+
+/// The web client's service worker.
+///
+/// At the root, so its scope is the whole client: it shows Web Push notifications and opens
+/// what they are about.
+#[utoipa::path(
+    get,
+    path = "/sw.js",
+    tag = "web",
+    operation_id = "web_service_worker",
+    responses(
+        (status = 200, description = "The service worker", body = String, content_type = "text/javascript"),
+        (status = 304, description = "Not modified: the `If-None-Match` ETag is current"),
+    )
+)]
+async fn service_worker(headers: HeaderMap) -> Response {
+    serve(WebAssets::get("sw.js"), "sw.js", &headers)
 }
 
 /// A file of the web client.

@@ -4,6 +4,7 @@
 pub mod delivery;
 pub mod limits;
 pub mod metrics;
+pub mod push;
 pub mod sms;
 pub mod tasks;
 pub mod telemetry;

@@ -9,6 +9,7 @@ pub mod meetings;
 pub mod notify;
 pub mod people;
 pub mod places;
+pub mod push;
 mod sql;
 
 pub use sql::{Backend, SqlStore};
@@ -122,6 +123,7 @@ pub trait Store:
     + notify::NotifyStore
     + places::PlaceStore
     + people::PeopleStore
+    + push::PushStore
     + Send
     + Sync
     + 'static

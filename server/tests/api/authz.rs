@@ -354,6 +354,7 @@ fn rows(fx: &Fx) -> Vec<Row> {
         "/metrics",
         "/ops",
         "/",
+        "/sw.js",
     ] {
         r.add(&format!("GET {path}"), "public", all, http(Method::GET, path, Body::None));
     }
@@ -365,6 +366,12 @@ fn rows(fx: &Fx) -> Vec<Row> {
     r.add("POST /api/auth/login", "own account", signed_in, http(Method::POST, "/api/auth/login", Body::Login));
     r.add("POST /api/auth/refresh", "own session", signed_in, http(Method::POST, "/api/auth/refresh", Body::Refresh));
     r.add("GET /api/me", "own account", signed_in, http(Method::GET, "/api/me", Body::None)).check = Some(check_me);
+    // Web Push: the key is public; one's own browsers' subscriptions for anyone signed in (an
+    // http endpoint is refused by a server that allows only https, so nothing is stored, and
+    // unsubscribing what one never subscribed answers 204).
+    r.add("GET /api/push/key", "public", all, http(Method::GET, "/api/push/key", Body::None));
+    r.add("POST /api/me/push-subscriptions", "own browser (an http endpoint)", "UIIIIIII", http(Method::POST, "/api/me/push-subscriptions", Body::Json(json!({ "endpoint": "http://push.invalid/x", "keys": { "p256dh": "BCVxsr7N_eNgVRqvHtD0zTZsEc6-VV-JvLexhqUzORcxaOzi6-AYWXvTBHm4bjyPjs7Vd8pZGH6SRpkNtoIAiw4", "auth": "BTBZMqHH6r4Tts7J_aSIgg" } }))));
+    r.add("DELETE /api/me/push-subscriptions", "own browser (none)", signed_in, http(Method::DELETE, "/api/me/push-subscriptions", Body::Json(json!({ "endpoint": "https://push.invalid/none" }))));
     r.add("ws auth", "own token", signed_in, Op::Ws(Cmd::Auth));
     r.add("ws refresh", "own token", signed_in, Op::Ws(Cmd::Refresh));
     r.add("ws ping", "-", all, Op::Ws(Cmd::Ping));

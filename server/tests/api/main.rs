@@ -28,6 +28,8 @@ mod place_admin;
 mod places;
 mod postgres;
 mod presence;
+mod push;
+mod push_receiver;
 mod residents;
 mod resume;
 mod rooms;

@@ -82,6 +82,9 @@ const ROUTES: &[(&str, &str, bool)] = &[
         "/api/appraisals/{id}/ballots/{ballot_id}/void",
         true,
     ),
+    ("get", "/api/push/key", false),
+    ("post", "/api/me/push-subscriptions", true),
+    ("delete", "/api/me/push-subscriptions", true),
     ("get", "/api/openapi.json", false),
     ("get", "/api/docs", false),
     ("get", "/healthz", false),
@@ -91,6 +94,7 @@ const ROUTES: &[(&str, &str, bool)] = &[
     ("post", "/api/ops/loadtest", true),
     ("get", "/ws", false),
     ("get", "/", false),
+    ("get", "/sw.js", false),
     ("get", "/web/{path}", false),
     ("get", "/sdk/{path}", false),
 ];

@@ -55,6 +55,24 @@ async fn assets_have_their_content_types() {
 }
 
 #[tokio::test]
+async fn the_service_worker_is_served_at_the_root() {
+    let app = spawn_app().await;
+    let sw = get(&app, "/sw.js").await;
+    assert_eq!(sw.status(), 200);
+    assert_eq!(
+        sw.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    // The page may register it: workers fall back to `script-src 'self'` (no `worker-src`
+    // narrower than it, no `default-src` alone).
+    let csp = sw.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(!csp.contains("worker-src"), "{csp}");
+    let body = sw.text().await.unwrap();
+    assert!(body.contains("showNotification") && body.contains("notificationclick"));
+}
+
+#[tokio::test]
 async fn unknown_and_bad_paths_are_refused() {
     let app = spawn_app().await;
     assert_eq!(get(&app, "/web/nothing-here.js").await.status(), 404);
