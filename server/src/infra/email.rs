@@ -60,15 +60,14 @@ pub struct EmailConfig {
 
 impl Default for EmailConfig {
     fn default() -> Self {
-        Self {
-            smtp_host: String::new(),
-            smtp_port: 587,
-            smtp_tls: SmtpTls::Starttls,
-            smtp_username: String::new(),
-            smtp_password: String::new(),
-            smtp_from: "Hehe <noreply@hehe.invalid>".into(),
-            smtp_timeout_ms: 10_000,
-        }
+        // The defaults of the flags above, parsed the same way.
+        use clap::{Args, FromArgMatches};
+        let cmd = EmailConfig::augment_args(clap::Command::new("email"));
+        let matches = cmd
+            .try_get_matches_from(["email"])
+            .unwrap_or_else(|e| unreachable!("the defaults parse: {e}"));
+        EmailConfig::from_arg_matches(&matches)
+            .unwrap_or_else(|e| unreachable!("the defaults parse: {e}"))
     }
 }
 

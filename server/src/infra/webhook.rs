@@ -39,11 +39,14 @@ pub struct WebhookConfig {
 
 impl Default for WebhookConfig {
     fn default() -> Self {
-        Self {
-            notify_webhook_url: String::new(),
-            notify_webhook_secret: String::new(),
-            notify_webhook_timeout_ms: 10_000,
-        }
+        // The defaults of the flags above, parsed the same way.
+        use clap::{Args, FromArgMatches};
+        let cmd = WebhookConfig::augment_args(clap::Command::new("webhook"));
+        let matches = cmd
+            .try_get_matches_from(["webhook"])
+            .unwrap_or_else(|e| unreachable!("the defaults parse: {e}"));
+        WebhookConfig::from_arg_matches(&matches)
+            .unwrap_or_else(|e| unreachable!("the defaults parse: {e}"))
     }
 }
 
