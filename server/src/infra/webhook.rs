@@ -201,6 +201,23 @@ mod tests {
     }
 
     #[test]
+    fn the_body_protocol_md_shows_is_the_one_sent() {
+        let doc = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../protocol/PROTOCOL.md"),
+        )
+        .unwrap();
+        let block = doc
+            .split("```text\n")
+            .skip(1)
+            .filter_map(|rest| rest.split_once("```").map(|(block, _)| block))
+            .find(|block| block.contains("\"delivery\""))
+            .expect("PROTOCOL.md shows the webhook body");
+        let message: WebhookMessage = serde_json::from_str(block).unwrap();
+        let squeezed: String = block.split('\n').map(str::trim_start).collect();
+        assert_eq!(serde_json::to_string(&message).unwrap(), squeezed);
+    }
+
+    #[test]
     fn statuses_are_classified_as_the_worker_expects() {
         assert_eq!(classify(200), Outcome::Sent);
         assert_eq!(classify(204), Outcome::Sent);
