@@ -107,6 +107,13 @@ pub struct Config {
     /// Web Push: the VAPID key and subject, and how push services are called.
     #[command(flatten)]
     pub push: crate::infra::push::PushConfig,
+    /// The webhook relay notifications leave through (SMS, WeChat… run by the operator).
+    #[command(flatten)]
+    pub webhook: crate::infra::webhook::WebhookConfig,
+
+    /// The mail server notification email and digests are sent through.
+    #[command(flatten)]
+    pub email: crate::infra::email::EmailConfig,
 
     /// Bytes a WebSocket gathers before writing to the socket.
     #[arg(long, env = "HEHE_WS_WRITE_BUFFER_BYTES", default_value_t = 8192)]

@@ -195,7 +195,12 @@ pub async fn build_state_with(
         } else {
             &config.node_name
         })),
-        senders: Arc::new(app::notify_send::Senders::default()),
+        senders: Arc::new(app::notify_send::Senders {
+            webhook: infra::webhook::Webhook::from_config(&config.webhook)
+                .context("the webhook relay settings (HEHE_NOTIFY_WEBHOOK_*)")?,
+            email: infra::email::Mailer::from_config(&config.email)
+                .context("the email settings (HEHE_SMTP_*)")?,
+        }),
         push: Arc::new(push),
     };
     let state = AppState::new(

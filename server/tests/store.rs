@@ -1680,6 +1680,8 @@ async fn notifications_are_written_once_and_sent_by_one_node(store: &dyn Store) 
             .unwrap()
             .is_empty()
     );
+}
+
 async fn push_subscriptions_are_upserted_capped_and_owned(store: &dyn Store) {
     let me = store.insert_account("me", "Me", "h").await.unwrap();
     let other = store.insert_account("other", "Other", "h").await.unwrap();

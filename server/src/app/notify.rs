@@ -406,7 +406,7 @@ async fn issue_recipients(
 /// Which channels this deployment can send on at all.
 fn configured(state: &AppState) -> Reach {
     Reach {
-        push: state.senders.push.is_some(),
+        push: true,
         phone: state.senders.webhook.is_some(),
         email: state.senders.email.is_some(),
     }

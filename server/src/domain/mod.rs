@@ -6,6 +6,7 @@ pub mod appraisal;
 pub mod calendar;
 pub mod category;
 pub mod codes;
+pub mod digest;
 #[cfg(test)]
 mod fixtures;
 pub mod geo;

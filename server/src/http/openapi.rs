@@ -135,7 +135,6 @@ pub(super) mod docs {
         (name = "meetings", description = "Meetings and their living rooms"),
         (name = "appraisals", description = "Appraisal meetings: residents score officials and services"),
         (name = "notifications", description = "Each person's notification inbox and choices, Web Push subscriptions, and the delivery outbox"),
-        (name = "notifications", description = "Web Push subscriptions and the server's push key"),
         (name = "websocket", description = "The live protocol"),
         (name = "operations", description = "Health, readiness, metrics and the ops dashboard"),
         (name = "documentation", description = "This document and its browser"),

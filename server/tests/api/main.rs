@@ -9,6 +9,7 @@ mod clock;
 #[path = "../common/mod.rs"]
 mod common;
 mod deadlines;
+mod email;
 mod enrolment;
 mod fanout;
 mod first_admin;
@@ -35,5 +36,8 @@ mod resume;
 mod rooms;
 mod scale_out;
 mod slow_consumer;
+mod smtp_inbox;
 mod stats;
 mod web;
+mod webhook;
+mod webhook_receiver;
