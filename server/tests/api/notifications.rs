@@ -344,3 +344,91 @@ async fn dead_letters_are_for_admins() {
     let (status, _) = call(&app, "POST", "/api/ops/deliveries/99/retry", &res, None).await;
     assert_eq!(status, 403);
 }
+
+/// The issue's "done when": with no page open, the worker's browser gets a Web Push on
+/// dispatch and the resident's when her issue is dispatched and when it waits for her rating;
+/// a subscription that is gone (410) is removed and its send skipped, not retried.
+#[tokio::test]
+async fn with_the_page_closed_web_push_reaches_the_resident_and_the_worker() {
+    use crate::push_receiver::{Answer, PushReceiver};
+    let receiver = PushReceiver::start().await;
+    let app = spawn_app_with(|c| {
+        c.push.push_allow_http = true;
+        c.notify.notify_skip_read_ms = 0;
+    })
+    .await;
+    let (res, wor) = (
+        app.login("resident").await.access_token,
+        app.login("worker").await.access_token,
+    );
+    for (token, name) in [(&res, "resident"), (&wor, "worker"), (&wor, "worker-old")] {
+        let sub = serde_json::to_value(receiver.subscription(name)).unwrap();
+        let (status, body) =
+            call(&app, "POST", "/api/me/push-subscriptions", token, Some(sub)).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    receiver.answer("worker-old", Answer::Status(410));
+
+    let mut resident = app.connect("resident").await;
+    let issue = resident.submit_issue(report(&app, "noise")).await.unwrap();
+    drop(resident);
+    let mut official = app.connect("official").await;
+    official
+        .issue_action(issue.id, IssueAction::Accept)
+        .await
+        .unwrap();
+    official
+        .issue_action(
+            issue.id,
+            IssueAction::Dispatch {
+                assignee: app.demo.account("worker"),
+            },
+        )
+        .await
+        .unwrap();
+
+    let push = receiver.next_received("worker").await;
+    assert_eq!(push.payload["kind"], "issue_assigned");
+    assert_eq!(push.payload["url"], format!("/#issue/{}", issue.id.0));
+    assert_eq!(push.payload["title"], "下水管漏水 Drain pipe leaking");
+    assert_eq!(push.urgency.as_deref(), Some("normal"));
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let p = receiver.next_received("resident").await;
+        seen.push(p.payload["body"].as_str().unwrap().to_string());
+    }
+    assert!(seen.iter().any(|b| b.contains("已派单")), "{seen:?}");
+
+    let mut worker = app.connect("worker").await;
+    worker
+        .issue_action(issue.id, IssueAction::Acknowledge)
+        .await
+        .unwrap();
+    worker
+        .issue_action(issue.id, IssueAction::Complete { note: None })
+        .await
+        .unwrap();
+    // "noise" needs no check: completing it asks the reporter for her rating.
+    let mut kinds = Vec::new();
+    while !kinds.contains(&"issue_to_rate".to_string()) {
+        let p = receiver.next_received("resident").await;
+        kinds.push(p.payload["kind"].as_str().unwrap().to_string());
+    }
+
+    // The gone subscription: forgotten, its send skipped; nothing dead.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (_, prefs) = call(&app, "GET", "/api/me/notify-prefs", &wor, None).await;
+        if prefs["push_subscriptions"] == 1 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the 410 subscription is kept: {prefs}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(app.state.metrics.notify.deliveries("push", "skipped") >= 1);
+    assert_eq!(app.state.metrics.notify.deliveries("push", "dead"), 0);
+    assert!(app.state.metrics.notify.deliveries("push", "sent") >= 4);
+}
