@@ -103,7 +103,7 @@ pub struct Config {
     pub sms: crate::infra::sms::SmsConfig,
 
     #[command(flatten)]
-    pub notify: crate::app::notify::NotifyConfig,
+    pub notify: crate::infra::delivery::NotifyConfig,
     /// Web Push: the VAPID key and subject, and how push services are called.
     #[command(flatten)]
     pub push: crate::infra::push::PushConfig,

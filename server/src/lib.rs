@@ -190,12 +190,14 @@ pub async fn build_state_with(
         revocations,
         sms,
         code_key: Arc::new(identity::codes::CodeKey::derive(&secret)),
-        notifier: Arc::new(app::notify::Notifier::new(if config.node_name.is_empty() {
-            "node"
-        } else {
-            &config.node_name
-        })),
-        senders: Arc::new(app::notify_send::Senders {
+        notifier: Arc::new(infra::delivery::Notifier::new(
+            if config.node_name.is_empty() {
+                "node"
+            } else {
+                &config.node_name
+            },
+        )),
+        senders: Arc::new(infra::delivery::Senders {
             webhook: infra::webhook::Webhook::from_config(&config.webhook)
                 .context("the webhook relay settings (HEHE_NOTIFY_WEBHOOK_*)")?,
             email: infra::email::Mailer::from_config(&config.email)

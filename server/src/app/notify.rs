@@ -26,29 +26,6 @@ use hehe_protocol::notify::{
 };
 use hehe_protocol::{AccountId, Channel, EventKind, IssueId, MeetingId, Role};
 use std::time::Duration;
-use tokio::sync::Notify;
-
-/// Settings of the notification pipeline.
-#[derive(Debug, Clone, clap::Args)]
-pub struct NotifyConfig {
-    /// How long notifications stay in inboxes, in days.
-    #[arg(long, env = "HEHE_NOTIFY_KEEP_DAYS", default_value_t = 90)]
-    pub notify_keep_days: u64,
-    /// How long a push, SMS or email waits for the person to read the notification live
-    /// before it is sent, in milliseconds: read by then, it is skipped.
-    #[arg(long, env = "HEHE_NOTIFY_SKIP_READ_MS", default_value_t = 3000)]
-    pub notify_skip_read_ms: u64,
-    /// Attempts at a send before it becomes a dead letter.
-    #[arg(long, env = "HEHE_NOTIFY_ATTEMPTS", default_value_t = 8)]
-    pub notify_attempts: u32,
-    /// How often each node looks for causes and due deliveries (it is also woken at once by
-    /// its own writes), in milliseconds.
-    #[arg(long, env = "HEHE_NOTIFY_POLL_MS", default_value_t = 1000)]
-    pub notify_poll_ms: u64,
-    /// The address of the web client, for links in SMS, WeChat messages and email.
-    #[arg(long, env = "HEHE_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
-    pub public_url: String,
-}
 
 /// How long a node holds a claimed cause or delivery before another may take it over.
 const LEASE_MS: i64 = 60_000;
@@ -56,27 +33,6 @@ const LEASE_MS: i64 = 60_000;
 const BATCH: u32 = 200;
 /// Inbox page size, at most.
 const MAX_PAGE: u32 = 100;
-
-/// This node's part of the pipeline: its name on leases, and the bell its own writes ring.
-pub struct Notifier {
-    node: String,
-    wake: Notify,
-}
-
-impl Notifier {
-    pub fn new(node_name: &str) -> Self {
-        let suffix: u32 = rand::random();
-        Self {
-            node: format!("{node_name}-{suffix:08x}"),
-            wake: Notify::new(),
-        }
-    }
-
-    /// Something may need telling: run a round now rather than at the next poll.
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-}
 
 /// Starts the pipeline's loop on this node: expand causes, send deliveries, and once an hour
 /// sweep old notifications. Ends when the server stops.
@@ -100,7 +56,7 @@ pub fn start(state: &AppState) {
             }
             tokio::select! {
                 _ = stop.cancelled() => break,
-                _ = st.notifier.wake.notified() => {}
+                _ = st.notifier.woken() => {}
                 _ = tokio::time::sleep(period) => {}
             }
         }
@@ -110,7 +66,7 @@ pub fn start(state: &AppState) {
 /// One round: every cause, then every due delivery.
 pub async fn round(state: &AppState) -> AppResult<()> {
     loop {
-        let node = &state.notifier.node;
+        let node = state.notifier.node();
         let causes = state
             .store
             .claim_causes(node, state.now(), LEASE_MS, BATCH)
@@ -127,7 +83,7 @@ pub async fn round(state: &AppState) -> AppResult<()> {
         }
     }
     loop {
-        let node = &state.notifier.node;
+        let node = state.notifier.node();
         let due = state
             .store
             .claim_deliveries(node, state.now(), LEASE_MS, BATCH)
@@ -137,7 +93,7 @@ pub async fn round(state: &AppState) -> AppResult<()> {
             let finished = deliver(state, &d).await;
             let ok = state
                 .store
-                .finish_delivery(d.id, &state.notifier.node, &finished, state.now())
+                .finish_delivery(d.id, state.notifier.node(), &finished, state.now())
                 .await;
             (d.channel, finished, ok)
         });
@@ -231,7 +187,7 @@ async fn expand(state: &AppState, claimed: &ClaimedCause) -> AppResult<()> {
     }
     let written = state
         .store
-        .expand_cause(claimed.id, &state.notifier.node, &new, now)
+        .expand_cause(claimed.id, state.notifier.node(), &new, now)
         .await?;
     state
         .metrics

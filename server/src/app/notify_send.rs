@@ -6,19 +6,11 @@
 use crate::app::state::AppState;
 use crate::domain::notify::subject_path;
 use crate::infra::delivery::Outcome;
-use crate::infra::email::Mailer;
-use crate::infra::webhook::{Webhook, WebhookMessage};
+use crate::infra::webhook::WebhookMessage;
 use crate::store::notify::ClaimedDelivery;
 use hehe_protocol::notify::{Notification, NotifyChannel};
 use serde_json::json;
 use std::time::Duration;
-
-/// The adapters of this deployment beyond Web Push (`AppState::push`).
-#[derive(Default)]
-pub struct Senders {
-    pub webhook: Option<Webhook>,
-    pub email: Option<Mailer>,
-}
 
 /// How long a push service keeps a message for a browser that is offline.
 const PUSH_TTL: Duration = Duration::from_secs(24 * 3600);

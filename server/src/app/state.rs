@@ -53,9 +53,9 @@ pub struct AppState {
     /// The key verification and reset codes are kept under.
     pub code_key: Arc<crate::identity::codes::CodeKey>,
     /// This node's part of the notification pipeline (see `app::notify`).
-    pub notifier: Arc<crate::app::notify::Notifier>,
+    pub notifier: Arc<crate::infra::delivery::Notifier>,
     /// The adapters notifications are sent through beyond the socket.
-    pub senders: Arc<crate::app::notify_send::Senders>,
+    pub senders: Arc<crate::infra::delivery::Senders>,
     /// Web Push: the VAPID key and the sender (see `infra::push`).
     pub push: Arc<crate::infra::push::WebPush>,
     next_conn: Arc<AtomicU64>,
@@ -70,8 +70,8 @@ pub struct Extras {
     pub revocations: Arc<crate::identity::revocation::Revocations>,
     pub sms: Arc<dyn crate::infra::sms::SmsSender>,
     pub code_key: Arc<crate::identity::codes::CodeKey>,
-    pub notifier: Arc<crate::app::notify::Notifier>,
-    pub senders: Arc<crate::app::notify_send::Senders>,
+    pub notifier: Arc<crate::infra::delivery::Notifier>,
+    pub senders: Arc<crate::infra::delivery::Senders>,
     pub push: Arc<crate::infra::push::WebPush>,
 }
 
