@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod channels;
 pub mod credentials;
+pub mod digest;
 pub mod invites;
 pub mod issues;
 pub mod meetings;

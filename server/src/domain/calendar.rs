@@ -36,6 +36,27 @@ pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// The civil date of a count of days since 1970-01-01 (the inverse of `days_from_civil`).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
+}
+
 /// Parses `YYYY-MM-DD`.
 pub fn parse_day(s: &str) -> Option<i64> {
     let mut parts = s.split('-');
@@ -49,6 +70,13 @@ pub fn parse_day(s: &str) -> Option<i64> {
 }
 
 impl Calendar {
+    /// The local date of a moment, `YYYY-MM-DD`, and its hour.
+    pub fn local_date(&self, t: i64) -> (String, u32) {
+        let (y, m, d) = civil_from_days(self.local_day(t));
+        let hour = ((t + self.utc_offset).rem_euclid(DAY) / 3_600_000) as u32;
+        (format!("{y:04}-{m:02}-{d:02}"), hour)
+    }
+
     fn local_day(&self, t: i64) -> i64 {
         (t + self.utc_offset).div_euclid(DAY)
     }
@@ -104,6 +132,20 @@ mod tests {
     /// Local noon of a date in China, as UTC ms.
     fn noon(y: i64, m: u32, d: u32) -> i64 {
         days_from_civil(y, m, d) * DAY + 12 * HOUR - 8 * HOUR
+    }
+
+    #[test]
+    fn civil_dates_round_trip_and_local_dates_follow_the_offset() {
+        for days in [-800_000, -1, 0, 59, 60, 365, 11_016, 20_000, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days, "{days}");
+        }
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(days_from_civil(2024, 2, 29)), (2024, 2, 29));
+        let cal = Calendar::default();
+        // 23:30 UTC on 7 Dec is 07:30 on 8 Dec in China.
+        let t = days_from_civil(2026, 12, 7) * DAY + 23 * HOUR + 30 * 60_000;
+        assert_eq!(cal.local_date(t), ("2026-12-08".to_string(), 7));
     }
 
     #[test]

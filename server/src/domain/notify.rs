@@ -564,6 +564,24 @@ fn step_label(step: Option<&str>, lang: Lang) -> &'static str {
     }
 }
 
+/// An issue's state as a person reads it.
+pub fn state_label(state: IssueState, lang: Lang) -> &'static str {
+    use IssueState::*;
+    let (zh, en) = match state {
+        Submitted => ("待受理", "awaiting acceptance"),
+        Accepted => ("已受理", "accepted"),
+        Dispatched => ("已派单", "dispatched"),
+        InProgress => ("处置中", "in progress"),
+        Escalated => ("已上报", "escalated"),
+        Resolved => ("待核查", "awaiting check"),
+        AwaitingRating => ("待评价", "awaiting rating"),
+        Closed => ("已结案", "closed"),
+        Rejected => ("不予受理", "not accepted"),
+        Duplicate => ("已合并", "merged"),
+    };
+    if lang == Lang::Zh { zh } else { en }
+}
+
 /// The subject of an issue's notifications.
 pub fn issue_subject(id: IssueId) -> Subject {
     Subject {

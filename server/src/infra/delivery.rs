@@ -37,6 +37,9 @@ pub struct NotifyConfig {
     /// its own writes), in milliseconds.
     #[arg(long, env = "HEHE_NOTIFY_POLL_MS", default_value_t = 1000)]
     pub notify_poll_ms: u64,
+    /// The local hour (in the deployment's time zone) from which staff digests are sent.
+    #[arg(long, env = "HEHE_DIGEST_HOUR", default_value_t = 8)]
+    pub digest_hour: u32,
     /// The address of the web client, for links in SMS, WeChat messages and email.
     #[arg(long, env = "HEHE_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
     pub public_url: String,

@@ -432,3 +432,157 @@ async fn with_the_page_closed_web_push_reaches_the_resident_and_the_worker() {
     assert_eq!(app.state.metrics.notify.deliveries("push", "dead"), 0);
     assert!(app.state.metrics.notify.deliveries("push", "sent") >= 4);
 }
+
+/// Enrols, through invites the admin makes and the people accept, a grid worker of grid 1
+/// and an official of the community, each with a phone number and an email address; answers
+/// their accounts.
+async fn enrol_staff_with_contacts(
+    app: &TestApp,
+    worker_email: &str,
+    official_email: &str,
+) -> (i64, i64) {
+    use hehe_protocol::Role;
+    use hehe_protocol::people::{AcceptInvite, NewInvite};
+    let admin = app.login("admin").await.access_token;
+    let mut accounts = Vec::new();
+    for (role, place, phone, email, username) in [
+        (
+            Role::GridWorker,
+            app.demo.grids[0],
+            "13800000003",
+            worker_email,
+            "zhao.grid",
+        ),
+        (
+            Role::CommunityOfficial,
+            app.demo.communities[0],
+            "13800000004",
+            official_email,
+            "qian.office",
+        ),
+    ] {
+        let invite = NewInvite {
+            role,
+            place: Some(place),
+            display_name: "新同事".into(),
+            phone: Some(phone.into()),
+            email: Some(email.into()),
+            romanised_name: None,
+        };
+        let created = app.http.create_invite(&admin, &invite).await.unwrap();
+        let accepted = app
+            .http
+            .accept_invite(&AcceptInvite {
+                code: created.code,
+                username: username.into(),
+                password: "a long enough password".into(),
+                display_name: None,
+            })
+            .await
+            .unwrap();
+        accounts.push(accepted.account.id.0);
+    }
+    (accounts[0], accounts[1])
+}
+
+/// The SMS/WeChat relay: a dispatch reaches the worker's phone through the signed webhook,
+/// with the idempotency key in the header and the body, and a link to the issue.
+#[tokio::test]
+async fn a_dispatch_reaches_the_worker_through_the_webhook_relay() {
+    use crate::webhook_receiver::WebhookReceiver;
+    let secret = "a webhook secret for the tests";
+    let relay = WebhookReceiver::start(secret).await;
+    let url = relay.url.clone();
+    let app = spawn_app_with(|c| {
+        c.webhook.notify_webhook_url = url;
+        c.webhook.notify_webhook_secret = secret.into();
+        c.notify.notify_skip_read_ms = 0;
+        c.notify.public_url = "https://hehe.example".into();
+    })
+    .await;
+    let (worker, _) = enrol_staff_with_contacts(&app, "zhao@hehe.test", "qian@hehe.test").await;
+    let mut resident = app.connect("resident").await;
+    let issue = resident
+        .submit_issue(report(&app, "drainage"))
+        .await
+        .unwrap();
+    let mut official = app.connect("official").await;
+    official
+        .issue_action(issue.id, IssueAction::Accept)
+        .await
+        .unwrap();
+    official
+        .issue_action(
+            issue.id,
+            IssueAction::Dispatch {
+                assignee: hehe_protocol::AccountId(worker),
+            },
+        )
+        .await
+        .unwrap();
+    let got = relay.next("+8613800000003").await;
+    assert_eq!(got.message.kind, "issue_assigned");
+    assert_eq!(got.message.account_id, worker);
+    assert_eq!(got.message.language, "zh");
+    assert_eq!(
+        got.message.url,
+        format!("https://hehe.example/#issue/{}", issue.id.0)
+    );
+    assert_eq!(got.delivery, got.message.delivery);
+    assert!(got.message.text.contains("派单"), "{:?}", got.message);
+    assert_eq!(relay.rejected(), 0, "every request was signed");
+}
+
+/// The daily digest: once a day, from the configured hour, to staff with an email address,
+/// through the real SMTP server; claimed once.
+#[tokio::test]
+async fn the_daily_digest_reaches_staff_by_email_once_a_day() {
+    let Some(smtp) = crate::smtp_inbox::SmtpInbox::get() else {
+        return;
+    };
+    let email = smtp.unique_address();
+    let config = smtp.config();
+    let app = spawn_app_with(|c| {
+        c.email = config;
+        c.notify.digest_hour = 0;
+        c.notify.notify_skip_read_ms = 0;
+    })
+    .await;
+    let (_, official) = enrol_staff_with_contacts(&app, &smtp.unique_address(), &email).await;
+    let mut resident = app.connect("resident").await;
+    let mut leak = report(&app, "drainage");
+    leak.title = "楼道灯坏了 <b>".into();
+    resident.submit_issue(leak).await.unwrap();
+
+    let sent = hehe_server::app::digest::tick(&app.state).await.unwrap();
+    assert_eq!(sent, 1, "one reader with an email address");
+    assert_eq!(
+        hehe_server::app::digest::tick(&app.state).await.unwrap(),
+        0,
+        "once a day"
+    );
+    app.state.notifier.wake();
+    let mail = smtp.next(&email).await;
+    assert!(
+        mail.subject.contains("摘要") || mail.subject.contains("问题"),
+        "{}",
+        mail.subject
+    );
+    assert!(mail.text.contains("楼道灯坏了 <b>"), "{}", mail.text);
+    assert!(
+        mail.html.contains("楼道灯坏了 &lt;b&gt;"),
+        "escaped: {}",
+        mail.html
+    );
+    // The inbox says so too.
+    let inbox = app
+        .state
+        .store
+        .inbox(hehe_protocol::AccountId(official), None, 10)
+        .await
+        .unwrap();
+    assert!(
+        inbox.iter().any(|n| n.kind == NotificationKind::Digest),
+        "{inbox:?}"
+    );
+}
