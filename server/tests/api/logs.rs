@@ -176,7 +176,9 @@ async fn enrolment_logs_hold_no_numbers_codes_or_names() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // The code of the latest text to `to`, once the file has it.
-    let code_for = |to: &'static str| {
+    // By purpose too: a text is sent after the API answers, so the reset code may come after
+    // the request returns, and the invite's code to the same number must not be taken for it.
+    let code_for = |to: &'static str, purpose: &'static str| {
         let sms_path = sms_path.clone();
         async move {
             let deadline = Instant::now() + WAIT;
@@ -186,7 +188,7 @@ async fn enrolment_logs_hold_no_numbers_codes_or_names() {
                     .lines()
                     .rev()
                     .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-                    .filter(|m| m["to"] == to)
+                    .filter(|m| m["to"] == to && m["purpose"] == purpose)
                     .find_map(|m| m["code"].as_str().map(str::to_owned));
                 if let Some(code) = code {
                     return code;
@@ -227,7 +229,7 @@ async fn enrolment_logs_hold_no_numbers_codes_or_names() {
     )
     .await
     .expect("invite by phone");
-    let invite_code = code_for("+8613911112222").await;
+    let invite_code = code_for("+8613911112222", "invite").await;
     http.accept_invite(&AcceptInvite {
         code: invite_code.clone(),
         username: "worker.jia".into(),
@@ -274,7 +276,7 @@ async fn enrolment_logs_hold_no_numbers_codes_or_names() {
     http.request_code(resident_phone, CodePurpose::Signup)
         .await
         .expect("a code");
-    let signup_code = code_for("+8613633334444").await;
+    let signup_code = code_for("+8613633334444", "signup").await;
     http.sign_up(&SignupRequest {
         phone: resident_phone.into(),
         code: signup_code.clone(),
@@ -291,7 +293,7 @@ async fn enrolment_logs_hold_no_numbers_codes_or_names() {
     http.request_code(worker_phone, CodePurpose::Reset)
         .await
         .expect("a reset code");
-    let reset_code = code_for("+8613911112222").await;
+    let reset_code = code_for("+8613911112222", "reset").await;
     let new_password = "New-Worker-Pass-77aa";
     http.reset_password(&ResetRequest {
         phone: Some(worker_phone.into()),
