@@ -361,6 +361,9 @@ pub async fn step(
     })
     .await?;
     let (tally, published) = done.ok_or_else(|| retry::busy("the appraisal is busy; retry"))?;
+    if step == Move::Open {
+        state.notifier.wake();
+    }
     let action = match step {
         Move::Open => "appraisal.open",
         Move::Close => "appraisal.close",

@@ -655,6 +655,8 @@ pub fn categories() -> Vec<hehe_protocol::issue::CategoryInfo> {
 /// nothing twice.
 pub async fn publish(state: &AppState, applied: &Applied) -> AppResult<()> {
     use crate::app::publish as send;
+    // The write stored a cause: this node's notification round takes it up now.
+    state.notifier.wake();
     let summary = &applied.summary;
     let id = summary.id;
     let update = |event: Option<&IssueEventInfo>| IssueUpdate {

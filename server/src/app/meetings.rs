@@ -261,7 +261,7 @@ async fn append(
         meeting: record.id,
         step,
     });
-    state
+    let written = state
         .store
         .append_room(RoomWrite {
             meeting: record.id,
@@ -276,7 +276,11 @@ async fn append(
             cause: cause.as_ref(),
             at: state.now(),
         })
-        .await
+        .await;
+    if cause.is_some() && written.is_ok() {
+        state.notifier.wake();
+    }
+    written
 }
 
 /// Applies a room action; returns the seq of the log's last entry after it.

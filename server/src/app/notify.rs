@@ -71,48 +71,12 @@ pub fn start(state: &AppState) {
 
 /// One round: every cause, then every due delivery.
 pub async fn round(state: &AppState) -> AppResult<()> {
+    // A batch of causes, then a batch of sends, in turn: under a burst the first pushes go
+    // out while later causes are still being expanded.
     loop {
-        let node = state.notifier.node();
-        let causes = state
-            .store
-            .claim_causes(node, state.now(), LEASE_MS, BATCH)
-            .await?;
-        let n = causes.len();
-        for cause in causes {
-            if let Err(e) = expand(state, &cause).await {
-                // Its lease lapses and a later round (here or elsewhere) tries again.
-                tracing::warn!(cause = cause.id, error = %e, "cause not expanded");
-            }
-        }
-        if n < BATCH as usize {
-            break;
-        }
-    }
-    loop {
-        let node = state.notifier.node();
-        let due = state
-            .store
-            .claim_deliveries(node, state.now(), LEASE_MS, BATCH)
-            .await?;
-        let n = due.len();
-        let sends = due.into_iter().map(|d| async move {
-            let finished = deliver(state, &d).await;
-            let ok = state
-                .store
-                .finish_delivery(d.id, state.notifier.node(), &finished, state.now())
-                .await;
-            (d.channel, finished, ok)
-        });
-        for (channel, finished, ok) in futures_util::future::join_all(sends).await {
-            state
-                .metrics
-                .notify
-                .delivery(channel.as_str(), outcome_label(&finished));
-            if let Err(e) = ok {
-                tracing::warn!(error = %e, "delivery result not recorded");
-            }
-        }
-        if n < BATCH as usize {
+        let expanded = expand_batch(state).await?;
+        let sent = send_batch(state).await?;
+        if expanded < BATCH as usize && sent < BATCH as usize {
             break;
         }
     }
@@ -123,6 +87,51 @@ pub async fn round(state: &AppState) -> AppResult<()> {
     m.causes_pending.set(q.causes_pending as i64);
     m.oldest_due_seconds.set(q.oldest_due_ms as f64 / 1000.0);
     Ok(())
+}
+
+/// Expands up to a batch of causes; answers how many were taken.
+async fn expand_batch(state: &AppState) -> AppResult<usize> {
+    let node = state.notifier.node();
+    let causes = state
+        .store
+        .claim_causes(node, state.now(), LEASE_MS, BATCH)
+        .await?;
+    let n = causes.len();
+    for cause in causes {
+        if let Err(e) = expand(state, &cause).await {
+            // Its lease lapses and a later round (here or elsewhere) tries again.
+            tracing::warn!(cause = cause.id, error = %e, "cause not expanded");
+        }
+    }
+    Ok(n)
+}
+
+/// Sends up to a batch of due deliveries at once; answers how many were taken.
+async fn send_batch(state: &AppState) -> AppResult<usize> {
+    let node = state.notifier.node();
+    let due = state
+        .store
+        .claim_deliveries(node, state.now(), LEASE_MS, BATCH)
+        .await?;
+    let n = due.len();
+    let sends = due.into_iter().map(|d| async move {
+        let finished = deliver(state, &d).await;
+        let ok = state
+            .store
+            .finish_delivery(d.id, state.notifier.node(), &finished, state.now())
+            .await;
+        (d.channel, finished, ok)
+    });
+    for (channel, finished, ok) in futures_util::future::join_all(sends).await {
+        state
+            .metrics
+            .notify
+            .delivery(channel.as_str(), outcome_label(&finished));
+        if let Err(e) = ok {
+            tracing::warn!(error = %e, "delivery result not recorded");
+        }
+    }
+    Ok(n)
 }
 
 fn outcome_label(f: &Finished) -> &'static str {
