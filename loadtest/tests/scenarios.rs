@@ -261,10 +261,16 @@ async fn every_issue_step_pushes_to_the_people_it_tells() {
     };
     let report = hehe_loadtest::run(&command).await.expect("run");
     assert!(report.ok, "{}", report.summary());
-    assert_eq!(report.connections.connected, 8, "6 residents, the official, the worker");
+    assert_eq!(
+        report.connections.connected, 8,
+        "6 residents, the official, the worker"
+    );
     assert_eq!(report.publish.acknowledged, 36);
     let c = report.deliveries.counts;
-    assert_eq!((c.expected, c.received, c.lost, c.duplicated), (48, 48, 0, 0));
+    assert_eq!(
+        (c.expected, c.received, c.lost, c.duplicated),
+        (48, 48, 0, 0)
+    );
     assert_eq!(report.deliveries.latency.count, 48);
     assert_eq!(report.latencies.len(), 4);
     assert!(report.latencies.values().all(|l| l.count == 12));

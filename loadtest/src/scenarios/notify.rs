@@ -64,13 +64,18 @@ struct Expected {
 
 impl Expected {
     fn add(&mut self, endpoint: &str, at: u64, what: &'static str) {
-        self.at.entry(endpoint.to_owned()).or_default().push((at, what));
+        self.at
+            .entry(endpoint.to_owned())
+            .or_default()
+            .push((at, what));
         self.total += 1;
     }
 }
 
 /// A Web Push service on loopback that takes every push (201) and notes when it came.
-async fn receiver(arrivals: Arc<Arrivals>) -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
+async fn receiver(
+    arrivals: Arc<Arrivals>,
+) -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
     async fn take(State(arrivals): State<Arc<Arrivals>>, Path(name): Path<String>) -> StatusCode {
         let now = unix_us();
         arrivals
@@ -301,7 +306,8 @@ pub async fn run(
     let arrivals = Arc::new(Arrivals::default());
     let (base, receiving) = receiver(arrivals.clone()).await?;
     let everyone: Vec<&Person> = people.iter().chain([&office, &hands]).collect();
-    let subscribing = futures_util::future::join_all(everyone.iter().map(|p| subscribe(http, &base, p)));
+    let subscribing =
+        futures_util::future::join_all(everyone.iter().map(|p| subscribe(http, &base, p)));
     let mut subscribed = 0u64;
     let mut first_refusal = None;
     for outcome in subscribing.await {
@@ -362,7 +368,11 @@ pub async fn run(
         {
             break;
         }
-        let _ = tokio::time::timeout_at(drain_until.min(Instant::now() + Duration::from_millis(100)), bell).await;
+        let _ = tokio::time::timeout_at(
+            drain_until.min(Instant::now() + Duration::from_millis(100)),
+            bell,
+        )
+        .await;
     }
     let created_after = notifications_created(&servers).await;
     let cpu_after = servers.sample().await;
@@ -436,10 +446,17 @@ pub async fn run(
         _ => None,
     };
     if let Some(created) = created {
-        report.rates.insert("notifications created".into(), created / window_secs);
+        report
+            .rates
+            .insert("notifications created".into(), created / window_secs);
     }
-    report.rates.insert("pushes received".into(), pushes as f64 / window_secs);
-    report.rates.insert("issue steps acknowledged".into(), report.publish.rate_achieved);
+    report
+        .rates
+        .insert("pushes received".into(), pushes as f64 / window_secs);
+    report.rates.insert(
+        "issue steps acknowledged".into(),
+        report.publish.rate_achieved,
+    );
     report.server.before_publish = cpu_before;
     report.server.after_publish = cpu_after;
     if let (Some(a), Some(b)) = (cpu_before, cpu_after) {

@@ -130,7 +130,10 @@ async fn node_reports_count_the_notifications_made() {
             break;
         }
     }
-    assert!(created > 0, "no report counted the officials' notifications");
+    assert!(
+        created > 0,
+        "no report counted the officials' notifications"
+    );
     assert_eq!(
         created as f64,
         app.metric("hehe_notifications_created_total").await,
