@@ -84,6 +84,26 @@ pub enum Command {
         #[arg(long)]
         submit_rate: Option<f64>,
     },
+    /// Notifications: residents raise issues, the official accepts and dispatches them to the
+    /// grid worker; every push the steps cause (to the official, the reporter, the worker)
+    /// arrives at a Web Push receiver of this process. Notifications created and pushes
+    /// received per second, acknowledged step → push arrival, every push accounted for. The
+    /// server needs HEHE_PUSH_ALLOW_HTTP=true, and should run with HEHE_NOTIFY_SKIP_READ_MS=0.
+    Notify {
+        #[command(flatten)]
+        common: Common,
+        /// Residents raising the issues, each with a push subscription (every third
+        /// load-test account, in Riverside).
+        #[arg(long, default_value_t = 50)]
+        residents: u32,
+        /// Issues raised, accepted and dispatched in all (fewer if `--duration` ends first);
+        /// each causes four pushes.
+        #[arg(long, default_value_t = 100)]
+        issues: u32,
+        /// Issues in progress at once.
+        #[arg(long, default_value_t = 8)]
+        concurrency: u32,
+    },
     /// A minimal WebSocket broadcast server to compare Hehe with: every text frame a client
     /// sends goes to every connected client; `GET /cpu` on the same port answers its process
     /// CPU seconds and resident memory. Loopback only; stops on Ctrl-C, SIGTERM or

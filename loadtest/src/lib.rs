@@ -82,6 +82,12 @@ pub async fn run(command: &Command) -> anyhow::Result<Report> {
             Some(rate) => scenarios::neighbourhood::sustained(common, *residents, *rate).await,
             None => scenarios::neighbourhood::run(common, *residents).await,
         },
+        Command::Notify {
+            common,
+            residents,
+            issues,
+            concurrency,
+        } => scenarios::notify::run(common, *residents, *issues, *concurrency).await,
         Command::Worker
         | Command::BaselineServer { .. }
         | Command::Baseline { .. }
@@ -118,6 +124,7 @@ impl Command {
             | Command::ReconnectStorm { common, .. }
             | Command::CrossNode { common, .. }
             | Command::Neighbourhood { common, .. }
+            | Command::Notify { common, .. }
             | Command::Baseline { common, .. } => Some(common),
             Command::Worker | Command::BaselineServer { .. } | Command::Chaos(_) => None,
         }
@@ -131,6 +138,7 @@ impl Command {
             Command::ReconnectStorm { .. } => "reconnect-storm",
             Command::CrossNode { .. } => "cross-node",
             Command::Neighbourhood { .. } => "neighbourhood",
+            Command::Notify { .. } => "notify",
             Command::Baseline { .. } => "baseline",
             Command::BaselineServer { .. } => "baseline-server",
             Command::Worker => "worker",

@@ -240,6 +240,47 @@ async fn sustained_submissions_each_reach_the_worker_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_issue_step_pushes_to_the_people_it_tells() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(dir.path());
+    // The receiver is plain HTTP on loopback; pushes go out at once, not after a wait for
+    // the person to read them live.
+    config.push.push_allow_http = true;
+    config.notify.notify_skip_read_ms = 0;
+    let server = start(config).await;
+    let mut common = common(&[&server.url]);
+    common.duration = 30.0;
+    common.drain = 10.0;
+    // 12 issues from 6 residents, 3 at a time: each tells the official, the reporter twice and
+    // the worker once.
+    let command = Command::Notify {
+        common,
+        residents: 6,
+        issues: 12,
+        concurrency: 3,
+    };
+    let report = hehe_loadtest::run(&command).await.expect("run");
+    assert!(report.ok, "{}", report.summary());
+    assert_eq!(
+        report.connections.connected, 8,
+        "6 residents, the official, the worker"
+    );
+    assert_eq!(report.publish.acknowledged, 36);
+    let c = report.deliveries.counts;
+    assert_eq!(
+        (c.expected, c.received, c.lost, c.duplicated),
+        (48, 48, 0, 0)
+    );
+    assert_eq!(report.deliveries.latency.count, 48);
+    assert_eq!(report.latencies.len(), 4);
+    assert!(report.latencies.values().all(|l| l.count == 12));
+    assert!(report.rates["notifications created"] > 0.0);
+    assert!(report.rates["pushes received"] > 0.0);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_baseline_server_broadcasts_every_line_to_every_member_once() {
     use hehe_loadtest::baseline_server::{Limits, bind, serve};
     let listener = bind("127.0.0.1:0".parse().unwrap()).await.expect("bind");

@@ -38,6 +38,19 @@ pub struct NodeStats {
     /// CPU time this process has used, in seconds.
     pub cpu_seconds: f64,
     pub resident_bytes: u64,
+    /// Notification sends (push, relay, email) not yet made, on every node: the pipeline's
+    /// queue, as this node last read it. Absent from reports of nodes older than it: 0.
+    #[serde(default)]
+    pub notify_pending: u64,
+    /// Sends that failed every attempt (dead letters), on every node.
+    #[serde(default)]
+    pub notify_dead: u64,
+    /// How long the oldest due send has waited, in milliseconds (0: none is due).
+    #[serde(default)]
+    pub notify_oldest_due_ms: u64,
+    /// Inbox entries this node has written since it started.
+    #[serde(default)]
+    pub notifications_created: u64,
 }
 
 /// Latency over a window, in milliseconds; all zero when nothing arrived.

@@ -413,6 +413,10 @@ fn node_stats_event() -> Event {
         },
         cpu_seconds: 5120.5,
         resident_bytes: 183_500_800,
+        notify_pending: 37,
+        notify_dead: 2,
+        notify_oldest_due_ms: 1250,
+        notifications_created: 91_344,
     };
     Event {
         channel: Channel::OPS,
@@ -1895,4 +1899,31 @@ fn check_notify_fixtures(seen: &mut BTreeSet<String>) {
             next_before: None,
         },
     );
+}
+
+/// A `node.stats` report of a node older than the notification figures still decodes, with
+/// those figures 0.
+#[test]
+fn node_stats_without_notification_figures_decode() {
+    let mut data = node_stats_event().data;
+    let fields = data.as_object_mut().unwrap();
+    for name in [
+        "notify_pending",
+        "notify_dead",
+        "notify_oldest_due_ms",
+        "notifications_created",
+    ] {
+        assert!(fields.remove(name).is_some(), "{name} is in the fixture");
+    }
+    let stats: NodeStats = serde_json::from_value(data).unwrap();
+    assert_eq!(
+        (
+            stats.notify_pending,
+            stats.notify_dead,
+            stats.notify_oldest_due_ms,
+            stats.notifications_created
+        ),
+        (0, 0, 0, 0)
+    );
+    assert_eq!(stats.connections, 12_840);
 }

@@ -13,6 +13,7 @@ use hehe_protocol::issue::{
     CategoryInfo, IssueAction, IssueDetail, IssueSummary, NewIssue, PhotoInfo,
 };
 use hehe_protocol::meeting::{MeetingDetail, MeetingInfo};
+use hehe_protocol::notify::{PushSubscriptionIn, PushUnsubscribe};
 use hehe_protocol::ops::LoadtestProgress;
 use hehe_protocol::places::{ImportReport, MovePlace, NewPlace, PlacePatch};
 use hehe_protocol::{
@@ -533,6 +534,38 @@ impl HttpClient {
             .get(self.url("/api/me/residency"))
             .bearer_auth(access_token);
         decode(request.send().await).await
+    }
+
+    /// `POST /api/me/push-subscriptions`: a browser's push subscription; the stored id.
+    pub async fn push_subscribe(
+        &self,
+        access_token: &str,
+        subscription: &PushSubscriptionIn,
+    ) -> Result<i64> {
+        #[derive(serde::Deserialize)]
+        struct Stored {
+            id: i64,
+        }
+        let request = self
+            .http
+            .post(self.url("/api/me/push-subscriptions"))
+            .bearer_auth(access_token)
+            .json(subscription);
+        let stored: Stored = decode(request.send().await).await?;
+        Ok(stored.id)
+    }
+
+    /// `DELETE /api/me/push-subscriptions`: forget the caller's subscription of `endpoint`.
+    pub async fn push_unsubscribe(&self, access_token: &str, endpoint: &str) -> Result<()> {
+        let body = PushUnsubscribe {
+            endpoint: endpoint.into(),
+        };
+        let request = self
+            .http
+            .delete(self.url("/api/me/push-subscriptions"))
+            .bearer_auth(access_token)
+            .json(&body);
+        no_content(request.send().await).await
     }
 
     fn url(&self, path: &str) -> String {

@@ -27,6 +27,9 @@ pub struct Report {
     /// Further latencies a scenario measures, by what they time.
     #[serde(default)]
     pub latencies: std::collections::BTreeMap<String, Percentiles>,
+    /// Further rates a scenario measures, per second, by what they count.
+    #[serde(default)]
+    pub rates: std::collections::BTreeMap<String, f64>,
     pub invariants: Vec<Invariant>,
     /// Subscribers whose events did not add up, the first few of each worker.
     pub problems: Vec<SubscriberProblem>,
@@ -205,6 +208,9 @@ impl Report {
                 "{what}: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({})\n",
                 l.p50_ms, l.p99_ms, l.max_ms, l.count
             ));
+        }
+        for (what, per_second) in &self.rates {
+            out.push_str(&format!("{what}: {per_second:.1}/s\n"));
         }
         for (kind, n) in &self.errors {
             out.push_str(&format!("error {kind}: {n}\n"));

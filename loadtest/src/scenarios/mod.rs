@@ -5,6 +5,7 @@ pub mod baseline;
 pub mod fanout;
 pub mod idle;
 pub mod neighbourhood;
+pub mod notify;
 
 use crate::cli::{Common, MAX_PER_PROCESS, MAX_PER_SOURCE_IP};
 use crate::measure::{self, Percentiles, add_pairs, add_per_second, add_tally, histogram};

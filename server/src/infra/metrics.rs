@@ -337,6 +337,11 @@ impl Metrics {
             },
             cpu_seconds: self.cpu_seconds.get(),
             resident_bytes: self.resident_bytes.get().max(0) as u64,
+            notify_pending: self.notify.pending.get().max(0) as u64,
+            notify_dead: self.notify.dead.get().max(0) as u64,
+            notify_oldest_due_ms: (self.notify.oldest_due_seconds.get().max(0.0) * 1000.0).round()
+                as u64,
+            notifications_created: self.notify.created.get(),
         }
     }
 

@@ -104,6 +104,44 @@ async fn every_node_reports_its_figures_on_the_ops_channel() {
 }
 
 #[tokio::test]
+async fn node_reports_count_the_notifications_made() {
+    let app = spawn_app_with(quick).await;
+    let mut ops = app.connect("ops").await;
+    ops.subscribe(Channel::OPS, None).await.unwrap();
+    let event = next_of_kind(&mut ops, "node.stats").await;
+    let first: NodeStats = serde_json::from_value(event.data).unwrap();
+    assert_eq!(first.notifications_created, 0);
+    assert_eq!((first.notify_dead, first.notify_oldest_due_ms), (0, 0));
+
+    // A new issue tells the community's officials: a later report counts their inbox entries
+    // (a report every 50 ms; 200 of them is ten seconds).
+    let mut resident = app.connect("resident").await;
+    resident
+        .submit_issue(crate::issues::report(&app, "drainage"))
+        .await
+        .unwrap();
+    let mut created = 0;
+    for _ in 0..200 {
+        let event = next_of_kind(&mut ops, "node.stats").await;
+        let stats: NodeStats = serde_json::from_value(event.data).unwrap();
+        created = stats.notifications_created;
+        if created > 0 {
+            assert_eq!(stats.notify_dead, 0);
+            break;
+        }
+    }
+    assert!(
+        created > 0,
+        "no report counted the officials' notifications"
+    );
+    assert_eq!(
+        created as f64,
+        app.metric("hehe_notifications_created_total").await,
+        "the report and /metrics count alike"
+    );
+}
+
+#[tokio::test]
 async fn only_ops_and_admins_read_the_ops_channel() {
     let app = spawn_app_with(quick).await;
     let mut admin = app.connect("admin").await;
@@ -168,6 +206,10 @@ async fn the_dashboard_page_is_served_self_contained() {
     assert!(csp.contains("default-src 'none'"), "{csp}");
     let page = response.text().await.unwrap();
     assert!(page.contains("ops:1"), "the page reads the ops channel");
+    assert!(
+        page.contains("notify_pending") && page.contains("通知 Notifications"),
+        "the page shows the notification queue"
+    );
     assert!(
         !page.contains("http://") && !page.contains("https://"),
         "no outside assets"
