@@ -291,6 +291,16 @@ fn start_background(state: &AppState, bus: Arc<dyn Bus>, listener: &TcpListener)
     });
     // Notifications: causes into inboxes, deliveries out to push, the relay and email.
     app::notify::start(state);
+    // Staff digests: once a day per person from `HEHE_DIGEST_HOUR` (see `app::digest`).
+    let digesting = state.clone();
+    tasks.every("staff digest", Duration::from_secs(60), move || {
+        let state = digesting.clone();
+        async move {
+            if let Err(e) = app::digest::tick(&state).await {
+                tracing::warn!(error = %e, "digest round failed");
+            }
+        }
+    });
     if state.config.ops_stats_ms > 0 {
         let node: Arc<str> = node_name(&state.config, listener).into();
         let (reporting, started) = (state.clone(), std::time::Instant::now());

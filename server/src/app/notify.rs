@@ -41,18 +41,12 @@ pub fn start(state: &AppState) {
     let st = state.clone();
     let stop = state.tasks.stop_token();
     state.tasks.spawn("notifications", async move {
-        let (mut last_sweep, mut last_digest) = (0i64, 0i64);
+        let mut last_sweep = 0i64;
         loop {
             if let Err(e) = round(&st).await {
                 tracing::warn!(error = %e, "notification round failed");
             }
             let now = st.now();
-            if now - last_digest > 60_000 {
-                last_digest = now;
-                if let Err(e) = crate::app::digest::tick(&st).await {
-                    tracing::warn!(error = %e, "digest round failed");
-                }
-            }
             if now - last_sweep > 3_600_000 {
                 last_sweep = now;
                 let keep = st.config.notify.notify_keep_days as i64 * 86_400_000;
