@@ -227,8 +227,14 @@ pub struct ReadMarked {
     pub marked: u32,
     /// Unread left in the inbox.
     pub unread: u32,
-    #[serde(flatten)]
-    pub what: MarkRead,
+    /// What was named, as in `MarkRead` (spelled out, not flattened: `MarkRead` refuses
+    /// unknown fields, and its schema would refuse `marked` and `unread`).
+    #[serde(default)]
+    pub ids: Vec<i64>,
+    #[serde(default)]
+    pub subject: Option<Subject>,
+    #[serde(default)]
+    pub all: bool,
 }
 
 /// Quiet hours, in the deployment's time zone, as `HH:MM`; `start` after `end` spans midnight.

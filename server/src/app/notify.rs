@@ -450,7 +450,9 @@ pub async fn mark_read(
     let done = ReadMarked {
         marked,
         unread,
-        what,
+        ids: what.ids,
+        subject: what.subject,
+        all: what.all,
     };
     if marked > 0 {
         let key = format!("notification-read:{}:{}", account.0, state.now());
