@@ -412,7 +412,15 @@ pub async fn inbox(
     before: Option<i64>,
     limit: Option<u32>,
 ) -> AppResult<Inbox> {
-    let limit = limit.unwrap_or(30).clamp(1, MAX_PAGE);
+    let limit = match limit {
+        None => 30,
+        Some(n @ 1..=MAX_PAGE) => n,
+        Some(_) => {
+            return Err(AppError::invalid(
+                "每页条数应为 1 到 100。The page size (limit) is 1 to 100.",
+            ));
+        }
+    };
     let notifications = state.store.inbox(account, before, limit).await?;
     let (unread, subjects) = state.store.unread(account).await?;
     let next_before = (notifications.len() == limit as usize)
